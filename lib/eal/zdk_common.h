@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * zdk_common.h - small helpers every zdk header and driver uses: branch
+ * hints, cache-line alignment, memory and I/O barriers, MMIO accessors.
+ */
+#ifndef ZDK_COMMON_H
+#define ZDK_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZDK_EXPORT __attribute__((visibility("default")))
+
+#define zdk_likely(x) __builtin_expect(!!(x), 1)
+#define zdk_unlikely(x) __builtin_expect(!!(x), 0)
+
+#define ZDK_CACHE_LINE 64
+#define __zdk_cache_aligned __attribute__((aligned(ZDK_CACHE_LINE)))
+#define __zdk_packed __attribute__((packed))
+
+#define ZDK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ZDK_ALIGN_UP(v, a) ((((v) + (a) - 1) / (a)) * (a))
+#define ZDK_ALIGN_DOWN(v, a) (((v) / (a)) * (a))
+#define ZDK_IS_POW2(v) ((v) != 0 && (((v) & ((v) - 1)) == 0))
+#define ZDK_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define ZDK_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Socket (NUMA node) wildcard for allocations. */
+#define ZDK_SOCKET_ANY (-1)
+/* Returned by address translation for memory zdk does not know. */
+#define ZDK_BAD_IOVA UINT64_MAX
+
+/*
+ * Barriers. On x86 stores are not reordered with other stores and loads are
+ * not reordered with other loads, so the smp and DMA variants are compiler
+ * barriers; the full barrier orders a store before a later load.
+ */
+#define zdk_compiler_barrier() __asm__ volatile("" ::: "memory")
+#if defined(__x86_64__) || defined(__i386__)
+#define zdk_mb() __asm__ volatile("mfence" ::: "memory")
+#define zdk_wmb() zdk_compiler_barrier()
+#define zdk_rmb() zdk_compiler_barrier()
+#else
+#define zdk_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define zdk_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define zdk_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#endif
+/* Order normal-memory stores (descriptors) before an MMIO doorbell store. */
+#define zdk_io_wmb() zdk_wmb()
+/* Order a DMA-written status read before reading the rest of the entry. */
+#define zdk_io_rmb() zdk_rmb()
+
+static inline void zdk_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static inline uint32_t zdk_mmio_read32(const volatile void *addr)
+{
+	return *(const volatile uint32_t *)addr;
+}
+
+static inline void zdk_mmio_write32(volatile void *addr, uint32_t v)
+{
+	*(volatile uint32_t *)addr = v;
+}
+
+static inline uint64_t zdk_mmio_read64(const volatile void *addr)
+{
+	return *(const volatile uint64_t *)addr;
+}
+
+static inline void zdk_mmio_write64(volatile void *addr, uint64_t v)
+{
+	*(volatile uint64_t *)addr = v;
+}
+
+static inline uint16_t zdk_mmio_read16(const volatile void *addr)
+{
+	return *(const volatile uint16_t *)addr;
+}
+
+static inline void zdk_mmio_write16(volatile void *addr, uint16_t v)
+{
+	*(volatile uint16_t *)addr = v;
+}
+
+static inline uint8_t zdk_mmio_read8(const volatile void *addr)
+{
+	return *(const volatile uint8_t *)addr;
+}
+
+static inline void zdk_mmio_write8(volatile void *addr, uint8_t v)
+{
+	*(volatile uint8_t *)addr = v;
+}
+
+/* Time-stamp counter and its rate, for timeouts and latency. */
+static inline uint64_t zdk_rdtsc(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#else
+	return 0;
+#endif
+}
+
+/**
+ * zdk_tsc_hz() - time-stamp counter ticks per second, measured at init.
+ */
+ZDK_EXPORT uint64_t zdk_tsc_hz(void);
+
+/**
+ * zdk_time_ns() - monotonic time in nanoseconds (a vDSO call, no syscall).
+ */
+ZDK_EXPORT uint64_t zdk_time_ns(void);
+
+#endif /* ZDK_COMMON_H */

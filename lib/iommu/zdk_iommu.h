@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * zdk_iommu.h - which IOMMU backend zdk runs on, and direct map/unmap for
+ * tools that measure or manage DMA mappings themselves (zdk-dma-bench).
+ * Drivers do not need this: the arena is mapped at init.
+ */
+#ifndef ZDK_IOMMU_H
+#define ZDK_IOMMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "zdk_common.h"
+
+enum zdk_iommu_mode {
+	ZDK_IOMMU_NONE = 0, /* no VFIO at all: memory works, devices do not */
+	ZDK_IOMMU_IOMMUFD,  /* /dev/iommu + /dev/vfio/devices/vfioN */
+	ZDK_IOMMU_TYPE1,    /* /dev/vfio/vfio container, VFIO_TYPE1v2_IOMMU */
+	ZDK_IOMMU_NOIOMMU,  /* VFIO no-IOMMU mode: IOVA = physical address */
+};
+
+/** zdk_iommu_mode() - the backend chosen by zdk_eal_init(). */
+ZDK_EXPORT enum zdk_iommu_mode zdk_iommu_mode(void);
+
+/** zdk_iommu_mode_name() - "iommufd", "type1", "noiommu" or "none". */
+ZDK_EXPORT const char *zdk_iommu_mode_name(enum zdk_iommu_mode mode);
+
+/** zdk_iommu_has_map_file() - iommufd with IOMMU_IOAS_MAP_FILE (Linux 6.13+). */
+ZDK_EXPORT int zdk_iommu_has_map_file(void);
+
+/**
+ * zdk_iommu_map() - map [@va, @va+@len) at @iova in the process's IOAS or
+ * container, with no bookkeeping (zdk_dma_map() is the managed form).
+ *
+ * Return: 0 or a negative errno (-ENOSPC at type1's dma_entry_limit).
+ */
+ZDK_EXPORT int zdk_iommu_map(void *va, uint64_t iova, size_t len);
+
+/**
+ * zdk_iommu_map_file() - map @len bytes of file @fd from @offset at @iova
+ * (iommufd IOMMU_IOAS_MAP_FILE; memfd or hugetlbfs files).
+ *
+ * Return: 0, -EOPNOTSUPP if the backend or kernel lacks it, or the kernel's
+ * error.
+ */
+ZDK_EXPORT int zdk_iommu_map_file(int fd, uint64_t offset, uint64_t iova, size_t len);
+
+/** zdk_iommu_unmap() - unmap exactly a range mapped by the calls above. */
+ZDK_EXPORT int zdk_iommu_unmap(uint64_t iova, size_t len);
+
+/**
+ * zdk_iommu_iova_alloc() - reserve @len bytes of IOVA space (aligned to
+ * @align) inside the ranges the IOMMU reports, outside the arena.
+ *
+ * Return: 0 and *@iova set, or -ENOSPC.
+ */
+ZDK_EXPORT int zdk_iommu_iova_alloc(size_t len, size_t align, uint64_t *iova);
+
+/** zdk_iommu_iova_free() - return space from zdk_iommu_iova_alloc(). */
+ZDK_EXPORT void zdk_iommu_iova_free(uint64_t iova, size_t len);
+
+#endif /* ZDK_IOMMU_H */

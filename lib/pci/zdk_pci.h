@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * zdk_pci.h - PCI functions opened through VFIO: BARs, config space, bus
+ * mastering, reset, interrupts, and the driver registry.
+ */
+#ifndef ZDK_PCI_H
+#define ZDK_PCI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "zdk_common.h"
+
+/* "dddd:bb:dd.f" plus NUL */
+#define ZDK_PCI_ADDR_LEN 13
+#define ZDK_PCI_BAR_COUNT 6
+
+struct zdk_pci_addr {
+	uint16_t domain;
+	uint8_t bus;
+	uint8_t dev;
+	uint8_t func;
+};
+
+/**
+ * zdk_pci_addr_parse() - parse "dddd:bb:dd.f" or "bb:dd.f" (domain 0).
+ * Return: 0, or -EINVAL.
+ */
+ZDK_EXPORT int zdk_pci_addr_parse(const char *s, struct zdk_pci_addr *addr);
+
+/** zdk_pci_addr_format() - "dddd:bb:dd.f" into @buf (ZDK_PCI_ADDR_LEN). */
+ZDK_EXPORT void zdk_pci_addr_format(const struct zdk_pci_addr *addr, char *buf, size_t len);
+
+/** zdk_pci_addr_cmp() - order of two addresses, as strcmp(). */
+ZDK_EXPORT int zdk_pci_addr_cmp(const struct zdk_pci_addr *a, const struct zdk_pci_addr *b);
+
+struct zdk_pci_bar {
+	void *va;      /* mmapped address, NULL until zdk_pci_bar_map() */
+	size_t len;    /* region size */
+	uint64_t offset; /* region offset in the VFIO device fd */
+	uint32_t flags;  /* VFIO_REGION_INFO_FLAG_* */
+};
+
+struct zdk_pci_driver;
+
+struct zdk_pci_device {
+	struct zdk_pci_addr addr;
+	char name[ZDK_PCI_ADDR_LEN]; /* the BDF as text */
+	uint16_t vendor_id;
+	uint16_t device_id;
+	uint16_t subsys_vendor_id;
+	uint16_t subsys_device_id;
+	uint32_t class_code;
+	int numa_node;     /* -1 when the platform does not say */
+	int iommu_group;   /* -1 when none */
+	int fd;            /* VFIO device fd */
+	struct zdk_pci_bar bars[ZDK_PCI_BAR_COUNT];
+	const struct zdk_pci_driver *driver; /* set when probed */
+	void *driver_data;                   /* the driver's per-device state */
+	struct zdk_pci_device *next;         /* in the list of open devices */
+	void *priv;                          /* backend-private state */
+};
+
+/**
+ * zdk_pci_device_open() - open a function through the chosen IOMMU backend.
+ * @bdf: "dddd:bb:dd.f" or "bb:dd.f".
+ * @dev: set to the device.
+ *
+ * The device must be bound to vfio-pci. Return: 0, -ENODEV (not found, or
+ * no IOMMU backend), -EBUSY (bound to another driver, or already open),
+ * -EPERM (group not viable), -EACCES (device node permissions). Each logs
+ * what is wrong and the command that fixes it.
+ */
+ZDK_EXPORT int zdk_pci_device_open(const char *bdf, struct zdk_pci_device **dev);
+
+/** zdk_pci_device_close() - unmap BARs, free IRQs, close. NULL is ignored. */
+ZDK_EXPORT void zdk_pci_device_close(struct zdk_pci_device *dev);
+
+/** zdk_pci_device_find() - an open device by BDF, or NULL. */
+ZDK_EXPORT struct zdk_pci_device *zdk_pci_device_find(const char *bdf);
+
+/** zdk_pci_device_next() - iterate open devices: NULL starts. */
+ZDK_EXPORT struct zdk_pci_device *zdk_pci_device_next(struct zdk_pci_device *prev);
+
+/**
+ * zdk_pci_bar_map() - mmap BAR @bar (sparse-mmap aware); idempotent.
+ * @va: set to the mapping; @len: set to its length (may be NULL).
+ *
+ * Return: 0, -EINVAL (no such BAR, or an I/O-port BAR), -ENOTSUP (the
+ * region cannot be mmapped), or the kernel's error.
+ */
+ZDK_EXPORT int zdk_pci_bar_map(struct zdk_pci_device *dev, int bar, void **va, size_t *len);
+
+/** zdk_pci_cfg_read() - read config space. Return: 0 or negative errno. */
+ZDK_EXPORT int zdk_pci_cfg_read(struct zdk_pci_device *dev, void *buf, size_t len, off_t off);
+
+/** zdk_pci_cfg_write() - write config space. Return: 0 or negative errno. */
+ZDK_EXPORT int zdk_pci_cfg_write(struct zdk_pci_device *dev, const void *buf, size_t len, off_t off);
+
+/** zdk_pci_bus_master() - set or clear the command register's bus master bit. */
+ZDK_EXPORT int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable);
+
+/** zdk_pci_reset() - function reset (VFIO_DEVICE_RESET). */
+ZDK_EXPORT int zdk_pci_reset(struct zdk_pci_device *dev);
+
+enum zdk_pci_irq_type {
+	ZDK_PCI_IRQ_INTX = 0, /* VFIO_PCI_INTX_IRQ_INDEX */
+	ZDK_PCI_IRQ_MSI = 1,
+	ZDK_PCI_IRQ_MSIX = 2,
+};
+
+/**
+ * zdk_pci_irq_enable() - route @count vectors of @type to new eventfds.
+ * @efds: array of @count, filled with the eventfds (owned by the device).
+ *
+ * Polling is the default; interrupts are for waking idle pollers.
+ * Return: 0, -EINVAL (more vectors than the device has), or kernel error.
+ */
+ZDK_EXPORT int zdk_pci_irq_enable(struct zdk_pci_device *dev, enum zdk_pci_irq_type type,
+				  unsigned count, int *efds);
+
+/** zdk_pci_irq_disable() - tear down the vectors and close their eventfds. */
+ZDK_EXPORT void zdk_pci_irq_disable(struct zdk_pci_device *dev);
+
+/* The driver registry. */
+struct zdk_pci_id {
+	uint16_t vendor_id;
+	uint16_t device_id;
+};
+#define ZDK_PCI_ANY_ID 0xffff
+
+struct zdk_pci_driver {
+	const char *name;
+	const struct zdk_pci_id *id_table; /* ends with a zero vendor_id */
+	int (*probe)(struct zdk_pci_device *dev);
+	void (*remove)(struct zdk_pci_device *dev);
+	struct zdk_pci_driver *next;
+};
+
+/** zdk_pci_driver_register() - add a driver (use ZDK_PCI_DRIVER_REGISTER). */
+ZDK_EXPORT void zdk_pci_driver_register(struct zdk_pci_driver *drv);
+
+/** zdk_pci_driver_next() - iterate the registry: NULL starts. */
+ZDK_EXPORT const struct zdk_pci_driver *zdk_pci_driver_next(const struct zdk_pci_driver *prev);
+
+/** zdk_pci_driver_match() - the registered driver for @vendor/@device, or NULL. */
+ZDK_EXPORT const struct zdk_pci_driver *zdk_pci_driver_match(uint16_t vendor, uint16_t device);
+
+#define ZDK_PCI_DRIVER_REGISTER(drv)                                        \
+	__attribute__((constructor)) static void zdk_pci_register_##drv(void) \
+	{                                                                   \
+		zdk_pci_driver_register(&(drv));                            \
+	}
+
+#endif /* ZDK_PCI_H */
