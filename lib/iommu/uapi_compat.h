@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * uapi_compat.h - the iommufd and VFIO cdev uapi that a Debian 12 host's
+ * Linux 6.1 headers lack. Layouts are the kernel's (include/uapi/linux/
+ * iommufd.h and vfio.h, Linux 7.3); each block is guarded by its ioctl
+ * number, so newer system headers win. Whether the running kernel has an
+ * ioctl is learnt at run time: ENOTTY (or EOPNOTSUPP) means it does not.
+ */
+#ifndef ZDK_UAPI_COMPAT_H
+#define ZDK_UAPI_COMPAT_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#include <linux/vfio.h>
+#if defined(__has_include)
+#if __has_include(<linux/iommufd.h>)
+#include <linux/iommufd.h>
+#endif
+#endif
+
+#ifndef IOMMUFD_TYPE
+#define IOMMUFD_TYPE (';')
+#endif
+
+#ifndef IOMMU_DESTROY
+struct iommu_destroy {
+	__u32 size;
+	__u32 id;
+};
+#define IOMMU_DESTROY _IO(IOMMUFD_TYPE, 0x80)
+#endif
+
+#ifndef IOMMU_IOAS_ALLOC
+struct iommu_ioas_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 out_ioas_id;
+};
+#define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, 0x81)
+#endif
+
+#ifndef IOMMU_IOAS_IOVA_RANGES
+struct iommu_iova_range {
+	__aligned_u64 start;
+	__aligned_u64 last;
+};
+
+struct iommu_ioas_iova_ranges {
+	__u32 size;
+	__u32 ioas_id;
+	__u32 num_iovas;
+	__u32 __reserved;
+	__aligned_u64 allowed_iovas;
+	__aligned_u64 out_iova_alignment;
+};
+#define IOMMU_IOAS_IOVA_RANGES _IO(IOMMUFD_TYPE, 0x84)
+#endif
+
+#ifndef IOMMU_IOAS_MAP
+enum iommufd_ioas_map_flags {
+	IOMMU_IOAS_MAP_FIXED_IOVA = 1 << 0,
+	IOMMU_IOAS_MAP_WRITEABLE = 1 << 1,
+	IOMMU_IOAS_MAP_READABLE = 1 << 2,
+};
+
+struct iommu_ioas_map {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__u32 __reserved;
+	__aligned_u64 user_va;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+#define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, 0x85)
+#endif
+
+#ifndef IOMMU_IOAS_UNMAP
+struct iommu_ioas_unmap {
+	__u32 size;
+	__u32 ioas_id;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+#define IOMMU_IOAS_UNMAP _IO(IOMMUFD_TYPE, 0x86)
+#endif
+
+/* Linux 6.13 */
+#ifndef IOMMU_IOAS_MAP_FILE
+struct iommu_ioas_map_file {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__s32 fd;
+	__aligned_u64 start;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+#define IOMMU_IOAS_MAP_FILE _IO(IOMMUFD_TYPE, 0x8f)
+#endif
+
+/* VFIO device cdev (Linux 6.6). The structures grew later (token_uuid_ptr,
+ * pasid); callers pass argsz up to the fields they use, which every kernel
+ * since 6.6 accepts. */
+#ifndef VFIO_DEVICE_BIND_IOMMUFD
+struct vfio_device_bind_iommufd {
+	__u32 argsz;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 out_devid;
+};
+#define VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
+#endif
+
+#ifndef VFIO_DEVICE_ATTACH_IOMMUFD_PT
+struct vfio_device_attach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+	__u32 pt_id;
+};
+#define VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
+#endif
+
+#ifndef VFIO_DEVICE_DETACH_IOMMUFD_PT
+struct vfio_device_detach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+};
+#define VFIO_DEVICE_DETACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 20)
+#endif
+
+/* argsz values that every kernel since the ioctl appeared accepts */
+#define ZDK_VFIO_BIND_IOMMUFD_ARGSZ 16
+#define ZDK_VFIO_ATTACH_PT_ARGSZ 12
+
+#endif /* ZDK_UAPI_COMPAT_H */
