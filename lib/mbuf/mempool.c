@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * mempool.c - creating and destroying pools; get/put are inline in
+ * zdk_mempool.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZDK_LOG_COMPONENT "mempool"
+#include "zdk_log.h"
+#include "zdk_mem.h"
+#include "zdk_mempool.h"
+
+static unsigned pow2_ceil(unsigned v)
+{
+	unsigned p = 1;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+static int check_args(const char *name, unsigned count, unsigned elt_size, unsigned cache_size)
+{
+	if (count == 0 || elt_size == 0 || count > ZDK_RING_SZ_MAX) {
+		ZDK_ERR("mempool %s: %u objects of %u bytes: both must be non-zero, count at most %u",
+			name, count, elt_size, ZDK_RING_SZ_MAX);
+		return -EINVAL;
+	}
+	if (cache_size > ZDK_MEMPOOL_CACHE_MAX || cache_size > count) {
+		ZDK_ERR("mempool %s: cache of %u: at most %u and at most the %u objects", name,
+			cache_size, ZDK_MEMPOOL_CACHE_MAX, count);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+ZDK_EXPORT int zdk_mempool_create(const char *name, unsigned count, unsigned elt_size,
+				  unsigned cache_size, int socket, zdk_mempool_obj_init_fn obj_init,
+				  void *arg, struct zdk_mempool **mpp)
+{
+	struct zdk_mempool *mp;
+	unsigned i;
+	int ret;
+
+	ret = check_args(name, count, elt_size, cache_size);
+	if (ret)
+		return ret;
+	if (posix_memalign((void **)&mp, ZDK_CACHE_LINE, sizeof(*mp)))
+		return -ENOMEM;
+	memset(mp, 0, sizeof(*mp));
+	snprintf(mp->name, sizeof(mp->name), "%s", name);
+	mp->count = count;
+	mp->elt_size = ZDK_ALIGN_UP(elt_size, ZDK_CACHE_LINE);
+	mp->cache_size = cache_size;
+	mp->socket = socket;
+	for (i = 0; i < ZDK_MAX_LCORE; i++)
+		mp->caches[i].size = cache_size;
+
+	ret = zdk_ring_create(name, pow2_ceil(count), socket, 0, &mp->ring);
+	if (ret)
+		goto err_free_pool;
+	mp->len = (size_t)count * mp->elt_size;
+	mp->base = zdk_dma_zalloc(mp->len, ZDK_CACHE_LINE, socket, &mp->base_iova);
+	if (!mp->base) {
+		ZDK_ERR("mempool %s: no DMA memory for %u x %u bytes (%zu MiB) on node %d: "
+			"reserve more hugepages or make the pool smaller", name, count,
+			mp->elt_size, mp->len >> 20, socket);
+		ret = -ENOMEM;
+		goto err_destroy_ring;
+	}
+	for (i = 0; i < count; i++) {
+		void *obj = (char *)mp->base + (size_t)i * mp->elt_size;
+
+		if (obj_init)
+			obj_init(mp, arg, obj, i);
+		zdk_ring_enqueue(mp->ring, obj);
+	}
+	*mpp = mp;
+	return 0;
+
+err_destroy_ring:
+	zdk_ring_destroy(mp->ring);
+err_free_pool:
+	free(mp);
+	return ret;
+}
+
+ZDK_EXPORT void zdk_mempool_destroy(struct zdk_mempool *mp)
+{
+	if (!mp)
+		return;
+	zdk_dma_free(mp->base);
+	zdk_ring_destroy(mp->ring);
+	free(mp);
+}
+
+ZDK_EXPORT unsigned zdk_mempool_avail_count(const struct zdk_mempool *mp)
+{
+	unsigned i, n = zdk_ring_count(mp->ring);
+
+	for (i = 0; i < ZDK_MAX_LCORE; i++)
+		n += mp->caches[i].len;
+	return n;
+}

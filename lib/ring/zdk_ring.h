@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * zdk_ring.h - a lock-free ring of pointers for passing objects (mbufs)
+ * between lcores: single or multiple producers and consumers.
+ *
+ * The ring has a power-of-two number of slots, all usable. Producers and
+ * consumers each own a head/tail pair of free-running 32-bit counters (they
+ * wrap; slot = counter & mask). An enqueue first reserves slots by moving
+ * prod.head (a CAS loop when there are several producers), copies the
+ * pointers, then publishes them by moving prod.tail once every earlier
+ * producer has published. Dequeue is the mirror image on cons.head/tail.
+ *
+ * "bulk" calls move all n objects or none; "burst" calls move as many as
+ * they can. Whether a side is single- or multi-threaded is chosen at create
+ * (ZDK_RING_F_SP_ENQ, ZDK_RING_F_SC_DEQ): a single side skips the CAS and
+ * the wait for earlier producers/consumers.
+ */
+#ifndef ZDK_RING_H
+#define ZDK_RING_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "zdk_common.h"
+
+#define ZDK_RING_NAMESIZE 32
+/* create() flags: the default is multi-producer, multi-consumer. */
+#define ZDK_RING_F_SP_ENQ 0x1 /* one producer thread */
+#define ZDK_RING_F_SC_DEQ 0x2 /* one consumer thread */
+#define ZDK_RING_SZ_MAX (1u << 28)
+
+struct zdk_ring_headtail {
+	_Atomic uint32_t head; /* next slot to reserve */
+	_Atomic uint32_t tail; /* slots before it are published */
+	uint32_t single;       /* 1: single producer/consumer */
+};
+
+struct zdk_ring {
+	char name[ZDK_RING_NAMESIZE];
+	uint32_t size;  /* slots, a power of two */
+	uint32_t mask;  /* size - 1 */
+	uint32_t flags;
+	struct zdk_ring_headtail prod __zdk_cache_aligned;
+	struct zdk_ring_headtail cons __zdk_cache_aligned;
+	void *slots[] __zdk_cache_aligned;
+};
+
+/**
+ * zdk_ring_create() - allocate a ring.
+ * @name: for messages (copied, truncated).
+ * @count: slots; a power of two, at most ZDK_RING_SZ_MAX.
+ * @socket: NUMA node for the memory, or ZDK_SOCKET_ANY.
+ * @flags: ZDK_RING_F_SP_ENQ and/or ZDK_RING_F_SC_DEQ.
+ * @ring: set to the new ring.
+ *
+ * Return: 0, -EINVAL (count not a power of two, or too large), -ENOMEM.
+ */
+ZDK_EXPORT int zdk_ring_create(const char *name, unsigned count, int socket, unsigned flags,
+			       struct zdk_ring **ring);
+
+/** zdk_ring_destroy() - free a ring from zdk_ring_create(); NULL is ignored. */
+ZDK_EXPORT void zdk_ring_destroy(struct zdk_ring *ring);
+
+/** zdk_ring_count() - objects in the ring (a snapshot under concurrency). */
+static inline unsigned zdk_ring_count(const struct zdk_ring *r)
+{
+	uint32_t prod = atomic_load_explicit(&r->prod.tail, memory_order_relaxed);
+	uint32_t cons = atomic_load_explicit(&r->cons.tail, memory_order_relaxed);
+
+	return prod - cons;
+}
+
+/** zdk_ring_free_count() - free slots (a snapshot under concurrency). */
+static inline unsigned zdk_ring_free_count(const struct zdk_ring *r)
+{
+	return r->size - zdk_ring_count(r);
+}
+
+enum zdk_ring_behavior {
+	ZDK_RING_FIXED = 0, /* all n or nothing */
+	ZDK_RING_VARIABLE,  /* as many as possible */
+};
+
+/*
+ * Reserve up to @n slots on @ht (our side) against @other's tail (the other
+ * side). @room is the capacity seen from our side: size for producers (free
+ * slots = size - (head - cons.tail)), 0 for consumers (entries =
+ * prod.tail - head). Returns the count reserved, with *old the first.
+ */
+static inline unsigned zdk_ring_move_head(struct zdk_ring_headtail *ht,
+					  const struct zdk_ring_headtail *other, uint32_t room,
+					  unsigned n, enum zdk_ring_behavior behavior,
+					  uint32_t *old)
+{
+	uint32_t head = atomic_load_explicit(&ht->head, memory_order_relaxed);
+	unsigned avail, want;
+
+	for (;;) {
+		/*
+		 * Acquire pairs with the other side's release of its tail: the
+		 * slots it handed over (freed or filled) are seen as such
+		 * before we touch them.
+		 */
+		avail = room + atomic_load_explicit(&other->tail, memory_order_acquire) - head;
+		want = n <= avail ? n : (behavior == ZDK_RING_FIXED ? 0 : avail);
+		if (want == 0)
+			return 0;
+		if (ht->single) {
+			/* Only we move this head: nobody to order against. */
+			atomic_store_explicit(&ht->head, head + want, memory_order_relaxed);
+			break;
+		}
+		/* Relaxed CAS: the slots are claimed, not yet published; the
+		 * tail update below carries the ordering. On failure head is
+		 * reloaded and the room recomputed. */
+		if (atomic_compare_exchange_weak_explicit(&ht->head, &head, head + want,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			break;
+	}
+	*old = head;
+	return want;
+}
+
+/*
+ * Publish [old, old + n) on @ht: wait until earlier reservations are
+ * published (tail == old), then move the tail.
+ */
+static inline void zdk_ring_update_tail(struct zdk_ring_headtail *ht, uint32_t old, unsigned n)
+{
+	if (!ht->single)
+		while (atomic_load_explicit(&ht->tail, memory_order_relaxed) != old)
+			zdk_pause();
+	/* Release: our slot copies are visible before the other side sees the tail move. */
+	atomic_store_explicit(&ht->tail, old + n, memory_order_release);
+}
+
+static inline unsigned zdk_ring_do_enqueue(struct zdk_ring *r, void *const *objs, unsigned n,
+					   enum zdk_ring_behavior behavior, unsigned *free_space)
+{
+	uint32_t old = 0, idx;
+	unsigned i;
+
+	n = zdk_ring_move_head(&r->prod, &r->cons, r->size, n, behavior, &old);
+	for (i = 0, idx = old; i < n; i++, idx++)
+		r->slots[idx & r->mask] = objs[i];
+	if (n)
+		zdk_ring_update_tail(&r->prod, old, n);
+	if (free_space)
+		*free_space = zdk_ring_free_count(r);
+	return n;
+}
+
+static inline unsigned zdk_ring_do_dequeue(struct zdk_ring *r, void **objs, unsigned n,
+					   enum zdk_ring_behavior behavior, unsigned *available)
+{
+	uint32_t old = 0, idx;
+	unsigned i;
+
+	n = zdk_ring_move_head(&r->cons, &r->prod, 0, n, behavior, &old);
+	for (i = 0, idx = old; i < n; i++, idx++)
+		objs[i] = r->slots[idx & r->mask];
+	if (n)
+		zdk_ring_update_tail(&r->cons, old, n);
+	if (available)
+		*available = zdk_ring_count(r);
+	return n;
+}
+
+/**
+ * zdk_ring_enqueue_bulk() - enqueue all @n objects or none.
+ * @r: the ring.
+ * @objs: the pointers to store.
+ * @n: how many.
+ * @free_space: if not NULL, set to the free slots left.
+ *
+ * Multi- or single-producer according to the ring's flags.
+ * Return: @n or 0.
+ */
+static inline unsigned zdk_ring_enqueue_bulk(struct zdk_ring *r, void *const *objs, unsigned n,
+					     unsigned *free_space)
+{
+	return zdk_ring_do_enqueue(r, objs, n, ZDK_RING_FIXED, free_space);
+}
+
+/** zdk_ring_enqueue_burst() - enqueue up to @n objects. Return: how many. */
+static inline unsigned zdk_ring_enqueue_burst(struct zdk_ring *r, void *const *objs, unsigned n,
+					      unsigned *free_space)
+{
+	return zdk_ring_do_enqueue(r, objs, n, ZDK_RING_VARIABLE, free_space);
+}
+
+/**
+ * zdk_ring_dequeue_bulk() - dequeue exactly @n objects or none.
+ * @r: the ring.
+ * @objs: filled with the pointers.
+ * @n: how many.
+ * @available: if not NULL, set to the objects left.
+ *
+ * Return: @n or 0.
+ */
+static inline unsigned zdk_ring_dequeue_bulk(struct zdk_ring *r, void **objs, unsigned n,
+					     unsigned *available)
+{
+	return zdk_ring_do_dequeue(r, objs, n, ZDK_RING_FIXED, available);
+}
+
+/** zdk_ring_dequeue_burst() - dequeue up to @n objects. Return: how many. */
+static inline unsigned zdk_ring_dequeue_burst(struct zdk_ring *r, void **objs, unsigned n,
+					      unsigned *available)
+{
+	return zdk_ring_do_dequeue(r, objs, n, ZDK_RING_VARIABLE, available);
+}
+
+/** zdk_ring_enqueue() - enqueue one object. Return: 0 or -ENOBUFS (full). */
+static inline int zdk_ring_enqueue(struct zdk_ring *r, void *obj)
+{
+	return zdk_ring_enqueue_bulk(r, &obj, 1, NULL) ? 0 : -ENOBUFS;
+}
+
+/** zdk_ring_dequeue() - dequeue one object. Return: 0 or -ENOENT (empty). */
+static inline int zdk_ring_dequeue(struct zdk_ring *r, void **obj)
+{
+	return zdk_ring_dequeue_bulk(r, obj, 1, NULL) ? 0 : -ENOENT;
+}
+
+#endif /* ZDK_RING_H */
