@@ -2,6 +2,61 @@
 #ifndef ZDK_EAL_PRIVATE_H
 #define ZDK_EAL_PRIVATE_H
 
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "zdk_eal.h"
+#include "zdk_pci.h"
+
+#define EAL_MAX_DEVS 64
+#define EAL_MAX_NODES 8
+#define EAL_DEFAULT_MEM_MB 128
+
+enum eal_iommu {
+	EAL_IOMMU_AUTO = 0,
+	EAL_IOMMU_IOMMUFD,
+	EAL_IOMMU_TYPE1,
+	EAL_IOMMU_NOIOMMU,
+};
+
+/* Everything the options say; defaults filled by eal_parse_args(). */
+struct eal_conf {
+	bool lcore_set;
+	unsigned char lcores[ZDK_MAX_LCORE]; /* 1 = enabled */
+	unsigned main_lcore;
+	struct zdk_pci_addr allow[EAL_MAX_DEVS];
+	unsigned nallow;
+	struct zdk_pci_addr block[EAL_MAX_DEVS];
+	unsigned nblock;
+	enum eal_iommu iommu;
+	bool mem_set;
+	size_t node_mem_mb[EAL_MAX_NODES];
+	char huge_dir[PATH_MAX];
+	size_t huge_size; /* 0 = default */
+	bool no_huge;
+	char file_prefix[64];
+	int log_level; /* 0 = unchanged */
+	bool help;
+};
+
+/*
+ * eal_parse_args() - parse zdk's options.
+ * Return: argv entries consumed (a "--" included, argv[0] not), or -EINVAL
+ * with the option and the fix logged.
+ */
+int eal_parse_args(int argc, char **argv, struct eal_conf *conf);
+
+/* "0-3,6" into @set (ZDK_MAX_LCORE entries); the first listed is *first. */
+int eal_parse_lcores(const char *s, unsigned char *set, unsigned *first);
+/* "2M", "1G", "2048K", "1073741824" */
+int eal_parse_size(const char *s, size_t *bytes);
+/* "512,512" MiB per node */
+int eal_parse_socket_mem(const char *s, size_t *mb, unsigned max);
+
+int eal_lcores_init(const struct eal_conf *conf);
+void eal_lcores_fini(void);
+
 void eal_tsc_calibrate(void);
 
 #endif

@@ -25,11 +25,14 @@
  * --huge-dir, --huge-size, --no-huge, --file-prefix, --log-level, -h/--help
  * (see zdk_eal_usage()).
  *
- * Return: the number of argv entries consumed (so the application parses
- * argv + ret), or a negative errno: -EINVAL for bad options, -ENOMEM for too
- * few hugepages, -ENODEV for a missing device or IOMMU, -EACCES for device
- * node permissions, -EALREADY if zdk is already initialised. -ECANCELED after
- * --help (usage printed, nothing initialised). Each failure is logged with
+ * Return: the number of argv entries consumed, argv[0] not counted (as in
+ * DPDK: the application then parses argc - ret, argv + ret, whose argv[0]
+ * is the program name again), or a negative errno: -EINVAL for bad
+ * options, -ENOMEM for too few hugepages, -ENODEV for a missing device or
+ * IOMMU, -EBUSY for a device bound to another driver or in use, -EPERM for
+ * a group that is not viable, -EACCES for device node permissions,
+ * -EALREADY if zdk is already initialised, -ECANCELED after --help (usage
+ * printed, nothing initialised). Each failure is logged with
  * the thing at fault and the fix.
  */
 ZDK_EXPORT int zdk_eal_init(int argc, char **argv);

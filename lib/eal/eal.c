@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * eal.c - zdk_eal_init() and zdk_eal_cleanup(): options, lcores, the
+ * hugepage arena, the IOMMU backend, the devices and their drivers, in that
+ * order; cleanup undoes them in reverse.
+ */
+#define ZDK_LOG_COMPONENT "eal"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eal_iommu.h"
+#include "eal_private.h"
+#include "iommu_private.h"
+#include "mem_private.h"
+#include "pci_private.h"
+#include "pci_sysfs.h"
+#include "zdk_log.h"
+
+static struct {
+	bool initialized;
+	enum eal_iommu iommu_req;
+} eal;
+
+static int arena_on_ready(struct iommu *io)
+{
+	return mem_dma_setup(io);
+}
+
+static int iommu_start(const struct iommu_ops *ops, const char *why)
+{
+	int rc = iommu_create(ops, &iommu_g);
+
+	if (rc)
+		return rc;
+	iommu_g->on_ready = arena_on_ready;
+	if (ops->mode == ZDK_IOMMU_NOIOMMU)
+		ZDK_WARN("IOMMU backend: noiommu (%s). DEVICES CAN DMA TO ANY MEMORY: use this "
+			 "only where no IOMMU exists and the device is trusted", why);
+	else
+		ZDK_NOTICE("IOMMU backend: %s (%s)", ops->name, why);
+	return 0;
+}
+
+int eal_iommu_get(const struct iommu_dev_info *info, struct iommu **io)
+{
+	const struct iommu_ops *ops;
+	const char *why;
+	int rc;
+
+	if (!iommu_g) {
+		ops = iommu_select((enum iommu_request)eal.iommu_req, info, &why, &rc);
+		if (!ops)
+			return rc ? rc : -ENODEV;
+		rc = iommu_start(ops, why);
+		if (rc)
+			return rc;
+	}
+	*io = iommu_g;
+	return 0;
+}
+
+static bool in_list(const struct zdk_pci_addr *a, const struct zdk_pci_addr *list, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!zdk_pci_addr_cmp(a, &list[i]))
+			return true;
+	return false;
+}
+
+/* The devices to open: -a's (each must exist), or every supported vfio-pci one. */
+static int devices_pick(const struct eal_conf *c, struct zdk_pci_addr *out, unsigned *n)
+{
+	struct zdk_pci_sysfs_dev *devs = NULL;
+	int ndevs;
+
+	*n = 0;
+	if (c->nallow) {
+		memcpy(out, c->allow, c->nallow * sizeof(*out));
+		*n = c->nallow;
+		return 0;
+	}
+	ndevs = zdk_pci_sysfs_scan(NULL, &devs);
+	if (ndevs < 0)
+		return ndevs == -ENOENT ? 0 : ndevs;
+	for (int i = 0; i < ndevs && *n < EAL_MAX_DEVS; i++) {
+		const struct zdk_pci_sysfs_dev *d = &devs[i];
+
+		if (strcmp(d->driver, "vfio-pci") || in_list(&d->addr, c->block, c->nblock) ||
+		    !zdk_pci_driver_match(d->vendor_id, d->device_id))
+			continue;
+		out[(*n)++] = d->addr;
+	}
+	free(devs);
+	return 0;
+}
+
+static void mem_conf_fill(const struct eal_conf *c, struct mem_conf *mc)
+{
+	unsigned l;
+
+	memset(mc, 0, sizeof(*mc));
+	mc->page_size = c->huge_size;
+	mc->no_huge = c->no_huge;
+	mc->huge_dir = c->huge_dir[0] ? c->huge_dir : NULL;
+	mc->prefix = c->file_prefix;
+	if (c->mem_set) {
+		for (int i = 0; i < EAL_MAX_NODES && i < MEM_MAX_NODES; i++)
+			mc->node_mem[i] = c->node_mem_mb[i] << 20;
+		return;
+	}
+	/* Default: some memory on every node that runs an lcore. */
+	ZDK_LCORE_FOREACH(l) {
+		int node = zdk_lcore_socket(l);
+
+		if (node < MEM_MAX_NODES)
+			mc->node_mem[node] = (size_t)EAL_DEFAULT_MEM_MB << 20;
+	}
+}
+
+static int devices_open(const struct zdk_pci_addr *list, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct zdk_pci_device *dev;
+		char bdf[ZDK_PCI_ADDR_LEN];
+		int rc;
+
+		zdk_pci_addr_format(&list[i], bdf, sizeof(bdf));
+		rc = zdk_pci_device_open(bdf, &dev);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int zdk_eal_init(int argc, char **argv)
+{
+	struct zdk_pci_addr devs[EAL_MAX_DEVS];
+	struct eal_conf conf;
+	struct mem_conf mc;
+	unsigned ndevs;
+	int consumed, rc;
+
+	if (eal.initialized) {
+		ZDK_ERR("zdk_eal_init() called twice: call zdk_eal_cleanup() first");
+		return -EALREADY;
+	}
+	consumed = eal_parse_args(argc, argv, &conf);
+	if (consumed < 0)
+		return consumed;
+	if (conf.help) {
+		zdk_eal_usage(argv[0]);
+		return -ECANCELED;
+	}
+	if (conf.log_level)
+		zdk_log_set_level(conf.log_level);
+	eal.iommu_req = conf.iommu;
+	eal_tsc_calibrate();
+
+	rc = eal_lcores_init(&conf);
+	if (rc)
+		goto err_cleanup;
+	rc = devices_pick(&conf, devs, &ndevs);
+	if (rc)
+		goto err_cleanup;
+	mem_conf_fill(&conf, &mc);
+	rc = mem_init(&mc);
+	if (rc)
+		goto err_cleanup;
+	/*
+	 * Devices first (their reserved regions shape the IOVA space), then the
+	 * arena is mapped once, then drivers touch the devices.
+	 */
+	rc = devices_open(devs, ndevs);
+	if (rc)
+		goto err_cleanup;
+	if (!iommu_g && conf.iommu != EAL_IOMMU_AUTO) {
+		rc = eal_iommu_get(NULL, &(struct iommu *){ NULL });
+		if (rc)
+			goto err_cleanup;
+	}
+	rc = mem_dma_setup(iommu_g);
+	if (rc)
+		goto err_cleanup;
+	if (!iommu_g)
+		ZDK_INFO("no device and no IOMMU backend yet: memory only");
+	rc = pci_probe_all();
+	if (rc)
+		goto err_cleanup;
+	eal.initialized = true;
+	return consumed;
+
+err_cleanup:
+	eal.initialized = true;
+	zdk_eal_cleanup();
+	return rc;
+}
+
+void zdk_eal_cleanup(void)
+{
+	if (!eal.initialized)
+		return;
+	/* Workers may still poll queues: let them finish before drivers go. */
+	eal_lcores_fini();
+	if (iommu_g) {
+		struct zdk_pci_device *d;
+
+		for (d = zdk_pci_device_next(NULL); d; d = zdk_pci_device_next(d))
+			if (d->driver && d->driver->remove) {
+				d->driver->remove(d);
+				d->driver = NULL;
+			}
+		/* Unmap while the container still has its groups (type1). */
+		mem_ext_release(iommu_g);
+		mem_dma_teardown(iommu_g);
+	}
+	pci_close_all();
+	iommu_destroy(iommu_g);
+	iommu_g = NULL;
+	mem_fini();
+	eal.initialized = false;
+}

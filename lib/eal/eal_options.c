@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * eal_options.c - zdk_eal_init()'s options. They are DPDK's where they mean
+ * the same thing, so that a DPDK user's muscle memory works.
+ */
+#define ZDK_LOG_COMPONENT "eal"
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eal_private.h"
+#include "zdk_log.h"
+
+enum {
+	OPT_IOMMU = 256,
+	OPT_SOCKET_MEM,
+	OPT_HUGE_DIR,
+	OPT_HUGE_SIZE,
+	OPT_NO_HUGE,
+	OPT_FILE_PREFIX,
+	OPT_LOG_LEVEL,
+};
+
+static const struct option long_opts[] = {
+	{ "lcores", required_argument, NULL, 'l' },
+	{ "allow", required_argument, NULL, 'a' },
+	{ "block", required_argument, NULL, 'b' },
+	{ "iommu", required_argument, NULL, OPT_IOMMU },
+	{ "socket-mem", required_argument, NULL, OPT_SOCKET_MEM },
+	{ "huge-dir", required_argument, NULL, OPT_HUGE_DIR },
+	{ "huge-size", required_argument, NULL, OPT_HUGE_SIZE },
+	{ "no-huge", no_argument, NULL, OPT_NO_HUGE },
+	{ "file-prefix", required_argument, NULL, OPT_FILE_PREFIX },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void zdk_eal_usage(const char *prog)
+{
+	printf("Usage: %s [zdk options] [--] [application options]\n"
+	       "zdk options:\n"
+	       "  -l, --lcores LIST        CPUs to run on, e.g. 0-3,6; the first is the main lcore\n"
+	       "  -a, --allow BDF          use this PCI device (repeatable); default: every\n"
+	       "                           device bound to vfio-pci that a driver supports\n"
+	       "  -b, --block BDF          skip this PCI device (repeatable)\n"
+	       "      --iommu MODE         auto (default), iommufd, type1 or noiommu\n"
+	       "  -m, --socket-mem MB[,MB] hugepage memory per NUMA node, in MiB (default %d\n"
+	       "                           on each node with an lcore)\n"
+	       "      --huge-dir DIR       hugetlbfs mount to use (default: found by libhugetlbfs)\n"
+	       "      --huge-size SIZE     hugepage size: 2M or 1G (default: the system default)\n"
+	       "      --no-huge            4 KiB pages instead of hugepages (still DMA-mapped)\n"
+	       "      --file-prefix NAME   prefix of the hugepage files (default: zdk); give each\n"
+	       "                           process on a machine its own\n"
+	       "      --log-level LEVEL    err, warn, notice (default), info or debug\n"
+	       "  -h, --help               this text\n",
+	       prog, EAL_DEFAULT_MEM_MB);
+}
+
+int eal_parse_lcores(const char *s, unsigned char *set, unsigned *first)
+{
+	bool any = false;
+	const char *p = s;
+	char *end;
+
+	memset(set, 0, ZDK_MAX_LCORE);
+	while (*p) {
+		unsigned long lo, hi;
+
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		lo = strtoul(p, &end, 10);
+		hi = lo;
+		p = end;
+		if (*p == '-') {
+			if (!isdigit((unsigned char)p[1]))
+				return -EINVAL;
+			hi = strtoul(p + 1, &end, 10);
+			p = end;
+		}
+		if (lo > hi || hi >= ZDK_MAX_LCORE)
+			return -ERANGE;
+		if (!any)
+			*first = (unsigned)lo;
+		for (unsigned long c = lo; c <= hi; c++)
+			set[c] = 1;
+		any = true;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return -EINVAL;
+	}
+	return any ? 0 : -EINVAL;
+}
+
+int eal_parse_size(const char *s, size_t *bytes)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (toupper((unsigned char)*end)) {
+	case 'G':
+		v <<= 10;
+		/* fallthrough */
+	case 'M':
+		v <<= 10;
+		/* fallthrough */
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case '\0':
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || !v)
+		return -EINVAL;
+	*bytes = (size_t)v;
+	return 0;
+}
+
+int eal_parse_socket_mem(const char *s, size_t *mb, unsigned max)
+{
+	unsigned n = 0;
+	const char *p = s;
+	char *end;
+
+	memset(mb, 0, max * sizeof(*mb));
+	while (*p) {
+		if (n == max)
+			return -ERANGE;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		errno = 0;
+		mb[n++] = strtoul(p, &end, 10);
+		if (errno)
+			return -EINVAL;
+		p = end;
+		if (*p == ',' && p[1])
+			p++;
+		else if (*p)
+			return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (mb[i])
+			return 0;
+	return -EINVAL;
+}
+
+static int add_dev(struct zdk_pci_addr *list, unsigned *n, const char *opt, const char *arg)
+{
+	if (*n == EAL_MAX_DEVS) {
+		ZDK_ERR("%s: at most %d devices", opt, EAL_MAX_DEVS);
+		return -EINVAL;
+	}
+	if (zdk_pci_addr_parse(arg, &list[*n])) {
+		ZDK_ERR("%s '%s': not a PCI address; write it as 0000:01:00.0 (zdk-devbind "
+			"--status lists them)", opt, arg);
+		return -EINVAL;
+	}
+	(*n)++;
+	return 0;
+}
+
+static int parse_one(int opt, const char *arg, struct eal_conf *c)
+{
+	int rc;
+
+	switch (opt) {
+	case 'l':
+		rc = eal_parse_lcores(arg, c->lcores, &c->main_lcore);
+		if (rc) {
+			ZDK_ERR("--lcores '%s': %s; write a list of CPUs like 0-3,6", arg,
+				rc == -ERANGE ? "CPU number out of range" : "malformed");
+			return -EINVAL;
+		}
+		c->lcore_set = true;
+		return 0;
+	case 'a':
+		return add_dev(c->allow, &c->nallow, "--allow", arg);
+	case 'b':
+		return add_dev(c->block, &c->nblock, "--block", arg);
+	case OPT_IOMMU:
+		if (!strcmp(arg, "auto"))
+			c->iommu = EAL_IOMMU_AUTO;
+		else if (!strcmp(arg, "iommufd"))
+			c->iommu = EAL_IOMMU_IOMMUFD;
+		else if (!strcmp(arg, "type1"))
+			c->iommu = EAL_IOMMU_TYPE1;
+		else if (!strcmp(arg, "noiommu"))
+			c->iommu = EAL_IOMMU_NOIOMMU;
+		else {
+			ZDK_ERR("--iommu '%s': unknown backend; use auto, iommufd, type1 or noiommu",
+				arg);
+			return -EINVAL;
+		}
+		return 0;
+	case 'm':
+	case OPT_SOCKET_MEM:
+		rc = eal_parse_socket_mem(arg, c->node_mem_mb, EAL_MAX_NODES);
+		if (rc) {
+			ZDK_ERR("--socket-mem '%s': %s; write MiB per NUMA node, like 512 or 512,512",
+				arg, rc == -ERANGE ? "more nodes than zdk supports (8)" : "malformed");
+			return -EINVAL;
+		}
+		c->mem_set = true;
+		return 0;
+	case OPT_HUGE_DIR:
+		if (strlen(arg) >= sizeof(c->huge_dir) || !*arg) {
+			ZDK_ERR("--huge-dir: path empty or too long");
+			return -EINVAL;
+		}
+		strcpy(c->huge_dir, arg);
+		return 0;
+	case OPT_HUGE_SIZE:
+		if (eal_parse_size(arg, &c->huge_size) ||
+		    (c->huge_size != (2UL << 20) && c->huge_size != (1UL << 30))) {
+			ZDK_ERR("--huge-size '%s': use 2M or 1G", arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_NO_HUGE:
+		c->no_huge = true;
+		return 0;
+	case OPT_FILE_PREFIX:
+		if (!*arg || strlen(arg) >= sizeof(c->file_prefix) || strchr(arg, '/')) {
+			ZDK_ERR("--file-prefix '%s': use a short name without '/'", arg);
+			return -EINVAL;
+		}
+		strcpy(c->file_prefix, arg);
+		return 0;
+	case OPT_LOG_LEVEL:
+		rc = zdk_log_parse_level(arg);
+		if (rc < 0) {
+			ZDK_ERR("--log-level '%s': use err, warn, notice, info or debug", arg);
+			return -EINVAL;
+		}
+		c->log_level = rc;
+		return 0;
+	case 'h':
+		c->help = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int check_conflicts(const struct eal_conf *c)
+{
+	if (c->nallow && c->nblock) {
+		ZDK_ERR("--allow and --block cannot be used together: list the devices to use "
+			"with --allow only");
+		return -EINVAL;
+	}
+	if (c->no_huge && (c->huge_dir[0] || c->huge_size)) {
+		ZDK_ERR("--no-huge conflicts with --%s: drop one", c->huge_dir[0] ? "huge-dir"
+									       : "huge-size");
+		return -EINVAL;
+	}
+	if (c->no_huge && c->iommu == EAL_IOMMU_NOIOMMU) {
+		ZDK_ERR("--no-huge cannot work with --iommu=noiommu: without an IOMMU a buffer "
+			"must be physically contiguous, which only hugepages give");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < c->nallow; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (!zdk_pci_addr_cmp(&c->allow[i], &c->allow[j])) {
+				char b[ZDK_PCI_ADDR_LEN];
+
+				zdk_pci_addr_format(&c->allow[i], b, sizeof(b));
+				ZDK_ERR("--allow %s is given twice", b);
+				return -EINVAL;
+			}
+	return 0;
+}
+
+int eal_parse_args(int argc, char **argv, struct eal_conf *c)
+{
+	int opt, rc, consumed;
+
+	memset(c, 0, sizeof(*c));
+	strcpy(c->file_prefix, "zdk");
+	opterr = 0;
+	optind = 0; /* glibc: restart scanning, even after an earlier parse */
+	while ((opt = getopt_long(argc, argv, "+:l:a:b:m:h", long_opts, NULL)) != -1) {
+		if (opt == '?') {
+			ZDK_ERR("unknown option '%s' (zdk options come first; end them with --; "
+				"-h lists them)", argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (opt == ':') {
+			ZDK_ERR("option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		}
+		rc = parse_one(opt, optarg, c);
+		if (rc)
+			return rc;
+	}
+	rc = check_conflicts(c);
+	if (rc)
+		return rc;
+	/*
+	 * As DPDK: the program name moves to the last consumed slot, so the
+	 * application parses (argc - ret, argv + ret) with argv[0] intact.
+	 */
+	consumed = optind - 1;
+	if (consumed > 0)
+		argv[consumed] = argv[0];
+	optind = 1; /* leave getopt ready for the application */
+	return consumed;
+}

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * iommu.c - choosing the backend at run time, and the calls every backend
+ * shares: device attach/detach, raw map/unmap, IOVA space outside the arena.
+ */
+#define ZDK_LOG_COMPONENT "iommu"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "iommu_private.h"
+#include "zdk_log.h"
+
+struct iommu *iommu_g;
+struct iommu_env iommu_env = { .dev_root = "/dev", .sys_root = "/sys" };
+
+int sys_ioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
+int sys_open(const char *path, int flags)
+{
+	int fd = open(path, flags);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static bool path_exists(const char *root, const char *rel)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	return access(path, F_OK) == 0;
+}
+
+static bool dir_has_entries(const char *root, const char *rel)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	bool any = false;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!any && (d = readdir(dir)))
+		any = d->d_name[0] != '.';
+	closedir(dir);
+	return any;
+}
+
+static bool noiommu_enabled(void)
+{
+	char path[PATH_MAX], c = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/module/vfio/parameters/enable_unsafe_noiommu_mode",
+		 iommu_env.sys_root);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == 'Y' || c == '1';
+}
+
+const struct iommu_ops *iommu_select(enum iommu_request req, const struct iommu_dev_info *first,
+				     const char **why, int *err)
+{
+	bool has_iommu = dir_has_entries(iommu_env.sys_root, "class/iommu");
+	bool has_iommufd = path_exists(iommu_env.dev_root, "iommu");
+	bool has_container = path_exists(iommu_env.dev_root, "vfio/vfio");
+	bool has_cdev = first ? first->cdev != NULL : path_exists(iommu_env.dev_root, "vfio/devices");
+	bool noiommu = noiommu_enabled();
+
+	*err = 0;
+	switch (req) {
+	case IOMMU_REQ_IOMMUFD:
+		*why = "asked for with --iommu=iommufd";
+		if (has_iommufd && has_cdev && has_iommu)
+			return &iommu_iommufd_ops;
+		ZDK_ERR("--iommu=iommufd: %s; use a kernel with CONFIG_IOMMUFD and "
+			"CONFIG_VFIO_DEVICE_CDEV (Linux 6.6+), or --iommu=type1",
+			!has_iommu ? "no IOMMU is enabled" : !has_iommufd ? "/dev/iommu is missing"
+			: "the device has no VFIO cdev (/dev/vfio/devices/vfioN)");
+		*err = -ENODEV;
+		return NULL;
+	case IOMMU_REQ_TYPE1:
+		*why = "asked for with --iommu=type1";
+		if (has_container && has_iommu)
+			return &iommu_type1_ops;
+		ZDK_ERR("--iommu=type1: %s", !has_iommu
+			? "no IOMMU is enabled (enable VT-d/AMD-Vi and boot with intel_iommu=on)"
+			: "/dev/vfio/vfio is missing (modprobe vfio-pci; CONFIG_VFIO_CONTAINER)");
+		*err = -ENODEV;
+		return NULL;
+	case IOMMU_REQ_NOIOMMU:
+		*why = "asked for with --iommu=noiommu";
+		if (noiommu && has_container)
+			return &iommu_noiommu_ops;
+		ZDK_ERR("--iommu=noiommu: the VFIO no-IOMMU mode is not enabled: "
+			"echo 1 > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode");
+		*err = -ENODEV;
+		return NULL;
+	case IOMMU_REQ_AUTO:
+		break;
+	}
+	if (has_iommu && has_iommufd && has_cdev) {
+		*why = "/dev/iommu and the device's VFIO cdev exist";
+		return &iommu_iommufd_ops;
+	}
+	if (has_iommu && has_container) {
+		*why = !has_iommufd ? "/dev/iommu is missing" : "the device has no VFIO cdev";
+		return &iommu_type1_ops;
+	}
+	if (!has_iommu && noiommu && has_container) {
+		*why = "no IOMMU is enabled and VFIO's no-IOMMU mode is";
+		return &iommu_noiommu_ops;
+	}
+	*why = !has_iommu ? "no IOMMU is enabled" : "VFIO is not loaded";
+	if (first) {
+		ZDK_ERR("cannot open %s: %s; enable VT-d/AMD-Vi and boot with intel_iommu=on, "
+			"or (unsafe) enable VFIO's no-IOMMU mode and pass --iommu=noiommu",
+			first->bdf, *why);
+		*err = -ENODEV;
+	}
+	return NULL;
+}
+
+int iommu_create(const struct iommu_ops *ops, struct iommu **out)
+{
+	struct iommu *io;
+	int rc;
+
+	io = calloc(1, sizeof(*io));
+	if (!io)
+		return -ENOMEM;
+	io->ops = ops;
+	io->fd = -1;
+	pthread_mutex_init(&io->lock, NULL);
+	rc = ops->open(io);
+	if (rc) {
+		pthread_mutex_destroy(&io->lock);
+		free(io);
+		return rc;
+	}
+	*out = io;
+	return 0;
+}
+
+void iommu_destroy(struct iommu *io)
+{
+	struct iova_extent *e, *n;
+
+	if (!io)
+		return;
+	io->ops->close(io);
+	for (e = io->extents; e; e = n) {
+		n = e->next;
+		free(e);
+	}
+	pthread_mutex_destroy(&io->lock);
+	free(io);
+}
+
+int iommu_dev_attach(struct iommu *io, const struct iommu_dev_info *info, int *fd)
+{
+	int rc = io->ops->dev_attach(io, info, fd);
+
+	if (!rc)
+		io->ndevs++;
+	return rc;
+}
+
+void iommu_dev_detach(struct iommu *io, const struct iommu_dev_info *info, int fd)
+{
+	io->ops->dev_detach(io, info, fd);
+	io->ndevs--;
+}
+
+int iommu_extent_add(struct iommu *io, uint64_t iova, uint64_t len)
+{
+	struct iova_extent *e = malloc(sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	e->iova = iova;
+	e->len = len;
+	e->next = io->extents;
+	io->extents = e;
+	return 0;
+}
+
+int iommu_extent_del(struct iommu *io, uint64_t iova, uint64_t len)
+{
+	for (struct iova_extent **pp = &io->extents; *pp; pp = &(*pp)->next) {
+		struct iova_extent *e = *pp;
+
+		if (e->iova == iova && e->len == len) {
+			*pp = e->next;
+			free(e);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Public API */
+
+enum zdk_iommu_mode zdk_iommu_mode(void)
+{
+	return iommu_g ? iommu_g->ops->mode : ZDK_IOMMU_NONE;
+}
+
+const char *zdk_iommu_mode_name(enum zdk_iommu_mode mode)
+{
+	switch (mode) {
+	case ZDK_IOMMU_IOMMUFD:
+		return "iommufd";
+	case ZDK_IOMMU_TYPE1:
+		return "type1";
+	case ZDK_IOMMU_NOIOMMU:
+		return "noiommu";
+	default:
+		return "none";
+	}
+}
+
+int zdk_iommu_has_map_file(void)
+{
+	return iommu_g && iommu_g->ops->map_file && iommu_g->map_file != 0;
+}
+
+static int iommu_check(void)
+{
+	if (!iommu_g) {
+		ZDK_ERR("no IOMMU backend: zdk_eal_init() found no VFIO (see zdk-doctor)");
+		return -ENODEV;
+	}
+	if (!iommu_g->ready) {
+		ZDK_ERR("the type1 container has no device yet: open a device first");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+int zdk_iommu_map(void *va, uint64_t iova, size_t len)
+{
+	int rc = iommu_check();
+
+	return rc ? rc : iommu_g->ops->map(iommu_g, va, iova, len);
+}
+
+int zdk_iommu_map_file(int fd, uint64_t offset, uint64_t iova, size_t len)
+{
+	int rc = iommu_check();
+
+	if (rc)
+		return rc;
+	if (!iommu_g->ops->map_file)
+		return -EOPNOTSUPP;
+	return iommu_g->ops->map_file(iommu_g, fd, offset, iova, len);
+}
+
+int zdk_iommu_unmap(uint64_t iova, size_t len)
+{
+	int rc = iommu_check();
+
+	return rc ? rc : iommu_g->ops->unmap(iommu_g, iova, len);
+}
+
+int zdk_iommu_iova_alloc(size_t len, size_t align, uint64_t *iova)
+{
+	int rc = iommu_check();
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&iommu_g->lock);
+	rc = iova_pick(iommu_g->ranges, iommu_g->nranges, iommu_g->extents, ZDK_BAD_IOVA, len,
+		       align ? align : 4096, iova);
+	if (!rc)
+		rc = iommu_extent_add(iommu_g, *iova, len);
+	pthread_mutex_unlock(&iommu_g->lock);
+	return rc;
+}
+
+void zdk_iommu_iova_free(uint64_t iova, size_t len)
+{
+	if (!iommu_g)
+		return;
+	pthread_mutex_lock(&iommu_g->lock);
+	iommu_extent_del(iommu_g, iova, len);
+	pthread_mutex_unlock(&iommu_g->lock);
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * iommu_private.h - the IOMMU backends behind one small ops table.
+ *
+ * One struct iommu per process: every device shares its one IOAS (iommufd)
+ * or container (type1/noiommu). Backends: iommufd.c, type1.c (which also
+ * serves the no-IOMMU container), noiommu.c (physical addresses).
+ */
+#ifndef ZDK_IOMMU_PRIVATE_H
+#define ZDK_IOMMU_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include "zdk_iommu.h"
+#include "zdk_pci.h"
+
+#define IOMMU_MAX_RANGES 32
+
+struct iova_range {
+	uint64_t start;
+	uint64_t last; /* inclusive */
+};
+
+/* What a backend needs to know about a device to attach it. */
+struct iommu_dev_info {
+	const char *bdf;       /* "dddd:bb:dd.f" */
+	int group;             /* IOMMU group number */
+	const char *cdev;      /* "vfioN" under /dev/vfio/devices, or NULL */
+};
+
+/* A VFIO group open in the container (type1, noiommu). */
+struct iommu_group {
+	int num;
+	int fd;
+	unsigned users;
+	struct iommu_group *next;
+};
+
+/* An IOVA extent in use outside the arena (zdk_iommu_iova_alloc, dma_map). */
+struct iova_extent {
+	uint64_t iova;
+	uint64_t len;
+	struct iova_extent *next;
+};
+
+struct iommu;
+
+struct iommu_ops {
+	const char *name;
+	enum zdk_iommu_mode mode;
+	int (*open)(struct iommu *io);
+	void (*close)(struct iommu *io);
+	/* Attach the device; return its VFIO device fd in *fd. */
+	int (*dev_attach)(struct iommu *io, const struct iommu_dev_info *info, int *fd);
+	void (*dev_detach)(struct iommu *io, const struct iommu_dev_info *info, int fd);
+	int (*map)(struct iommu *io, void *va, uint64_t iova, uint64_t len);
+	/* Optional: map a file range (iommufd IOMMU_IOAS_MAP_FILE). */
+	int (*map_file)(struct iommu *io, int fd, uint64_t off, uint64_t iova, uint64_t len);
+	int (*unmap)(struct iommu *io, uint64_t iova, uint64_t len);
+	/* Refresh io->ranges (valid once the backend is ready). */
+	int (*ranges)(struct iommu *io);
+};
+
+struct iommu {
+	const struct iommu_ops *ops;
+	int fd;                 /* /dev/iommu, or the container */
+	uint32_t ioas_id;       /* iommufd */
+	bool ready;             /* maps possible: type1 needs a group first */
+	int map_file;           /* iommufd MAP_FILE: 1 yes, 0 no, -1 untried */
+	struct iommu_group *groups;
+	unsigned ndevs;
+	uint32_t dma_limit;     /* type1 DMA_AVAIL at open, 0 = unknown */
+	uint32_t dma_count;     /* type1 mappings made */
+	struct iova_range ranges[IOMMU_MAX_RANGES];
+	unsigned nranges;
+	uint64_t pgsize_mask;   /* supported IOMMU page sizes */
+	struct iova_extent *extents;
+	pthread_mutex_t lock;   /* extents; the control path only */
+	/* Called once when the backend becomes ready (type1: first group). */
+	int (*on_ready)(struct iommu *io);
+};
+
+extern const struct iommu_ops iommu_iommufd_ops;
+extern const struct iommu_ops iommu_type1_ops;
+extern const struct iommu_ops iommu_noiommu_ops;
+
+/* The process's IOMMU, NULL before init or with no backend. */
+extern struct iommu *iommu_g;
+
+enum iommu_request {
+	IOMMU_REQ_AUTO = 0,
+	IOMMU_REQ_IOMMUFD,
+	IOMMU_REQ_TYPE1,
+	IOMMU_REQ_NOIOMMU,
+};
+
+/* Paths, overridable by unit tests. */
+struct iommu_env {
+	const char *dev_root;   /* "/dev" */
+	const char *sys_root;   /* "/sys" */
+};
+extern struct iommu_env iommu_env;
+
+/*
+ * iommu_select() - the backend for @req on this machine.
+ * @first: a device to be opened (its cdev decides iommufd), or NULL.
+ * @why: a short reason, logged by the caller.
+ * Return: the ops, or NULL with *@err set (-ENODEV with the fix logged).
+ */
+const struct iommu_ops *iommu_select(enum iommu_request req, const struct iommu_dev_info *first,
+				     const char **why, int *err);
+
+int iommu_create(const struct iommu_ops *ops, struct iommu **io);
+void iommu_destroy(struct iommu *io);
+int iommu_dev_attach(struct iommu *io, const struct iommu_dev_info *info, int *fd);
+void iommu_dev_detach(struct iommu *io, const struct iommu_dev_info *info, int fd);
+
+/* Pure IOVA arithmetic, unit tested (iova.c). */
+bool iova_range_contains(const struct iova_range *r, unsigned n, uint64_t iova, uint64_t len);
+int iova_pick(const struct iova_range *r, unsigned n, const struct iova_extent *used,
+	      uint64_t want, uint64_t len, uint64_t align, uint64_t *iova);
+
+/* Extents outside the arena, under io->lock. */
+int iommu_extent_add(struct iommu *io, uint64_t iova, uint64_t len);
+int iommu_extent_del(struct iommu *io, uint64_t iova, uint64_t len);
+
+/* Small wrappers: the only places that read errno. */
+int sys_ioctl(int fd, unsigned long req, void *arg);
+int sys_open(const char *path, int flags);
+
+#endif /* ZDK_IOMMU_PRIVATE_H */

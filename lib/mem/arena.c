@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * arena.c - the hugepage arena: one virtual range for the process, one
+ * segment per NUMA node backed by a hugetlbfs file (in the mount
+ * libhugetlbfs finds for the page size) or a memfd, placed with mbind()
+ * and populated up front so that a shortage is an error, never a SIGBUS.
+ * The whole range gets one contiguous IOVA range and is mapped once.
+ */
+#define ZDK_LOG_COMPONENT "mem"
+#include <errno.h>
+#include <fcntl.h>
+#include <hugetlbfs.h>
+#include <numa.h>
+#include <numaif.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <linux/memfd.h>
+
+#include "iommu_private.h"
+#include "mem_private.h"
+#include "zdk_log.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+struct mem_arena *mem_arena_g;
+struct zdk_mem_xlate zdk_mem_xlate = { .pg_shift = 12 };
+
+static unsigned log2_u64(uint64_t v)
+{
+	return 63 - __builtin_clzll(v);
+}
+
+static const char *size_str(size_t sz, char *buf, size_t len)
+{
+	if (sz >= (1UL << 30) && !(sz & ((1UL << 30) - 1)))
+		snprintf(buf, len, "%zu GiB", sz >> 30);
+	else if (sz >= (1UL << 20))
+		snprintf(buf, len, "%zu MiB", sz >> 20);
+	else
+		snprintf(buf, len, "%zu KiB", sz >> 10);
+	return buf;
+}
+
+/* Free hugepages of @pgsz on @node, or -1 when sysfs does not say. */
+static long free_hugepages(int node, size_t pgsz)
+{
+	char path[256];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "/sys/devices/system/node/node%d/hugepages/hugepages-%zukB/free_hugepages", node,
+		 pgsz >> 10);
+	f = fopen(path, "re");
+	if (!f && node == 0) {
+		snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%zukB/free_hugepages",
+			 pgsz >> 10);
+		f = fopen(path, "re");
+	}
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+static int page_size_pick(const struct mem_conf *conf, size_t *pgsz)
+{
+	long sizes[8];
+	int n;
+	char b[32];
+
+	if (conf->no_huge) {
+		*pgsz = (size_t)sysconf(_SC_PAGESIZE);
+		return 0;
+	}
+	n = gethugepagesizes(sizes, ZDK_ARRAY_SIZE(sizes));
+	if (n <= 0) {
+		ZDK_ERR("this kernel offers no hugepages (CONFIG_HUGETLBFS); use --no-huge");
+		return -ENOMEM;
+	}
+	*pgsz = conf->page_size ? conf->page_size : (size_t)gethugepagesize();
+	for (int i = 0; i < n; i++)
+		if ((size_t)sizes[i] == *pgsz)
+			return 0;
+	ZDK_ERR("--huge-size %s: this kernel has no such hugepages; reserve them on the kernel "
+		"command line (hugepagesz=%s hugepages=N)", size_str(*pgsz, b, sizeof(b)),
+		*pgsz == (1UL << 30) ? "1G" : "2M");
+	return -EINVAL;
+}
+
+/* The hugetlbfs directory for the files, "" for memfd backing. */
+static int huge_dir_pick(const struct mem_conf *conf, size_t pgsz, char *dir, size_t len)
+{
+	const char *found;
+	struct statfs sfs;
+	char b[32];
+
+	dir[0] = '\0';
+	if (conf->no_huge)
+		return 0;
+	if (conf->huge_dir) {
+		if (statfs(conf->huge_dir, &sfs) || (unsigned long)sfs.f_type != HUGETLBFS_MAGIC) {
+			ZDK_ERR("--huge-dir %s is not a hugetlbfs mount: mount -t hugetlbfs -o "
+				"pagesize=%s none %s", conf->huge_dir,
+				pgsz == (1UL << 30) ? "1G" : "2M", conf->huge_dir);
+			return -EINVAL;
+		}
+		if ((size_t)sfs.f_bsize != pgsz) {
+			ZDK_ERR("--huge-dir %s holds %s pages, not %s: pick the mount with -o pagesize=%s",
+				conf->huge_dir, size_str(sfs.f_bsize, b, sizeof(b)),
+				size_str(pgsz, b + 16, 16), pgsz == (1UL << 30) ? "1G" : "2M");
+			return -EINVAL;
+		}
+		snprintf(dir, len, "%s", conf->huge_dir);
+		return 0;
+	}
+	found = hugetlbfs_find_path_for_size((long)pgsz);
+	if (found)
+		snprintf(dir, len, "%s", found);
+	else
+		ZDK_INFO("no hugetlbfs mount for %s pages: backing the arena with memfd",
+			 size_str(pgsz, b, sizeof(b)));
+	return 0;
+}
+
+/* A hugepage file of ours, locked while in use; a stale one is reused. */
+static int seg_open_file(struct mem_seg *s, const char *dir, const char *prefix)
+{
+	int fd;
+
+	snprintf(s->path, sizeof(s->path), "%s/%s-node%d", dir, prefix, s->node);
+	fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ZDK_ERR("cannot create %s: %s%s", s->path, strerror(errno),
+			errno == EACCES ? " (run as root or make the mount writable)" : "");
+		s->path[0] = '\0';
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		ZDK_ERR("%s is in use by another zdk process: give this one its own "
+			"--file-prefix", s->path);
+		close(fd);
+		s->path[0] = '\0';
+		return -EBUSY;
+	}
+	/* Drop whatever a crashed process left in it. */
+	if (ftruncate(fd, 0)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static int seg_open(struct mem_seg *s, const char *dir, const struct mem_conf *conf, size_t pgsz)
+{
+	unsigned flags = MFD_CLOEXEC;
+	char name[32];
+	int fd;
+
+	if (dir[0]) {
+		fd = seg_open_file(s, dir, conf->prefix);
+	} else {
+		if (!conf->no_huge)
+			flags |= MFD_HUGETLB | (log2_u64(pgsz) << MFD_HUGE_SHIFT);
+		snprintf(name, sizeof(name), "zdk-node%d", s->node);
+		fd = memfd_create(name, flags);
+		if (fd < 0) {
+			fd = -errno;
+			ZDK_ERR("memfd_create(%s) failed: %s", name, strerror(errno));
+		}
+	}
+	if (fd < 0)
+		return fd;
+	s->fd = fd;
+	if (ftruncate(fd, (off_t)s->len)) {
+		ZDK_ERR("cannot size the arena of node %d to %zu MiB: %s", s->node, s->len >> 20,
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int seg_place(struct mem_seg *s, size_t pgsz, bool no_huge)
+{
+	unsigned long mask = 1UL << s->node;
+	long nfree;
+	char b[32];
+
+	if (mmap(s->va, s->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, s->fd, 0) ==
+	    MAP_FAILED) {
+		ZDK_ERR("cannot map the arena of node %d: %s", s->node, strerror(errno));
+		return -errno;
+	}
+	if (numa_available() >= 0 &&
+	    mbind(s->va, s->len, MPOL_BIND, &mask, sizeof(mask) * 8, 0)) {
+		ZDK_ERR("cannot bind the arena to node %d: %s", s->node, strerror(errno));
+		return -errno;
+	}
+	if (madvise(s->va, s->len, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	if (no_huge) {
+		ZDK_ERR("cannot populate %zu MiB on node %d: %s", s->len >> 20, s->node,
+			strerror(errno));
+		return -ENOMEM;
+	}
+	nfree = free_hugepages(s->node, pgsz);
+	ZDK_ERR("too few %s hugepages on node %d: %zu needed, %ld free; reserve more with "
+		"echo N > /sys/devices/system/node/node%d/hugepages/hugepages-%zukB/nr_hugepages, "
+		"or ask for less with -m", size_str(pgsz, b, sizeof(b)), s->node, s->len / pgsz,
+		nfree, s->node, pgsz >> 10);
+	return -ENOMEM;
+}
+
+static void seg_release(struct mem_seg *s)
+{
+	if (s->fd >= 0)
+		close(s->fd); /* drops the flock too */
+	if (s->path[0])
+		unlink(s->path);
+	s->fd = -1;
+	s->path[0] = '\0';
+}
+
+void mem_fini(void)
+{
+	struct mem_arena *a = mem_arena_g;
+
+	if (!a)
+		return;
+	if (a->resv)
+		munmap(a->resv, a->resv_len);
+	for (unsigned i = 0; i < a->nsegs; i++)
+		seg_release(&a->segs[i]);
+	free(a->pg_iova);
+	free(a);
+	mem_arena_g = NULL;
+	memset(&zdk_mem_xlate, 0, sizeof(zdk_mem_xlate));
+	zdk_mem_xlate.pg_shift = 12;
+}
+
+/* Reserve one aligned VA range for every node's segment. */
+static int arena_reserve(struct mem_arena *a)
+{
+	uintptr_t base;
+
+	a->resv_len = a->len + a->pgsz;
+	a->resv = mmap(NULL, a->resv_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (a->resv == MAP_FAILED) {
+		a->resv = NULL;
+		ZDK_ERR("cannot reserve %zu MiB of address space: %s", a->resv_len >> 20,
+			strerror(errno));
+		return -ENOMEM;
+	}
+	base = ((uintptr_t)a->resv + a->pgsz - 1) & ~(uintptr_t)(a->pgsz - 1);
+	a->base = (char *)base;
+	return 0;
+}
+
+static bool noiommu_contig(const void *va, size_t len);
+
+static int arena_check_free(const struct mem_arena *a)
+{
+	char b[32];
+
+	for (unsigned i = 0; i < a->nsegs; i++) {
+		const struct mem_seg *s = &a->segs[i];
+		long nfree = free_hugepages(s->node, a->pgsz);
+
+		if (nfree >= 0 && (size_t)nfree < s->len / a->pgsz) {
+			ZDK_ERR("too few %s hugepages on node %d: %zu needed, %ld free; reserve more "
+				"with echo N > /sys/devices/system/node/node%d/hugepages/"
+				"hugepages-%zukB/nr_hugepages, or ask for less with -m",
+				size_str(a->pgsz, b, sizeof(b)), s->node, s->len / a->pgsz, nfree,
+				s->node, a->pgsz >> 10);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int mem_init(const struct mem_conf *conf)
+{
+	char dir[PATH_MAX], b[32];
+	struct mem_arena *a;
+	size_t off = 0;
+	int rc;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	mem_arena_g = a;
+	rc = page_size_pick(conf, &a->pgsz);
+	if (rc)
+		goto err_fini;
+	rc = huge_dir_pick(conf, a->pgsz, dir, sizeof(dir));
+	if (rc)
+		goto err_fini;
+	for (int n = 0; n < MEM_MAX_NODES; n++) {
+		struct mem_seg *s;
+
+		if (!conf->node_mem[n])
+			continue;
+		s = &a->segs[a->nsegs++];
+		s->node = n;
+		s->fd = -1;
+		s->len = ZDK_ALIGN_UP(conf->node_mem[n], a->pgsz);
+		a->len += s->len;
+	}
+	if (!a->nsegs) {
+		ZDK_ERR("no memory asked for: give -m MiB");
+		rc = -EINVAL;
+		goto err_fini;
+	}
+	if (!conf->no_huge) {
+		rc = arena_check_free(a);
+		if (rc)
+			goto err_fini;
+	}
+	rc = arena_reserve(a);
+	if (rc)
+		goto err_fini;
+	a->pg_iova = calloc(a->len / a->pgsz, sizeof(uint64_t));
+	if (!a->pg_iova) {
+		rc = -ENOMEM;
+		goto err_fini;
+	}
+	for (unsigned i = 0; i < a->nsegs; i++) {
+		struct mem_seg *s = &a->segs[i];
+
+		s->va = a->base + off;
+		off += s->len;
+		rc = seg_open(s, dir, conf, a->pgsz);
+		if (rc)
+			goto err_fini;
+		rc = seg_place(s, a->pgsz, conf->no_huge);
+		if (rc)
+			goto err_fini;
+		heap_init(&s->heap, s->va, s->len, s->node);
+		ZDK_INFO("arena: %zu MiB on node %d in %s pages (%s)", s->len >> 20, s->node,
+			 size_str(a->pgsz, b, sizeof(b)), s->path[0] ? s->path : "memfd");
+	}
+	return 0;
+
+err_fini:
+	mem_fini();
+	return rc;
+}
+
+int mem_virt2phys(const void *va, uint64_t *pa)
+{
+	long pgsz = sysconf(_SC_PAGESIZE);
+	uint64_t ent;
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, &ent, sizeof(ent), (off_t)((uintptr_t)va / pgsz * sizeof(ent)));
+	close(fd);
+	if (n != sizeof(ent))
+		return -EIO;
+	/* bit 63: present; bits 0-54: PFN (0 without CAP_SYS_ADMIN) */
+	if (!(ent & (1ULL << 63)) || !(ent & ((1ULL << 55) - 1)))
+		return -EPERM;
+	*pa = (ent & ((1ULL << 55) - 1)) * pgsz + (uintptr_t)va % pgsz;
+	return 0;
+}
+
+static bool noiommu_contig(const void *va, size_t len)
+{
+	const struct mem_arena *a = mem_arena_g;
+	size_t first = ((const char *)va - a->base) / a->pgsz;
+	size_t last = ((const char *)va + len - 1 - a->base) / a->pgsz;
+
+	for (size_t i = first; i < last; i++)
+		if (a->pg_iova[i + 1] != a->pg_iova[i] + a->pgsz)
+			return false;
+	return true;
+}
+
+static void xlate_publish(struct mem_arena *a)
+{
+	zdk_mem_xlate.pg_iova = a->pg_iova;
+	zdk_mem_xlate.pg_shift = log2_u64(a->pgsz);
+	zdk_mem_xlate.va_base = (uintptr_t)a->base;
+	zdk_mem_xlate.len = a->len;
+}
+
+static int arena_phys(struct mem_arena *a)
+{
+	for (size_t i = 0; i < a->len / a->pgsz; i++) {
+		int rc = mem_virt2phys(a->base + i * a->pgsz, &a->pg_iova[i]);
+
+		if (rc) {
+			ZDK_ERR("no-IOMMU mode needs physical addresses, and /proc/self/pagemap "
+				"gives none: run as root (CAP_SYS_ADMIN)");
+			return rc;
+		}
+	}
+	for (unsigned i = 0; i < a->nsegs; i++)
+		a->segs[i].heap.contig = noiommu_contig;
+	return 0;
+}
+
+static int arena_map(struct mem_arena *a, struct iommu *io)
+{
+	char b[32];
+	int rc;
+
+	rc = iova_pick(io->ranges, io->nranges, io->extents, (uintptr_t)a->base, a->len, a->pgsz,
+		       &a->iova_base);
+	if (rc) {
+		ZDK_ERR("the arena (%s) does not fit the IOMMU's IOVA aperture: ask for less "
+			"with -m", size_str(a->len, b, sizeof(b)));
+		return rc;
+	}
+	a->by_file = io->ops->map_file != NULL;
+	for (unsigned i = 0; i < a->nsegs; i++) {
+		struct mem_seg *s = &a->segs[i];
+		uint64_t iova = a->iova_base + (uint64_t)(s->va - a->base);
+
+		rc = -EOPNOTSUPP;
+		if (a->by_file)
+			rc = io->ops->map_file(io, s->fd, 0, iova, s->len);
+		if (rc == -EOPNOTSUPP) {
+			a->by_file = false;
+			rc = io->ops->map(io, s->va, iova, s->len);
+		}
+		if (rc) {
+			ZDK_ERR("cannot map the arena of node %d for DMA: %s", s->node, strerror(-rc));
+			for (unsigned j = 0; j < i; j++)
+				io->ops->unmap(io, a->iova_base + (uint64_t)(a->segs[j].va - a->base),
+					       a->segs[j].len);
+			return rc;
+		}
+	}
+	for (size_t i = 0; i < a->len / a->pgsz; i++)
+		a->pg_iova[i] = a->iova_base + i * a->pgsz;
+	return iommu_extent_add(io, a->iova_base, a->len);
+}
+
+int mem_dma_setup(struct iommu *io)
+{
+	struct mem_arena *a = mem_arena_g;
+	int rc = 0;
+
+	if (!a || a->dma_mapped)
+		return 0;
+	if (!io) {
+		/* No IOMMU, no device: addresses are placeholders nobody DMAs to. */
+		for (size_t i = 0; i < a->len / a->pgsz; i++)
+			a->pg_iova[i] = (uintptr_t)a->base + i * a->pgsz;
+	} else if (io->ops->mode == ZDK_IOMMU_NOIOMMU) {
+		rc = arena_phys(a);
+		if (!rc)
+			ZDK_WARN("no-IOMMU mode: devices can DMA anywhere in memory; IOVA = "
+				 "physical address");
+	} else if (io->ready) {
+		rc = arena_map(a, io);
+		if (!rc)
+			ZDK_INFO("arena: %zu MiB at IOVA 0x%llx mapped once through %s%s",
+				 a->len >> 20, (unsigned long long)a->iova_base, io->ops->name,
+				 a->by_file ? " with IOMMU_IOAS_MAP_FILE" : "");
+	} else {
+		return 0; /* type1: mapped when the first group joins */
+	}
+	if (rc)
+		return rc;
+	a->dma_mapped = true;
+	xlate_publish(a);
+	return 0;
+}
+
+void mem_dma_teardown(struct iommu *io)
+{
+	struct mem_arena *a = mem_arena_g;
+
+	if (!a || !a->dma_mapped)
+		return;
+	if (io && io->ready && io->ops->mode != ZDK_IOMMU_NOIOMMU) {
+		for (unsigned i = 0; i < a->nsegs; i++)
+			io->ops->unmap(io, a->iova_base + (uint64_t)(a->segs[i].va - a->base),
+				       a->segs[i].len);
+		iommu_extent_del(io, a->iova_base, a->len);
+	}
+	a->dma_mapped = false;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef ZDK_MEM_PRIVATE_H
+#define ZDK_MEM_PRIVATE_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zdk_mem.h"
+
+#define MEM_MAX_NODES 8
+#define MEM_ELEM_SIZE 64 /* block header, and the allocation granule */
+
+struct iommu;
+
+struct mem_conf {
+	size_t node_mem[MEM_MAX_NODES]; /* bytes per node; 0 = none */
+	size_t page_size;               /* 0 = the default hugepage size */
+	bool no_huge;                   /* 4 KiB pages from a plain memfd */
+	const char *huge_dir;           /* NULL = found with libhugetlbfs */
+	const char *prefix;             /* hugepage file prefix */
+};
+
+/* One free or used block of a heap; data follows the header. */
+struct mem_elem {
+	uint64_t magic;
+	size_t size;              /* whole block, header included */
+	struct mem_elem *next;    /* free list (address order), when free */
+	struct mem_heap *heap;
+};
+
+struct mem_heap {
+	pthread_spinlock_t lock;
+	char *base;
+	size_t len;
+	struct mem_elem *free;
+	size_t free_bytes;
+	unsigned nalloc;
+	int node;
+	/* no-IOMMU: may [va, va+len) be handed out as one DMA buffer? */
+	bool (*contig)(const void *va, size_t len);
+};
+
+/* One node's share of the arena. */
+struct mem_seg {
+	int node;
+	char *va;
+	size_t len;
+	int fd;
+	char path[PATH_MAX]; /* hugetlbfs file, "" for a memfd */
+	struct mem_heap heap;
+};
+
+struct mem_arena {
+	char *base;          /* aligned start of all segments */
+	size_t len;          /* sum of the segments */
+	void *resv;          /* the raw VA reservation */
+	size_t resv_len;
+	size_t pgsz;
+	struct mem_seg segs[MEM_MAX_NODES];
+	unsigned nsegs;
+	uint64_t *pg_iova;
+	uint64_t iova_base;
+	bool dma_mapped;
+	bool by_file;        /* mapped with IOMMU_IOAS_MAP_FILE */
+};
+
+extern struct mem_arena *mem_arena_g;
+
+int mem_init(const struct mem_conf *conf);
+void mem_fini(void);
+/* Assign IOVAs to the arena and map it through @io (NULL: no IOMMU). */
+int mem_dma_setup(struct iommu *io);
+void mem_dma_teardown(struct iommu *io);
+void mem_ext_release(struct iommu *io);
+
+/* The heap (malloc.c), unit tested on plain memory. */
+void heap_init(struct mem_heap *h, void *base, size_t len, int node);
+void *heap_alloc(struct mem_heap *h, size_t size, size_t align);
+void heap_free(void *va);
+struct mem_heap *heap_of(const void *va);
+
+/* Physical address of a locked page, through /proc/self/pagemap. */
+int mem_virt2phys(const void *va, uint64_t *pa);
+
+#endif /* ZDK_MEM_PRIVATE_H */

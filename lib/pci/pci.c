@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pci.c - PCI functions opened through VFIO, whichever IOMMU backend runs:
+ * region info, BAR mmap (sparse-mmap aware), config space, bus mastering,
+ * function reset and interrupts routed to eventfds.
+ */
+#define ZDK_LOG_COMPONENT "pci"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "eal_iommu.h"
+#include "iommu_private.h"
+#include "pci_private.h"
+#include "pci_sysfs.h"
+#include "uapi_compat.h"
+#include "zdk_log.h"
+
+#define PCI_COMMAND 0x04
+#define PCI_COMMAND_MASTER 0x4
+
+struct pci_priv {
+	struct iommu_dev_info info;
+	char cdev[32];
+	struct iommu *io;
+	int irq_efds[2048];
+	unsigned nirq;
+	int irq_type;
+};
+
+static struct zdk_pci_device *devices;
+
+struct zdk_pci_device *zdk_pci_device_next(struct zdk_pci_device *prev)
+{
+	return prev ? prev->next : devices;
+}
+
+struct zdk_pci_device *zdk_pci_device_find(const char *bdf)
+{
+	struct zdk_pci_addr a;
+
+	if (zdk_pci_addr_parse(bdf, &a))
+		return NULL;
+	for (struct zdk_pci_device *d = devices; d; d = d->next)
+		if (!zdk_pci_addr_cmp(&d->addr, &a))
+			return d;
+	return NULL;
+}
+
+/* The device must be bound to vfio-pci, in a viable group. */
+static int check_bound(const char *bdf, const struct zdk_pci_sysfs_dev *sd)
+{
+	struct zdk_pci_sysfs_dev culprit;
+	int rc;
+
+	if (strcmp(sd->driver, "vfio-pci")) {
+		if (sd->driver[0])
+			ZDK_ERR("%s is bound to %s, not vfio-pci: run zdk-devbind --bind=vfio-pci %s",
+				bdf, sd->driver, bdf);
+		else
+			ZDK_ERR("%s is bound to no driver: run zdk-devbind --bind=vfio-pci %s", bdf,
+				bdf);
+		return sd->driver[0] ? -EBUSY : -ENODEV;
+	}
+	if (sd->iommu_group < 0) {
+		ZDK_ERR("%s has no IOMMU group: enable the IOMMU (intel_iommu=on) or VFIO's "
+			"no-IOMMU mode", bdf);
+		return -ENODEV;
+	}
+	rc = zdk_pci_sysfs_group_viable(NULL, sd->iommu_group, &culprit);
+	if (rc == 0) {
+		ZDK_ERR("%s: IOMMU group %d is not viable: %s in the same group is bound to %s; "
+			"run zdk-devbind --bind=vfio-pci %s", bdf, sd->iommu_group, culprit.name,
+			culprit.driver[0] ? culprit.driver : "a driver", culprit.name);
+		return -EPERM;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+static int regions_read(struct zdk_pci_device *dev)
+{
+	for (int i = 0; i < ZDK_PCI_BAR_COUNT; i++) {
+		struct vfio_region_info ri = { .argsz = sizeof(ri), .index = (uint32_t)i };
+		int rc = sys_ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, &ri);
+
+		if (rc)
+			return rc;
+		dev->bars[i].len = ri.size;
+		dev->bars[i].offset = ri.offset;
+		dev->bars[i].flags = ri.flags;
+	}
+	return 0;
+}
+
+static void fill_ids(struct zdk_pci_device *dev, const struct zdk_pci_sysfs_dev *sd)
+{
+	dev->vendor_id = sd->vendor_id;
+	dev->device_id = sd->device_id;
+	dev->subsys_vendor_id = sd->subsys_vendor_id;
+	dev->subsys_device_id = sd->subsys_device_id;
+	dev->class_code = sd->class_code;
+	dev->numa_node = sd->numa_node;
+	dev->iommu_group = sd->iommu_group;
+}
+
+int zdk_pci_device_open(const char *bdf, struct zdk_pci_device **out)
+{
+	struct zdk_pci_sysfs_dev sd;
+	struct zdk_pci_device *dev;
+	struct pci_priv *p;
+	int rc;
+
+	dev = calloc(1, sizeof(*dev) + sizeof(*p));
+	if (!dev)
+		return -ENOMEM;
+	p = (struct pci_priv *)(dev + 1);
+	dev->priv = p;
+	dev->fd = -1;
+	if (zdk_pci_addr_parse(bdf, &dev->addr)) {
+		ZDK_ERR("'%s' is not a PCI address; write it as 0000:01:00.0", bdf);
+		rc = -EINVAL;
+		goto err_free;
+	}
+	zdk_pci_addr_format(&dev->addr, dev->name, sizeof(dev->name));
+	if (zdk_pci_device_find(dev->name)) {
+		ZDK_ERR("%s is already open in this process", dev->name);
+		rc = -EBUSY;
+		goto err_free;
+	}
+	rc = zdk_pci_sysfs_dev_read(NULL, &dev->addr, &sd);
+	if (rc) {
+		ZDK_ERR("PCI device %s not found (zdk-devbind --status lists them)", dev->name);
+		goto err_free;
+	}
+	rc = check_bound(dev->name, &sd);
+	if (rc)
+		goto err_free;
+	fill_ids(dev, &sd);
+	snprintf(p->cdev, sizeof(p->cdev), "%s", sd.vfio_cdev);
+	p->info = (struct iommu_dev_info){
+		.bdf = dev->name,
+		.group = sd.iommu_group,
+		.cdev = p->cdev[0] ? p->cdev : NULL,
+	};
+	rc = eal_iommu_get(&p->info, &p->io);
+	if (rc)
+		goto err_free;
+	rc = iommu_dev_attach(p->io, &p->info, &dev->fd);
+	if (rc)
+		goto err_free;
+	rc = regions_read(dev);
+	if (rc) {
+		ZDK_ERR("%s: VFIO_DEVICE_GET_REGION_INFO failed: %s", dev->name, strerror(-rc));
+		goto err_detach;
+	}
+	dev->next = devices;
+	devices = dev;
+	ZDK_INFO("%s (%04x:%04x) open through %s, IOMMU group %d, NUMA node %d", dev->name,
+		 dev->vendor_id, dev->device_id, p->io->ops->name, dev->iommu_group,
+		 dev->numa_node);
+	*out = dev;
+	return 0;
+
+err_detach:
+	iommu_dev_detach(p->io, &p->info, dev->fd);
+err_free:
+	free(dev);
+	return rc;
+}
+
+static void bar_unmap(struct zdk_pci_bar *bar)
+{
+	if (bar->va)
+		munmap(bar->va, bar->len);
+	bar->va = NULL;
+}
+
+void zdk_pci_device_close(struct zdk_pci_device *dev)
+{
+	struct zdk_pci_device **pp;
+	struct pci_priv *p;
+
+	if (!dev)
+		return;
+	p = dev->priv;
+	if (dev->driver && dev->driver->remove)
+		dev->driver->remove(dev);
+	dev->driver = NULL;
+	zdk_pci_irq_disable(dev);
+	for (int i = 0; i < ZDK_PCI_BAR_COUNT; i++)
+		bar_unmap(&dev->bars[i]);
+	for (pp = &devices; *pp; pp = &(*pp)->next)
+		if (*pp == dev) {
+			*pp = dev->next;
+			break;
+		}
+	if (dev->fd >= 0)
+		iommu_dev_detach(p->io, &p->info, dev->fd);
+	free(dev);
+}
+
+/* Map the sparse areas of a region that VFIO allows, leaving holes PROT_NONE. */
+static int bar_map_sparse(struct zdk_pci_device *dev, struct zdk_pci_bar *bar,
+			  struct vfio_region_info_cap_sparse_mmap *sp)
+{
+	char *base = mmap(NULL, bar->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (base == MAP_FAILED)
+		return -errno;
+	for (uint32_t i = 0; i < sp->nr_areas; i++) {
+		struct vfio_region_sparse_mmap_area *a = &sp->areas[i];
+
+		if (!a->size)
+			continue;
+		if (mmap(base + a->offset, a->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+			 dev->fd, (off_t)(bar->offset + a->offset)) == MAP_FAILED) {
+			int rc = -errno;
+
+			munmap(base, bar->len);
+			return rc;
+		}
+	}
+	bar->va = base;
+	return 0;
+}
+
+static struct vfio_region_info_cap_sparse_mmap *find_sparse(struct vfio_region_info *ri)
+{
+	uint32_t off = (ri->flags & VFIO_REGION_INFO_FLAG_CAPS) ? ri->cap_offset : 0;
+
+	while (off && off + sizeof(struct vfio_info_cap_header) <= ri->argsz) {
+		struct vfio_info_cap_header *h = (void *)((char *)ri + off);
+
+		if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP)
+			return (void *)h;
+		off = h->next;
+	}
+	return NULL;
+}
+
+static int bar_map_region(struct zdk_pci_device *dev, int idx, struct zdk_pci_bar *bar)
+{
+	struct vfio_region_info *ri;
+	struct vfio_region_info_cap_sparse_mmap *sp;
+	size_t sz = sizeof(*ri);
+	void *va;
+	int rc;
+
+	/* Region info grows with its capability chain: ask twice. */
+	for (;;) {
+		ri = calloc(1, sz);
+		if (!ri)
+			return -ENOMEM;
+		ri->argsz = (uint32_t)sz;
+		ri->index = (uint32_t)idx;
+		rc = sys_ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, ri);
+		if (rc || ri->argsz <= sz)
+			break;
+		sz = ri->argsz;
+		free(ri);
+	}
+	if (rc)
+		goto out_free;
+	sp = find_sparse(ri);
+	if (sp) {
+		rc = bar_map_sparse(dev, bar, sp);
+	} else {
+		va = mmap(NULL, bar->len, PROT_READ | PROT_WRITE, MAP_SHARED, dev->fd,
+			  (off_t)bar->offset);
+		rc = va == MAP_FAILED ? -errno : 0;
+		if (!rc)
+			bar->va = va;
+	}
+out_free:
+	free(ri);
+	return rc;
+}
+
+int zdk_pci_bar_map(struct zdk_pci_device *dev, int idx, void **va, size_t *len)
+{
+	struct zdk_pci_bar *bar;
+	int rc;
+
+	if (idx < 0 || idx >= ZDK_PCI_BAR_COUNT || !dev->bars[idx].len) {
+		ZDK_ERR("%s: BAR %d does not exist", dev->name, idx);
+		return -EINVAL;
+	}
+	bar = &dev->bars[idx];
+	if (!bar->va) {
+		if (!(bar->flags & VFIO_REGION_INFO_FLAG_MMAP)) {
+			ZDK_ERR("%s: BAR %d cannot be mmapped (an I/O-port BAR?)", dev->name, idx);
+			return -ENOTSUP;
+		}
+		rc = bar_map_region(dev, idx, bar);
+		if (rc) {
+			ZDK_ERR("%s: cannot mmap BAR %d: %s", dev->name, idx, strerror(-rc));
+			return rc;
+		}
+	}
+	*va = bar->va;
+	if (len)
+		*len = bar->len;
+	return 0;
+}
+
+static int cfg_offset(struct zdk_pci_device *dev, off_t *base)
+{
+	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = VFIO_PCI_CONFIG_REGION_INDEX };
+	int rc = sys_ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, &ri);
+
+	*base = (off_t)ri.offset;
+	return rc;
+}
+
+int zdk_pci_cfg_read(struct zdk_pci_device *dev, void *buf, size_t len, off_t off)
+{
+	off_t base;
+	int rc = cfg_offset(dev, &base);
+
+	if (rc)
+		return rc;
+	if (pread(dev->fd, buf, len, base + off) != (ssize_t)len)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int zdk_pci_cfg_write(struct zdk_pci_device *dev, const void *buf, size_t len, off_t off)
+{
+	off_t base;
+	int rc = cfg_offset(dev, &base);
+
+	if (rc)
+		return rc;
+	if (pwrite(dev->fd, buf, len, base + off) != (ssize_t)len)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable)
+{
+	uint16_t cmd;
+	int rc = zdk_pci_cfg_read(dev, &cmd, sizeof(cmd), PCI_COMMAND);
+
+	if (rc)
+		return rc;
+	cmd = enable ? (cmd | PCI_COMMAND_MASTER) : (cmd & ~PCI_COMMAND_MASTER);
+	return zdk_pci_cfg_write(dev, &cmd, sizeof(cmd), PCI_COMMAND);
+}
+
+int zdk_pci_reset(struct zdk_pci_device *dev)
+{
+	int rc = sys_ioctl(dev->fd, VFIO_DEVICE_RESET, NULL);
+
+	if (rc)
+		ZDK_ERR("%s: VFIO_DEVICE_RESET failed: %s", dev->name, strerror(-rc));
+	return rc;
+}
+
+int zdk_pci_irq_enable(struct zdk_pci_device *dev, enum zdk_pci_irq_type type, unsigned count,
+		       int *efds)
+{
+	struct vfio_irq_info info = { .argsz = sizeof(info), .index = (uint32_t)type };
+	struct pci_priv *p = dev->priv;
+	struct vfio_irq_set *set;
+	size_t sz = sizeof(*set) + count * sizeof(int32_t);
+	int rc;
+
+	if (p->nirq)
+		zdk_pci_irq_disable(dev);
+	rc = sys_ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &info);
+	if (rc)
+		return rc;
+	if (!count || count > info.count || count > ZDK_ARRAY_SIZE(p->irq_efds)) {
+		ZDK_ERR("%s: %u interrupt vectors asked for, the device has %u of this type",
+			dev->name, count, info.count);
+		return -EINVAL;
+	}
+	set = calloc(1, sz);
+	if (!set)
+		return -ENOMEM;
+	for (unsigned i = 0; i < count; i++) {
+		efds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (efds[i] < 0) {
+			rc = -errno;
+			while (i--)
+				close(efds[i]);
+			goto out_free;
+		}
+		((int32_t *)set->data)[i] = efds[i];
+	}
+	set->argsz = (uint32_t)sz;
+	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	set->index = (uint32_t)type;
+	set->count = count;
+	rc = sys_ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, set);
+	if (rc) {
+		ZDK_ERR("%s: VFIO_DEVICE_SET_IRQS failed: %s", dev->name, strerror(-rc));
+		for (unsigned i = 0; i < count; i++)
+			close(efds[i]);
+		goto out_free;
+	}
+	memcpy(p->irq_efds, efds, count * sizeof(int));
+	p->nirq = count;
+	p->irq_type = type;
+out_free:
+	free(set);
+	return rc;
+}
+
+void zdk_pci_irq_disable(struct zdk_pci_device *dev)
+{
+	struct pci_priv *p = dev->priv;
+	struct vfio_irq_set set = {
+		.argsz = sizeof(set),
+		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+		.index = (uint32_t)p->irq_type,
+	};
+
+	if (!p->nirq)
+		return;
+	sys_ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &set);
+	for (unsigned i = 0; i < p->nirq; i++)
+		close(p->irq_efds[i]);
+	p->nirq = 0;
+}
+
+int pci_probe_all(void)
+{
+	for (struct zdk_pci_device *d = devices; d; d = d->next) {
+		const struct zdk_pci_driver *drv;
+		int rc;
+
+		if (d->driver)
+			continue;
+		drv = zdk_pci_driver_match(d->vendor_id, d->device_id);
+		if (!drv) {
+			ZDK_INFO("%s (%04x:%04x): no zdk driver; left open for direct use", d->name,
+				 d->vendor_id, d->device_id);
+			continue;
+		}
+		rc = drv->probe(d);
+		if (rc) {
+			ZDK_ERR("%s: the %s driver failed to probe it: %s", d->name, drv->name,
+				strerror(-rc));
+			return rc;
+		}
+		d->driver = drv;
+		ZDK_INFO("%s: probed by %s", d->name, drv->name);
+	}
+	return 0;
+}
+
+void pci_close_all(void)
+{
+	/* Drivers first, while every device is still there. */
+	for (struct zdk_pci_device *d = devices; d; d = d->next)
+		if (d->driver && d->driver->remove) {
+			d->driver->remove(d);
+			d->driver = NULL;
+		}
+	while (devices)
+		zdk_pci_device_close(devices);
+}
