@@ -1,0 +1,717 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pci_sysfs.c - PCI functions, IOMMU groups, VFIO and hugepages as sysfs,
+ * /dev and /proc show them, and binding a function to a driver through
+ * driver_override (Documentation/ABI/testing/sysfs-bus-pci).
+ */
+#define ZDK_LOG_COMPONENT "pci"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pci_sysfs.h"
+#include "zdk_log.h"
+
+/* IFF_UP from <net/if.h>, which clashes with <linux/if.h> in some builds. */
+#define NET_IFF_UP 0x1
+
+static const char *root_sys(const struct zdk_pci_sysfs *fs)
+{
+	return fs && fs->sys ? fs->sys : "/sys";
+}
+
+static const char *root_dev(const struct zdk_pci_sysfs *fs)
+{
+	return fs && fs->dev ? fs->dev : "/dev";
+}
+
+static const char *root_proc(const struct zdk_pci_sysfs *fs)
+{
+	return fs && fs->proc ? fs->proc : "/proc";
+}
+
+/* @root "/" + the formatted tail into @buf (PATH_MAX). */
+__attribute__((format(printf, 3, 4)))
+static int path_fmt(char *buf, const char *root, const char *fmt, ...)
+{
+	va_list ap;
+	int n, m;
+
+	n = snprintf(buf, PATH_MAX, "%s/", root);
+	if (n < 0 || n >= PATH_MAX)
+		return -ENAMETOOLONG;
+	va_start(ap, fmt);
+	m = vsnprintf(buf + n, PATH_MAX - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (m < 0 || n + m >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Read a small file, without its trailing newline. Return: length or -errno. */
+static int read_str(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+static int write_str(const char *path, const char *s)
+{
+	size_t len = strlen(s);
+	ssize_t n;
+	int fd, rc = 0;
+
+	/* O_TRUNC as the shell's ">" does: sysfs ignores it, a fake tree needs it. */
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		rc = -errno;
+	else if ((n = write(fd, s, len)) < 0)
+		rc = -errno;
+	else if ((size_t)n != len)
+		rc = -EIO;
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		ZDK_ERR("cannot write \"%.*s\" to %s: %s%s", (int)strcspn(s, "\n"), s, path,
+			strerror(-rc), rc == -EACCES || rc == -EPERM ? ": run as root" : "");
+	return rc;
+}
+
+/* The last component of a symlink's target. Return: 0 or -errno. */
+static int link_base(const char *path, char *buf, size_t len)
+{
+	char target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) >= len)
+		return -ENAMETOOLONG;
+	strcpy(buf, base);
+	return 0;
+}
+
+/* strncpy that always terminates, for names that may not fit. */
+static void str_copy(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static int no_dots(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+/* The entries of a directory but . and .., sorted. Return: count or -errno. */
+static int dir_list(const char *path, struct dirent ***ents)
+{
+	int n = scandir(path, ents, no_dots, alphasort);
+
+	return n < 0 ? -errno : n;
+}
+
+static void dir_free(struct dirent **ents, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+}
+
+static int dev_path(const struct zdk_pci_sysfs *fs, const char *name, const char *attr,
+		    char *path)
+{
+	return path_fmt(path, root_sys(fs), "bus/pci/devices/%s/%s", name, attr);
+}
+
+static long dev_num(const struct zdk_pci_sysfs *fs, const char *name, const char *attr,
+		    int base, long dflt)
+{
+	char path[PATH_MAX], buf[32], *end;
+	long v;
+
+	if (dev_path(fs, name, attr, path) || read_str(path, buf, sizeof(buf)) <= 0)
+		return dflt;
+	v = strtol(buf, &end, base);
+	return *end ? dflt : v;
+}
+
+static void dev_link(const struct zdk_pci_sysfs *fs, const char *name, const char *attr,
+		     char *buf, size_t len)
+{
+	char path[PATH_MAX];
+
+	if (dev_path(fs, name, attr, path) || link_base(path, buf, len))
+		buf[0] = '\0';
+}
+
+static void dev_vfio_cdev(const struct zdk_pci_sysfs *fs, struct zdk_pci_sysfs_dev *dev)
+{
+	char path[PATH_MAX];
+	struct dirent **ents;
+	int n;
+
+	if (dev_path(fs, dev->name, "vfio-dev", path))
+		return;
+	n = dir_list(path, &ents);
+	if (n <= 0)
+		return;
+	if (strlen(ents[0]->d_name) < sizeof(dev->vfio_cdev))
+		strcpy(dev->vfio_cdev, ents[0]->d_name);
+	dir_free(ents, n);
+}
+
+/* Fill @dev from <sys>/bus/pci/devices/@name. Return: 0 or -ENODEV. */
+static int dev_fill(const struct zdk_pci_sysfs *fs, const char *name,
+		    struct zdk_pci_sysfs_dev *dev)
+{
+	char path[PATH_MAX], group[16];
+
+	memset(dev, 0, sizeof(*dev));
+	if (strlen(name) >= sizeof(dev->name) || zdk_pci_addr_parse(name, &dev->addr) ||
+	    dev_path(fs, name, "", path) || !exists(path))
+		return -ENODEV;
+	strcpy(dev->name, name);
+	dev->vendor_id = (uint16_t)dev_num(fs, name, "vendor", 16, 0xffff);
+	dev->device_id = (uint16_t)dev_num(fs, name, "device", 16, 0xffff);
+	dev->subsys_vendor_id = (uint16_t)dev_num(fs, name, "subsystem_vendor", 16, 0xffff);
+	dev->subsys_device_id = (uint16_t)dev_num(fs, name, "subsystem_device", 16, 0xffff);
+	dev->class_code = (uint32_t)dev_num(fs, name, "class", 16, 0);
+	dev->numa_node = (int)dev_num(fs, name, "numa_node", 10, -1);
+	dev->sriov_totalvfs = (int)dev_num(fs, name, "sriov_totalvfs", 10, 0);
+	dev->sriov_numvfs = (int)dev_num(fs, name, "sriov_numvfs", 10, 0);
+	dev_link(fs, name, "iommu_group", group, sizeof(group));
+	dev->iommu_group = group[0] ? atoi(group) : -1;
+	dev_link(fs, name, "driver", dev->driver, sizeof(dev->driver));
+	if (dev_path(fs, name, "driver_override", path) == 0 &&
+	    read_str(path, dev->driver_override, sizeof(dev->driver_override)) > 0 &&
+	    strcmp(dev->driver_override, "(null)") == 0)
+		dev->driver_override[0] = '\0';
+	dev_vfio_cdev(fs, dev);
+	return 0;
+}
+
+int zdk_pci_sysfs_dev_read(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr,
+			   struct zdk_pci_sysfs_dev *dev)
+{
+	char name[ZDK_PCI_ADDR_LEN];
+
+	zdk_pci_addr_format(addr, name, sizeof(name));
+	return dev_fill(fs, name, dev);
+}
+
+int zdk_pci_sysfs_scan(const struct zdk_pci_sysfs *fs, struct zdk_pci_sysfs_dev **devs)
+{
+	char path[PATH_MAX];
+	struct dirent **ents;
+	int n, count = 0;
+
+	*devs = NULL;
+	n = path_fmt(path, root_sys(fs), "bus/pci/devices");
+	if (n == 0)
+		n = dir_list(path, &ents);
+	if (n <= 0)
+		return n;
+	*devs = calloc((size_t)n, sizeof(**devs));
+	if (!*devs) {
+		dir_free(ents, n);
+		return -ENOMEM;
+	}
+	/* alphasort of fixed-width lowercase hex names is address order. */
+	for (int i = 0; i < n; i++)
+		if (dev_fill(fs, ents[i]->d_name, &(*devs)[count]) == 0)
+			count++;
+	dir_free(ents, n);
+	return count;
+}
+
+int zdk_pci_sysfs_group_list(const struct zdk_pci_sysfs *fs, int group,
+			     struct zdk_pci_sysfs_dev **devs)
+{
+	char path[PATH_MAX];
+	struct dirent **ents;
+	int n;
+
+	*devs = NULL;
+	n = path_fmt(path, root_sys(fs), "kernel/iommu_groups/%d/devices", group);
+	if (n == 0)
+		n = dir_list(path, &ents);
+	if (n <= 0)
+		return n;
+	*devs = calloc((size_t)n, sizeof(**devs));
+	if (!*devs) {
+		dir_free(ents, n);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		struct zdk_pci_sysfs_dev *d = &(*devs)[i];
+		const char *name = ents[i]->d_name;
+
+		if (dev_fill(fs, name, d) == 0)
+			continue;
+		/* Not a PCI function: its name and driver are all we need. */
+		str_copy(d->name, sizeof(d->name), name);
+		d->iommu_group = group;
+		d->numa_node = -1;
+		if (path_fmt(path, root_sys(fs), "kernel/iommu_groups/%d/devices/%s/driver",
+			     group, name) || link_base(path, d->driver, sizeof(d->driver)))
+			d->driver[0] = '\0';
+	}
+	dir_free(ents, n);
+	return n;
+}
+
+bool zdk_pci_sysfs_driver_viable(const char *driver)
+{
+	/*
+	 * The kernel lets VFIO own a group only when no device in it is bound
+	 * to a driver that uses the kernel's DMA API: drivers that set
+	 * driver_managed_dma are vfio-pci and its variants (mlx5_vfio_pci,
+	 * hisi_acc_vfio_pci, ...), pci-stub and pcieport.
+	 */
+	return !driver[0] || strstr(driver, "vfio") || strcmp(driver, "pci-stub") == 0 ||
+	       strcmp(driver, "pcieport") == 0;
+}
+
+int zdk_pci_sysfs_group_viable(const struct zdk_pci_sysfs *fs, int group,
+			       struct zdk_pci_sysfs_dev *culprit)
+{
+	struct zdk_pci_sysfs_dev *devs;
+	int n, viable = 1;
+
+	n = zdk_pci_sysfs_group_list(fs, group, &devs);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && viable; i++) {
+		if (zdk_pci_sysfs_driver_viable(devs[i].driver))
+			continue;
+		viable = 0;
+		if (culprit)
+			*culprit = devs[i];
+	}
+	free(devs);
+	return viable;
+}
+
+static int dev_write(const struct zdk_pci_sysfs *fs, const char *name, const char *attr,
+		     const char *s)
+{
+	char path[PATH_MAX];
+	int rc = dev_path(fs, name, attr, path);
+
+	return rc ? rc : write_str(path, s);
+}
+
+static int drivers_probe(const struct zdk_pci_sysfs *fs, const char *name)
+{
+	char path[PATH_MAX];
+	int rc = path_fmt(path, root_sys(fs), "bus/pci/drivers_probe");
+
+	return rc ? rc : write_str(path, name);
+}
+
+int zdk_pci_sysfs_bind(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr,
+		       const char *driver)
+{
+	struct zdk_pci_sysfs_dev dev;
+	char old[ZDK_PCI_SYSFS_NAME_LEN + 1];
+	int rc;
+
+	if (!driver || !driver[0] || strchr(driver, '/') || strchr(driver, '\n') ||
+	    strlen(driver) >= ZDK_PCI_SYSFS_NAME_LEN)
+		return -EINVAL;
+	rc = zdk_pci_sysfs_dev_read(fs, addr, &dev);
+	if (rc)
+		return rc;
+	if (strcmp(dev.driver, driver) == 0)
+		return 0;
+	/* The override makes @driver the only one the probe below may pick. */
+	rc = dev_write(fs, dev.name, "driver_override", driver);
+	if (rc)
+		return rc;
+	if (dev.driver[0]) {
+		rc = dev_write(fs, dev.name, "driver/unbind", dev.name);
+		if (rc)
+			goto err_restore_override;
+	}
+	return drivers_probe(fs, dev.name);
+
+err_restore_override:
+	/* A lone newline clears the override. */
+	snprintf(old, sizeof(old), "%s\n", dev.driver_override);
+	dev_write(fs, dev.name, "driver_override", old);
+	return rc;
+}
+
+int zdk_pci_sysfs_unbind(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr)
+{
+	struct zdk_pci_sysfs_dev dev;
+	int rc;
+
+	rc = zdk_pci_sysfs_dev_read(fs, addr, &dev);
+	if (rc || !dev.driver[0])
+		return rc;
+	return dev_write(fs, dev.name, "driver/unbind", dev.name);
+}
+
+int zdk_pci_sysfs_restore(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr)
+{
+	struct zdk_pci_sysfs_dev dev;
+	int rc;
+
+	rc = zdk_pci_sysfs_dev_read(fs, addr, &dev);
+	if (rc)
+		return rc;
+	/* A lone newline clears the override: the kernel picks by modalias again. */
+	rc = dev_write(fs, dev.name, "driver_override", "\n");
+	if (rc)
+		return rc;
+	if (dev.driver[0]) {
+		rc = dev_write(fs, dev.name, "driver/unbind", dev.name);
+		if (rc)
+			return rc;
+	}
+	return drivers_probe(fs, dev.name);
+}
+
+/*
+ * The names in <sys>/class/@cls whose device sits under @devpath, passed
+ * to @fn until it returns non-zero. Return: what @fn returned, 0, or -errno.
+ */
+static int class_each(const struct zdk_pci_sysfs *fs, const char *cls, const char *devpath,
+		      int (*fn)(const struct zdk_pci_sysfs *, const char *, char *, size_t),
+		      char *why, size_t len)
+{
+	char path[PATH_MAX], real[PATH_MAX];
+	size_t dlen = strlen(devpath);
+	struct dirent **ents;
+	int n, rc = 0;
+
+	n = path_fmt(path, root_sys(fs), "class/%s", cls);
+	if (n == 0)
+		n = dir_list(path, &ents);
+	if (n <= 0)
+		return n == -ENOENT ? 0 : n;
+	for (int i = 0; i < n && rc == 0; i++) {
+		if (path_fmt(path, root_sys(fs), "class/%s/%s", cls, ents[i]->d_name) ||
+		    !realpath(path, real))
+			continue;
+		if (strncmp(real, devpath, dlen) == 0 && real[dlen] == '/')
+			rc = fn(fs, ents[i]->d_name, why, len);
+	}
+	dir_free(ents, n);
+	return rc;
+}
+
+static int net_up(const struct zdk_pci_sysfs *fs, const char *ifname, char *why, size_t len)
+{
+	char path[PATH_MAX], state[32] = "", flags[32] = "";
+
+	if (path_fmt(path, root_sys(fs), "class/net/%s/operstate", ifname) == 0)
+		read_str(path, state, sizeof(state));
+	if (path_fmt(path, root_sys(fs), "class/net/%s/flags", ifname) == 0)
+		read_str(path, flags, sizeof(flags));
+	if (strcmp(state, "up") && !(strtoul(flags, NULL, 16) & NET_IFF_UP))
+		return 0;
+	snprintf(why, len, "network interface %s is up", ifname);
+	return 1;
+}
+
+/* Whether the first field of a line of @file is "/dev/@name"; its second into @at. */
+static int proc_lists(const struct zdk_pci_sysfs *fs, const char *file, const char *name,
+		      char *at, size_t len)
+{
+	char path[PATH_MAX], line[1024], src[PATH_MAX], dst[PATH_MAX];
+	int found = 0;
+	FILE *f;
+
+	if (path_fmt(path, root_proc(fs), "%s", file) || !(f = fopen(path, "re")))
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%4095s %4095s", src, dst) != 2 || strncmp(src, "/dev/", 5))
+			continue;
+		found = strcmp(src + 5, name) == 0;
+		if (found)
+			str_copy(at, len, dst);
+	}
+	fclose(f);
+	return found;
+}
+
+static int block_used(const struct zdk_pci_sysfs *fs, const char *blk, char *why, size_t len)
+{
+	char path[PATH_MAX], at[256];
+	struct dirent **ents;
+	int n;
+
+	if (proc_lists(fs, "mounts", blk, at, sizeof(at))) {
+		snprintf(why, len, "block device %s is mounted on %s", blk, at);
+		return 1;
+	}
+	if (proc_lists(fs, "swaps", blk, at, sizeof(at))) {
+		snprintf(why, len, "block device %s is used as swap", blk);
+		return 1;
+	}
+	if (path_fmt(path, root_sys(fs), "class/block/%s/holders", blk) ||
+	    (n = dir_list(path, &ents)) <= 0)
+		return 0;
+	snprintf(why, len, "block device %s is held by %s", blk, ents[0]->d_name);
+	dir_free(ents, n);
+	return 1;
+}
+
+int zdk_pci_sysfs_dev_in_use(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr,
+			     char *why, size_t len)
+{
+	char name[ZDK_PCI_ADDR_LEN], path[PATH_MAX], devpath[PATH_MAX];
+	int rc;
+
+	zdk_pci_addr_format(addr, name, sizeof(name));
+	rc = dev_path(fs, name, "", path);
+	if (rc)
+		return rc;
+	if (!realpath(path, devpath))
+		return -ENODEV;
+	why[0] = '\0';
+	rc = class_each(fs, "net", devpath, net_up, why, len);
+	if (rc == 0)
+		rc = class_each(fs, "block", devpath, block_used, why, len);
+	return rc;
+}
+
+int zdk_pci_sysfs_vfio_pci_present(const struct zdk_pci_sysfs *fs)
+{
+	char path[PATH_MAX];
+
+	return path_fmt(path, root_sys(fs), "bus/pci/drivers/vfio-pci") == 0 && exists(path);
+}
+
+static int dir_nonempty(const char *root, const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent **ents;
+	int n;
+
+	if (path_fmt(path, root, "%s", dir) || (n = dir_list(path, &ents)) <= 0)
+		return 0;
+	dir_free(ents, n);
+	return 1;
+}
+
+int zdk_pci_sysfs_iommu_present(const struct zdk_pci_sysfs *fs)
+{
+	if (dir_nonempty(root_sys(fs), "class/iommu"))
+		return 1;
+	/* No-IOMMU mode makes groups too, for the devices bound to vfio-pci. */
+	return dir_nonempty(root_sys(fs), "kernel/iommu_groups") &&
+	       zdk_pci_sysfs_noiommu_enabled(fs) != 1;
+}
+
+int zdk_pci_sysfs_noiommu_enabled(const struct zdk_pci_sysfs *fs)
+{
+	char path[PATH_MAX], buf[8];
+	int rc;
+
+	rc = path_fmt(path, root_sys(fs), "module/vfio/parameters/enable_unsafe_noiommu_mode");
+	if (rc == 0)
+		rc = read_str(path, buf, sizeof(buf));
+	if (rc < 0)
+		return rc;
+	return buf[0] == 'Y' || buf[0] == 'y' || buf[0] == '1';
+}
+
+int zdk_pci_sysfs_iommufd_present(const struct zdk_pci_sysfs *fs)
+{
+	char path[PATH_MAX];
+
+	return path_fmt(path, root_dev(fs), "iommu") == 0 && exists(path);
+}
+
+/* Append the pools of one hugepages directory; -ENOMEM on failure. */
+static int pools_add(const char *root, const char *dir, int node,
+		     struct zdk_pci_sysfs_hugepages **pools, int *count)
+{
+	char path[PATH_MAX], buf[32];
+	struct dirent **ents;
+	int n, rc = 0;
+
+	if (path_fmt(path, root, "%s", dir) || (n = dir_list(path, &ents)) <= 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		struct zdk_pci_sysfs_hugepages *p, *grown;
+		unsigned long kb;
+
+		if (sscanf(ents[i]->d_name, "hugepages-%lukB", &kb) != 1)
+			continue;
+		grown = realloc(*pools, (size_t)(*count + 1) * sizeof(**pools));
+		if (!grown) {
+			rc = -ENOMEM;
+			break;
+		}
+		*pools = grown;
+		p = &grown[(*count)++];
+		p->node = node;
+		p->size = (uint64_t)kb << 10;
+		p->nr = p->free = 0;
+		if (path_fmt(path, root, "%s/%s/nr_hugepages", dir, ents[i]->d_name) == 0 &&
+		    read_str(path, buf, sizeof(buf)) > 0)
+			p->nr = strtoul(buf, NULL, 10);
+		if (path_fmt(path, root, "%s/%s/free_hugepages", dir, ents[i]->d_name) == 0 &&
+		    read_str(path, buf, sizeof(buf)) > 0)
+			p->free = strtoul(buf, NULL, 10);
+	}
+	dir_free(ents, n);
+	return rc;
+}
+
+int zdk_pci_sysfs_hugepages_read(const struct zdk_pci_sysfs *fs,
+				 struct zdk_pci_sysfs_hugepages **pools)
+{
+	char path[PATH_MAX], dir[64];
+	struct dirent **ents;
+	int n, node, count = 0, rc;
+
+	*pools = NULL;
+	rc = pools_add(root_sys(fs), "kernel/mm/hugepages", -1, pools, &count);
+	if (rc == 0 && path_fmt(path, root_sys(fs), "devices/system/node") == 0 &&
+	    (n = dir_list(path, &ents)) > 0) {
+		for (int i = 0; i < n && rc == 0; i++) {
+			if (sscanf(ents[i]->d_name, "node%d", &node) != 1)
+				continue;
+			snprintf(dir, sizeof(dir), "devices/system/node/node%d/hugepages", node);
+			rc = pools_add(root_sys(fs), dir, node, pools, &count);
+		}
+		dir_free(ents, n);
+	}
+	if (rc) {
+		free(*pools);
+		*pools = NULL;
+		return rc;
+	}
+	return count;
+}
+
+/* "2M", "1G", "2048k" in bytes; 0 when it does not parse. */
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	uint64_t v = strtoull(s, &end, 10);
+
+	switch (*end) {
+	case 'k': case 'K': return v << 10;
+	case 'm': case 'M': return v << 20;
+	case 'g': case 'G': return v << 30;
+	case '\0': case ',': case ' ': return v;
+	default: return 0;
+	}
+}
+
+static uint64_t default_hugepage_size(const struct zdk_pci_sysfs *fs)
+{
+	char path[PATH_MAX], line[256];
+	unsigned long kb = 0;
+	FILE *f;
+
+	if (path_fmt(path, root_proc(fs), "meminfo") || !(f = fopen(path, "re")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Hugepagesize: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kb << 10;
+}
+
+/* Undo /proc/mounts' octal escapes (\040 for a space) in place. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++, d++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*d = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*d = *s;
+		}
+	}
+	*d = '\0';
+}
+
+int zdk_pci_sysfs_hugetlbfs_mounts(const struct zdk_pci_sysfs *fs,
+				   struct zdk_pci_sysfs_mount **mounts)
+{
+	char path[PATH_MAX], line[1024], dir[512], type[64], opts[512];
+	int count = 0, rc = 0;
+	const char *ps;
+	FILE *f;
+
+	*mounts = NULL;
+	rc = path_fmt(path, root_proc(fs), "mounts");
+	if (rc)
+		return rc;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		struct zdk_pci_sysfs_mount *m;
+
+		if (sscanf(line, "%*s %511s %63s %511s", dir, type, opts) != 3 ||
+		    strcmp(type, "hugetlbfs"))
+			continue;
+		m = realloc(*mounts, (size_t)(count + 1) * sizeof(*m));
+		if (!m) {
+			rc = -ENOMEM;
+			break;
+		}
+		*mounts = m;
+		m = &m[count++];
+		unescape(dir);
+		str_copy(m->path, sizeof(m->path), dir);
+		ps = strstr(opts, "pagesize=");
+		m->pagesize = ps ? parse_size(ps + 9) : default_hugepage_size(fs);
+	}
+	fclose(f);
+	if (rc) {
+		free(*mounts);
+		*mounts = NULL;
+		return rc;
+	}
+	return count;
+}
