@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * igb_rxtx.c - igb descriptor rings: queue setup, start/stop, and the rx/tx
+ * burst functions.
+ *
+ * Receive (82576 datasheet 7.1): every descriptor of the ring holds an mbuf
+ * (advanced one-buffer format, SRRCTL.DESCTYPE = 001b). The device fills
+ * from RDH up to RDT and writes the descriptor back with DD set. rx_burst
+ * takes completed descriptors in order; once IGB_RX_FREE_THRESH are taken it
+ * gives them fresh mbufs from one bulk mempool get and moves RDT once. RDT
+ * always names the last refilled descriptor, so RDH == RDT means "no
+ * buffers", never "all buffers".
+ *
+ * Transmit (7.2): one advanced data descriptor per packet. Only every
+ * IGB_TX_RS_THRESH-th descriptor asks for a status write-back (RS), so the
+ * device writes one DD per 32 packets and tx_burst frees the mbufs of a
+ * whole batch with one bulk put. TDT is written once per burst.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZDK_LOG_COMPONENT "igb"
+#include "igb.h"
+#include "zdk_log.h"
+#include "zdk_mem.h"
+
+/* ---- data path ---- */
+
+/* Give @n (a multiple of the batch, not crossing the ring end) descriptors
+ * from @first fresh buffers. Return: 0 or -ENOBUFS. */
+static inline int rx_refill(struct igb_rx_queue *rxq, uint16_t first, uint16_t n)
+{
+	struct zdk_mbuf **sw = &rxq->sw_ring[first];
+	union igb_rx_desc *d = &rxq->ring[first];
+	uint16_t i;
+
+	if (zdk_unlikely(zdk_mempool_get_bulk(rxq->mp, (void **)sw, n)))
+		return -ENOBUFS;
+	for (i = 0; i < n; i++) {
+		d[i].read.pkt_addr = sw[i]->buf_iova + ZDK_MBUF_HEADROOM;
+		d[i].read.hdr_addr = 0; /* also clears the DD bit of the last write-back */
+	}
+	return 0;
+}
+
+uint16_t igb_rx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
+{
+	struct igb_rx_queue *rxq = queue;
+	union igb_rx_desc *ring = rxq->ring;
+	const uint64_t rearm = rxq->rearm, ol_flags = rxq->ol_flags;
+	uint16_t idx = rxq->next, mask = rxq->mask, i;
+	uint64_t bytes = 0;
+
+	for (i = 0; i < n; i++) {
+		volatile union igb_rx_desc *d = &ring[idx];
+		uint64_t upper = d->q[1]; /* status_error | length << 32 */
+		struct zdk_mbuf *m;
+		uint32_t len;
+
+		if (!(upper & IGB_RXD_STAT_DD))
+			break;
+		/* The rest of the write-back must be read after DD was seen set. */
+		zdk_io_rmb();
+		len = (uint32_t)(upper >> 32) & 0xffff;
+		m = rxq->sw_ring[idx];
+		m->rearm_data = rearm;
+		m->pkt_len = len;
+		m->data_len = (uint16_t)len;
+		m->ol_flags = ol_flags;
+		m->rss_hash = d->wb.rss_hash;
+		pkts[i] = m;
+		bytes += len;
+		idx = (idx + 1) & mask;
+	}
+	rxq->next = idx;
+	rxq->packets += i;
+	rxq->bytes += bytes;
+	rxq->nb_hold += i;
+
+	if (rxq->nb_hold >= IGB_RX_FREE_THRESH) {
+		/* The held descriptors start nb_hold before next; batches never
+		 * straddle the ring end because nb_desc is a batch multiple. */
+		uint16_t first = (idx - rxq->nb_hold) & mask;
+
+		if (zdk_likely(rx_refill(rxq, first, IGB_RX_FREE_THRESH) == 0)) {
+			rxq->nb_hold -= IGB_RX_FREE_THRESH;
+			/* Descriptor writes must be visible before the tail moves. */
+			zdk_io_wmb();
+			zdk_mmio_write32(rxq->rdt, (first + IGB_RX_FREE_THRESH - 1) & mask);
+		} else {
+			rxq->nombuf++;
+		}
+	}
+	return i;
+}
+
+/* Free the oldest batch if the device has written its DD. Return: 1 if freed. */
+static inline int tx_free_batch(struct igb_tx_queue *txq)
+{
+	volatile union igb_tx_desc *d = &txq->ring[txq->next_dd];
+	uint16_t first;
+
+	if (!(d->read.olinfo_status & IGB_TXD_STAT_DD))
+		return 0;
+	first = txq->next_dd - (IGB_TX_RS_THRESH - 1);
+	zdk_mbuf_free_bulk(&txq->sw_ring[first], IGB_TX_RS_THRESH);
+	txq->nb_free += IGB_TX_RS_THRESH;
+	txq->next_dd = (txq->next_dd + IGB_TX_RS_THRESH) & txq->mask;
+	return 1;
+}
+
+uint16_t igb_tx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
+{
+	struct igb_tx_queue *txq = queue;
+	union igb_tx_desc *ring = txq->ring;
+	uint16_t idx = txq->tail, mask = txq->mask, i;
+	uint64_t bytes = 0;
+
+	if (txq->nb_free < n)
+		while (tx_free_batch(txq) && txq->nb_free < n)
+			;
+	if (n > txq->nb_free)
+		n = txq->nb_free;
+
+	for (i = 0; i < n; i++) {
+		struct zdk_mbuf *m = pkts[i];
+		uint32_t len = m->data_len;
+		/* RS on the last descriptor of each batch of IGB_TX_RS_THRESH. */
+		uint32_t rs = (uint32_t)((idx & (IGB_TX_RS_THRESH - 1)) == IGB_TX_RS_THRESH - 1)
+			      << 27;
+
+		ring[idx].read.buffer_addr = m->buf_iova + m->data_off;
+		ring[idx].read.cmd_type_len = len | rs | IGB_TXD_DTYP_DATA | IGB_TXD_CMD_EOP |
+					      IGB_TXD_CMD_IFCS | IGB_TXD_CMD_DEXT;
+		ring[idx].read.olinfo_status = len << IGB_TXD_PAYLEN_SHIFT;
+		txq->sw_ring[idx] = m;
+		bytes += len;
+		idx = (idx + 1) & mask;
+	}
+	if (i == 0)
+		return 0;
+	txq->tail = idx;
+	txq->nb_free -= i;
+	txq->packets += i;
+	txq->bytes += bytes;
+	/* Descriptor writes must be visible before the tail moves (7.2.3). */
+	zdk_io_wmb();
+	zdk_mmio_write32(txq->tdt, idx);
+	return i;
+}
+
+_Static_assert(IGB_TXD_CMD_RS == 1u << 27, "the RS shift in igb_tx_burst");
+
+/* ---- control path ---- */
+
+static struct igb_dev *igb_of(struct zdk_eth_dev *dev)
+{
+	return dev->priv;
+}
+
+/* Rings: 128-byte aligned, length a multiple of 128 (8.10.2, 8.12.2). */
+static void *ring_alloc(uint16_t nb_desc, int socket, uint64_t *iova)
+{
+	return zdk_dma_zalloc((size_t)nb_desc * 16, 128, socket, iova);
+}
+
+int igb_rx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_desc, int socket,
+		       struct zdk_mempool *mp)
+{
+	struct igb_dev *igb = igb_of(dev);
+	struct igb_rx_queue *rxq;
+	int ret = -ENOMEM;
+
+	if (posix_memalign((void **)&rxq, ZDK_CACHE_LINE, sizeof(*rxq)))
+		return -ENOMEM;
+	memset(rxq, 0, sizeof(*rxq));
+	rxq->sw_ring = calloc(nb_desc, sizeof(*rxq->sw_ring));
+	if (!rxq->sw_ring)
+		goto err_free_queue;
+	rxq->ring = ring_alloc(nb_desc, socket, &rxq->ring_iova);
+	if (!rxq->ring) {
+		ZDK_ERR("%s: rx queue %u: no DMA memory for %u descriptors", dev->name, q, nb_desc);
+		goto err_free_sw_ring;
+	}
+	rxq->rdt = (volatile uint32_t *)(igb->bar + IGB_RDT(q));
+	rxq->mp = mp;
+	rxq->nb_desc = nb_desc;
+	rxq->mask = nb_desc - 1;
+	rxq->port = dev->port_id;
+	rxq->qid = q;
+	rxq->rearm = zdk_mbuf_rearm_value(zdk_mbuf_pool_data_room(mp), dev->port_id);
+	dev->rxq[q] = rxq;
+	return 0;
+
+err_free_sw_ring:
+	free(rxq->sw_ring);
+err_free_queue:
+	free(rxq);
+	return ret;
+}
+
+int igb_tx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_desc, int socket)
+{
+	struct igb_dev *igb = igb_of(dev);
+	struct igb_tx_queue *txq;
+	int ret = -ENOMEM;
+
+	if (posix_memalign((void **)&txq, ZDK_CACHE_LINE, sizeof(*txq)))
+		return -ENOMEM;
+	memset(txq, 0, sizeof(*txq));
+	txq->sw_ring = calloc(nb_desc, sizeof(*txq->sw_ring));
+	if (!txq->sw_ring)
+		goto err_free_queue;
+	txq->ring = ring_alloc(nb_desc, socket, &txq->ring_iova);
+	if (!txq->ring) {
+		ZDK_ERR("%s: tx queue %u: no DMA memory for %u descriptors", dev->name, q, nb_desc);
+		goto err_free_sw_ring;
+	}
+	txq->tdt = (volatile uint32_t *)(igb->bar + IGB_TDT(q));
+	txq->nb_desc = nb_desc;
+	txq->mask = nb_desc - 1;
+	txq->qid = q;
+	dev->txq[q] = txq;
+	return 0;
+
+err_free_sw_ring:
+	free(txq->sw_ring);
+err_free_queue:
+	free(txq);
+	return ret;
+}
+
+/* Free the mbufs the ring still owns: all but the nb_hold ones rx_burst
+ * handed out, whose slots only hold stale pointers. */
+static void rx_mbufs_free(struct igb_rx_queue *rxq)
+{
+	uint16_t i, idx = rxq->next;
+
+	for (i = 0; i < rxq->nb_desc - rxq->nb_hold; i++, idx = (idx + 1) & rxq->mask)
+		zdk_mbuf_free(rxq->sw_ring[idx]);
+	memset(rxq->sw_ring, 0, rxq->nb_desc * sizeof(*rxq->sw_ring));
+	rxq->nb_hold = 0;
+}
+
+/* Free the in-flight mbufs: from the oldest unfreed batch up to tail. */
+static void tx_mbufs_free(struct igb_tx_queue *txq)
+{
+	uint16_t idx = (txq->next_dd - (IGB_TX_RS_THRESH - 1)) & txq->mask;
+
+	for (; idx != txq->tail; idx = (idx + 1) & txq->mask) {
+		zdk_mbuf_free(txq->sw_ring[idx]);
+		txq->sw_ring[idx] = NULL;
+	}
+}
+
+void igb_rx_queue_release(struct zdk_eth_dev *dev, uint16_t q)
+{
+	struct igb_rx_queue *rxq = dev->rxq[q];
+
+	if (!rxq)
+		return;
+	zdk_dma_free(rxq->ring);
+	free(rxq->sw_ring);
+	free(rxq);
+	dev->rxq[q] = NULL;
+}
+
+void igb_tx_queue_release(struct zdk_eth_dev *dev, uint16_t q)
+{
+	struct igb_tx_queue *txq = dev->txq[q];
+
+	if (!txq)
+		return;
+	zdk_dma_free(txq->ring);
+	free(txq->sw_ring);
+	free(txq);
+	dev->txq[q] = NULL;
+}
+
+/* Poll @reg until (value & @bit) == @want, for up to ~10 ms. */
+static int wait_bit(struct igb_dev *igb, uint32_t reg, uint32_t bit, uint32_t want)
+{
+	for (int i = 0; i < 1000; i++) {
+		if ((igb_read(igb, reg) & bit) == want)
+			return 0;
+		for (int spin = 0; spin < 1000; spin++)
+			zdk_pause();
+	}
+	return -ETIMEDOUT;
+}
+
+/* 82576 datasheet 4.5.9 (receive initialization), per queue. */
+int igb_rx_queue_start(struct igb_dev *igb, struct igb_rx_queue *rxq)
+{
+	uint16_t q = rxq->qid, i;
+	uint32_t bsize = (zdk_mbuf_pool_data_room(rxq->mp) - ZDK_MBUF_HEADROOM) >> 10;
+
+	memset(rxq->ring, 0, (size_t)rxq->nb_desc * sizeof(*rxq->ring));
+	for (i = 0; i < rxq->nb_desc; i += IGB_RX_FREE_THRESH) {
+		if (rx_refill(rxq, i, IGB_RX_FREE_THRESH)) {
+			ZDK_ERR("%s: rx queue %u: pool %s ran out filling %u descriptors: make "
+				"the pool larger", igb->eth->name, q, rxq->mp->name, rxq->nb_desc);
+			zdk_mbuf_free_bulk(rxq->sw_ring, i);
+			memset(rxq->sw_ring, 0, rxq->nb_desc * sizeof(*rxq->sw_ring));
+			return -ENOBUFS;
+		}
+	}
+	rxq->next = 0;
+	rxq->nb_hold = 0;
+	igb_write(igb, IGB_RDBAL(q), (uint32_t)rxq->ring_iova);
+	igb_write(igb, IGB_RDBAH(q), (uint32_t)(rxq->ring_iova >> 32));
+	igb_write(igb, IGB_RDLEN(q), rxq->nb_desc * sizeof(union igb_rx_desc));
+	igb_write(igb, IGB_SRRCTL(q), ZDK_MIN(bsize, 127u) | IGB_SRRCTL_DESCTYPE_ADV_ONEBUF |
+					     IGB_SRRCTL_DROP_EN);
+	igb_write(igb, IGB_RDH(q), 0);
+	igb_write(igb, IGB_RDT(q), 0);
+	igb_write(igb, IGB_RXDCTL(q), IGB_RXDCTL_ENABLE | 8 | (8 << 8) | (4 << 16));
+	if (wait_bit(igb, IGB_RXDCTL(q), IGB_RXDCTL_ENABLE, IGB_RXDCTL_ENABLE)) {
+		ZDK_ERR("%s: rx queue %u did not enable", igb->eth->name, q);
+		rx_mbufs_free(rxq);
+		return -EIO;
+	}
+	/* Only now hand the buffers over: RDT after RXDCTL.ENABLE (4.5.9). */
+	zdk_io_wmb();
+	igb_write(igb, IGB_RDT(q), rxq->nb_desc - 1);
+	return 0;
+}
+
+/* 82576 datasheet 4.5.10 (transmit initialization), per queue. */
+int igb_tx_queue_start(struct igb_dev *igb, struct igb_tx_queue *txq)
+{
+	uint16_t q = txq->qid;
+
+	memset(txq->ring, 0, (size_t)txq->nb_desc * sizeof(*txq->ring));
+	txq->tail = 0;
+	txq->nb_free = txq->nb_desc - 1;
+	txq->next_dd = IGB_TX_RS_THRESH - 1;
+	igb_write(igb, IGB_TDBAL(q), (uint32_t)txq->ring_iova);
+	igb_write(igb, IGB_TDBAH(q), (uint32_t)(txq->ring_iova >> 32));
+	igb_write(igb, IGB_TDLEN(q), txq->nb_desc * sizeof(union igb_tx_desc));
+	igb_write(igb, IGB_TDH(q), 0);
+	igb_write(igb, IGB_TDT(q), 0);
+	igb_write(igb, IGB_TDWBAL(q), 0); /* descriptor write-back, not head write-back */
+	igb_write(igb, IGB_TDWBAH(q), 0);
+	igb_write(igb, IGB_TXDCTL(q), IGB_TXDCTL_ENABLE | 8 | (1 << 8));
+	if (wait_bit(igb, IGB_TXDCTL(q), IGB_TXDCTL_ENABLE, IGB_TXDCTL_ENABLE)) {
+		ZDK_ERR("%s: tx queue %u did not enable", igb->eth->name, q);
+		return -EIO;
+	}
+	return 0;
+}
+
+void igb_rx_queue_stop(struct igb_dev *igb, struct igb_rx_queue *rxq)
+{
+	igb_write(igb, IGB_RXDCTL(rxq->qid), 0);
+	if (wait_bit(igb, IGB_RXDCTL(rxq->qid), IGB_RXDCTL_ENABLE, 0))
+		ZDK_WARN("%s: rx queue %u still enabled", igb->eth->name, rxq->qid);
+	rx_mbufs_free(rxq);
+}
+
+void igb_tx_queue_stop(struct igb_dev *igb, struct igb_tx_queue *txq)
+{
+	igb_write(igb, IGB_TXDCTL(txq->qid), 0);
+	if (wait_bit(igb, IGB_TXDCTL(txq->qid), IGB_TXDCTL_ENABLE, 0))
+		ZDK_WARN("%s: tx queue %u still enabled", igb->eth->name, txq->qid);
+	tx_mbufs_free(txq);
+	txq->tail = 0;
+	txq->next_dd = IGB_TX_RS_THRESH - 1;
+	txq->nb_free = txq->nb_desc - 1;
+}
