@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * virtio_net.c - poll-mode driver for modern virtio-net PCI devices
+ * (1af4:1041), virtio v1.1 §5.1, over split virtqueues.
+ *
+ * One queue pair (receiveq1 = 0, transmitq1 = 1) and, when offered, the
+ * control queue for the rx mode. Each packet is one descriptor: the 12-byte
+ * virtio_net_hdr sits in the mbuf headroom just before the packet, so the
+ * device reads and writes the mbuf data in place. Feature negotiation,
+ * MAC address and link come from the device; counters are software.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ZDK_LOG_COMPONENT "virtio"
+#include "zdk_log.h"
+#include "zdk_eth_driver.h"
+#include "zdk_iommu.h"
+#include "zdk_mbuf.h"
+#include "zdk_mem.h"
+#include "virtio_pci.h"
+#include "virtqueue.h"
+
+#define VIRTIO_ID_NET 1
+
+/* Feature bits (§5.1.3). */
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_F_CTRL_VQ 17
+#define VIRTIO_NET_F_CTRL_RX 18
+#define VIRTIO_NET_F_SPEED_DUPLEX 63
+
+/* Device configuration layout (§5.1.4): offsets of the fields we read. */
+#define VIRTIO_NET_CFG_MAC 0
+#define VIRTIO_NET_CFG_STATUS 6
+#define VIRTIO_NET_CFG_SPEED 12
+#define VIRTIO_NET_CFG_DUPLEX 16
+#define VIRTIO_NET_S_LINK_UP 1
+#define VIRTIO_NET_SPEED_UNKNOWN 0xffffffffu
+
+/* §5.1.6: with VIRTIO_F_VERSION_1 the header always has num_buffers. */
+struct virtio_net_hdr {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+	uint16_t num_buffers;
+};
+#define VNET_HDR_LEN sizeof(struct virtio_net_hdr)
+_Static_assert(VNET_HDR_LEN == 12, "virtio_net_hdr is 12 bytes with VERSION_1");
+_Static_assert(ZDK_MBUF_HEADROOM >= VNET_HDR_LEN, "the header lives in the headroom");
+
+/* Control queue (§5.1.6.5). */
+#define VIRTIO_NET_CTRL_RX 0
+#define VIRTIO_NET_CTRL_RX_PROMISC 0
+#define VIRTIO_NET_OK 0
+#define VNET_CTRL_TIMEOUT_NS 1000000000ULL
+#define VNET_CTRL_QSIZE 16
+
+#define VNET_RXQ 0
+#define VNET_TXQ 1
+#define VNET_CTRLQ 2
+#define VNET_MIN_DESC 32
+#define VNET_MAX_FRAME 1518 /* 1514 + a VLAN tag; no FCS */
+#define VNET_TX_FREE_THRESH 32
+#define VNET_RX_REFILL_THRESH 32
+#define VNET_FREE_BATCH 64
+
+struct vnet_rxq {
+	struct virtq vq;
+	struct zdk_mempool *mp;
+	uint64_t rearm;     /* rearm_data of a fresh mbuf of this port */
+	uint64_t packets, bytes, errors, nombuf;
+	uint16_t id;
+} __zdk_cache_aligned;
+
+struct vnet_txq {
+	struct virtq vq;
+	uint64_t packets, bytes;
+	uint16_t id;
+} __zdk_cache_aligned;
+
+struct vnet_ctrl {
+	uint8_t class;
+	uint8_t cmd;
+	uint8_t data;
+	uint8_t ack;
+};
+
+struct vnet_dev {
+	struct virtio_pci vp;
+	struct zdk_eth_dev *eth;
+	struct zdk_ether_addr mac;
+	uint16_t rxq_max, txq_max;
+	bool has_ctrl;            /* CTRL_VQ and CTRL_RX negotiated */
+	struct virtq cvq;
+	struct vnet_ctrl *ctrl;   /* DMA memory for one command */
+	uint64_t ctrl_iova;
+};
+
+/*
+ * Data path
+ */
+
+/* Post fresh mbufs on every free rx descriptor; false if the pool ran dry. */
+static bool rx_refill(struct vnet_rxq *rxq)
+{
+	struct virtq *vq = &rxq->vq;
+	struct zdk_mbuf *m[VNET_FREE_BATCH];
+	uint16_t n, i;
+
+	while ((n = ZDK_MIN(vq->nfree, VNET_FREE_BATCH)) > 0) {
+		if (zdk_unlikely(zdk_mempool_get_bulk(rxq->mp, (void **)m, n))) {
+			rxq->nombuf++;
+			return false;
+		}
+		for (i = 0; i < n; i++) {
+			m[i]->rearm_data = rxq->rearm;
+			m[i]->ol_flags = 0;
+			m[i]->vlan_tci = 0;
+			m[i]->packet_type = 0;
+			/* Device-writable: the header in the headroom, then the frame. */
+			virtq_add(vq, m[i]->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN,
+				  m[i]->buf_len - ZDK_MBUF_HEADROOM + VNET_HDR_LEN,
+				  VIRTQ_DESC_F_WRITE, m[i]);
+		}
+	}
+	return true;
+}
+
+static uint16_t vnet_rx_burst(void *q, struct zdk_mbuf **pkts, uint16_t n)
+{
+	struct vnet_rxq *rxq = q;
+	struct virtq *vq = &rxq->vq;
+	uint16_t i, nb = 0, ready = ZDK_MIN(virtq_used_count(vq), n);
+	uint64_t bytes = 0;
+
+	for (i = 0; i < ready; i++) {
+		uint32_t len;
+		struct zdk_mbuf *m = virtq_get(vq, &len);
+
+		if (zdk_unlikely(len <= VNET_HDR_LEN)) {
+			rxq->errors++;
+			zdk_mbuf_free(m);
+			continue;
+		}
+		len -= VNET_HDR_LEN;
+		m->data_len = (uint16_t)len;
+		m->pkt_len = len;
+		bytes += len;
+		pkts[nb++] = m;
+	}
+	rxq->packets += nb;
+	rxq->bytes += bytes;
+	if (vq->nfree >= VNET_RX_REFILL_THRESH) {
+		rx_refill(rxq);
+		if (vq->avail_idx != vq->avail->idx && virtq_publish(vq))
+			virtq_notify(vq);
+	}
+	return nb;
+}
+
+/* Give back to their pools the mbufs of every transmitted descriptor. */
+static void tx_reclaim(struct vnet_txq *txq)
+{
+	struct virtq *vq = &txq->vq;
+	struct zdk_mbuf *m[VNET_FREE_BATCH];
+	uint16_t n = virtq_used_count(vq), k, i;
+	uint32_t len;
+
+	while (n > 0) {
+		k = ZDK_MIN(n, VNET_FREE_BATCH);
+		for (i = 0; i < k; i++)
+			m[i] = virtq_get(vq, &len);
+		zdk_mbuf_free_bulk(m, k);
+		n -= k;
+	}
+}
+
+static uint16_t vnet_tx_burst(void *q, struct zdk_mbuf **pkts, uint16_t n)
+{
+	struct vnet_txq *txq = q;
+	struct virtq *vq = &txq->vq;
+	uint64_t bytes = 0;
+	uint16_t i;
+
+	if (vq->nfree < ZDK_MAX(n, VNET_TX_FREE_THRESH))
+		tx_reclaim(txq);
+	n = ZDK_MIN(n, vq->nfree);
+	for (i = 0; i < n; i++) {
+		struct zdk_mbuf *m = pkts[i];
+		char *hdr = zdk_mbuf_mtod_offset(m, char *, -(int)VNET_HDR_LEN);
+
+		/* No offloads: an all-zero header (flags 0, GSO_NONE). */
+		memset(hdr, 0, VNET_HDR_LEN);
+		virtq_add(vq, zdk_mbuf_data_iova(m) - VNET_HDR_LEN, m->data_len + VNET_HDR_LEN,
+			  0, m);
+		bytes += m->data_len;
+	}
+	if (n && virtq_publish(vq))
+		virtq_notify(vq);
+	txq->packets += n;
+	txq->bytes += bytes;
+	return n;
+}
+
+/*
+ * Control queue: one command at a time, descriptors 0-2 (§5.1.6.5).
+ */
+static int ctrl_cmd(struct vnet_dev *vd, uint8_t class, uint8_t cmd, uint8_t data)
+{
+	struct virtq *vq = &vd->cvq;
+	const struct timespec us = { .tv_nsec = 10000 };
+	uint64_t deadline = zdk_time_ns() + VNET_CTRL_TIMEOUT_NS;
+	uint16_t flags = VIRTQ_DESC_F_NEXT;
+
+	*vd->ctrl = (struct vnet_ctrl){ .class = class, .cmd = cmd, .data = data, .ack = 0xff };
+	/* Header and data are device-readable, the ack device-writable. */
+	for (uint16_t i = 0; i < 3; i++) {
+		if (i == 2)
+			flags = VIRTQ_DESC_F_WRITE;
+		vq->desc[i] = (struct virtq_desc){
+			.addr = vd->ctrl_iova + (i == 0 ? 0 : i + 1),
+			.len = i == 0 ? 2 : 1,
+			.flags = flags,
+			.next = i + 1,
+		};
+	}
+	vq->avail->ring[vq->avail_idx++ & vq->mask] = 0;
+	virtq_publish(vq);
+	virtq_notify(vq);
+	while (virtq_used_count(vq) == 0) {
+		if (zdk_time_ns() > deadline) {
+			ZDK_ERR("%s: control command %u.%u not answered in 1 s", vd->eth->name,
+				class, cmd);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&us, NULL);
+	}
+	vq->used_idx++;
+	if (vd->ctrl->ack != VIRTIO_NET_OK) {
+		ZDK_ERR("%s: device rejected control command %u.%u", vd->eth->name, class, cmd);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Port operations
+ */
+
+static int vnet_promisc_set(struct zdk_eth_dev *dev, bool on)
+{
+	struct vnet_dev *vd = dev->priv;
+
+	if (!vd->has_ctrl) {
+		ZDK_ERR("%s: promiscuous mode is unsupported: the device lacks "
+			"VIRTIO_NET_F_CTRL_VQ/CTRL_RX (QEMU: ctrl_vq=on,ctrl_rx=on)", dev->name);
+		return -ENOTSUP;
+	}
+	/* A stopped port has no live control queue: start applies dev->promisc. */
+	if (!dev->started)
+		return 0;
+	return ctrl_cmd(vd, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, on);
+}
+
+static int vnet_configure(struct zdk_eth_dev *dev)
+{
+	if (dev->conf.rss_hf) {
+		ZDK_ERR("%s: virtio-net has no RSS in this driver: configure rss_hf = 0",
+			dev->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_ring_size(struct zdk_eth_dev *dev, uint16_t nb_desc, uint16_t max)
+{
+	if (ZDK_IS_POW2(nb_desc) && nb_desc <= max)
+		return 0;
+	ZDK_ERR("%s: %u descriptors: virtio split rings need a power of two up to %u",
+		dev->name, nb_desc, max);
+	return -EINVAL;
+}
+
+static int vnet_rx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_desc, int socket,
+			       struct zdk_mempool *mp)
+{
+	struct vnet_dev *vd = dev->priv;
+	struct vnet_rxq *rxq;
+	int ret;
+
+	ret = check_ring_size(dev, nb_desc, vd->rxq_max);
+	if (ret < 0)
+		return ret;
+	if (zdk_mbuf_pool_data_room(mp) < dev->info.min_rx_bufsize) {
+		ZDK_ERR("%s: mbuf data room %u is below %u (headroom + a %u-byte frame)",
+			dev->name, zdk_mbuf_pool_data_room(mp), dev->info.min_rx_bufsize,
+			VNET_MAX_FRAME);
+		return -EINVAL;
+	}
+	rxq = aligned_alloc(ZDK_CACHE_LINE, sizeof(*rxq));
+	if (!rxq)
+		return -ENOMEM;
+	memset(rxq, 0, sizeof(*rxq));
+	ret = virtq_alloc(&rxq->vq, VNET_RXQ, nb_desc, socket);
+	if (ret < 0) {
+		free(rxq);
+		return ret;
+	}
+	rxq->mp = mp;
+	rxq->id = q;
+	rxq->rearm = zdk_mbuf_rearm_value(zdk_mbuf_pool_data_room(mp), dev->port_id);
+	dev->rxq[q] = rxq;
+	return 0;
+}
+
+static int vnet_tx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_desc, int socket)
+{
+	struct vnet_dev *vd = dev->priv;
+	struct vnet_txq *txq;
+	int ret;
+
+	ret = check_ring_size(dev, nb_desc, vd->txq_max);
+	if (ret < 0)
+		return ret;
+	txq = aligned_alloc(ZDK_CACHE_LINE, sizeof(*txq));
+	if (!txq)
+		return -ENOMEM;
+	memset(txq, 0, sizeof(*txq));
+	ret = virtq_alloc(&txq->vq, VNET_TXQ, nb_desc, socket);
+	if (ret < 0) {
+		free(txq);
+		return ret;
+	}
+	txq->id = q;
+	dev->txq[q] = txq;
+	return 0;
+}
+
+/* Free every mbuf a ring still holds (the device is reset or never saw it). */
+static void vq_drop_cookies(struct virtq *vq)
+{
+	for (uint16_t i = 0; vq->cookie && i < vq->size; i++) {
+		zdk_mbuf_free(vq->cookie[i]);
+		vq->cookie[i] = NULL;
+	}
+}
+
+static void vnet_rx_queue_release(struct zdk_eth_dev *dev, uint16_t q)
+{
+	struct vnet_rxq *rxq = dev->rxq[q];
+
+	if (!rxq)
+		return;
+	vq_drop_cookies(&rxq->vq);
+	virtq_free(&rxq->vq);
+	free(rxq);
+	dev->rxq[q] = NULL;
+}
+
+static void vnet_tx_queue_release(struct zdk_eth_dev *dev, uint16_t q)
+{
+	struct vnet_txq *txq = dev->txq[q];
+
+	if (!txq)
+		return;
+	vq_drop_cookies(&txq->vq);
+	virtq_free(&txq->vq);
+	free(txq);
+	dev->txq[q] = NULL;
+}
+
+/*
+ * Device initialisation up to FEATURES_OK (§3.1.1 steps 1-6). The device
+ * is bound to an IOMMU domain unless zdk runs without one, so it must
+ * translate our IOVAs: VIRTIO_F_ACCESS_PLATFORM (§6.1) is then required.
+ */
+static int vnet_init_features(struct vnet_dev *vd)
+{
+	uint64_t wanted = VIRTIO_F_BIT(VIRTIO_NET_F_MAC) | VIRTIO_F_BIT(VIRTIO_NET_F_STATUS) |
+			  VIRTIO_F_BIT(VIRTIO_NET_F_CTRL_VQ) | VIRTIO_F_BIT(VIRTIO_NET_F_CTRL_RX) |
+			  VIRTIO_F_BIT(VIRTIO_NET_F_SPEED_DUPLEX) |
+			  VIRTIO_F_BIT(VIRTIO_F_ACCESS_PLATFORM);
+	uint64_t required = VIRTIO_F_BIT(VIRTIO_F_VERSION_1);
+	struct virtio_pci *vp = &vd->vp;
+	int ret;
+
+	if (zdk_iommu_mode() != ZDK_IOMMU_NOIOMMU)
+		required |= VIRTIO_F_BIT(VIRTIO_F_ACCESS_PLATFORM);
+	ret = virtio_pci_reset(vp);
+	if (ret < 0)
+		return ret;
+	virtio_pci_status_set(vp, VIRTIO_STATUS_ACKNOWLEDGE);
+	virtio_pci_status_set(vp, VIRTIO_STATUS_DRIVER);
+	if ((required & VIRTIO_F_BIT(VIRTIO_F_ACCESS_PLATFORM)) &&
+	    !(virtio_pci_device_features(vp) & VIRTIO_F_BIT(VIRTIO_F_ACCESS_PLATFORM)))
+		ZDK_ERR("%s: device does not offer VIRTIO_F_ACCESS_PLATFORM, so its DMA would "
+			"bypass the IOMMU: start QEMU with -device virtio-net-pci,iommu_platform=on, "
+			"or run zdk with --iommu=noiommu", vp->pdev->name);
+	ret = virtio_pci_features_negotiate(vp, wanted, required);
+	if (ret < 0)
+		return ret;
+	vd->has_ctrl = virtio_pci_has(vp, VIRTIO_NET_F_CTRL_VQ) &&
+		       virtio_pci_has(vp, VIRTIO_NET_F_CTRL_RX);
+	return 0;
+}
+
+/* Program every ring, post rx buffers, go live (§3.1.1 steps 7-8). */
+static int vnet_start(struct zdk_eth_dev *dev)
+{
+	struct vnet_dev *vd = dev->priv;
+	struct vnet_rxq *rxq = dev->rxq[0];
+	struct vnet_txq *txq = dev->txq[0];
+	int ret;
+
+	/* The tx mbufs the device had when it was last reset are done with. */
+	vq_drop_cookies(&txq->vq);
+	virtq_reset(&txq->vq);
+	vq_drop_cookies(&rxq->vq);
+	virtq_reset(&rxq->vq);
+	ret = virtq_enable(&rxq->vq, &vd->vp);
+	if (ret == 0)
+		ret = virtq_enable(&txq->vq, &vd->vp);
+	if (ret == 0 && vd->has_ctrl) {
+		virtq_reset(&vd->cvq);
+		ret = virtq_enable(&vd->cvq, &vd->vp);
+	}
+	if (ret < 0)
+		goto err_reinit;
+	if (!rx_refill(rxq) && virtq_inflight(&rxq->vq) == 0) {
+		ZDK_ERR("%s: mempool %s is empty: no rx buffers to post", dev->name, rxq->mp->name);
+		ret = -ENOBUFS;
+		goto err_reinit;
+	}
+	virtq_publish(&rxq->vq);
+	virtio_pci_status_set(&vd->vp, VIRTIO_STATUS_DRIVER_OK);
+	/* §3.1.1: no notification before DRIVER_OK. */
+	virtq_notify(&rxq->vq);
+	if (vd->has_ctrl) {
+		ret = ctrl_cmd(vd, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, dev->promisc);
+		if (ret < 0)
+			goto err_reinit;
+	}
+	return 0;
+
+err_reinit:
+	vnet_init_features(vd);
+	return ret;
+}
+
+/* A reset is the only way to stop a virtio device; leave it ready to start. */
+static void vnet_stop(struct zdk_eth_dev *dev)
+{
+	vnet_init_features(dev->priv);
+}
+
+static void vnet_close(struct zdk_eth_dev *dev)
+{
+}
+
+static int vnet_link_get(struct zdk_eth_dev *dev, struct zdk_eth_link *link)
+{
+	struct vnet_dev *vd = dev->priv;
+	uint16_t status = VIRTIO_NET_S_LINK_UP;
+	uint32_t speed = VIRTIO_NET_SPEED_UNKNOWN;
+	uint8_t duplex = 1;
+	int ret = 0;
+
+	/* §5.1.4: without VIRTIO_NET_F_STATUS the link is assumed up. */
+	if (virtio_pci_has(&vd->vp, VIRTIO_NET_F_STATUS))
+		ret = virtio_pci_device_cfg_read(&vd->vp, VIRTIO_NET_CFG_STATUS, &status, 2);
+	if (ret == 0 && virtio_pci_has(&vd->vp, VIRTIO_NET_F_SPEED_DUPLEX)) {
+		ret = virtio_pci_device_cfg_read(&vd->vp, VIRTIO_NET_CFG_SPEED, &speed, 4);
+		if (ret == 0)
+			ret = virtio_pci_device_cfg_read(&vd->vp, VIRTIO_NET_CFG_DUPLEX, &duplex, 1);
+	}
+	if (ret < 0)
+		return ret;
+	link->up = status & VIRTIO_NET_S_LINK_UP;
+	link->speed_mbps = link->up && speed != VIRTIO_NET_SPEED_UNKNOWN ? speed : 0;
+	link->full_duplex = link->up && duplex == 1;
+	return 0;
+}
+
+static int vnet_stats_get(struct zdk_eth_dev *dev, struct zdk_eth_stats *st)
+{
+	const struct vnet_rxq *rxq = dev->rxq[0];
+	const struct vnet_txq *txq = dev->txq[0];
+
+	if (rxq) {
+		st->ipackets = st->q_ipackets[0] = rxq->packets;
+		st->ibytes = st->q_ibytes[0] = rxq->bytes;
+		st->ierrors = st->q_errors[0] = rxq->errors;
+		st->rx_nombuf = rxq->nombuf;
+	}
+	if (txq) {
+		st->opackets = st->q_opackets[0] = txq->packets;
+		st->obytes = st->q_obytes[0] = txq->bytes;
+	}
+	return 0;
+}
+
+static int vnet_stats_reset(struct zdk_eth_dev *dev)
+{
+	struct vnet_rxq *rxq = dev->rxq[0];
+	struct vnet_txq *txq = dev->txq[0];
+
+	if (rxq)
+		rxq->packets = rxq->bytes = rxq->errors = rxq->nombuf = 0;
+	if (txq)
+		txq->packets = txq->bytes = 0;
+	return 0;
+}
+
+static int vnet_mac_get(struct zdk_eth_dev *dev, struct zdk_ether_addr *mac)
+{
+	*mac = ((struct vnet_dev *)dev->priv)->mac;
+	return 0;
+}
+
+static const struct zdk_eth_dev_ops vnet_ops = {
+	.configure = vnet_configure,
+	.start = vnet_start,
+	.stop = vnet_stop,
+	.close = vnet_close,
+	.rx_queue_setup = vnet_rx_queue_setup,
+	.tx_queue_setup = vnet_tx_queue_setup,
+	.rx_queue_release = vnet_rx_queue_release,
+	.tx_queue_release = vnet_tx_queue_release,
+	.link_get = vnet_link_get,
+	.promisc_set = vnet_promisc_set,
+	.stats_get = vnet_stats_get,
+	.stats_reset = vnet_stats_reset,
+	.mac_get = vnet_mac_get,
+};
+
+/*
+ * Probe and remove
+ */
+
+/* §5.1.5: the device's MAC, or a random locally administered one. */
+static void mac_read(struct vnet_dev *vd)
+{
+	if (virtio_pci_has(&vd->vp, VIRTIO_NET_F_MAC) &&
+	    virtio_pci_device_cfg_read(&vd->vp, VIRTIO_NET_CFG_MAC, vd->mac.addr,
+				       ZDK_ETHER_ADDR_LEN) == 0)
+		return;
+	for (int i = 0; i < ZDK_ETHER_ADDR_LEN; i++)
+		vd->mac.addr[i] = (uint8_t)(zdk_rdtsc() >> (8 * i)) ^ (uint8_t)rand();
+	vd->mac.addr[0] = (vd->mac.addr[0] & 0xfe) | 0x02;
+}
+
+/* Queue sizes the device offers; the control queue is set up now. */
+static int queues_probe(struct vnet_dev *vd)
+{
+	struct virtio_pci *vp = &vd->vp;
+	int csize, ret;
+
+	vd->rxq_max = (uint16_t)virtio_pci_queue_size(vp, VNET_RXQ);
+	vd->txq_max = (uint16_t)virtio_pci_queue_size(vp, VNET_TXQ);
+	if (vd->rxq_max < VNET_MIN_DESC || vd->txq_max < VNET_MIN_DESC) {
+		ZDK_ERR("%s: queue sizes rx %u tx %u are below %u", vp->pdev->name, vd->rxq_max,
+			vd->txq_max, VNET_MIN_DESC);
+		return -ENODEV;
+	}
+	if (!vd->has_ctrl)
+		return 0;
+	csize = virtio_pci_queue_size(vp, VNET_CTRLQ);
+	if (csize <= 0)
+		return -ENODEV;
+	ret = virtq_alloc(&vd->cvq, VNET_CTRLQ, (uint16_t)ZDK_MIN(csize, VNET_CTRL_QSIZE),
+			  vp->pdev->numa_node);
+	if (ret < 0)
+		return ret;
+	vd->ctrl = zdk_dma_zalloc(sizeof(*vd->ctrl), 0, vp->pdev->numa_node, &vd->ctrl_iova);
+	return vd->ctrl ? 0 : -ENOMEM;
+}
+
+static void info_fill(struct vnet_dev *vd, struct zdk_eth_dev_info *info)
+{
+	info->max_rx_queues = 1;
+	info->max_tx_queues = 1;
+	info->min_desc = VNET_MIN_DESC;
+	info->max_desc = ZDK_MIN(vd->rxq_max, vd->txq_max);
+	info->desc_align = VNET_MIN_DESC;
+	info->min_rx_bufsize = ZDK_MBUF_HEADROOM + VNET_MAX_FRAME;
+	info->max_rx_pktlen = VNET_MAX_FRAME;
+}
+
+static void vnet_dev_free(struct vnet_dev *vd)
+{
+	virtio_pci_close(&vd->vp);
+	virtq_free(&vd->cvq);
+	zdk_dma_free(vd->ctrl);
+	free(vd);
+}
+
+static int vnet_probe(struct zdk_pci_device *pdev)
+{
+	struct vnet_dev *vd;
+	int ret;
+
+	vd = calloc(1, sizeof(*vd));
+	if (!vd)
+		return -ENOMEM;
+	ret = zdk_pci_bus_master(pdev, true);
+	if (ret == 0)
+		ret = virtio_pci_open(pdev, &vd->vp);
+	if (ret < 0)
+		goto err_free;
+	ret = vnet_init_features(vd);
+	if (ret == 0)
+		ret = queues_probe(vd);
+	if (ret < 0)
+		goto err_free;
+	mac_read(vd);
+	ret = zdk_eth_dev_alloc(pdev, "virtio_net", &vd->eth);
+	if (ret < 0)
+		goto err_free;
+	info_fill(vd, &vd->eth->info);
+	vd->eth->ops = &vnet_ops;
+	vd->eth->priv = vd;
+	vd->eth->rx_burst = vnet_rx_burst;
+	vd->eth->tx_burst = vnet_tx_burst;
+	pdev->driver_data = vd;
+	ZDK_INFO("%s: port %u, mac %02x:%02x:%02x:%02x:%02x:%02x, rings up to %u, features %#llx%s",
+		 pdev->name, vd->eth->port_id, vd->mac.addr[0], vd->mac.addr[1], vd->mac.addr[2],
+		 vd->mac.addr[3], vd->mac.addr[4], vd->mac.addr[5], vd->eth->info.max_desc,
+		 (unsigned long long)vd->vp.features,
+		 vd->has_ctrl ? "" : " (no control queue: promiscuous mode unsupported)");
+	return 0;
+
+err_free:
+	vnet_dev_free(vd);
+	return ret;
+}
+
+static void vnet_remove(struct zdk_pci_device *pdev)
+{
+	struct vnet_dev *vd = pdev->driver_data;
+
+	if (!vd)
+		return;
+	zdk_eth_dev_release(vd->eth);
+	vnet_dev_free(vd);
+	pdev->driver_data = NULL;
+}
+
+static const struct zdk_pci_id vnet_ids[] = {
+	{ VIRTIO_PCI_VENDOR_ID, VIRTIO_PCI_MODERN_ID_BASE + VIRTIO_ID_NET },
+	{ 0, 0 },
+};
+
+static struct zdk_pci_driver vnet_driver = {
+	.name = "virtio_net",
+	.id_table = vnet_ids,
+	.probe = vnet_probe,
+	.remove = vnet_remove,
+};
+
+ZDK_PCI_DRIVER_REGISTER(vnet_driver)

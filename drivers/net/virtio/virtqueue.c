@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * virtqueue.c - split virtqueue memory (virtio v1.1 §2.6): allocation from
+ * the DMA arena, reset, and handing the ring's IOVAs to the device.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZDK_LOG_COMPONENT "virtio"
+#include "zdk_log.h"
+#include "zdk_mem.h"
+#include "virtqueue.h"
+
+/* §2.6: the avail and used rings end with a 16-bit event field. */
+static size_t avail_len(uint16_t size)
+{
+	return sizeof(struct virtq_avail) + (size_t)size * sizeof(uint16_t) + sizeof(uint16_t);
+}
+
+static size_t used_len(uint16_t size)
+{
+	return sizeof(struct virtq_used) + (size_t)size * sizeof(struct virtq_used_elem) +
+	       sizeof(uint16_t);
+}
+
+/*
+ * §2.6: descriptor table (16-byte aligned), avail ring (2), used ring (4),
+ * in one IOVA-contiguous block. The used ring, written by the device, gets
+ * its own cache lines.
+ */
+int virtq_alloc(struct virtq *vq, uint16_t index, uint16_t size, int socket)
+{
+	size_t avail_off = (size_t)size * sizeof(struct virtq_desc);
+	size_t used_off = ZDK_ALIGN_UP(avail_off + avail_len(size), ZDK_CACHE_LINE);
+	size_t len = used_off + used_len(size);
+
+	memset(vq, 0, sizeof(*vq));
+	if (!ZDK_IS_POW2(size))
+		return -EINVAL;
+	vq->mem = zdk_dma_zalloc(len, 4096, socket, &vq->iova);
+	vq->cookie = calloc(size, sizeof(*vq->cookie));
+	vq->free = calloc(size, sizeof(*vq->free));
+	if (!vq->mem || !vq->cookie || !vq->free) {
+		ZDK_ERR("virtqueue %u: no memory for %u entries (%zu bytes of DMA memory)",
+			index, size, len);
+		virtq_free(vq);
+		return -ENOMEM;
+	}
+	vq->index = index;
+	vq->size = size;
+	vq->mask = size - 1;
+	vq->avail_off = avail_off;
+	vq->used_off = used_off;
+	vq->desc = vq->mem;
+	vq->avail = (struct virtq_avail *)((char *)vq->mem + avail_off);
+	vq->used = (volatile struct virtq_used *)((char *)vq->mem + used_off);
+	virtq_reset(vq);
+	return 0;
+}
+
+/* Free the ring; the caller has dealt with the cookies. NULL-safe. */
+void virtq_free(struct virtq *vq)
+{
+	if (!vq)
+		return;
+	zdk_dma_free(vq->mem);
+	free(vq->cookie);
+	free(vq->free);
+	memset(vq, 0, sizeof(*vq));
+}
+
+/*
+ * Empty ring, all descriptors free, indexes at 0: the state a device expects
+ * after its reset. Cookies are left for the caller to reclaim or repost.
+ */
+void virtq_reset(struct virtq *vq)
+{
+	memset(vq->mem, 0, vq->used_off + used_len(vq->size));
+	/* We poll: ask for no used buffer notifications (§2.6.7). */
+	vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+	vq->avail_idx = 0;
+	vq->used_idx = 0;
+	vq->nfree = vq->size;
+	for (uint16_t i = 0; i < vq->size; i++)
+		vq->free[i] = vq->size - 1 - i; /* pop 0 first */
+}
+
+/* Give the ring to the device and enable it (§4.1.5.1.3). */
+int virtq_enable(struct virtq *vq, struct virtio_pci *vp)
+{
+	struct virtio_pci_queue_info q = {
+		.index = vq->index,
+		.size = vq->size,
+		.desc_iova = vq->iova,
+		.driver_iova = vq->iova + vq->avail_off,
+		.device_iova = vq->iova + vq->used_off,
+	};
+	int ret;
+
+	ret = virtio_pci_queue_enable(vp, &q);
+	if (ret < 0)
+		return ret;
+	vq->notify = q.notify;
+	return 0;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fake_virtio.h - a software virtio-net PCI device for host unit tests.
+ *
+ * It has a PCI config space with the virtio vendor capabilities, a BAR with
+ * the common configuration (emulated register by register behind the
+ * driver's MMIO accessors), ISR, device configuration and notify areas, and
+ * plays the device side of split virtqueues in memory when the test asks:
+ * it consumes transmit buffers, fills receive buffers, posts used entries.
+ * Written from the virtio 1.1 spec, independently of the driver's headers.
+ * Every protocol violation it notices is counted in proto_errors, every
+ * access outside DMA memory in dma_faults; tests assert both stay 0.
+ */
+#ifndef FAKE_VIRTIO_H
+#define FAKE_VIRTIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zdk_pci.h"
+
+#define FAKE_NQ 3           /* receiveq1, transmitq1, controlq */
+#define FAKE_RXQ 0
+#define FAKE_TXQ 1
+#define FAKE_CTRLQ 2
+#define FAKE_BAR 4
+#define FAKE_HDR_LEN 12
+
+/* Feature bits the fake knows by name. */
+#define FAKE_F_MAC (1ULL << 5)
+#define FAKE_F_GUEST_TSO4 (1ULL << 7)
+#define FAKE_F_MRG_RXBUF (1ULL << 15)
+#define FAKE_F_STATUS (1ULL << 16)
+#define FAKE_F_CTRL_VQ (1ULL << 17)
+#define FAKE_F_CTRL_RX (1ULL << 18)
+#define FAKE_F_EVENT_IDX (1ULL << 29)
+#define FAKE_F_VERSION_1 (1ULL << 32)
+#define FAKE_F_ACCESS_PLATFORM (1ULL << 33)
+#define FAKE_F_DEFAULT (FAKE_F_MAC | FAKE_F_STATUS | FAKE_F_CTRL_VQ | FAKE_F_CTRL_RX | \
+			FAKE_F_VERSION_1 | FAKE_F_ACCESS_PLATFORM)
+
+struct fake_vq {
+	uint16_t max_size;
+	uint16_t size;
+	uint16_t enable;
+	uint16_t msix;
+	uint64_t desc, driver, device; /* IOVAs */
+	uint16_t last_avail;           /* next avail entry the device reads */
+	uint16_t used_idx;             /* the device's used->idx */
+	unsigned notifies;             /* doorbell writes */
+};
+
+struct fake_virtio {
+	struct zdk_pci_device pdev;
+	uint8_t cfg[256];        /* PCI config space */
+	uint8_t *bar;            /* BAR4 */
+	size_t bar_len;
+	bool modern;             /* publish the virtio capabilities */
+
+	uint64_t offered;        /* device features */
+	uint64_t accepted;       /* driver features as written */
+	uint32_t dfselect, gfselect;
+	uint8_t status;
+	uint8_t status_seen;     /* every status bit ever written */
+	uint8_t generation;
+	bool refuse_features;    /* clear FEATURES_OK when it is set */
+	bool bump_generation;    /* change config_generation on the next device cfg read */
+	unsigned resets;
+	unsigned cfg_reads;      /* device-specific config reads */
+	uint16_t qselect;
+	struct fake_vq vq[FAKE_NQ];
+
+	bool promisc;            /* the rx mode set through the control queue */
+	unsigned ctrl_cmds;
+	unsigned early_notifies; /* doorbells before DRIVER_OK */
+	unsigned proto_errors;
+	unsigned dma_faults;
+	bool bus_master;
+};
+
+/* A device offering @features with queues of up to @qsize entries. */
+struct fake_virtio *fake_virtio_create(uint64_t features, uint16_t qsize);
+void fake_virtio_destroy(struct fake_virtio *f);
+
+/* With @modern false, only non-virtio capabilities: a legacy-only device. */
+void fake_virtio_set_modern(struct fake_virtio *f, bool modern);
+
+/* Device config fields (virtio 1.1 §5.1.4). */
+void fake_virtio_set_mac(struct fake_virtio *f, const uint8_t mac[6]);
+void fake_virtio_set_link(struct fake_virtio *f, bool up);
+
+/* Set or clear VIRTQ_USED_F_NO_NOTIFY on queue @q (the ring must be live). */
+void fake_virtio_set_no_notify(struct fake_virtio *f, unsigned q, bool on);
+
+/* Buffers the driver made available on @q that the device has not taken. */
+unsigned fake_virtio_avail(struct fake_virtio *f, unsigned q);
+
+/*
+ * Take one transmitted frame (header stripped) into @buf; return its length,
+ * or -1 if none is pending.
+ */
+int fake_virtio_tx_pop(struct fake_virtio *f, void *buf, size_t cap);
+
+/*
+ * Deliver one frame into the next receive buffer, after a virtio_net_hdr;
+ * @len may be 0 to post a bare header (a device bug the driver must count).
+ * Return 0, or -1 if the driver has no receive buffer posted.
+ */
+int fake_virtio_rx_push(struct fake_virtio *f, const void *frame, size_t len);
+
+/*
+ * The cable: move up to @max frames from @from's transmit queue to @to's
+ * receive queue, stopping when @to has no buffer (back-pressure, as QEMU's
+ * hub does for virtio). Return the number moved.
+ */
+unsigned fake_virtio_wire(struct fake_virtio *from, struct fake_virtio *to, unsigned max);
+
+/* The MMIO accessors the driver is compiled against in the tests. */
+uint32_t fake_mmio_read(const volatile void *addr, unsigned size);
+void fake_mmio_write(volatile void *addr, uint32_t v, unsigned size);
+
+#endif /* FAKE_VIRTIO_H */
