@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * nvme_ctrlr.c - controller bring-up, reset and shutdown (base spec 3.5.1
+ * and 3.6), the admin queue, Identify and namespaces.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZDK_LOG_COMPONENT "nvme"
+#include "zdk_log.h"
+#include "nvme_internal.h"
+
+/* Wait until (CSTS & @mask) == @want, up to @ms. */
+static int wait_csts(struct zdk_nvme_ctrlr *c, uint32_t mask, uint32_t want, uint32_t ms)
+{
+	uint64_t deadline = NVME_TSC() + nvme_ms_to_tsc(ms);
+
+	for (;;) {
+		uint32_t csts = nvme_reg_read32(c, ZDK_NVME_REG_CSTS);
+
+		if (csts != UINT32_MAX && (csts & mask) == want)
+			return 0;
+		if (NVME_TSC() > deadline) {
+			ZDK_ERR("%s: CSTS 0x%x did not reach 0x%x/0x%x within %u ms (CAP.TO)",
+				c->name, csts, want, mask, ms);
+			return -ETIMEDOUT;
+		}
+		NVME_IDLE(c, 100);
+	}
+}
+
+/* CC.EN 1 -> 0 and wait for CSTS.RDY 0 (base spec 3.6.1). */
+static int ctrlr_disable(struct zdk_nvme_ctrlr *c)
+{
+	uint32_t cc = nvme_reg_read32(c, ZDK_NVME_REG_CC);
+	uint32_t csts = nvme_reg_read32(c, ZDK_NVME_REG_CSTS);
+
+	/* Changing EN while RDY still lags it is undefined: let it settle. */
+	if ((cc & ZDK_NVME_CC_EN) && !(csts & ZDK_NVME_CSTS_RDY) && !(csts & ZDK_NVME_CSTS_CFS))
+		wait_csts(c, ZDK_NVME_CSTS_RDY, ZDK_NVME_CSTS_RDY, c->ready_timeout_ms);
+	nvme_reg_write32(c, ZDK_NVME_REG_CC, cc & ~ZDK_NVME_CC_EN);
+	return wait_csts(c, ZDK_NVME_CSTS_RDY, 0, c->ready_timeout_ms);
+}
+
+/* Admin queue registers, then CC with EN, then wait for RDY (base spec 3.5.1). */
+static int ctrlr_enable(struct zdk_nvme_ctrlr *c)
+{
+	uint32_t aq = NVME_ADMIN_ENTRIES - 1;
+
+	nvme_qpair_ring_reset(&c->admin);
+	nvme_reg_write32(c, ZDK_NVME_REG_AQA, aq << 16 | aq);
+	nvme_reg_write64(c, ZDK_NVME_REG_ASQ, c->admin.sq_iova);
+	nvme_reg_write64(c, ZDK_NVME_REG_ACQ, c->admin.cq_iova);
+	nvme_reg_write32(c, ZDK_NVME_REG_CC,
+			 ZDK_NVME_CC_CSS_NVM | ZDK_NVME_CC_MPS(ZDK_NVME_PAGE_SHIFT) |
+				 ZDK_NVME_CC_IOSQES(6) | ZDK_NVME_CC_IOCQES(4) | ZDK_NVME_CC_EN);
+	return wait_csts(c, ZDK_NVME_CSTS_RDY | ZDK_NVME_CSTS_CFS, ZDK_NVME_CSTS_RDY,
+			 c->ready_timeout_ms);
+}
+
+struct sync_cpl {
+	struct zdk_nvme_cpl cpl;
+	bool done;
+};
+
+static void sync_cb(void *arg, const struct zdk_nvme_cpl *cpl)
+{
+	struct sync_cpl *s = arg;
+
+	s->cpl = *cpl;
+	s->done = true;
+}
+
+int nvme_admin_locked(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cmd, void *buf,
+		      size_t len, struct zdk_nvme_cpl *cpl)
+{
+	struct sync_cpl s = { .done = false };
+	uint64_t deadline;
+	int rc;
+
+	if (c->failed)
+		return -EIO;
+	rc = zdk_nvme_qpair_submit(&c->admin.qp, cmd, buf, len, sync_cb, &s);
+	if (rc)
+		return rc;
+	deadline = NVME_TSC() + nvme_ms_to_tsc(c->admin_timeout_ms);
+	while (!s.done) {
+		if (zdk_nvme_qpair_poll(&c->admin.qp, 0))
+			continue;
+		if (NVME_TSC() > deadline) {
+			ZDK_ERR("%s: admin opcode 0x%02x timed out after %u ms%s", c->name,
+				cmd->opc, c->admin_timeout_ms, c->in_reset ? "" : ": resetting controller");
+			/* A reset's own commands cannot recover by resetting again. */
+			if (!c->in_reset)
+				nvme_ctrlr_reset_locked(c);
+			else
+				c->failed = true;
+			return -ETIMEDOUT;
+		}
+		NVME_IDLE(c, 0);
+	}
+	if (cpl)
+		*cpl = s.cpl;
+	if (ZDK_NVME_CPL_IS_ERROR(&s.cpl)) {
+		ZDK_DEBUG("%s: admin opcode 0x%02x failed: SCT 0x%x SC 0x%02x", c->name, cmd->opc,
+			  ZDK_NVME_STATUS_SCT(s.cpl.status), ZDK_NVME_STATUS_SC(s.cpl.status));
+		return -EIO;
+	}
+	return 0;
+}
+
+int zdk_nvme_ctrlr_admin(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cmd, void *buf,
+			 size_t len, struct zdk_nvme_cpl *cpl)
+{
+	int rc;
+
+	if (!c || !cmd)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	rc = nvme_admin_locked(c, cmd, buf, len, cpl);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* Set Features, Number of Queues (base spec 5.27.1.5): 0-based counts. */
+static int set_num_queues(struct zdk_nvme_ctrlr *c)
+{
+	struct zdk_nvme_sqe cmd = {
+		.opc = ZDK_NVME_ADM_SET_FEATURES, .cdw10 = ZDK_NVME_FEAT_NUM_QUEUES,
+		.cdw11 = (NVME_MAX_IO_QUEUES - 1) << 16 | (NVME_MAX_IO_QUEUES - 1),
+	};
+	struct zdk_nvme_cpl cpl;
+	uint32_t nsq, ncq;
+	int rc;
+
+	rc = nvme_admin_locked(c, &cmd, NULL, 0, &cpl);
+	if (rc) {
+		ZDK_ERR("%s: Set Features (Number of Queues) failed", c->name);
+		return rc;
+	}
+	nsq = (cpl.dw0 & 0xffff) + 1;
+	ncq = (cpl.dw0 >> 16) + 1;
+	c->nr_io_queues = (uint16_t)ZDK_MIN(ZDK_MIN(nsq, ncq), NVME_MAX_IO_QUEUES);
+	return 0;
+}
+
+int nvme_ctrlr_reset_locked(struct zdk_nvme_ctrlr *c)
+{
+	int rc;
+
+	atomic_fetch_add(&c->gen, 1);
+	c->in_reset = true;
+	c->failed = false;
+	ctrlr_disable(c);
+	rc = ctrlr_enable(c);
+	if (!rc)
+		rc = set_num_queues(c);
+	c->failed = rc != 0;
+	c->in_reset = false;
+	/* Make every owner thread look at its qpair on its next poll. */
+	for (struct nvme_qpair *q = c->qpairs; q; q = q->next)
+		q->qp.tick = 1;
+	if (rc)
+		ZDK_ERR("%s: reset failed (%d): the controller is out of service", c->name, rc);
+	else
+		ZDK_NOTICE("%s: controller reset", c->name);
+	return rc;
+}
+
+int nvme_ctrlr_reset_if(struct zdk_nvme_ctrlr *c, uint32_t seen_gen)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	/* Another thread may have reset it since this one saw it fail. */
+	if (atomic_load(&c->gen) == seen_gen)
+		rc = nvme_ctrlr_reset_locked(c);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int zdk_nvme_ctrlr_reset(struct zdk_nvme_ctrlr *c)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = nvme_ctrlr_reset_locked(c);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+static int identify(struct zdk_nvme_ctrlr *c, uint8_t cns, uint32_t nsid)
+{
+	struct zdk_nvme_sqe cmd = { .opc = ZDK_NVME_ADM_IDENTIFY, .nsid = nsid, .cdw10 = cns };
+
+	memset(c->scratch, 0, ZDK_NVME_PAGE_SIZE);
+	return nvme_admin_locked(c, &cmd, c->scratch, ZDK_NVME_PAGE_SIZE, NULL);
+}
+
+static void ns_setup(struct zdk_nvme_ctrlr *c, struct zdk_nvme_ns *ns, const struct zdk_nvme_id_ns *id)
+{
+	uint32_t fmt = id->flbas & 0xf, lbaf, lbads;
+
+	if (id->nlbaf >= 16)
+		fmt |= (uint32_t)((id->flbas >> 5) & 3) << 4;
+	lbaf = id->lbaf[fmt];
+	lbads = (lbaf >> 16) & 0xff;
+	if (id->nsze == 0 || lbads < 9 || lbads > 16) {
+		ZDK_WARN("%s: namespace %u: LBA data size 2^%u unusable, skipped", c->name, ns->nsid, lbads);
+		return;
+	}
+	if (lbaf & 0xffff) {
+		ZDK_WARN("%s: namespace %u: metadata (%u bytes per LBA) is not supported, skipped",
+			 c->name, ns->nsid, lbaf & 0xffff);
+		return;
+	}
+	ns->lba_shift = lbads;
+	ns->lba_size = 1u << lbads;
+	ns->nblocks = id->nsze;
+	ns->max_blocks = ZDK_MIN(c->max_xfer >> lbads, 65536u);
+	ns->active = true;
+	ZDK_INFO("%s: namespace %u: %llu blocks of %u bytes", c->name, ns->nsid,
+		 (unsigned long long)ns->nblocks, ns->lba_size);
+}
+
+/* Identify the active namespace list (CNS 02h), then each namespace (CNS 00h). */
+static int ns_scan(struct zdk_nvme_ctrlr *c)
+{
+	uint32_t ids[1024];
+	int rc;
+
+	c->nn = c->id.nn;
+	if (c->nn == 0)
+		return 0;
+	c->ns = calloc(c->nn, sizeof(*c->ns));
+	if (!c->ns)
+		return -ENOMEM;
+	rc = identify(c, ZDK_NVME_CNS_ACTIVE_NS, 0);
+	if (rc) {
+		ZDK_ERR("%s: Identify (active namespace list) failed", c->name);
+		return rc;
+	}
+	memcpy(ids, c->scratch, sizeof(ids));
+	for (unsigned i = 0; i < ZDK_ARRAY_SIZE(ids) && ids[i]; i++) {
+		struct zdk_nvme_ns *ns;
+
+		if (ids[i] > c->nn)
+			continue;
+		ns = &c->ns[ids[i] - 1];
+		ns->ctrlr = c;
+		ns->nsid = ids[i];
+		rc = identify(c, ZDK_NVME_CNS_NS, ids[i]);
+		if (rc) {
+			ZDK_ERR("%s: Identify (namespace %u) failed", c->name, ids[i]);
+			return rc;
+		}
+		ns_setup(c, ns, c->scratch);
+	}
+	return 0;
+}
+
+static int ctrlr_identify(struct zdk_nvme_ctrlr *c)
+{
+	uint32_t mps_min = ZDK_NVME_PAGE_SIZE << ZDK_NVME_CAP_MPSMIN(c->cap);
+	int rc;
+
+	rc = identify(c, ZDK_NVME_CNS_CTRLR, 0);
+	if (rc) {
+		ZDK_ERR("%s: Identify Controller failed", c->name);
+		return rc;
+	}
+	memcpy(&c->id, c->scratch, sizeof(c->id));
+	c->max_xfer = NVME_MAX_XFER;
+	if (c->id.mdts && c->id.mdts < 20)
+		c->max_xfer = ZDK_MIN(NVME_MAX_XFER, mps_min << c->id.mdts);
+	c->sgl = (c->id.sgls & 3) == 1 || (c->id.sgls & 3) == 2;
+	ZDK_INFO("%s: %.40s sn %.20s, max transfer %u KiB, SGL %s", c->name, c->id.mn, c->id.sn,
+		 c->max_xfer >> 10, c->sgl ? "yes" : "no");
+	return 0;
+}
+
+static int ctrlr_check_cap(struct zdk_nvme_ctrlr *c)
+{
+	c->cap = nvme_reg_read64(c, ZDK_NVME_REG_CAP);
+	if (c->cap == UINT64_MAX) {
+		ZDK_ERR("%s: BAR0 reads all ones: the device is gone or not enabled", c->name);
+		return -ENODEV;
+	}
+	/* zdk uses 4 KiB memory pages (CC.MPS 0) and the NVM command set. */
+	if (ZDK_NVME_CAP_MPSMIN(c->cap) != 0 || !(ZDK_NVME_CAP_CSS(c->cap) & 1)) {
+		ZDK_ERR("%s: controller lacks 4 KiB pages or the NVM command set (CAP 0x%llx)",
+			c->name, (unsigned long long)c->cap);
+		return -ENOTSUP;
+	}
+	c->db_stride = 4u << ZDK_NVME_CAP_DSTRD(c->cap);
+	c->ready_timeout_ms = ZDK_MAX(ZDK_NVME_CAP_TO(c->cap), 1u) * 500;
+	if (ZDK_NVME_REG_DBS + (2u * NVME_MAX_IO_QUEUES + 2) * c->db_stride > c->regs_len) {
+		ZDK_ERR("%s: BAR0 of %zu bytes is too small for the doorbells", c->name, c->regs_len);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+int nvme_ctrlr_create(void *bar, size_t bar_len, const char *name, struct zdk_nvme_ctrlr **out)
+{
+	struct zdk_nvme_ctrlr *c;
+	int rc;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->regs = bar;
+	c->regs_len = bar_len;
+	c->admin_timeout_ms = NVME_ADMIN_TIMEOUT_MS;
+	pthread_mutex_init(&c->lock, NULL);
+	rc = ctrlr_check_cap(c);
+	if (rc)
+		goto err_free;
+	c->scratch = zdk_dma_zalloc(ZDK_NVME_PAGE_SIZE, ZDK_NVME_PAGE_SIZE, ZDK_SOCKET_ANY,
+				    &c->scratch_iova);
+	if (!c->scratch) {
+		rc = -ENOMEM;
+		goto err_free;
+	}
+	/* Admin commands never need more than one list page. */
+	c->max_xfer = ZDK_NVME_PAGE_SIZE * 2;
+	c->admin.list_pages = 1;
+	rc = nvme_qpair_init(&c->admin, c, 0, NVME_ADMIN_ENTRIES);
+	if (rc)
+		goto err_free_scratch;
+	c->admin.qp.tick = UINT32_MAX;
+	pthread_mutex_lock(&c->lock);
+	rc = ctrlr_disable(c);
+	if (!rc)
+		rc = ctrlr_enable(c);
+	if (!rc)
+		rc = ctrlr_identify(c);
+	if (!rc)
+		rc = set_num_queues(c);
+	if (!rc)
+		rc = ns_scan(c);
+	pthread_mutex_unlock(&c->lock);
+	if (rc)
+		goto err_disable;
+	*out = c;
+	return 0;
+
+err_disable:
+	ctrlr_disable(c);
+	free(c->ns);
+	nvme_qpair_fini(&c->admin);
+err_free_scratch:
+	zdk_dma_free(c->scratch);
+err_free:
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	return rc;
+}
+
+/* Normal shutdown (CC.SHN, base spec 3.6.2), then disable. */
+void nvme_ctrlr_destroy(struct zdk_nvme_ctrlr *c)
+{
+	uint32_t cc;
+
+	if (!c)
+		return;
+	if (c->qpairs)
+		ZDK_WARN("%s: destroyed with qpairs still allocated", c->name);
+	cc = nvme_reg_read32(c, ZDK_NVME_REG_CC);
+	if (cc & ZDK_NVME_CC_EN) {
+		nvme_reg_write32(c, ZDK_NVME_REG_CC, (cc & ~ZDK_NVME_CC_SHN_MASK) | ZDK_NVME_CC_SHN_NORMAL);
+		wait_csts(c, ZDK_NVME_CSTS_SHST_MASK, ZDK_NVME_CSTS_SHST_DONE, NVME_SHUTDOWN_TIMEOUT_MS);
+		ctrlr_disable(c);
+	}
+	free(c->ns);
+	nvme_qpair_fini(&c->admin);
+	zdk_dma_free(c->scratch);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+const char *zdk_nvme_ctrlr_name(const struct zdk_nvme_ctrlr *c)
+{
+	return c->name;
+}
+
+const struct zdk_nvme_id_ctrlr *zdk_nvme_ctrlr_data(const struct zdk_nvme_ctrlr *c)
+{
+	return &c->id;
+}
+
+uint32_t zdk_nvme_ctrlr_max_xfer(const struct zdk_nvme_ctrlr *c)
+{
+	return c->max_xfer;
+}
+
+bool zdk_nvme_ctrlr_sgl_supported(const struct zdk_nvme_ctrlr *c)
+{
+	return c->sgl;
+}
+
+const struct zdk_nvme_ns *zdk_nvme_ns_get(struct zdk_nvme_ctrlr *c, uint32_t nsid)
+{
+	if (nsid == 0 || nsid > c->nn || !c->ns[nsid - 1].active)
+		return NULL;
+	return &c->ns[nsid - 1];
+}
+
+const struct zdk_nvme_ns *zdk_nvme_ns_next(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_ns *prev)
+{
+	for (uint32_t nsid = prev ? prev->nsid + 1 : 1; nsid <= c->nn; nsid++)
+		if (c->ns[nsid - 1].active)
+			return &c->ns[nsid - 1];
+	return NULL;
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * nvme_internal.h - state shared by the NVMe driver's files; not installed.
+ */
+#ifndef NVME_INTERNAL_H
+#define NVME_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "zdk_nvme.h"
+
+struct zdk_pci_device;
+
+#define NVME_ADMIN_ENTRIES 32
+#define NVME_IO_ENTRIES_DEFAULT 256
+#define NVME_MAX_IO_QUEUES 64
+#define NVME_MAX_XFER (4u << 20)       /* cap on MDTS: bounds the PRP list pages */
+#define NVME_IO_TIMEOUT_MS_DEFAULT 30000
+#define NVME_ADMIN_TIMEOUT_MS 10000
+#define NVME_SHUTDOWN_TIMEOUT_MS 5000
+#define NVME_TICK_POLLS 4096           /* polls between two slow-path checks */
+#define NVME_CSTS_CHECK_MS 10          /* fastest CSTS.CFS check when stuck */
+#define NVME_MAX_IOV 256               /* SGL descriptors in one list page */
+
+/* zdk_nvme_req.flags */
+#define NVME_REQ_ABORT_SENT (1u << 0)  /* timed out once, Abort issued */
+#define NVME_REQ_FAIL (1u << 1)        /* to be failed back after a reset */
+
+/*
+ * The seams the unit tests replace before including the .c files: how the
+ * driver waits (the fake controller runs there) and where time comes from.
+ */
+#ifndef NVME_IDLE
+#define NVME_IDLE(ctrlr, us) nvme_idle_default(us)
+#endif
+#ifndef NVME_TSC
+#define NVME_TSC() zdk_rdtsc()
+#endif
+
+/* A queue pair as the driver sees it: the public part first. */
+struct nvme_qpair {
+	struct zdk_nvme_qpair qp;
+	uint16_t qid;
+	uint32_t entries;
+	uint64_t sq_iova;
+	uint64_t cq_iova;
+	uint32_t gen;            /* controller generation the queues belong to */
+	uint64_t timeout_tsc;    /* 0: no timeouts */
+	uint64_t epoch_start;
+	uint64_t last_ncpl;
+	uint64_t last_csts_tsc;
+	uint32_t list_pages;     /* PRP/SGL list pages per command id */
+	void *list_pool;
+	uint64_t list_pool_iova;
+	bool prefer_sgl;
+	struct nvme_qpair *next; /* in ctrlr->qpairs */
+};
+
+struct zdk_nvme_ctrlr {
+	char name[32];
+	volatile uint8_t *regs;
+	size_t regs_len;
+	uint64_t cap;
+	uint32_t db_stride;      /* bytes between doorbells: 4 << CAP.DSTRD */
+	uint32_t ready_timeout_ms; /* CAP.TO */
+	uint32_t admin_timeout_ms;
+	pthread_mutex_t lock;    /* admin queue, qid allocation, reset */
+	_Atomic uint32_t gen;    /* bumped by every reset */
+	bool failed;             /* the last reset did not bring it back */
+	bool in_reset;
+	struct nvme_qpair admin;
+	void *scratch;           /* 4 KiB DMA buffer for admin data */
+	uint64_t scratch_iova;
+	struct zdk_nvme_id_ctrlr id;
+	uint32_t max_xfer;
+	bool sgl;
+	uint16_t nr_io_queues;   /* granted by Set Features */
+	uint8_t qid_used[NVME_MAX_IO_QUEUES + 1];
+	struct nvme_qpair *qpairs;
+	uint32_t nn;
+	struct zdk_nvme_ns *ns;  /* nn entries, index nsid - 1 */
+	struct zdk_pci_device *pci;
+	bool attached;           /* by zdk_nvme_ctrlr_attach(), not by probe */
+	struct zdk_nvme_ctrlr *next;
+};
+
+static inline struct nvme_qpair *nvme_qpair(struct zdk_nvme_qpair *qp)
+{
+	return (struct nvme_qpair *)qp;
+}
+
+static inline uint32_t nvme_reg_read32(struct zdk_nvme_ctrlr *c, uint32_t off)
+{
+	return zdk_mmio_read32(c->regs + off);
+}
+
+static inline void nvme_reg_write32(struct zdk_nvme_ctrlr *c, uint32_t off, uint32_t v)
+{
+	zdk_mmio_write32(c->regs + off, v);
+}
+
+/* 64-bit registers as two 32-bit accesses, low first (base spec 3.1.2). */
+static inline uint64_t nvme_reg_read64(struct zdk_nvme_ctrlr *c, uint32_t off)
+{
+	uint64_t lo = nvme_reg_read32(c, off);
+
+	return lo | (uint64_t)nvme_reg_read32(c, off + 4) << 32;
+}
+
+static inline void nvme_reg_write64(struct zdk_nvme_ctrlr *c, uint32_t off, uint64_t v)
+{
+	nvme_reg_write32(c, off, (uint32_t)v);
+	nvme_reg_write32(c, off + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint64_t nvme_ms_to_tsc(uint64_t ms)
+{
+	return ms * zdk_tsc_hz() / 1000;
+}
+
+void nvme_idle_default(unsigned us);
+
+/* nvme_ctrlr.c */
+int nvme_ctrlr_create(void *bar, size_t bar_len, const char *name, struct zdk_nvme_ctrlr **out);
+void nvme_ctrlr_destroy(struct zdk_nvme_ctrlr *c);
+int nvme_ctrlr_reset_locked(struct zdk_nvme_ctrlr *c);
+int nvme_ctrlr_reset_if(struct zdk_nvme_ctrlr *c, uint32_t seen_gen);
+int nvme_admin_locked(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cmd, void *buf,
+		      size_t len, struct zdk_nvme_cpl *cpl);
+
+/* nvme_qpair.c */
+int nvme_qpair_init(struct nvme_qpair *q, struct zdk_nvme_ctrlr *c, uint16_t qid, uint32_t entries);
+void nvme_qpair_fini(struct nvme_qpair *q);
+void nvme_qpair_ring_reset(struct nvme_qpair *q);
+int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
+			   const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg);
+int nvme_qpair_submit_copy(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
+			   const void *data, size_t len, zdk_nvme_cb cb, void *arg);
+
+/* nvme_pci.c */
+void nvme_ctrlr_list_add(struct zdk_nvme_ctrlr *c);
+void nvme_ctrlr_list_del(struct zdk_nvme_ctrlr *c);
+
+#endif /* NVME_INTERNAL_H */

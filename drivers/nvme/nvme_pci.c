@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * nvme_pci.c - the PCI side: registry entry, probe/remove from
+ * zdk_eal_init()/zdk_eal_cleanup(), attach by BDF, the list of controllers.
+ */
+#include <pthread.h>
+
+#define ZDK_LOG_COMPONENT "nvme"
+#include "zdk_log.h"
+#include "zdk_pci.h"
+#include "nvme_internal.h"
+
+/* Mass storage, Non-Volatile memory controller, NVM Express (PCI code and ID assignment). */
+#define NVME_CLASS_CODE 0x010802
+
+static struct zdk_nvme_ctrlr *ctrlr_list;
+static pthread_mutex_t ctrlr_list_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void nvme_ctrlr_list_add(struct zdk_nvme_ctrlr *c)
+{
+	struct zdk_nvme_ctrlr **pp;
+
+	pthread_mutex_lock(&ctrlr_list_lock);
+	for (pp = &ctrlr_list; *pp; pp = &(*pp)->next)
+		;
+	c->next = NULL;
+	*pp = c;
+	pthread_mutex_unlock(&ctrlr_list_lock);
+}
+
+void nvme_ctrlr_list_del(struct zdk_nvme_ctrlr *c)
+{
+	pthread_mutex_lock(&ctrlr_list_lock);
+	for (struct zdk_nvme_ctrlr **pp = &ctrlr_list; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	pthread_mutex_unlock(&ctrlr_list_lock);
+}
+
+struct zdk_nvme_ctrlr *zdk_nvme_ctrlr_next(struct zdk_nvme_ctrlr *prev)
+{
+	struct zdk_nvme_ctrlr *c;
+
+	pthread_mutex_lock(&ctrlr_list_lock);
+	c = prev ? prev->next : ctrlr_list;
+	pthread_mutex_unlock(&ctrlr_list_lock);
+	return c;
+}
+
+static int nvme_pci_probe(struct zdk_pci_device *dev)
+{
+	struct zdk_nvme_ctrlr *c;
+	size_t len;
+	void *bar;
+	int rc;
+
+	if (dev->class_code != NVME_CLASS_CODE) {
+		ZDK_ERR("%s: class 0x%06x is not an NVMe controller", dev->name, dev->class_code);
+		return -ENODEV;
+	}
+	rc = zdk_pci_bar_map(dev, 0, &bar, &len);
+	if (rc) {
+		ZDK_ERR("%s: mapping BAR0 failed (%d)", dev->name, rc);
+		return rc;
+	}
+	rc = zdk_pci_bus_master(dev, true);
+	if (rc) {
+		ZDK_ERR("%s: enabling bus mastering failed (%d)", dev->name, rc);
+		return rc;
+	}
+	rc = nvme_ctrlr_create(bar, len, dev->name, &c);
+	if (rc)
+		goto err_bus_master;
+	c->pci = dev;
+	dev->driver_data = c;
+	nvme_ctrlr_list_add(c);
+	return 0;
+
+err_bus_master:
+	zdk_pci_bus_master(dev, false);
+	return rc;
+}
+
+static void nvme_pci_remove(struct zdk_pci_device *dev)
+{
+	struct zdk_nvme_ctrlr *c = dev->driver_data;
+
+	if (!c)
+		return;
+	nvme_ctrlr_list_del(c);
+	nvme_ctrlr_destroy(c);
+	zdk_pci_bus_master(dev, false);
+	dev->driver_data = NULL;
+}
+
+/*
+ * The registry matches vendor/device pairs only; QEMU's controller is listed.
+ * Any other NVMe-class function works through zdk_nvme_ctrlr_attach().
+ */
+static const struct zdk_pci_id nvme_pci_ids[] = {
+	{ 0x1b36, 0x0010 }, /* QEMU NVM Express controller */
+	{ 0, 0 },
+};
+
+static struct zdk_pci_driver nvme_pci_driver = {
+	.name = "nvme",
+	.id_table = nvme_pci_ids,
+	.probe = nvme_pci_probe,
+	.remove = nvme_pci_remove,
+};
+ZDK_PCI_DRIVER_REGISTER(nvme_pci_driver)
+
+int zdk_nvme_ctrlr_attach(const char *bdf, struct zdk_nvme_ctrlr **ctrlr)
+{
+	struct zdk_pci_device *dev = zdk_pci_device_find(bdf);
+	bool opened = false;
+	int rc;
+
+	/* Probed by zdk_eal_init(), or attached earlier on an open device. */
+	if (dev && dev->driver_data && (!dev->driver || dev->driver == &nvme_pci_driver)) {
+		*ctrlr = dev->driver_data;
+		return 0;
+	}
+	if (dev && dev->driver) {
+		ZDK_ERR("%s: already driven by %s", bdf, dev->driver->name);
+		return -EBUSY;
+	}
+	if (!dev) {
+		rc = zdk_pci_device_open(bdf, &dev);
+		if (rc)
+			return rc;
+		opened = true;
+	}
+	rc = nvme_pci_probe(dev);
+	if (rc)
+		goto err_close;
+	((struct zdk_nvme_ctrlr *)dev->driver_data)->attached = opened;
+	*ctrlr = dev->driver_data;
+	return 0;
+
+err_close:
+	if (opened)
+		zdk_pci_device_close(dev);
+	return rc;
+}
+
+void zdk_nvme_ctrlr_detach(struct zdk_nvme_ctrlr *c)
+{
+	struct zdk_pci_device *dev;
+
+	if (!c || !c->attached)
+		return;
+	dev = c->pci;
+	nvme_pci_remove(dev);
+	zdk_pci_device_close(dev);
+}

@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * nvme_qpair.c - queue pairs: memory, creation on the controller, the
+ * out-of-line submit path (PRP lists, SGLs, vectors), and the slow-path tick
+ * (timeouts with Abort then reset, CSTS.CFS, reconnect after a reset).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ZDK_LOG_COMPONENT "nvme"
+#include "zdk_log.h"
+#include "nvme_internal.h"
+
+#define PAGE ZDK_NVME_PAGE_SIZE
+#define PAGE_LOW ((uint64_t)PAGE - 1)
+#define PRPS_PER_PAGE (PAGE / 8)
+
+void nvme_idle_default(unsigned us)
+{
+	struct timespec ts = { .tv_nsec = (long)us * 1000 };
+
+	if (us)
+		nanosleep(&ts, NULL);
+	else
+		zdk_pause();
+}
+
+/* Empty queues, every command id free, phase 1 (base spec 3.3.1). */
+void nvme_qpair_ring_reset(struct nvme_qpair *q)
+{
+	struct zdk_nvme_qpair *qp = &q->qp;
+
+	memset(qp->cq, 0, q->entries * sizeof(*qp->cq));
+	qp->sq_tail = 0;
+	qp->sq_rung = 0;
+	qp->cq_head = 0;
+	qp->phase = 1;
+	qp->nfree = 0;
+	/* entries - 1 command ids: the SQ can never overflow (base spec 3.3.1.5). */
+	for (uint32_t cid = q->entries - 1; cid-- > 0;) {
+		qp->reqs[cid].cb = NULL;
+		qp->free_cids[qp->nfree++] = (uint16_t)cid;
+	}
+}
+
+int nvme_qpair_init(struct nvme_qpair *q, struct zdk_nvme_ctrlr *c, uint16_t qid, uint32_t entries)
+{
+	struct zdk_nvme_qpair *qp = &q->qp;
+
+	q->qid = qid;
+	q->entries = entries;
+	qp->ctrlr = c;
+	qp->mask = (uint16_t)(entries - 1);
+	qp->tick = NVME_TICK_POLLS;
+	qp->sq_db = (volatile uint32_t *)(c->regs + ZDK_NVME_REG_DBS + (2u * qid) * c->db_stride);
+	qp->cq_db = (volatile uint32_t *)(c->regs + ZDK_NVME_REG_DBS + (2u * qid + 1) * c->db_stride);
+	qp->sq = zdk_dma_zalloc(entries * sizeof(*qp->sq), PAGE, ZDK_SOCKET_ANY, &q->sq_iova);
+	qp->cq = zdk_dma_zalloc(entries * sizeof(*qp->cq), PAGE, ZDK_SOCKET_ANY, &q->cq_iova);
+	qp->reqs = aligned_alloc(ZDK_CACHE_LINE, entries * sizeof(*qp->reqs));
+	qp->free_cids = calloc(entries, sizeof(*qp->free_cids));
+	if (!qp->sq || !qp->cq || !qp->reqs || !qp->free_cids) {
+		nvme_qpair_fini(q);
+		return -ENOMEM;
+	}
+	memset(qp->reqs, 0, entries * sizeof(*qp->reqs));
+	nvme_qpair_ring_reset(q);
+	return 0;
+}
+
+void nvme_qpair_fini(struct nvme_qpair *q)
+{
+	zdk_dma_free(q->list_pool);
+	free(q->qp.free_cids);
+	free(q->qp.reqs);
+	zdk_dma_free(q->qp.cq);
+	zdk_dma_free(q->qp.sq);
+	q->list_pool = NULL;
+	q->qp.free_cids = NULL;
+	q->qp.reqs = NULL;
+	q->qp.cq = NULL;
+	q->qp.sq = NULL;
+}
+
+/* The list pages of @cid, allocated for the whole qpair on first use. */
+static uint64_t *req_list(struct nvme_qpair *q, uint16_t cid, uint64_t *iova)
+{
+	size_t per_cid = (size_t)q->list_pages * PAGE;
+
+	if (!q->list_pool) {
+		q->list_pool = zdk_dma_zalloc(per_cid * q->entries, PAGE, ZDK_SOCKET_ANY,
+					      &q->list_pool_iova);
+		if (!q->list_pool)
+			return NULL;
+	}
+	*iova = q->list_pool_iova + cid * per_cid;
+	return (uint64_t *)((uint8_t *)q->list_pool + cid * per_cid);
+}
+
+/*
+ * PRP entries of a vector (base spec 4.1.1): PRP1 may have an offset, every
+ * other entry is page aligned; more than two go into a list whose last entry
+ * chains to the next list page when it is full.
+ */
+static bool iov_fits_prp(const struct iovec *iov, int iovcnt)
+{
+	for (int i = 0; i < iovcnt; i++) {
+		uint64_t start = zdk_virt2iova(iov[i].iov_base);
+
+		if (start == ZDK_BAD_IOVA || (start & 3) || iov[i].iov_len == 0)
+			return false;
+		if (i > 0 && (start & PAGE_LOW))
+			return false;
+		if (i < iovcnt - 1 && ((start + iov[i].iov_len) & PAGE_LOW))
+			return false;
+	}
+	return true;
+}
+
+static int build_prp(struct nvme_qpair *q, uint16_t cid, struct zdk_nvme_sqe *sqe,
+		     const struct iovec *iov, int iovcnt)
+{
+	uint64_t *list = NULL, list_iova = 0, first_list_iova = 0, second = 0;
+	uint32_t npages = 0, written = 0, slot = 0, total;
+
+	for (int i = 0; i < iovcnt; i++) {
+		uint64_t off = (uintptr_t)iov[i].iov_base & PAGE_LOW;
+
+		npages += (uint32_t)((off + iov[i].iov_len + PAGE_LOW) >> ZDK_NVME_PAGE_SHIFT);
+	}
+	sqe->prp1 = zdk_virt2iova(iov[0].iov_base);
+	sqe->prp2 = 0;
+	if (npages == 1)
+		return 0;
+	total = npages - 1;
+	if (total > 1) {
+		list = req_list(q, cid, &list_iova);
+		if (!list)
+			return -ENOMEM;
+		first_list_iova = list_iova;
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		uintptr_t va = (uintptr_t)iov[i].iov_base & ~(uintptr_t)PAGE_LOW;
+		uintptr_t end = (uintptr_t)iov[i].iov_base + iov[i].iov_len;
+
+		for (va += (i == 0) ? PAGE : 0; va < end; va += PAGE) {
+			uint64_t iova = zdk_virt2iova((void *)va);
+
+			if (iova == ZDK_BAD_IOVA)
+				return -EFAULT;
+			if (!list) {
+				second = iova;
+				continue;
+			}
+			if (slot == PRPS_PER_PAGE - 1 && total - written > 1) {
+				/* Last entry of a full list page points to the next one. */
+				list[slot] = list_iova + PAGE;
+				list += PRPS_PER_PAGE;
+				list_iova += PAGE;
+				slot = 0;
+			}
+			list[slot++] = iova;
+			written++;
+		}
+	}
+	sqe->prp2 = list ? first_list_iova : second;
+	return 0;
+}
+
+/* SGL (base spec 4.1.2): one Data Block, or a Last Segment of Data Blocks. */
+static int build_sgl(struct nvme_qpair *q, uint16_t cid, struct zdk_nvme_sqe *sqe,
+		     const struct iovec *iov, int iovcnt)
+{
+	struct zdk_nvme_sgl_desc *d = &sqe->sgl1;
+	uint64_t list_iova;
+
+	sqe->flags |= ZDK_NVME_FLAG_PSDT_SGL;
+	if (iovcnt > 1) {
+		d = (struct zdk_nvme_sgl_desc *)req_list(q, cid, &list_iova);
+		if (!d)
+			return -ENOMEM;
+		sqe->sgl1 = (struct zdk_nvme_sgl_desc){
+			.addr = list_iova, .len = (uint32_t)(iovcnt * sizeof(*d)),
+			.type = ZDK_NVME_SGL_LAST_SEGMENT,
+		};
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		uint64_t iova = zdk_virt2iova(iov[i].iov_base);
+
+		if (iova == ZDK_BAD_IOVA)
+			return -EFAULT;
+		d[i] = (struct zdk_nvme_sgl_desc){
+			.addr = iova, .len = (uint32_t)iov[i].iov_len, .type = ZDK_NVME_SGL_DATA_BLOCK,
+		};
+	}
+	return 0;
+}
+
+/* Hand a built command to the controller under the command id on top of the stack. */
+static void commit(struct zdk_nvme_qpair *qp, struct zdk_nvme_sqe *sqe, zdk_nvme_cb cb, void *arg)
+{
+	uint16_t cid;
+	struct zdk_nvme_sqe *slot = zdk_nvme_qpair_slot(qp, &cid, cb, arg);
+
+	sqe->cid = cid;
+	*slot = *sqe;
+	zdk_nvme_qpair_push(qp, slot, cid);
+}
+
+int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
+			   const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg)
+{
+	struct nvme_qpair *q = nvme_qpair(qp);
+	struct zdk_nvme_sqe sqe = *cmd;
+	size_t len = 0;
+	uint16_t cid;
+	int rc = 0;
+
+	if (qp->nfree == 0)
+		return -EAGAIN;
+	if (iovcnt < 0 || iovcnt > NVME_MAX_IOV || cb == NULL)
+		return -EINVAL;
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (len > qp->ctrlr->max_xfer)
+		return -EINVAL;
+	/* The command id the commit will take: its list pages are used here. */
+	cid = qp->free_cids[qp->nfree - 1];
+	if (iovcnt > 0) {
+		sqe.flags = 0;
+		sqe.mptr = 0;
+		bool prp_ok = iov_fits_prp(iov, iovcnt);
+		bool multi = iovcnt > 1 || (((uintptr_t)iov[0].iov_base & PAGE_LOW) + len > 2 * PAGE);
+
+		if (qp->ctrlr->sgl && (!prp_ok || (q->prefer_sgl && multi)))
+			rc = build_sgl(q, cid, &sqe, iov, iovcnt);
+		else if (prp_ok)
+			rc = build_prp(q, cid, &sqe, iov, iovcnt);
+		else
+			rc = zdk_virt2iova(iov[0].iov_base) == ZDK_BAD_IOVA ? -EFAULT : -EINVAL;
+	}
+	if (rc)
+		return rc;
+	commit(qp, &sqe, cb, arg);
+	return 0;
+}
+
+/* Small command data (a DSM range) copied into the command id's list page. */
+int nvme_qpair_submit_copy(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
+			   const void *data, size_t len, zdk_nvme_cb cb, void *arg)
+{
+	struct zdk_nvme_sqe sqe = *cmd;
+	uint64_t iova;
+	void *page;
+
+	if (qp->nfree == 0)
+		return -EAGAIN;
+	if (len > PAGE || cb == NULL)
+		return -EINVAL;
+	page = req_list(nvme_qpair(qp), qp->free_cids[qp->nfree - 1], &iova);
+	if (!page)
+		return -ENOMEM;
+	memcpy(page, data, len);
+	sqe.flags = 0;
+	sqe.mptr = 0;
+	sqe.prp1 = iova;
+	sqe.prp2 = 0;
+	commit(qp, &sqe, cb, arg);
+	return 0;
+}
+
+int zdk_nvme_qpair_submit(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd, void *buf,
+			  size_t len, zdk_nvme_cb cb, void *arg)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	return nvme_qpair_submit_data(qp, cmd, &iov, buf && len ? 1 : 0, cb, arg);
+}
+
+int zdk_nvme_qpair_submitv(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
+			   const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg)
+{
+	return nvme_qpair_submit_data(qp, cmd, iov, iovcnt, cb, arg);
+}
+
+/* Complete @cid in software with @status (after a reset or a failure). */
+static void complete_sw(struct zdk_nvme_qpair *qp, uint16_t cid, uint16_t status)
+{
+	struct zdk_nvme_req *req = &qp->reqs[cid];
+	struct zdk_nvme_cpl cpl = {
+		.sqid = nvme_qpair(qp)->qid, .cid = cid, .status = status,
+	};
+	zdk_nvme_cb cb = req->cb;
+
+	req->cb = NULL;
+	qp->free_cids[qp->nfree++] = cid;
+	cb(req->cb_arg, &cpl);
+}
+
+/* Fail back every outstanding command marked NVME_REQ_FAIL. */
+static void fail_marked(struct zdk_nvme_qpair *qp, uint16_t status)
+{
+	for (uint32_t cid = 0; cid < qp->mask; cid++) {
+		struct zdk_nvme_req *req = &qp->reqs[cid];
+
+		if (req->cb && (req->flags & NVME_REQ_FAIL))
+			complete_sw(qp, (uint16_t)cid, status);
+	}
+}
+
+static void fail_all(struct nvme_qpair *q)
+{
+	for (uint32_t cid = 0; cid < q->qp.mask; cid++)
+		if (q->qp.reqs[cid].cb)
+			q->qp.reqs[cid].flags |= NVME_REQ_FAIL;
+	fail_marked(&q->qp, ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION));
+}
+
+/* Create I/O CQ then SQ (base spec 5.4, 5.5), physically contiguous, no IRQ. */
+static int create_queues_locked(struct nvme_qpair *q)
+{
+	struct zdk_nvme_ctrlr *c = q->qp.ctrlr;
+	uint32_t qsize = (q->entries - 1) << 16 | q->qid;
+	struct zdk_nvme_sqe cq = {
+		.opc = ZDK_NVME_ADM_CREATE_CQ, .prp1 = q->cq_iova, .cdw10 = qsize, .cdw11 = 1,
+	};
+	struct zdk_nvme_sqe sq = {
+		.opc = ZDK_NVME_ADM_CREATE_SQ, .prp1 = q->sq_iova, .cdw10 = qsize,
+		.cdw11 = (uint32_t)q->qid << 16 | 1,
+	};
+	struct zdk_nvme_sqe del = { .opc = ZDK_NVME_ADM_DELETE_CQ, .cdw10 = q->qid };
+	int rc;
+
+	rc = nvme_admin_locked(c, &cq, NULL, 0, NULL);
+	if (rc)
+		return rc;
+	rc = nvme_admin_locked(c, &sq, NULL, 0, NULL);
+	if (rc)
+		nvme_admin_locked(c, &del, NULL, 0, NULL);
+	return rc;
+}
+
+/*
+ * The controller was reset under this qpair: recreate its queues and
+ * resubmit what was outstanding; commands that timed out, or everything if
+ * the controller is gone, are failed back. Runs on the owning thread.
+ */
+static void reconnect(struct nvme_qpair *q)
+{
+	struct zdk_nvme_qpair *qp = &q->qp;
+	struct zdk_nvme_ctrlr *c = qp->ctrlr;
+	bool failed;
+
+	pthread_mutex_lock(&c->lock);
+	failed = c->failed;
+	q->gen = atomic_load(&c->gen);
+	if (!failed) {
+		memset(qp->cq, 0, q->entries * sizeof(*qp->cq));
+		qp->sq_tail = qp->sq_rung = qp->cq_head = 0;
+		qp->phase = 1;
+		failed = create_queues_locked(q) != 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	for (uint32_t cid = 0; cid < qp->mask; cid++) {
+		struct zdk_nvme_req *req = &qp->reqs[cid];
+
+		if (!req->cb)
+			continue;
+		if (failed || (req->flags & NVME_REQ_ABORT_SENT)) {
+			req->flags |= NVME_REQ_FAIL;
+			continue;
+		}
+		req->epoch = qp->epoch;
+		qp->sq[qp->sq_tail] = req->sqe;
+		qp->sq_tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
+	}
+	zdk_nvme_qpair_flush(qp);
+	fail_marked(qp, ZDK_NVME_STATUS(0, failed ? ZDK_NVME_SC_ABORT_SQ_DELETION
+						  : ZDK_NVME_SC_ABORT_REQUESTED));
+	ZDK_NOTICE("%s: qpair %u reconnected after reset%s", c->name, q->qid,
+		   failed ? ": controller failed, commands failed back" : "");
+}
+
+/* Abort a command that ran past its timeout; on the second time, reset. */
+static bool check_timeouts(struct nvme_qpair *q)
+{
+	struct zdk_nvme_qpair *qp = &q->qp;
+	struct zdk_nvme_ctrlr *c = qp->ctrlr;
+
+	for (uint32_t cid = 0; cid < qp->mask; cid++) {
+		struct zdk_nvme_req *req = &qp->reqs[cid];
+		struct zdk_nvme_sqe abort = {
+			.opc = ZDK_NVME_ADM_ABORT, .cdw10 = cid << 16 | q->qid,
+		};
+
+		/* Epochs last half a timeout: 3 epochs old is past it. */
+		if (!req->cb || qp->epoch - req->epoch < 3)
+			continue;
+		if (req->flags & NVME_REQ_ABORT_SENT) {
+			ZDK_ERR("%s: qpair %u cid %u not completed after Abort: resetting controller",
+				c->name, q->qid, cid);
+			nvme_ctrlr_reset_if(c, q->gen);
+			return true;
+		}
+		ZDK_WARN("%s: qpair %u cid %u opcode 0x%02x timed out: sending Abort", c->name,
+			 q->qid, cid, req->sqe.opc);
+		req->flags |= NVME_REQ_ABORT_SENT;
+		req->epoch = qp->epoch;
+		if (zdk_nvme_ctrlr_admin(c, &abort, NULL, 0, NULL) == -ETIMEDOUT)
+			return true;
+	}
+	return false;
+}
+
+void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
+{
+	struct nvme_qpair *q = nvme_qpair(qp);
+	struct zdk_nvme_ctrlr *c = qp->ctrlr;
+	uint64_t now;
+
+	qp->tick = NVME_TICK_POLLS;
+	if (q->qid == 0)
+		return;
+	if (q->gen != atomic_load(&c->gen)) {
+		reconnect(q);
+		return;
+	}
+	if (c->failed) {
+		fail_all(q);
+		return;
+	}
+	now = NVME_TSC();
+	if (q->timeout_tsc && now - q->epoch_start >= q->timeout_tsc / 2) {
+		qp->epoch++;
+		q->epoch_start = now;
+		if (check_timeouts(q)) {
+			qp->tick = 1;
+			return;
+		}
+	}
+	/* Stuck with work outstanding: is the controller alive? (3.1.3.6) */
+	if (qp->ncpl == q->last_ncpl && zdk_nvme_qpair_outstanding(qp) &&
+	    now - q->last_csts_tsc >= nvme_ms_to_tsc(NVME_CSTS_CHECK_MS)) {
+		uint32_t csts = nvme_reg_read32(c, ZDK_NVME_REG_CSTS);
+
+		q->last_csts_tsc = now;
+		if (csts == UINT32_MAX || (csts & ZDK_NVME_CSTS_CFS)) {
+			ZDK_ERR("%s: controller fatal status (CSTS 0x%x): resetting", c->name, csts);
+			nvme_ctrlr_reset_if(c, q->gen);
+			qp->tick = 1;
+		}
+	}
+	q->last_ncpl = qp->ncpl;
+}
+
+static uint32_t list_pages_for(uint32_t max_xfer)
+{
+	uint32_t entries = max_xfer / PAGE, pages = 1;
+
+	/* A full page holds PRPS_PER_PAGE entries, or one less and a chain pointer. */
+	while (entries > PRPS_PER_PAGE) {
+		entries -= PRPS_PER_PAGE - 1;
+		pages++;
+	}
+	return pages;
+}
+
+static uint32_t qpair_entries(const struct zdk_nvme_ctrlr *c, uint32_t want)
+{
+	uint32_t max = ZDK_NVME_CAP_MQES(c->cap) + 1, n = 2;
+
+	while (n * 2 <= want && n * 2 <= max && n * 2 <= 65536)
+		n *= 2;
+	return n;
+}
+
+int zdk_nvme_qpair_alloc(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_qpair_opts *opts,
+			 struct zdk_nvme_qpair **out)
+{
+	struct zdk_nvme_qpair_opts o = opts ? *opts : (struct zdk_nvme_qpair_opts){ 0 };
+	struct nvme_qpair *q;
+	uint16_t qid = 0;
+	int rc;
+
+	if (o.entries == 0)
+		o.entries = NVME_IO_ENTRIES_DEFAULT;
+	if (!ZDK_IS_POW2(o.entries) || o.entries < 2) {
+		ZDK_ERR("%s: qpair entries %u: must be a power of two >= 2", c->name, o.entries);
+		return -EINVAL;
+	}
+	if (o.timeout_ms == 0)
+		o.timeout_ms = NVME_IO_TIMEOUT_MS_DEFAULT;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->prefer_sgl = o.prefer_sgl;
+	q->qp.batch = o.batch;
+	q->list_pages = list_pages_for(c->max_xfer);
+	q->timeout_tsc = o.timeout_ms == ZDK_NVME_TIMEOUT_NONE ? 0 : nvme_ms_to_tsc(o.timeout_ms);
+	q->epoch_start = NVME_TSC();
+
+	pthread_mutex_lock(&c->lock);
+	for (uint16_t i = 1; i <= c->nr_io_queues && !qid; i++)
+		if (!c->qid_used[i])
+			qid = i;
+	if (!qid) {
+		ZDK_ERR("%s: all %u I/O queues are in use: free a qpair first", c->name,
+			c->nr_io_queues);
+		rc = -ENOSPC;
+		goto err_unlock;
+	}
+	rc = nvme_qpair_init(q, c, qid, qpair_entries(c, o.entries));
+	if (rc)
+		goto err_unlock;
+	q->gen = atomic_load(&c->gen);
+	rc = create_queues_locked(q);
+	if (rc) {
+		ZDK_ERR("%s: creating I/O queue %u failed (%d)", c->name, qid, rc);
+		goto err_fini;
+	}
+	c->qid_used[qid] = 1;
+	q->next = c->qpairs;
+	c->qpairs = q;
+	pthread_mutex_unlock(&c->lock);
+	*out = &q->qp;
+	return 0;
+
+err_fini:
+	nvme_qpair_fini(q);
+err_unlock:
+	pthread_mutex_unlock(&c->lock);
+	free(q);
+	return rc;
+}
+
+void zdk_nvme_qpair_free(struct zdk_nvme_qpair *qp)
+{
+	struct nvme_qpair *q = nvme_qpair(qp), **pp;
+	struct zdk_nvme_ctrlr *c;
+
+	if (!qp)
+		return;
+	c = qp->ctrlr;
+	pthread_mutex_lock(&c->lock);
+	if (!c->failed && q->gen == atomic_load(&c->gen)) {
+		/* SQ before its CQ (base spec 5.6, 5.7). */
+		struct zdk_nvme_sqe dsq = { .opc = ZDK_NVME_ADM_DELETE_SQ, .cdw10 = q->qid };
+		struct zdk_nvme_sqe dcq = { .opc = ZDK_NVME_ADM_DELETE_CQ, .cdw10 = q->qid };
+
+		if (nvme_admin_locked(c, &dsq, NULL, 0, NULL) == 0)
+			nvme_admin_locked(c, &dcq, NULL, 0, NULL);
+	}
+	for (pp = &c->qpairs; *pp; pp = &(*pp)->next)
+		if (*pp == q) {
+			*pp = q->next;
+			break;
+		}
+	c->qid_used[q->qid] = 0;
+	pthread_mutex_unlock(&c->lock);
+	nvme_qpair_fini(q);
+	free(q);
+}

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * zdk_nvme.h - the NVMe PCIe poll-mode driver.
+ *
+ * Controllers come from zdk_eal_init()'s probe (every allowed 1b36:0010 or
+ * device bound to vfio-pci) or from zdk_nvme_ctrlr_attach(). Each thread
+ * allocates its own queue pair; submit and poll are lock-free and inline:
+ * submit builds the command in the submission queue slot and rings one
+ * doorbell, poll scans completions by phase bit and rings one doorbell.
+ *
+ * Buffers come from the arena (zdk_dma_zalloc()) or from zdk_dma_map(); they
+ * must be IOVA-contiguous (both are). Transfers up to two memory pages take
+ * the inline path; bigger ones use a PRP list (or one SGL descriptor) built
+ * out of line. Completion callbacks run inside zdk_nvme_qpair_poll(), may
+ * submit new commands and must not keep the zdk_nvme_cpl pointer.
+ */
+#ifndef ZDK_NVME_H
+#define ZDK_NVME_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "zdk_common.h"
+#include "zdk_mem.h"
+#include "zdk_nvme_spec.h"
+
+struct zdk_nvme_ctrlr;
+
+/**
+ * typedef zdk_nvme_cb - completion callback.
+ * @arg: the argument given at submission.
+ * @cpl: the completion entry; ZDK_NVME_CPL_STATUS(cpl) is 0 on success.
+ *
+ * Called exactly once per accepted command, from zdk_nvme_qpair_poll() on
+ * the thread that owns the queue pair.
+ */
+typedef void (*zdk_nvme_cb)(void *arg, const struct zdk_nvme_cpl *cpl);
+
+/* A namespace; read-only for applications. */
+struct zdk_nvme_ns {
+	struct zdk_nvme_ctrlr *ctrlr;
+	uint32_t nsid;
+	uint32_t lba_shift; /* log2 of the LBA size */
+	uint32_t lba_size;  /* bytes */
+	uint64_t nblocks;   /* namespace size in LBAs (NSZE) */
+	uint32_t max_blocks; /* most LBAs in one command (MDTS and NLB limit) */
+	bool active;
+};
+
+/* Per command id state; private to the driver. */
+struct zdk_nvme_req {
+	zdk_nvme_cb cb;      /* NULL when the cid is free */
+	void *cb_arg;
+	uint32_t epoch;      /* qpair epoch at submission, for timeouts */
+	uint16_t flags;      /* NVME_REQ_* in nvme_internal.h */
+	uint16_t rsvd;
+	uint64_t list_iova;  /* this cid's PRP/SGL list pages, 0 until needed */
+	void *list;
+	struct zdk_nvme_sqe sqe __zdk_cache_aligned; /* copy kept for a resubmission after reset */
+};
+
+/*
+ * A queue pair. Fields are private; the hot ones are here so that submit
+ * and poll can be inline. One thread owns a qpair; nothing in it is locked.
+ */
+struct zdk_nvme_qpair {
+	/* submission side */
+	struct zdk_nvme_sqe *sq;
+	volatile uint32_t *sq_db;
+	struct zdk_nvme_req *reqs;
+	uint16_t *free_cids;
+	uint32_t nfree;
+	uint32_t epoch;
+	uint16_t sq_tail;
+	uint16_t sq_rung; /* tail value last written to the doorbell */
+	uint16_t mask;    /* entries - 1 (entries is a power of two) */
+	bool batch;       /* ring the SQ doorbell in poll, not in submit */
+	/* completion side */
+	struct zdk_nvme_cpl *cq __zdk_cache_aligned;
+	volatile uint32_t *cq_db;
+	uint16_t cq_head;
+	uint16_t phase;
+	uint32_t tick;    /* polls left before the slow-path check */
+	uint64_t ncpl;    /* completions seen */
+	/* control path, private */
+	struct zdk_nvme_ctrlr *ctrlr __zdk_cache_aligned;
+};
+
+/**
+ * zdk_nvme_qpair_tick() - out-of-line checks done every few thousand polls:
+ * reconnect after a controller reset, timeouts, controller fatal status.
+ * Called by zdk_nvme_qpair_poll(); never call it directly.
+ */
+ZDK_EXPORT void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp);
+
+/**
+ * zdk_nvme_qpair_submit() - submit any NVMe command with a contiguous buffer.
+ * @qp: the queue pair.
+ * @cmd: the command; the driver fills in the cid, and the data pointer
+ *       (PRP or SGL) when there is a buffer; without one, the command's
+ *       PRP1/PRP2 are passed through (Create I/O queue commands use that).
+ * @buf: data buffer (arena or zdk_dma_map()ped), NULL for none.
+ * @len: buffer length in bytes.
+ * @cb: completion callback (not NULL).
+ * @arg: its argument.
+ *
+ * Return: 0, -EAGAIN when all command ids are in use (poll, then retry),
+ * -EINVAL when @len exceeds zdk_nvme_ctrlr_max_xfer(), -EFAULT when @buf is
+ * not DMA memory, -ENOMEM when the PRP list pages cannot be allocated.
+ */
+ZDK_EXPORT int zdk_nvme_qpair_submit(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
+				     void *buf, size_t len, zdk_nvme_cb cb, void *arg);
+
+/**
+ * zdk_nvme_qpair_submitv() - zdk_nvme_qpair_submit() with a vectored buffer.
+ * @iov: buffers; @iovcnt: how many (at most 256).
+ *
+ * A PRP list is used when every element but the first starts on a 4 KiB
+ * page and every element but the last ends on one; otherwise an SGL when the
+ * controller supports SGLs. Return: as zdk_nvme_qpair_submit(), and -EINVAL
+ * for a layout that neither can describe.
+ */
+ZDK_EXPORT int zdk_nvme_qpair_submitv(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
+				      const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg);
+
+#define ZDK_NVME_PAGE_SHIFT 12
+#define ZDK_NVME_PAGE_SIZE (1u << ZDK_NVME_PAGE_SHIFT)
+
+/* Take a free command id, fill its context, return the SQ slot to fill. */
+static inline struct zdk_nvme_sqe *zdk_nvme_qpair_slot(struct zdk_nvme_qpair *qp, uint16_t *cidp,
+						       zdk_nvme_cb cb, void *arg)
+{
+	uint16_t cid = qp->free_cids[--qp->nfree];
+	struct zdk_nvme_req *req = &qp->reqs[cid];
+
+	req->cb = cb;
+	req->cb_arg = arg;
+	req->epoch = qp->epoch;
+	req->flags = 0;
+	*cidp = cid;
+	return &qp->sq[qp->sq_tail];
+}
+
+/* Keep the command for a resubmission and hand the slot to the controller. */
+static inline void zdk_nvme_qpair_push(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *sqe,
+				       uint16_t cid)
+{
+	qp->reqs[cid].sqe = *sqe;
+	qp->sq_tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
+	if (!qp->batch) {
+		/* The SQE stores must be visible before the tail doorbell (base spec 3.7.1). */
+		zdk_io_wmb();
+		zdk_mmio_write32(qp->sq_db, qp->sq_tail);
+		qp->sq_rung = qp->sq_tail;
+	}
+}
+
+/**
+ * zdk_nvme_qpair_rw() - submit a read or write of @nlb blocks at @lba.
+ * @qp: the queue pair; @ns: the namespace; @opc: ZDK_NVME_OPC_READ or _WRITE.
+ * @buf: data buffer of @nlb << @ns->lba_shift bytes (arena or zdk_dma_map()).
+ * @lba: first block; @nlb: block count, 1 to @ns->max_blocks.
+ * @cb: completion callback; @arg: its argument.
+ *
+ * The hot path: no argument checks beyond what keeps the queue sane.
+ * Return: 0, -EAGAIN when all command ids are in use, or as
+ * zdk_nvme_qpair_submit() for transfers that span more than two pages.
+ */
+static inline int zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns,
+				    uint8_t opc, void *buf, uint64_t lba, uint32_t nlb,
+				    zdk_nvme_cb cb, void *arg)
+{
+	uint64_t len = (uint64_t)nlb << ns->lba_shift;
+	uint64_t iova = zdk_virt2iova(buf);
+	uint64_t end = (iova & (ZDK_NVME_PAGE_SIZE - 1)) + len;
+	struct zdk_nvme_sqe *sqe;
+	uint16_t cid;
+
+	if (zdk_unlikely(end > 2 * ZDK_NVME_PAGE_SIZE || iova == ZDK_BAD_IOVA || qp->nfree == 0)) {
+		struct zdk_nvme_sqe cmd = {
+			.opc = opc, .nsid = ns->nsid, .cdw10 = (uint32_t)lba,
+			.cdw11 = (uint32_t)(lba >> 32), .cdw12 = nlb - 1,
+		};
+		return zdk_nvme_qpair_submit(qp, &cmd, buf, len, cb, arg);
+	}
+	sqe = zdk_nvme_qpair_slot(qp, &cid, cb, arg);
+	sqe->opc = opc;
+	sqe->flags = 0;
+	sqe->cid = cid;
+	sqe->nsid = ns->nsid;
+	sqe->cdw2 = 0;
+	sqe->cdw3 = 0;
+	sqe->mptr = 0;
+	sqe->prp1 = iova;
+	/* PRP2 is the second page when the buffer crosses one (base spec 4.1.1). */
+	sqe->prp2 = end > ZDK_NVME_PAGE_SIZE ? (iova & ~(uint64_t)(ZDK_NVME_PAGE_SIZE - 1)) +
+						       ZDK_NVME_PAGE_SIZE : 0;
+	sqe->cdw10 = (uint32_t)lba;
+	sqe->cdw11 = (uint32_t)(lba >> 32);
+	sqe->cdw12 = nlb - 1;
+	sqe->cdw13 = 0;
+	sqe->cdw14 = 0;
+	sqe->cdw15 = 0;
+	zdk_nvme_qpair_push(qp, sqe, cid);
+	return 0;
+}
+
+/** zdk_nvme_ns_read() - read @nlb blocks at @lba into @buf; see zdk_nvme_qpair_rw(). */
+static inline int zdk_nvme_ns_read(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp,
+				   void *buf, uint64_t lba, uint32_t nlb, zdk_nvme_cb cb, void *arg)
+{
+	return zdk_nvme_qpair_rw(qp, ns, ZDK_NVME_OPC_READ, buf, lba, nlb, cb, arg);
+}
+
+/** zdk_nvme_ns_write() - write @nlb blocks at @lba from @buf; see zdk_nvme_qpair_rw(). */
+static inline int zdk_nvme_ns_write(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp,
+				    void *buf, uint64_t lba, uint32_t nlb, zdk_nvme_cb cb, void *arg)
+{
+	return zdk_nvme_qpair_rw(qp, ns, ZDK_NVME_OPC_WRITE, buf, lba, nlb, cb, arg);
+}
+
+/**
+ * zdk_nvme_qpair_flush() - ring the submission doorbell now (batch mode).
+ * @qp: the queue pair.
+ */
+static inline void zdk_nvme_qpair_flush(struct zdk_nvme_qpair *qp)
+{
+	if (qp->sq_rung != qp->sq_tail) {
+		/* The SQE stores must be visible before the tail doorbell. */
+		zdk_io_wmb();
+		zdk_mmio_write32(qp->sq_db, qp->sq_tail);
+		qp->sq_rung = qp->sq_tail;
+	}
+}
+
+/**
+ * zdk_nvme_qpair_poll() - reap completions and call their callbacks.
+ * @qp: the queue pair (only from its owning thread).
+ * @budget: most completions to reap; 0 means no limit.
+ *
+ * Rings the CQ head doorbell once, and in batch mode the SQ doorbell for
+ * everything submitted since the last poll (callbacks included).
+ * Return: the number of completions reaped.
+ */
+static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t budget)
+{
+	uint32_t n = 0;
+
+	for (;;) {
+		struct zdk_nvme_cpl *cpl = &qp->cq[qp->cq_head];
+		struct zdk_nvme_req *req;
+		zdk_nvme_cb cb;
+		uint16_t cid;
+
+		if ((*(volatile uint16_t *)&cpl->status & 1) != qp->phase)
+			break;
+		/* Read the phase bit before the rest of the entry (base spec 4.6). */
+		zdk_io_rmb();
+		cid = cpl->cid & qp->mask;
+		req = &qp->reqs[cid];
+		cb = req->cb;
+		if (++qp->cq_head > qp->mask) {
+			qp->cq_head = 0;
+			qp->phase ^= 1;
+		}
+		/* A stale or duplicate cid is dropped: never completed twice. */
+		if (zdk_likely(cb != NULL)) {
+			req->cb = NULL;
+			qp->free_cids[qp->nfree++] = cid;
+			cb(req->cb_arg, cpl);
+		}
+		if (++n == budget)
+			break;
+	}
+	if (n) {
+		/* Entries are consumed before the controller may reuse them. */
+		zdk_mmio_write32(qp->cq_db, qp->cq_head);
+		qp->ncpl += n;
+	}
+	zdk_nvme_qpair_flush(qp);
+	if (zdk_unlikely(--qp->tick == 0))
+		zdk_nvme_qpair_tick(qp);
+	return n;
+}
+
+/* Controllers */
+
+/**
+ * zdk_nvme_ctrlr_attach() - open and bring up the controller at @bdf.
+ * @bdf: PCI address, "dddd:bb:dd.f" or "bb:dd.f"; the device must be bound to
+ *       vfio-pci (any NVMe class device, not only the ids the registry lists).
+ * @ctrlr: set to the controller.
+ *
+ * Returns the probed controller if zdk_eal_init() already brought it up.
+ * Return: 0, -ENODEV (not an NVMe controller, or not found), -EBUSY, -EPERM,
+ * -EACCES (see zdk_pci_device_open()), -ETIMEDOUT (controller never ready),
+ * -ENOTSUP (4 KiB memory pages unsupported), -ENOMEM, -EIO (admin command
+ * failed).
+ */
+ZDK_EXPORT int zdk_nvme_ctrlr_attach(const char *bdf, struct zdk_nvme_ctrlr **ctrlr);
+
+/**
+ * zdk_nvme_ctrlr_detach() - undo zdk_nvme_ctrlr_attach(): shut the
+ * controller down and close the device. Probed controllers (from
+ * zdk_eal_init()) stay until zdk_eal_cleanup(). Every qpair must be freed.
+ */
+ZDK_EXPORT void zdk_nvme_ctrlr_detach(struct zdk_nvme_ctrlr *ctrlr);
+
+/** zdk_nvme_ctrlr_next() - iterate the controllers that are up: NULL starts. */
+ZDK_EXPORT struct zdk_nvme_ctrlr *zdk_nvme_ctrlr_next(struct zdk_nvme_ctrlr *prev);
+
+/** zdk_nvme_ctrlr_name() - the controller's name (its BDF). */
+ZDK_EXPORT const char *zdk_nvme_ctrlr_name(const struct zdk_nvme_ctrlr *ctrlr);
+
+/** zdk_nvme_ctrlr_data() - the Identify Controller data read at bring-up. */
+ZDK_EXPORT const struct zdk_nvme_id_ctrlr *zdk_nvme_ctrlr_data(const struct zdk_nvme_ctrlr *ctrlr);
+
+/** zdk_nvme_ctrlr_max_xfer() - the largest transfer in bytes (MDTS, capped at 4 MiB). */
+ZDK_EXPORT uint32_t zdk_nvme_ctrlr_max_xfer(const struct zdk_nvme_ctrlr *ctrlr);
+
+/** zdk_nvme_ctrlr_sgl_supported() - whether the controller accepts SGLs for I/O. */
+ZDK_EXPORT bool zdk_nvme_ctrlr_sgl_supported(const struct zdk_nvme_ctrlr *ctrlr);
+
+/**
+ * zdk_nvme_ctrlr_reset() - disable and re-enable the controller.
+ * @ctrlr: the controller.
+ *
+ * Queue pairs are recreated by their owning threads on their next polls and
+ * their outstanding commands resubmitted; a command that had already timed
+ * out is completed with ZDK_NVME_SC_ABORT_REQUESTED instead. If the controller
+ * does not come back, every outstanding and later command completes with
+ * ZDK_NVME_SC_ABORT_SQ_DELETION. Return: 0, -ETIMEDOUT or -EIO.
+ */
+ZDK_EXPORT int zdk_nvme_ctrlr_reset(struct zdk_nvme_ctrlr *ctrlr);
+
+/**
+ * zdk_nvme_ctrlr_admin() - run one admin command synchronously.
+ * @ctrlr: the controller.
+ * @cmd: the command (cid and data pointer are filled in).
+ * @buf: data buffer (arena or zdk_dma_map()ped) or NULL; @len: its length.
+ * @cpl: set to the completion entry; may be NULL.
+ *
+ * Thread-safe (admin commands are serialised by a mutex).
+ * Return: 0, -EIO when the command completed with an error status (see
+ * @cpl), -ETIMEDOUT (the controller was then reset), -EINVAL, -ENOMEM.
+ */
+ZDK_EXPORT int zdk_nvme_ctrlr_admin(struct zdk_nvme_ctrlr *ctrlr, const struct zdk_nvme_sqe *cmd,
+				    void *buf, size_t len, struct zdk_nvme_cpl *cpl);
+
+/* Namespaces */
+
+/** zdk_nvme_ns_get() - namespace @nsid if active, else NULL. */
+ZDK_EXPORT const struct zdk_nvme_ns *zdk_nvme_ns_get(struct zdk_nvme_ctrlr *ctrlr, uint32_t nsid);
+
+/** zdk_nvme_ns_next() - iterate active namespaces in nsid order: NULL starts. */
+ZDK_EXPORT const struct zdk_nvme_ns *zdk_nvme_ns_next(struct zdk_nvme_ctrlr *ctrlr,
+						      const struct zdk_nvme_ns *prev);
+
+/** zdk_nvme_ns_flush() - submit a Flush. Return: as zdk_nvme_qpair_submit(). */
+ZDK_EXPORT int zdk_nvme_ns_flush(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp,
+				 zdk_nvme_cb cb, void *arg);
+
+/**
+ * zdk_nvme_ns_write_zeroes() - zero @nlb blocks at @lba (1..65536).
+ * Return: as zdk_nvme_qpair_submit(), -ENOTSUP if the controller lacks it.
+ */
+ZDK_EXPORT int zdk_nvme_ns_write_zeroes(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp,
+					uint64_t lba, uint32_t nlb, zdk_nvme_cb cb, void *arg);
+
+/**
+ * zdk_nvme_ns_deallocate() - Dataset Management, deallocate @nlb blocks at
+ * @lba (TRIM). Return: as zdk_nvme_qpair_submit(), -ENOTSUP if the
+ * controller lacks Dataset Management.
+ */
+ZDK_EXPORT int zdk_nvme_ns_deallocate(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp,
+				      uint64_t lba, uint32_t nlb, zdk_nvme_cb cb, void *arg);
+
+/**
+ * zdk_nvme_ns_readv() - vectored read; see zdk_nvme_qpair_submitv().
+ * The iovec lengths must add up to @nlb blocks (else -EINVAL).
+ */
+ZDK_EXPORT int zdk_nvme_ns_readv(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp,
+				 const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
+				 zdk_nvme_cb cb, void *arg);
+
+/** zdk_nvme_ns_writev() - vectored write; see zdk_nvme_ns_readv(). */
+ZDK_EXPORT int zdk_nvme_ns_writev(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp,
+				  const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
+				  zdk_nvme_cb cb, void *arg);
+
+/**
+ * zdk_nvme_ns_rw_sync() - read or write and wait, for simple tools.
+ * @write: true to write.
+ *
+ * Polls @qp until this command completes; callbacks of other commands on
+ * @qp run meanwhile. Return: 0, -EIO on an error status, or a submission error.
+ */
+ZDK_EXPORT int zdk_nvme_ns_rw_sync(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp,
+				   bool write, void *buf, uint64_t lba, uint32_t nlb);
+
+/* Queue pairs */
+
+struct zdk_nvme_qpair_opts {
+	uint32_t entries;    /* queue entries, a power of two; 0 = 256 (capped by CAP.MQES) */
+	uint32_t timeout_ms; /* per command; 0 = 30000, ZDK_NVME_TIMEOUT_NONE = never */
+	bool batch;          /* ring the SQ doorbell in poll/flush, not per submit */
+	bool prefer_sgl;     /* describe multi-page buffers with SGLs when supported */
+};
+#define ZDK_NVME_TIMEOUT_NONE UINT32_MAX
+
+/**
+ * zdk_nvme_qpair_alloc() - create an I/O queue pair for the calling thread.
+ * @ctrlr: the controller.
+ * @opts: options, or NULL for the defaults.
+ * @qp: set to the queue pair.
+ *
+ * Return: 0, -ENOSPC (every I/O queue the controller granted is in use),
+ * -EINVAL (entries not a power of two, or below 2), -ENOMEM, -EIO / -ETIMEDOUT
+ * (the Create I/O CQ/SQ command failed).
+ */
+ZDK_EXPORT int zdk_nvme_qpair_alloc(struct zdk_nvme_ctrlr *ctrlr,
+				    const struct zdk_nvme_qpair_opts *opts,
+				    struct zdk_nvme_qpair **qp);
+
+/**
+ * zdk_nvme_qpair_free() - delete the queues and free the pair. Outstanding
+ * commands are dropped without their callbacks: poll them out first.
+ * NULL is ignored.
+ */
+ZDK_EXPORT void zdk_nvme_qpair_free(struct zdk_nvme_qpair *qp);
+
+/** zdk_nvme_qpair_outstanding() - commands submitted and not yet completed. */
+static inline uint32_t zdk_nvme_qpair_outstanding(const struct zdk_nvme_qpair *qp)
+{
+	return (uint32_t)qp->mask - qp->nfree;
+}
+
+#endif /* ZDK_NVME_H */

@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fake_nvme.c - the software NVMe controller behind the unit tests. It
+ * follows the base spec strictly where the driver could get it wrong (PRP
+ * offsets, list chaining, SGL descriptors, queue sizes, phase bit, CQ full)
+ * and answers with an error status when a rule is broken.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_nvme.h"
+
+#define PAGE 4096u
+#define SC(sc) ZDK_NVME_STATUS(0, sc)
+#define SC_INVALID_OPCODE SC(0x01)
+#define SC_INVALID_FIELD SC(0x02)
+#define SC_DATA_XFER_ERROR SC(0x04)
+#define SC_LBA_RANGE SC(0x80)
+#define SC_PRP_OFFSET SC(0x13)
+#define SC_SGL_INVALID SC(0x0e)
+#define SC_INVALID_QID ZDK_NVME_STATUS(1, 0x01)
+
+static uint32_t reg32(struct fake_nvme *f, uint32_t off)
+{
+	return *(volatile uint32_t *)(f->bar + off);
+}
+
+static void set32(struct fake_nvme *f, uint32_t off, uint32_t v)
+{
+	*(volatile uint32_t *)(f->bar + off) = v;
+}
+
+static uint64_t reg64(struct fake_nvme *f, uint32_t off)
+{
+	return reg32(f, off) | (uint64_t)reg32(f, off + 4) << 32;
+}
+
+static void *va(uint64_t iova)
+{
+	return (void *)(uintptr_t)(iova - FAKE_IOVA_OFFSET + 4096);
+}
+
+static bool iova_ok(uint64_t iova)
+{
+	return iova >= FAKE_IOVA_OFFSET && iova < FAKE_IOVA_OFFSET + (1ULL << 47);
+}
+
+static uint32_t db(struct fake_nvme *f, unsigned idx)
+{
+	return reg32(f, 0x1000 + idx * (4u << f->dstrd));
+}
+
+void fake_nvme_init(struct fake_nvme *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->mqes = 2047;
+	f->mdts = 0;
+	f->sgls = 1;
+	f->cfs_after = -1;
+	f->lba_shift[0] = 9;
+	f->lba_shift[1] = 12;
+	f->nblocks[0] = FAKE_NS_BLOCKS_512;
+	f->nblocks[1] = FAKE_NS_BLOCKS_4K;
+	for (int i = 0; i < 2; i++)
+		f->disk[i] = calloc(f->nblocks[i], 1u << f->lba_shift[i]);
+	/* CAP: MQES, CQR, TO 1 (500 ms), DSTRD, CSS NVM, MPSMIN 0, MPSMAX 4. */
+	uint64_t cap = f->mqes | 1u << 16 | 1u << 24 | (uint64_t)f->dstrd << 32 |
+		       1ULL << 37 | 4ULL << 52;
+	set32(f, 0x00, (uint32_t)cap);
+	set32(f, 0x04, (uint32_t)(cap >> 32));
+	set32(f, 0x08, 0x00020000);
+}
+
+void fake_nvme_fini(struct fake_nvme *f)
+{
+	free(f->disk[0]);
+	free(f->disk[1]);
+}
+
+uint8_t *fake_nvme_disk(struct fake_nvme *f, uint32_t nsid, uint64_t lba)
+{
+	return f->disk[nsid - 1] + (lba << f->lba_shift[nsid - 1]);
+}
+
+/* Copy @len bytes between @mem and the command's PRPs (base spec 4.1.1). */
+static uint16_t xfer_prp(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint8_t *mem,
+			 uint64_t len, bool to_host)
+{
+	uint64_t addr = s->prp1, *list = NULL;
+	/* Past two pages, PRP2 points to a list instead of the second page. */
+	bool use_list = (s->prp1 & (PAGE - 1)) + len > 2 * PAGE;
+	uint32_t idx = 0;
+
+	if (s->prp1 & 3)
+		return SC_PRP_OFFSET;
+	for (uint64_t done = 0, n; done < len; done += n) {
+		if (done > 0 && !use_list) {
+			addr = s->prp2;
+		} else if (done > 0) {
+			if (!list) {
+				if (!iova_ok(s->prp2) || (s->prp2 & 7))
+					return SC_PRP_OFFSET;
+				list = va(s->prp2);
+				idx = (uint32_t)((s->prp2 & (PAGE - 1)) / 8);
+			}
+			/* The last entry of a list page chains when more follows. */
+			if (idx == PAGE / 8 - 1 && len - done > PAGE) {
+				if (list[idx] & (PAGE - 1) || !iova_ok(list[idx]))
+					return SC_PRP_OFFSET;
+				list = va(list[idx]);
+				idx = 0;
+				f->nr_chain++;
+			}
+			addr = list[idx++];
+		}
+		if (done > 0 && (addr & (PAGE - 1)))
+			return SC_PRP_OFFSET;
+		if (!iova_ok(addr))
+			return SC_DATA_XFER_ERROR;
+		n = PAGE - (addr & (PAGE - 1));
+		if (n > len - done)
+			n = len - done;
+		if (to_host)
+			memcpy(va(addr), mem + done, n);
+		else
+			memcpy(mem + done, va(addr), n);
+	}
+	return 0;
+}
+
+/* SGL: one Data Block, or a Last Segment of Data Blocks (base spec 4.1.2). */
+static uint16_t xfer_sgl(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint8_t *mem,
+			 uint64_t len, bool to_host)
+{
+	const struct zdk_nvme_sgl_desc *d = &s->sgl1;
+	uint32_t n = 1;
+	uint64_t done = 0;
+
+	f->nr_sgl++;
+	if (d->type == ZDK_NVME_SGL_LAST_SEGMENT) {
+		if (!iova_ok(d->addr) || d->len % 16 || d->len == 0)
+			return SC_SGL_INVALID;
+		n = d->len / 16;
+		d = va(d->addr);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t c = d[i].len;
+
+		if (d[i].type != ZDK_NVME_SGL_DATA_BLOCK || !iova_ok(d[i].addr))
+			return SC_SGL_INVALID;
+		if (c > len - done)
+			return SC_SGL_INVALID;
+		if (to_host)
+			memcpy(va(d[i].addr), mem + done, c);
+		else
+			memcpy(mem + done, va(d[i].addr), c);
+		done += c;
+	}
+	return done == len ? 0 : SC_SGL_INVALID;
+}
+
+static uint16_t xfer(struct fake_nvme *f, const struct zdk_nvme_sqe *s, void *mem, uint64_t len,
+		     bool to_host)
+{
+	f->last_sqe_flags = s->flags;
+	f->last_prp2 = s->prp2;
+	switch (s->flags >> 6) {
+	case 0:
+		return xfer_prp(f, s, mem, len, to_host);
+	case 1:
+		return xfer_sgl(f, s, mem, len, to_host);
+	default:
+		return SC_INVALID_FIELD;
+	}
+}
+
+static uint16_t identify(struct fake_nvme *f, const struct zdk_nvme_sqe *s)
+{
+	static uint8_t buf[4096];
+
+	memset(buf, 0, sizeof(buf));
+	if ((s->cdw10 & 0xff) == ZDK_NVME_CNS_CTRLR) {
+		struct zdk_nvme_id_ctrlr *id = (void *)buf;
+
+		id->vid = 0x1b36;
+		memcpy(id->sn, "FAKE0001            ", 20);
+		memcpy(id->mn, "zdk fake controller                     ", 40);
+		id->mdts = f->mdts;
+		id->nn = 2;
+		id->sqes = 0x66;
+		id->cqes = 0x44;
+		id->oncs = ZDK_NVME_ONCS_DSM | ZDK_NVME_ONCS_WRITE_ZEROES;
+		id->sgls = f->sgls;
+	} else if ((s->cdw10 & 0xff) == ZDK_NVME_CNS_ACTIVE_NS) {
+		uint32_t *ids = (void *)buf;
+
+		ids[0] = 1;
+		ids[1] = 2;
+	} else if ((s->cdw10 & 0xff) == ZDK_NVME_CNS_NS && (s->nsid == 1 || s->nsid == 2)) {
+		struct zdk_nvme_id_ns *ns = (void *)buf;
+
+		ns->nsze = ns->ncap = f->nblocks[s->nsid - 1];
+		ns->nlbaf = 1;
+		ns->flbas = (uint8_t)(s->nsid - 1);
+		ns->lbaf[0] = 9u << 16;
+		ns->lbaf[1] = 12u << 16;
+	} else {
+		return SC_INVALID_FIELD;
+	}
+	return xfer(f, s, buf, sizeof(buf), true);
+}
+
+static void post(struct fake_nvme *f, uint16_t sqid, uint16_t cid, uint16_t status, uint32_t dw0);
+
+static uint16_t admin(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint32_t *dw0)
+{
+	uint16_t qid = s->cdw10 & 0xffff;
+	uint32_t size = (s->cdw10 >> 16) + 1;
+
+	f->nr_admin++;
+	switch (s->opc) {
+	case ZDK_NVME_ADM_IDENTIFY:
+		return identify(f, s);
+	case ZDK_NVME_ADM_SET_FEATURES:
+		if ((s->cdw10 & 0xff) != ZDK_NVME_FEAT_NUM_QUEUES)
+			return SC_INVALID_FIELD;
+		*dw0 = (FAKE_MAXQ - 2) << 16 | (FAKE_MAXQ - 2);
+		return 0;
+	case ZDK_NVME_ADM_CREATE_CQ:
+		if (qid == 0 || qid >= FAKE_MAXQ || f->cq[qid].valid || size > f->mqes + 1u ||
+		    !(s->cdw11 & 1))
+			return SC_INVALID_QID;
+		f->cq[qid] = (struct fake_queue){ .iova = s->prp1, .size = size, .phase = 1, .valid = true };
+		return 0;
+	case ZDK_NVME_ADM_CREATE_SQ:
+		if (qid == 0 || qid >= FAKE_MAXQ || f->sq[qid].valid || !f->cq[s->cdw11 >> 16].valid)
+			return SC_INVALID_QID;
+		f->sq[qid] = (struct fake_queue){ .iova = s->prp1, .size = size,
+						  .cqid = (uint16_t)(s->cdw11 >> 16), .valid = true };
+		return 0;
+	case ZDK_NVME_ADM_DELETE_SQ:
+	case ZDK_NVME_ADM_DELETE_CQ: {
+		struct fake_queue *q = s->opc == ZDK_NVME_ADM_DELETE_SQ ? f->sq : f->cq;
+
+		if (qid == 0 || qid >= FAKE_MAXQ || !q[qid].valid)
+			return SC_INVALID_QID;
+		q[qid].valid = false;
+		return 0;
+	}
+	case ZDK_NVME_ADM_ABORT:
+		f->nr_abort++;
+		*dw0 = 1; /* not aborted */
+		for (int i = 0; i < f->nheld && f->abort_works; i++) {
+			if (f->held[i].sqid == qid && f->held[i].sqe.cid == s->cdw10 >> 16) {
+				post(f, qid, f->held[i].sqe.cid, SC(0x07), 0);
+				f->held[i] = f->held[--f->nheld];
+				*dw0 = 0;
+				break;
+			}
+		}
+		return 0;
+	default:
+		return SC_INVALID_OPCODE;
+	}
+}
+
+static uint16_t io(struct fake_nvme *f, const struct zdk_nvme_sqe *s)
+{
+	uint64_t slba = s->cdw10 | (uint64_t)s->cdw11 << 32;
+	uint32_t nlb = (s->cdw12 & 0xffff) + 1, n = s->nsid - 1;
+	uint64_t len;
+
+	if (s->nsid < 1 || s->nsid > 2)
+		return ZDK_NVME_STATUS(0, 0x0b);
+	len = (uint64_t)nlb << f->lba_shift[n];
+	if (f->mdts && len > (PAGE << f->mdts))
+		return SC_INVALID_FIELD;
+	switch (s->opc) {
+	case ZDK_NVME_OPC_FLUSH:
+		return 0;
+	case ZDK_NVME_OPC_READ:
+	case ZDK_NVME_OPC_WRITE:
+	case ZDK_NVME_OPC_WRITE_ZEROES:
+		if (slba + nlb > f->nblocks[n])
+			return SC_LBA_RANGE;
+		if (s->opc == ZDK_NVME_OPC_WRITE_ZEROES) {
+			memset(fake_nvme_disk(f, s->nsid, slba), 0, len);
+			return 0;
+		}
+		return xfer(f, s, fake_nvme_disk(f, s->nsid, slba), len, s->opc == ZDK_NVME_OPC_READ);
+	case ZDK_NVME_OPC_DSM: {
+		struct zdk_nvme_dsm_range r[256];
+		uint32_t nr = (s->cdw10 & 0xff) + 1;
+		uint16_t st = xfer(f, s, r, nr * sizeof(r[0]), false);
+
+		for (uint32_t i = 0; !st && i < nr; i++) {
+			if (r[i].slba + r[i].nlb > f->nblocks[n])
+				return SC_LBA_RANGE;
+			if (s->cdw11 & (1u << 2))
+				memset(fake_nvme_disk(f, s->nsid, r[i].slba), 0,
+				       (uint64_t)r[i].nlb << f->lba_shift[n]);
+		}
+		return st;
+	}
+	default:
+		return SC_INVALID_OPCODE;
+	}
+}
+
+static bool cq_full(struct fake_nvme *f, uint16_t cqid)
+{
+	struct fake_queue *cq = &f->cq[cqid];
+
+	cq->head = db(f, 2 * cqid + 1);
+	return (cq->tail + 1) % cq->size == cq->head;
+}
+
+static void post(struct fake_nvme *f, uint16_t sqid, uint16_t cid, uint16_t status, uint32_t dw0)
+{
+	struct fake_queue *sq = &f->sq[sqid], *cq = &f->cq[sq->cqid];
+	struct zdk_nvme_cpl *e = (struct zdk_nvme_cpl *)va(cq->iova) + cq->tail;
+
+	e->dw0 = dw0;
+	e->dw1 = 0;
+	e->sqhd = (uint16_t)sq->head;
+	e->sqid = sqid;
+	e->cid = cid;
+	/* The phase bit goes last: it publishes the entry. */
+	__atomic_store_n(&e->status, (uint16_t)(status | cq->phase), __ATOMIC_RELEASE);
+	if (++cq->tail == cq->size) {
+		cq->tail = 0;
+		cq->phase ^= 1;
+	}
+}
+
+static void handle_cc(struct fake_nvme *f)
+{
+	uint32_t cc = reg32(f, ZDK_NVME_REG_CC), csts = reg32(f, ZDK_NVME_REG_CSTS);
+
+	if ((cc & ZDK_NVME_CC_SHN_MASK) && f->enabled && !(csts & ZDK_NVME_CSTS_SHST_MASK)) {
+		f->nr_shutdown++;
+		csts |= ZDK_NVME_CSTS_SHST_DONE;
+	}
+	if ((cc & ZDK_NVME_CC_EN) && !f->enabled && !f->never_ready) {
+		uint32_t aqa = reg32(f, ZDK_NVME_REG_AQA);
+
+		memset(f->sq, 0, sizeof(f->sq));
+		memset(f->cq, 0, sizeof(f->cq));
+		f->sq[0] = (struct fake_queue){ .iova = reg64(f, ZDK_NVME_REG_ASQ),
+						.size = (aqa & 0xfff) + 1, .valid = true };
+		f->cq[0] = (struct fake_queue){ .iova = reg64(f, ZDK_NVME_REG_ACQ),
+						.size = ((aqa >> 16) & 0xfff) + 1, .phase = 1, .valid = true };
+		f->enabled = true;
+		csts = ZDK_NVME_CSTS_RDY;
+	} else if (!(cc & ZDK_NVME_CC_EN) && (f->enabled || (csts & ZDK_NVME_CSTS_CFS))) {
+		/* Disable resets the controller: every queue and held command goes. */
+		if (f->enabled)
+			f->nr_resets++;
+		f->enabled = false;
+		f->nheld = 0;
+		memset(f->bar + 0x1000, 0, sizeof(f->bar) - 0x1000);
+		memset(f->sq, 0, sizeof(f->sq));
+		memset(f->cq, 0, sizeof(f->cq));
+		csts = 0;
+	}
+	set32(f, ZDK_NVME_REG_CSTS, csts);
+}
+
+struct pending {
+	uint16_t sqid, cid, status;
+};
+
+static void run_sq(struct fake_nvme *f, uint16_t qid, struct pending *pend, int *npend)
+{
+	struct fake_queue *sq = &f->sq[qid];
+	uint32_t tail = db(f, 2 * qid);
+
+	while (sq->valid && sq->head != tail && tail < sq->size && !cq_full(f, sq->cqid)) {
+		struct zdk_nvme_sqe s = ((struct zdk_nvme_sqe *)va(sq->iova))[sq->head];
+		uint32_t dw0 = 0;
+		uint16_t st;
+
+		sq->head = (sq->head + 1) % sq->size;
+		if (qid == 0) {
+			st = admin(f, &s, &dw0);
+			post(f, qid, s.cid, st, dw0);
+			continue;
+		}
+		f->nr_io++;
+		if (f->cfs_after >= 0 && f->cfs_after-- == 0) {
+			set32(f, ZDK_NVME_REG_CSTS, reg32(f, ZDK_NVME_REG_CSTS) | ZDK_NVME_CSTS_CFS);
+			return;
+		}
+		if (f->swallow > 0 && f->nheld < 64) {
+			f->swallow--;
+			f->held[f->nheld++] = (struct fake_held){ .sqid = qid, .sqe = s };
+			continue;
+		}
+		st = io(f, &s);
+		if (f->fail_status) {
+			st = f->fail_status;
+			f->fail_status = 0;
+		}
+		pend[(*npend)++] = (struct pending){ qid, s.cid, st };
+		if (f->dup_next > 0) {
+			f->dup_next--;
+			pend[(*npend)++] = (struct pending){ qid, s.cid, st };
+		}
+	}
+}
+
+void fake_nvme_run(struct fake_nvme *f)
+{
+	struct pending pend[2 * 4096 + 8];
+	int npend = 0;
+
+	handle_cc(f);
+	if (!f->enabled || f->hold || (reg32(f, ZDK_NVME_REG_CSTS) & ZDK_NVME_CSTS_CFS))
+		return;
+	for (uint16_t qid = 0; qid < FAKE_MAXQ; qid++) {
+		run_sq(f, qid, pend, &npend);
+		if (reg32(f, ZDK_NVME_REG_CSTS) & ZDK_NVME_CSTS_CFS)
+			return;
+	}
+	for (int i = 0; i < npend; i++) {
+		struct pending *p = &pend[f->reverse ? npend - 1 - i : i];
+
+		post(f, p->sqid, p->cid, p->status, 0);
+	}
+}
