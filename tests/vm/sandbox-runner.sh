@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# sandbox-runner.sh RUN BUILD_DIR: tests buildtools/vm/run itself, from the
+# host (four boots): the command's exit status comes back (7, then 1 from
+# `false`), its output streams while it runs, the cwd, --env, ZDK_VM and a
+# write into the tree reach the guest, --timeout kills the guest and exits
+# 124, a guest panic exits 125 saying so, and no per-run directory is left.
+set -uo pipefail
+
+RUN=${1:?usage: $0 path/to/buildtools/vm/run BUILD_DIR}
+BUILD=${2:?usage: $0 path/to/buildtools/vm/run BUILD_DIR}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+# Per-run directories land here, so the test can see they are cleaned up.
+export TMPDIR=$TMP/runs
+mkdir -p "$TMPDIR"
+
+fail() { echo "FAIL: $*"; exit 1; }
+ok() { echo "ok: $*"; }
+
+# Boot 1: status 7, streaming, env, cwd, a write into the tree. Each output
+# line is stamped on arrival: "ready" must arrive while the command sleeps.
+status_and_stream() {
+	local marker=m$$-$RANDOM probe=$BUILD/sandbox-runner.probe rc out
+	rm -f "$probe"
+	cd "$(dirname "$0")" || fail "cd"
+	"$RUN" --env ZDK_T="$marker x" -- sh -c \
+		'echo "ready $ZDK_T|$ZDK_VM|$ZDK_VM_IOMMU|$(pwd)"; echo "$ZDK_T" >'"$probe"'; sleep 4; echo done; exit 7' \
+		2>"$TMP/err1" | while IFS= read -r line; do echo "$SECONDS $line"; done >"$TMP/out1"
+	rc=${PIPESTATUS[0]}
+	cat "$TMP/out1"
+	[ "$rc" = 7 ] || { cat "$TMP/err1"; fail "run -- sh -c 'exit 7' exited $rc, want 7"; }
+	out=$(grep ' ready ' "$TMP/out1") || fail "the command's output did not reach stdout"
+	[ "${out#* ready }" = "$marker x|1|iommu|$(pwd -P)" ] ||
+		fail "env/cwd in the guest: got '${out#* ready }', want '$marker x|1|iommu|$(pwd -P)'"
+	local t_ready t_done
+	t_ready=$(awk '/ ready /{print $1}' "$TMP/out1")
+	t_done=$(awk '/ done$/{print $1}' "$TMP/out1")
+	[ -n "$t_done" ] && [ $((t_done - t_ready)) -ge 3 ] ||
+		fail "output did not stream: 'ready' at ${t_ready}s, 'done' at ${t_done:-?}s"
+	[ "$(cat "$probe" 2>/dev/null)" = "$marker x" ] || fail "the guest's write into the tree did not reach the host"
+	rm -f "$probe"
+	ok "exit 7 returned, output streamed (${t_ready}s -> ${t_done}s), env/cwd/tree write ok"
+}
+
+status_false() {
+	local rc
+	"$RUN" -- false
+	rc=$?
+	[ "$rc" = 1 ] || fail "run -- false exited $rc, want 1"
+	ok "run -- false exits 1"
+}
+
+timeout_kills() {
+	local rc t0=$SECONDS t
+	"$RUN" --timeout 20 -- sleep 100 2>"$TMP/err3"
+	rc=$?
+	t=$((SECONDS - t0))
+	cat "$TMP/err3"
+	[ "$rc" = 124 ] || fail "run --timeout 20 -- sleep 100 exited $rc, want 124"
+	[ $t -lt 45 ] || fail "--timeout 20 took $t s"
+	grep -q 'timed out after 20 s' "$TMP/err3" || fail "no timeout message"
+	ok "--timeout 20 -- sleep 100: exit 124 after $t s"
+}
+
+panic_reported() {
+	local rc
+	"$RUN" -- sh -c 'echo c >/proc/sysrq-trigger; sleep 100' >/dev/null 2>"$TMP/err4"
+	rc=$?
+	tail -n 3 "$TMP/err4"
+	[ "$rc" = 125 ] || fail "a guest panic exited $rc, want 125"
+	grep -q 'guest died' "$TMP/err4" || fail "no 'guest died' message"
+	grep -q 'Kernel panic' "$TMP/err4" || fail "the last console lines were not shown"
+	ok "a guest panic exits 125 with the console tail"
+}
+
+status_and_stream
+status_false
+timeout_kills
+panic_reported
+left=$(ls -A "$TMPDIR")
+[ -z "$left" ] || fail "per-run directories left behind: $left"
+ok "no per-run directory left"
+echo "PASS: sandbox-runner"
