@@ -515,11 +515,17 @@ int zdk_pci_sysfs_dev_in_use(const struct zdk_pci_sysfs *fs, const struct zdk_pc
 	return rc;
 }
 
-int zdk_pci_sysfs_vfio_pci_present(const struct zdk_pci_sysfs *fs)
+int zdk_pci_sysfs_driver_present(const struct zdk_pci_sysfs *fs, const char *driver)
 {
 	char path[PATH_MAX];
 
-	return path_fmt(path, root_sys(fs), "bus/pci/drivers/vfio-pci") == 0 && exists(path);
+	return !strchr(driver, '/') &&
+	       path_fmt(path, root_sys(fs), "bus/pci/drivers/%s", driver) == 0 && exists(path);
+}
+
+int zdk_pci_sysfs_vfio_pci_present(const struct zdk_pci_sysfs *fs)
+{
+	return zdk_pci_sysfs_driver_present(fs, "vfio-pci");
 }
 
 static int dir_nonempty(const char *root, const char *dir)

@@ -157,6 +157,9 @@ ZDK_EXPORT int zdk_pci_sysfs_restore(const struct zdk_pci_sysfs *fs, const struc
 ZDK_EXPORT int zdk_pci_sysfs_dev_in_use(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr,
 			     char *why, size_t len);
 
+/** zdk_pci_sysfs_driver_present() - 1 when PCI driver @driver is loaded, else 0. */
+ZDK_EXPORT int zdk_pci_sysfs_driver_present(const struct zdk_pci_sysfs *fs, const char *driver);
+
 /** zdk_pci_sysfs_vfio_pci_present() - 1 when the vfio-pci driver is loaded, else 0. */
 ZDK_EXPORT int zdk_pci_sysfs_vfio_pci_present(const struct zdk_pci_sysfs *fs);
 
