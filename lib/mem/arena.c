@@ -289,6 +289,27 @@ static int arena_check_free(const struct mem_arena *a)
 	return 0;
 }
 
+/* --no-huge populates plain memory: never more than the machine has free. */
+static int arena_check_ram(const struct mem_arena *a)
+{
+	unsigned long long kb = 0;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	if (kb && a->len / 1024 > kb / 2) {
+		ZDK_ERR("-m asks for %zu MiB of 4 KiB pages, but only %llu MiB are available: "
+			"ask for less", a->len >> 20, kb >> 10);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int mem_init(const struct mem_conf *conf)
 {
 	char dir[PATH_MAX], b[32];
@@ -322,11 +343,9 @@ int mem_init(const struct mem_conf *conf)
 		rc = -EINVAL;
 		goto err_fini;
 	}
-	if (!conf->no_huge) {
-		rc = arena_check_free(a);
-		if (rc)
-			goto err_fini;
-	}
+	rc = conf->no_huge ? arena_check_ram(a) : arena_check_free(a);
+	if (rc)
+		goto err_fini;
 	rc = arena_reserve(a);
 	if (rc)
 		goto err_fini;
@@ -409,8 +428,10 @@ static int arena_phys(struct mem_arena *a)
 			return rc;
 		}
 	}
-	for (unsigned i = 0; i < a->nsegs; i++)
+	for (unsigned i = 0; i < a->nsegs; i++) {
 		a->segs[i].heap.contig = noiommu_contig;
+		a->segs[i].heap.contig_step = a->pgsz;
+	}
 	return 0;
 }
 

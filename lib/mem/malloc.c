@@ -12,7 +12,7 @@
 #define ELEM_MAGIC_FREE 0x7a646b2d66726565ULL /* "zdk-free" */
 #define ELEM_MAGIC_USED 0x7a646b2d75736564ULL /* "zdk-used" */
 
-static uintptr_t align_up(uintptr_t v, uintptr_t a)
+static uintptr_t ptr_align_up(uintptr_t v, uintptr_t a)
 {
 	return (v + a - 1) & ~(a - 1);
 }
@@ -79,17 +79,20 @@ void *heap_alloc(struct mem_heap *h, size_t size, size_t align)
 		align = MEM_ELEM_SIZE;
 	if (!size || size > h->len || (align & (align - 1)))
 		return NULL;
-	size = align_up(size, MEM_ELEM_SIZE);
+	size = ptr_align_up(size, MEM_ELEM_SIZE);
 
 	pthread_spin_lock(&h->lock);
 	for (pp = &h->free; (e = *pp); pp = &e->next) {
-		uintptr_t data = align_up((uintptr_t)(e + 1), align);
-		size_t lead = data - sizeof(*e) - (uintptr_t)e;
+		uintptr_t data = ptr_align_up((uintptr_t)(e + 1), align);
 		size_t need = sizeof(*e) + size;
+		size_t lead = data - sizeof(*e) - (uintptr_t)e;
 
+		/* No-IOMMU: slide to the next page until the span is contiguous. */
+		while (lead + need <= e->size && h->contig && !h->contig((void *)data, size)) {
+			data = ptr_align_up(data + 1, ZDK_MAX(align, h->contig_step));
+			lead = data - sizeof(*e) - (uintptr_t)e;
+		}
 		if (lead + need > e->size)
-			continue;
-		if (h->contig && !h->contig((void *)data, size))
 			continue;
 		va = carve(h, pp, e, lead, need);
 		break;

@@ -41,6 +41,7 @@ struct mem_heap {
 	int node;
 	/* no-IOMMU: may [va, va+len) be handed out as one DMA buffer? */
 	bool (*contig)(const void *va, size_t len);
+	size_t contig_step; /* the page size, where contig is set */
 };
 
 /* One node's share of the arena. */

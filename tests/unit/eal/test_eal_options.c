@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Unit tests of zdk_eal_init()'s option parser: every option, malformed and
+ * conflicting ones, and the argv hand-back convention. */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <string.h>
+
+#include "../../../lib/eal/eal_options.c"
+
+#define ARGS(...) ((char *[]){ "prog", __VA_ARGS__, NULL })
+#define NARGS(...) ((int)(sizeof((char *[]){ "prog", __VA_ARGS__ }) / sizeof(char *)))
+#define PARSE(c, ...) eal_parse_args(NARGS(__VA_ARGS__), ARGS(__VA_ARGS__), (c))
+
+static struct eal_conf c;
+
+static void test_defaults(void)
+{
+	char *argv[] = { "prog", NULL };
+
+	CU_ASSERT_EQUAL(eal_parse_args(1, argv, &c), 0);
+	CU_ASSERT_FALSE(c.lcore_set);
+	CU_ASSERT_EQUAL(c.iommu, EAL_IOMMU_AUTO);
+	CU_ASSERT_STRING_EQUAL(c.file_prefix, "zdk");
+	CU_ASSERT_FALSE(c.no_huge);
+	CU_ASSERT_EQUAL(c.nallow, 0);
+}
+
+static void test_lcores(void)
+{
+	CU_ASSERT_EQUAL(PARSE(&c, "-l", "2,0-1,5"), 2);
+	CU_ASSERT_TRUE(c.lcore_set);
+	CU_ASSERT_EQUAL(c.main_lcore, 2);
+	CU_ASSERT_TRUE(c.lcores[0] && c.lcores[1] && c.lcores[2] && c.lcores[5]);
+	CU_ASSERT_FALSE(c.lcores[3] || c.lcores[4]);
+	CU_ASSERT_EQUAL(PARSE(&c, "--lcores=7"), 1);
+	CU_ASSERT_EQUAL(c.main_lcore, 7);
+	CU_ASSERT_EQUAL(PARSE(&c, "-l", "3-1"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-l", "a"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-l", "1,"), 2); /* a trailing comma is harmless */
+	CU_ASSERT_EQUAL(PARSE(&c, "-l", "1-"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-l", "999"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-l", ""), -EINVAL);
+}
+
+static void test_devices(void)
+{
+	CU_ASSERT_EQUAL(PARSE(&c, "-a", "0000:01:00.0", "--allow=02:00.1"), 3);
+	CU_ASSERT_EQUAL(c.nallow, 2);
+	CU_ASSERT_EQUAL(c.allow[0].bus, 1);
+	CU_ASSERT_EQUAL(c.allow[1].bus, 2);
+	CU_ASSERT_EQUAL(c.allow[1].func, 1);
+	CU_ASSERT_EQUAL(PARSE(&c, "-b", "0000:03:00.0"), 2);
+	CU_ASSERT_EQUAL(c.nblock, 1);
+	CU_ASSERT_EQUAL(PARSE(&c, "-a", "nonsense"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-a", "0000:01:00.0", "-b", "0000:02:00.0"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-a", "01:00.0", "-a", "0000:01:00.0"), -EINVAL);
+}
+
+static void test_iommu(void)
+{
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommu=iommufd"), 1);
+	CU_ASSERT_EQUAL(c.iommu, EAL_IOMMU_IOMMUFD);
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommu", "type1"), 2);
+	CU_ASSERT_EQUAL(c.iommu, EAL_IOMMU_TYPE1);
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommu=noiommu"), 1);
+	CU_ASSERT_EQUAL(c.iommu, EAL_IOMMU_NOIOMMU);
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommu=auto"), 1);
+	CU_ASSERT_EQUAL(c.iommu, EAL_IOMMU_AUTO);
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommu=vfio"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommu"), -EINVAL);
+}
+
+static void test_memory(void)
+{
+	CU_ASSERT_EQUAL(PARSE(&c, "-m", "256"), 2);
+	CU_ASSERT_TRUE(c.mem_set);
+	CU_ASSERT_EQUAL(c.node_mem_mb[0], 256);
+	CU_ASSERT_EQUAL(PARSE(&c, "--socket-mem=0,512"), 1);
+	CU_ASSERT_EQUAL(c.node_mem_mb[0], 0);
+	CU_ASSERT_EQUAL(c.node_mem_mb[1], 512);
+	CU_ASSERT_EQUAL(PARSE(&c, "-m", "0"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-m", "12x"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-m", "1,2,3,4,5,6,7,8,9"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-m", "1,,2"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-size", "1G"), 2);
+	CU_ASSERT_EQUAL(c.huge_size, 1UL << 30);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-size=2M"), 1);
+	CU_ASSERT_EQUAL(c.huge_size, 2UL << 20);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-size=2048K"), 1);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-size=4K"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-size=big"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-dir", "/dev/hugepages"), 2);
+	CU_ASSERT_STRING_EQUAL(c.huge_dir, "/dev/hugepages");
+	CU_ASSERT_EQUAL(PARSE(&c, "--no-huge"), 1);
+	CU_ASSERT_TRUE(c.no_huge);
+	CU_ASSERT_EQUAL(PARSE(&c, "--no-huge", "--huge-size=2M"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--no-huge", "--huge-dir=/x"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--no-huge", "--iommu=noiommu"), -EINVAL);
+}
+
+static void test_misc(void)
+{
+	CU_ASSERT_EQUAL(PARSE(&c, "--file-prefix", "app1"), 2);
+	CU_ASSERT_STRING_EQUAL(c.file_prefix, "app1");
+	CU_ASSERT_EQUAL(PARSE(&c, "--file-prefix=a/b"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--file-prefix="), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--log-level=debug"), 1);
+	CU_ASSERT_EQUAL(c.log_level, ZDK_LOG_DEBUG);
+	CU_ASSERT_EQUAL(PARSE(&c, "--log-level", "2"), 2);
+	CU_ASSERT_EQUAL(c.log_level, ZDK_LOG_WARN);
+	CU_ASSERT_EQUAL(PARSE(&c, "--log-level=loud"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-h"), 1);
+	CU_ASSERT_TRUE(c.help);
+	CU_ASSERT_EQUAL(PARSE(&c, "--bogus"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-z"), -EINVAL);
+}
+
+/* As DPDK: options stop at "--" or a non-option; argv[ret] is argv[0]. */
+static void test_handback(void)
+{
+	char *argv[] = { "prog", "-l", "0", "--", "-p", "3", NULL };
+	char *argv2[] = { "prog", "--no-huge", "app-arg", "-x", NULL };
+	int ret;
+
+	ret = eal_parse_args(6, argv, &c);
+	CU_ASSERT_EQUAL(ret, 3);
+	CU_ASSERT_STRING_EQUAL(argv[ret], "prog");
+	CU_ASSERT_STRING_EQUAL(argv[ret + 1], "-p");
+	ret = eal_parse_args(4, argv2, &c);
+	CU_ASSERT_EQUAL(ret, 1);
+	CU_ASSERT_STRING_EQUAL(argv2[ret], "prog");
+	CU_ASSERT_STRING_EQUAL(argv2[ret + 1], "app-arg");
+	CU_ASSERT_EQUAL(optind, 1);
+}
+
+static void test_sizes(void)
+{
+	size_t b;
+
+	CU_ASSERT_EQUAL(eal_parse_size("1G", &b), 0);
+	CU_ASSERT_EQUAL(b, 1UL << 30);
+	CU_ASSERT_EQUAL(eal_parse_size("2MB", &b), 0);
+	CU_ASSERT_EQUAL(b, 2UL << 20);
+	CU_ASSERT_EQUAL(eal_parse_size("4096", &b), 0);
+	CU_ASSERT_EQUAL(b, 4096);
+	CU_ASSERT_EQUAL(eal_parse_size("0", &b), -EINVAL);
+	CU_ASSERT_EQUAL(eal_parse_size("-1", &b), -EINVAL);
+	CU_ASSERT_EQUAL(eal_parse_size("1T", &b), -EINVAL);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	zdk_log_set_level(ZDK_LOG_ERR - 1 + 1);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("eal_options", NULL, NULL);
+	CU_add_test(s, "defaults", test_defaults);
+	CU_add_test(s, "lcores", test_lcores);
+	CU_add_test(s, "devices", test_devices);
+	CU_add_test(s, "iommu", test_iommu);
+	CU_add_test(s, "memory", test_memory);
+	CU_add_test(s, "misc", test_misc);
+	CU_add_test(s, "handback", test_handback);
+	CU_add_test(s, "sizes", test_sizes);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}

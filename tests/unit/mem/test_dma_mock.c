@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * The arena and external DMA mappings over a mock IOMMU backend: the arena
+ * is mapped once (by file where the backend can, else by VA) inside a
+ * 39-bit aperture, zdk_virt2iova() agrees with what was mapped, external
+ * maps get IOVAs clear of the arena and are unmapped exactly, and a type1
+ * container that is not ready yet defers the mapping.
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The files under test, each with its own log component. */
+#include "../../../lib/iommu/iommu.c"
+#include "../../../lib/iommu/iova.c"
+#undef ZDK_LOG_COMPONENT
+#include "../../../lib/mem/arena.c"
+#undef ZDK_LOG_COMPONENT
+#include "../../../lib/mem/dma.c"
+#include "../../../lib/mem/malloc.c"
+
+/* The real backends are not under test here. */
+const struct iommu_ops iommu_iommufd_ops, iommu_type1_ops, iommu_noiommu_ops;
+
+int zdk_socket_id(void)
+{
+	return 0;
+}
+
+enum { OP_MAP, OP_MAP_FILE, OP_UNMAP };
+static struct call {
+	int op;
+	uint64_t iova, len;
+	void *va;
+} calls[64];
+static int ncalls;
+static bool has_map_file;
+static int fail_map;
+
+static int mock_map(struct iommu *io, void *va, uint64_t iova, uint64_t len)
+{
+	if (fail_map)
+		return fail_map;
+	calls[ncalls++] = (struct call){ OP_MAP, iova, len, va };
+	return 0;
+}
+
+static int mock_map_file(struct iommu *io, int fd, uint64_t off, uint64_t iova, uint64_t len)
+{
+	if (!has_map_file)
+		return -EOPNOTSUPP;
+	calls[ncalls++] = (struct call){ OP_MAP_FILE, iova, len, NULL };
+	return 0;
+}
+
+static int mock_unmap(struct iommu *io, uint64_t iova, uint64_t len)
+{
+	calls[ncalls++] = (struct call){ OP_UNMAP, iova, len, NULL };
+	return 0;
+}
+
+static const struct iommu_ops mock_ops = {
+	.name = "mock",
+	.mode = ZDK_IOMMU_IOMMUFD,
+	.map = mock_map,
+	.map_file = mock_map_file,
+	.unmap = mock_unmap,
+};
+
+static struct iommu *mock_create(bool ready)
+{
+	struct iommu *io = calloc(1, sizeof(*io));
+
+	io->ops = &mock_ops;
+	io->fd = -1;
+	io->ready = ready;
+	io->ranges[0] = (struct iova_range){ 0, (1ULL << 39) - 1 };
+	io->nranges = 1;
+	pthread_mutex_init(&io->lock, NULL);
+	ncalls = 0;
+	iommu_g = io;
+	return io;
+}
+
+static void mock_destroy(struct iommu *io)
+{
+	mem_ext_release(io);
+	mem_dma_teardown(io);
+	iommu_g = NULL;
+	pthread_mutex_destroy(&io->lock);
+	while (io->extents)
+		iommu_extent_del(io, io->extents->iova, io->extents->len);
+	free(io);
+	mem_fini();
+}
+
+static int arena_up(void)
+{
+	struct mem_conf mc = { .no_huge = true, .prefix = "t" };
+
+	mc.node_mem[0] = 8u << 20;
+	return mem_init(&mc);
+}
+
+static void check_arena_xlate(const struct call *c)
+{
+	char *p = zdk_dma_zalloc(10000, 4096, ZDK_SOCKET_ANY, NULL);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	/* the IOVA the device sees is the one the mapping was made at */
+	CU_ASSERT_EQUAL(zdk_virt2iova(p), c->iova + (uint64_t)(p - mem_arena_g->base));
+	CU_ASSERT_EQUAL(zdk_virt2iova(p + 9999), zdk_virt2iova(p) + 9999);
+	CU_ASSERT_TRUE(iova_range_contains(iommu_g->ranges, 1, zdk_virt2iova(p), 10000));
+	zdk_dma_free(p);
+}
+
+static void test_arena_by_file(void)
+{
+	struct iommu *io;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	io = mock_create(true);
+	has_map_file = true;
+	CU_ASSERT_EQUAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL_FATAL(ncalls, 1);
+	CU_ASSERT_EQUAL(calls[0].op, OP_MAP_FILE);
+	CU_ASSERT_EQUAL(calls[0].len, 8u << 20);
+	/* the 47-bit VA does not fit 39 bits: allocated inside the aperture */
+	CU_ASSERT_TRUE(calls[0].iova + calls[0].len <= (1ULL << 39));
+	CU_ASSERT_NOT_EQUAL(calls[0].iova, 0);
+	check_arena_xlate(&calls[0]);
+	/* mapped once: a second setup maps nothing */
+	CU_ASSERT_EQUAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL(ncalls, 1);
+	mock_destroy(io);
+	CU_ASSERT_EQUAL(ncalls, 2);
+	CU_ASSERT_EQUAL(calls[1].op, OP_UNMAP);
+	CU_ASSERT_EQUAL(calls[1].iova, calls[0].iova);
+	CU_ASSERT_EQUAL(calls[1].len, calls[0].len);
+}
+
+static void test_arena_by_va_fallback(void)
+{
+	struct iommu *io;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	io = mock_create(true);
+	has_map_file = false;
+	CU_ASSERT_EQUAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL_FATAL(ncalls, 1);
+	CU_ASSERT_EQUAL(calls[0].op, OP_MAP);
+	CU_ASSERT_PTR_EQUAL(calls[0].va, mem_arena_g->base);
+	check_arena_xlate(&calls[0]);
+	mock_destroy(io);
+}
+
+static void test_deferred_until_ready(void)
+{
+	struct iommu *io;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	io = mock_create(false);
+	CU_ASSERT_EQUAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL(ncalls, 0); /* type1 with no group: nothing to map into */
+	CU_ASSERT_EQUAL(zdk_virt2iova(mem_arena_g->base), ZDK_BAD_IOVA);
+	io->ready = true; /* the first group joined */
+	CU_ASSERT_EQUAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL(ncalls, 1);
+	CU_ASSERT_NOT_EQUAL(zdk_virt2iova(mem_arena_g->base), ZDK_BAD_IOVA);
+	mock_destroy(io);
+}
+
+static void test_external(void)
+{
+	struct iommu *io;
+	uint64_t iova, iova2, arena_lo, arena_hi;
+	char *buf = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	io = mock_create(true);
+	has_map_file = true;
+	CU_ASSERT_EQUAL_FATAL(mem_dma_setup(io), 0);
+	arena_lo = calls[0].iova;
+	arena_hi = arena_lo + calls[0].len;
+	CU_ASSERT_EQUAL_FATAL(posix_memalign((void **)&buf, 4096, 1 << 16), 0);
+
+	CU_ASSERT_EQUAL(zdk_dma_map(buf + 1, 4096, &iova), -EINVAL);
+	CU_ASSERT_EQUAL(zdk_dma_map(buf, 100, &iova), -EINVAL);
+	CU_ASSERT_EQUAL(zdk_dma_map(mem_arena_g->base, 4096, &iova), -EINVAL);
+	fail_map = -ENOSPC; /* type1's dma_entry_limit */
+	CU_ASSERT_EQUAL(zdk_dma_map(buf, 1 << 16, &iova), -ENOSPC);
+	fail_map = 0;
+	CU_ASSERT_EQUAL(zdk_virt2iova(buf), ZDK_BAD_IOVA);
+
+	CU_ASSERT_EQUAL_FATAL(zdk_dma_map(buf, 1 << 16, &iova), 0);
+	CU_ASSERT_TRUE(iova + (1 << 16) <= arena_lo || iova >= arena_hi);
+	CU_ASSERT_EQUAL(zdk_virt2iova(buf + 777), iova + 777);
+	CU_ASSERT_EQUAL(zdk_dma_map(buf + 4096, 4096, &iova2), -EEXIST);
+	CU_ASSERT_EQUAL(calls[ncalls - 1].op, OP_MAP);
+	CU_ASSERT_EQUAL(zdk_dma_unmap(buf, 4096), -ENOENT); /* not the exact range */
+	CU_ASSERT_EQUAL(zdk_dma_unmap(buf, 1 << 16), 0);
+	CU_ASSERT_EQUAL(calls[ncalls - 1].op, OP_UNMAP);
+	CU_ASSERT_EQUAL(calls[ncalls - 1].iova, iova);
+	CU_ASSERT_EQUAL(zdk_virt2iova(buf), ZDK_BAD_IOVA);
+	CU_ASSERT_EQUAL(zdk_dma_unmap(buf, 1 << 16), -ENOENT);
+	/* the IOVA space was returned: the same range is handed out again */
+	CU_ASSERT_EQUAL(zdk_dma_map(buf, 1 << 16, &iova2), 0);
+	CU_ASSERT_EQUAL(iova2, iova);
+	/* left mapped on purpose: cleanup must unmap it */
+	ncalls = 0;
+	mock_destroy(io);
+	CU_ASSERT_EQUAL(ncalls, 2);
+	CU_ASSERT_EQUAL(calls[0].op, OP_UNMAP);
+	CU_ASSERT_EQUAL(calls[0].iova, iova2);
+	free(buf);
+}
+
+static void test_iova_alloc(void)
+{
+	struct iommu *io;
+	uint64_t a, b;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	io = mock_create(true);
+	CU_ASSERT_EQUAL_FATAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL(zdk_iommu_iova_alloc(1 << 20, 1 << 20, &a), 0);
+	CU_ASSERT_EQUAL(zdk_iommu_iova_alloc(1 << 20, 1 << 20, &b), 0);
+	CU_ASSERT_NOT_EQUAL(a, b);
+	CU_ASSERT_EQUAL(a % (1 << 20), 0);
+	zdk_iommu_iova_free(a, 1 << 20);
+	CU_ASSERT_EQUAL(zdk_iommu_iova_alloc(1 << 20, 1 << 20, &b), 0);
+	CU_ASSERT_EQUAL(b, a);
+	CU_ASSERT_EQUAL(zdk_iommu_iova_alloc(1ULL << 40, 4096, &b), -ENOSPC);
+	mock_destroy(io);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	zdk_log_set_level(ZDK_LOG_ERR);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("dma over a mock IOMMU", NULL, NULL);
+	CU_add_test(s, "arena mapped by file", test_arena_by_file);
+	CU_add_test(s, "arena mapped by VA when MAP_FILE is missing", test_arena_by_va_fallback);
+	CU_add_test(s, "type1 maps when the first group joins", test_deferred_until_ready);
+	CU_add_test(s, "external memory", test_external);
+	CU_add_test(s, "IOVA space outside the arena", test_iova_alloc);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}

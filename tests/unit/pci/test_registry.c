@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* The PCI driver registry: registration order, duplicates, ID matching. */
+#include <CUnit/Basic.h>
+
+#include "../../../lib/pci/registry.c"
+
+static int probe_ok(struct zdk_pci_device *dev)
+{
+	return 0;
+}
+
+static const struct zdk_pci_id nvme_ids[] = { { 0x1b36, 0x0010 }, { 0x8086, 0x0953 }, { 0 } };
+static const struct zdk_pci_id any_ids[] = { { 0x1af4, ZDK_PCI_ANY_ID }, { 0 } };
+static struct zdk_pci_driver nvme_drv = { .name = "nvme", .id_table = nvme_ids, .probe = probe_ok };
+static struct zdk_pci_driver any_drv = { .name = "any", .id_table = any_ids, .probe = probe_ok };
+
+/* Registered by constructor, as a driver does; runs before main(). */
+ZDK_PCI_DRIVER_REGISTER(nvme_drv)
+
+static void test_constructor(void)
+{
+	CU_ASSERT_PTR_EQUAL(zdk_pci_driver_next(NULL), &nvme_drv);
+}
+
+static void test_order_and_duplicates(void)
+{
+	zdk_pci_driver_register(&any_drv);
+	zdk_pci_driver_register(&any_drv);
+	zdk_pci_driver_register(&nvme_drv);
+	CU_ASSERT_PTR_EQUAL(zdk_pci_driver_next(NULL), &nvme_drv);
+	CU_ASSERT_PTR_EQUAL(zdk_pci_driver_next(&nvme_drv), &any_drv);
+	CU_ASSERT_PTR_NULL(zdk_pci_driver_next(&any_drv));
+}
+
+static void test_match(void)
+{
+	CU_ASSERT_PTR_EQUAL(zdk_pci_driver_match(0x1b36, 0x0010), &nvme_drv);
+	CU_ASSERT_PTR_EQUAL(zdk_pci_driver_match(0x8086, 0x0953), &nvme_drv);
+	CU_ASSERT_PTR_EQUAL(zdk_pci_driver_match(0x1af4, 0x1041), &any_drv);
+	CU_ASSERT_PTR_EQUAL(zdk_pci_driver_match(0x1af4, 0x1000), &any_drv);
+	CU_ASSERT_PTR_NULL(zdk_pci_driver_match(0x1b36, 0x0011));
+	CU_ASSERT_PTR_NULL(zdk_pci_driver_match(0x8086, 0x10c9));
+	CU_ASSERT_PTR_NULL(zdk_pci_driver_match(0, 0));
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("pci registry", NULL, NULL);
+	CU_add_test(s, "constructor registration", test_constructor);
+	CU_add_test(s, "order and duplicates", test_order_and_duplicates);
+	CU_add_test(s, "matching", test_match);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}
