@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * zdk-nvme-perf - NVMe throughput and latency, in the manner of spdk_nvme_perf.
+ *
+ *   zdk-nvme-perf [zdk options] -- -q DEPTH -o BYTES -w PATTERN -t SECONDS [...]
+ *
+ * One queue pair per lcore per namespace; every lcore runs the same
+ * workload on its own slice of each namespace. A live line every second on
+ * stderr; at the end a table per lcore and namespace and a total (or JSON).
+ * --verify stamps every written block with its LBA and a sequence number
+ * and checks both on reads of blocks written in this run.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zdk_eal.h"
+#include "zdk_mem.h"
+#include "zdk_nvme.h"
+
+#define MAX_NS 16
+#define HIST_SUB_BITS 5 /* 32 sub-buckets per power of two: <= 3.1% error */
+#define HIST_BUCKETS (64 << HIST_SUB_BITS)
+#define VERIFY_MAGIC 0x7a646b7666790000ULL /* "zdkvfy" */
+
+struct hist {
+	uint64_t count[HIST_BUCKETS];
+	uint64_t n, sum, min, max;
+};
+
+struct stats {
+	uint64_t ios, bytes, errors, mismatches, verified;
+	struct hist lat; /* TSC ticks */
+};
+
+struct nsctx;
+
+struct task {
+	struct nsctx *nc;
+	void *buf;
+	uint64_t unit; /* I/O-sized unit in the slice */
+	uint64_t tsc;
+	uint64_t seq;
+	bool is_read;
+};
+
+struct nsctx {
+	const struct zdk_nvme_ns *ns;
+	struct zdk_nvme_qpair *qp;
+	struct worker *w;
+	uint64_t first_unit, units; /* this lcore's slice, in I/O units */
+	uint64_t next_unit;         /* sequential cursor */
+	uint32_t nlb;
+	uint8_t *busy;              /* verify: unit has an I/O in flight */
+	uint64_t *stamp;            /* verify: sequence of the last write, 0 none */
+	struct task *tasks;
+	struct stats st;
+};
+
+struct worker {
+	unsigned lcore;
+	struct nsctx nc[MAX_NS];
+	unsigned nnc;
+	uint64_t rng;
+	uint64_t seq;
+	bool draining;
+	int rc;
+};
+
+static struct {
+	unsigned qd, io_size, mix, seconds, warmup;
+	bool rand, verify, json;
+	int reads; /* 1 read only, 0 write only, -1 mixed */
+	uint32_t nsids[MAX_NS];
+	unsigned nnsid;
+} cfg = { .qd = 32, .io_size = 4096, .mix = 50, .seconds = 10, .reads = 1, .rand = true };
+
+static struct worker workers[ZDK_MAX_LCORE];
+static volatile sig_atomic_t stop;
+static uint64_t tsc_hz, t_start, t_measure, t_end;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static unsigned hist_index(uint64_t v)
+{
+	unsigned msb;
+
+	if (v < (1u << HIST_SUB_BITS))
+		return (unsigned)v;
+	msb = 63 - (unsigned)__builtin_clzll(v);
+	return ((msb - HIST_SUB_BITS + 1) << HIST_SUB_BITS) |
+	       (unsigned)((v >> (msb - HIST_SUB_BITS)) & ((1u << HIST_SUB_BITS) - 1));
+}
+
+/* The upper bound of bucket @i, so percentiles never under-report. */
+static uint64_t hist_value(unsigned i)
+{
+	unsigned shift = i >> HIST_SUB_BITS, sub = i & ((1u << HIST_SUB_BITS) - 1);
+
+	if (shift == 0)
+		return sub;
+	return ((uint64_t)((1u << HIST_SUB_BITS) | sub) << (shift - 1)) +
+	       ((1ULL << (shift - 1)) - 1);
+}
+
+static void hist_add(struct hist *h, uint64_t v)
+{
+	h->count[hist_index(v)]++;
+	h->n++;
+	h->sum += v;
+	if (v < h->min || h->n == 1)
+		h->min = v;
+	if (v > h->max)
+		h->max = v;
+}
+
+static void hist_merge(struct hist *to, const struct hist *from)
+{
+	if (!from->n)
+		return;
+	for (unsigned i = 0; i < HIST_BUCKETS; i++)
+		to->count[i] += from->count[i];
+	if (!to->n || from->min < to->min)
+		to->min = from->min;
+	to->max = ZDK_MAX(to->max, from->max);
+	to->n += from->n;
+	to->sum += from->sum;
+}
+
+static uint64_t hist_pct(const struct hist *h, double pct)
+{
+	uint64_t want = (uint64_t)(h->n * pct / 100.0 + 0.5), seen = 0;
+
+	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+		seen += h->count[i];
+		if (seen >= want && seen)
+			return ZDK_MIN(hist_value(i), h->max);
+	}
+	return h->max;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static double to_us(uint64_t tsc)
+{
+	return (double)tsc * 1e6 / (double)tsc_hz;
+}
+
+/* Block i of a write carries: magic, LBA, sequence, then a pattern of all three. */
+static void verify_fill(struct task *t, uint64_t lba)
+{
+	uint32_t bs = t->nc->ns->lba_size;
+
+	for (uint32_t b = 0; b < t->nc->nlb; b++) {
+		uint64_t *p = (uint64_t *)((uint8_t *)t->buf + (size_t)b * bs);
+
+		p[0] = VERIFY_MAGIC;
+		p[1] = lba + b;
+		p[2] = t->seq;
+		for (uint32_t i = 3; i < bs / 8; i++)
+			p[i] = (lba + b) * 0x9e3779b97f4a7c15ULL ^ t->seq ^ i;
+	}
+}
+
+static bool verify_check(struct task *t, uint64_t lba, uint64_t seq)
+{
+	uint32_t bs = t->nc->ns->lba_size;
+
+	for (uint32_t b = 0; b < t->nc->nlb; b++) {
+		const uint64_t *p = (const uint64_t *)((uint8_t *)t->buf + (size_t)b * bs);
+
+		if (p[0] != VERIFY_MAGIC || p[1] != lba + b || p[2] != seq)
+			return false;
+		for (uint32_t i = 3; i < bs / 8; i++)
+			if (p[i] != ((lba + b) * 0x9e3779b97f4a7c15ULL ^ seq ^ i))
+				return false;
+	}
+	return true;
+}
+
+static void io_done(void *arg, const struct zdk_nvme_cpl *cpl);
+
+/* Pick the next unit and direction for @t and submit it. */
+static int task_submit(struct task *t)
+{
+	struct nsctx *nc = t->nc;
+	struct worker *w = nc->w;
+	uint64_t unit, lba;
+
+	if (cfg.rand)
+		unit = rng_next(&w->rng) % nc->units;
+	else
+		unit = nc->next_unit;
+	if (cfg.verify) /* no two I/Os on one unit at a time */
+		for (uint64_t n = 0; nc->busy[unit] && n < nc->units; n++)
+			unit = unit + 1 == nc->units ? 0 : unit + 1;
+	if (!cfg.rand)
+		nc->next_unit = unit + 1 == nc->units ? 0 : unit + 1;
+	t->unit = unit;
+	t->is_read = cfg.reads == 1 || (cfg.reads == -1 && rng_next(&w->rng) % 100 < cfg.mix);
+	lba = (nc->first_unit + unit) * nc->nlb;
+	if (cfg.verify) {
+		nc->busy[unit] = 1;
+		if (!t->is_read) {
+			t->seq = ++w->seq;
+			verify_fill(t, lba);
+		}
+	}
+	t->tsc = zdk_rdtsc();
+	return t->is_read ? zdk_nvme_ns_read(nc->ns, nc->qp, t->buf, lba, nc->nlb, io_done, t)
+			  : zdk_nvme_ns_write(nc->ns, nc->qp, t->buf, lba, nc->nlb, io_done, t);
+}
+
+static void io_done(void *arg, const struct zdk_nvme_cpl *cpl)
+{
+	struct task *t = arg;
+	struct nsctx *nc = t->nc;
+	uint64_t now = zdk_rdtsc();
+	bool count = now >= t_measure;
+
+	if (cfg.verify) {
+		uint64_t want = nc->stamp[t->unit];
+
+		nc->busy[t->unit] = 0;
+		if (ZDK_NVME_CPL_IS_ERROR(cpl)) {
+			/* The unit's content is unknown now: stop checking it. */
+			nc->stamp[t->unit] = 0;
+		} else if (!t->is_read) {
+			nc->stamp[t->unit] = t->seq;
+		} else if (want) {
+			uint64_t lba = (nc->first_unit + t->unit) * nc->nlb;
+
+			nc->st.verified++;
+			if (!verify_check(t, lba, want)) {
+				nc->st.mismatches++;
+				fprintf(stderr, "verify: %s ns %u LBA %" PRIu64 ": data is not write #%" PRIu64 "\n",
+					zdk_nvme_ctrlr_name(nc->ns->ctrlr), nc->ns->nsid, lba, want);
+			}
+		}
+	}
+	if (ZDK_NVME_CPL_IS_ERROR(cpl)) {
+		nc->st.errors++;
+		if (nc->st.errors <= 5)
+			fprintf(stderr, "I/O error on %s ns %u: SCT 0x%x SC 0x%02x\n",
+				zdk_nvme_ctrlr_name(nc->ns->ctrlr), nc->ns->nsid,
+				ZDK_NVME_STATUS_SCT(cpl->status), ZDK_NVME_STATUS_SC(cpl->status));
+	}
+	if (count) {
+		nc->st.ios++;
+		nc->st.bytes += cfg.io_size;
+		hist_add(&nc->st.lat, now - t->tsc);
+	}
+	if (!nc->w->draining && task_submit(t) != 0)
+		nc->st.errors++;
+}
+
+static void live_line(uint64_t now, uint64_t *last_ios, uint64_t *last_tsc)
+{
+	uint64_t ios = 0, lat = 0, n = 0;
+	unsigned l;
+
+	ZDK_LCORE_FOREACH(l)
+		for (unsigned i = 0; i < workers[l].nnc; i++) {
+			const struct stats *s = &workers[l].nc[i].st;
+
+			ios += __atomic_load_n(&s->ios, __ATOMIC_RELAXED);
+			lat += __atomic_load_n(&s->lat.sum, __ATOMIC_RELAXED);
+			n += __atomic_load_n(&s->lat.n, __ATOMIC_RELAXED);
+		}
+	if (ios < *last_ios) /* warmup ended: counters restarted */
+		*last_ios = 0;
+	double secs = (double)(now - *last_tsc) / (double)tsc_hz, iops = (double)(ios - *last_ios) / secs;
+
+	fprintf(stderr, "[%4.0f s]%s %10.0f IOPS %9.2f MiB/s  avg %8.1f us\n",
+		(double)(now - t_start) / (double)tsc_hz, now < t_measure ? " warmup" : "", iops,
+		iops * cfg.io_size / 1048576.0, n ? to_us(lat / n) : 0.0);
+	*last_ios = ios;
+	*last_tsc = now;
+}
+
+static int worker_run(void *arg)
+{
+	struct worker *w = arg;
+	bool is_main = w->lcore == zdk_lcore_main();
+	uint64_t now, next_line = t_start + tsc_hz, last_ios = 0, last_tsc = t_start;
+	bool reset_done = cfg.warmup == 0;
+
+	for (unsigned i = 0; i < w->nnc; i++)
+		for (unsigned q = 0; q < cfg.qd; q++)
+			if (task_submit(&w->nc[i].tasks[q]) != 0) {
+				fprintf(stderr, "lcore %u: submit failed\n", w->lcore);
+				w->rc = -EIO;
+				stop = 1;
+			}
+	do {
+		for (unsigned i = 0; i < w->nnc; i++)
+			zdk_nvme_qpair_poll(w->nc[i].qp, 0);
+		now = zdk_rdtsc();
+		if (!reset_done && now >= t_measure) {
+			for (unsigned i = 0; i < w->nnc; i++) /* warmup I/O is not counted */
+				memset(&w->nc[i].st.lat, 0, sizeof(w->nc[i].st.lat));
+			reset_done = true;
+		}
+		if (is_main && now >= next_line) {
+			live_line(now, &last_ios, &last_tsc);
+			next_line += tsc_hz;
+		}
+	} while (!stop && now < t_end);
+	/* Drain: no resubmission, wait for what is in flight (bounded). */
+	w->draining = true;
+	for (unsigned i = 0; i < w->nnc; i++) {
+		uint64_t deadline = zdk_rdtsc() + 10 * tsc_hz;
+
+		while (zdk_nvme_qpair_outstanding(w->nc[i].qp) && zdk_rdtsc() < deadline)
+			zdk_nvme_qpair_poll(w->nc[i].qp, 0);
+		if (zdk_nvme_qpair_outstanding(w->nc[i].qp)) {
+			fprintf(stderr, "lcore %u: %u I/O still outstanding after 10 s\n", w->lcore,
+				zdk_nvme_qpair_outstanding(w->nc[i].qp));
+			w->rc = -ETIMEDOUT;
+		}
+	}
+	return w->rc;
+}
+
+static int nsctx_init(struct worker *w, struct nsctx *nc, const struct zdk_nvme_ns *ns,
+		      unsigned idx, unsigned nworkers)
+{
+	struct zdk_nvme_qpair_opts opts = { .batch = true };
+	uint64_t total_units;
+	int rc;
+
+	nc->ns = ns;
+	nc->w = w;
+	if (cfg.io_size % ns->lba_size || cfg.io_size / ns->lba_size > ns->max_blocks) {
+		fprintf(stderr, "-o %u: must be a multiple of ns %u's LBA size %u and at most %u bytes\n",
+			cfg.io_size, ns->nsid, ns->lba_size, ns->max_blocks * ns->lba_size);
+		return -EINVAL;
+	}
+	nc->nlb = cfg.io_size / ns->lba_size;
+	total_units = ns->nblocks / nc->nlb;
+	nc->units = total_units / nworkers;
+	nc->first_unit = nc->units * idx;
+	if (nc->units < cfg.qd) {
+		fprintf(stderr, "ns %u is too small for -q %u per lcore\n", ns->nsid, cfg.qd);
+		return -EINVAL;
+	}
+	for (opts.entries = 2; opts.entries <= cfg.qd; opts.entries *= 2)
+		;
+	rc = zdk_nvme_qpair_alloc(ns->ctrlr, &opts, &nc->qp);
+	if (rc) {
+		fprintf(stderr, "lcore %u: qpair on %s: %s\n", w->lcore, zdk_nvme_ctrlr_name(ns->ctrlr),
+			strerror(-rc));
+		return rc;
+	}
+	nc->tasks = calloc(cfg.qd, sizeof(*nc->tasks));
+	if (cfg.verify) {
+		nc->busy = calloc(nc->units, 1);
+		nc->stamp = calloc(nc->units, sizeof(*nc->stamp));
+	}
+	if (!nc->tasks || (cfg.verify && (!nc->busy || !nc->stamp)))
+		return -ENOMEM;
+	for (unsigned q = 0; q < cfg.qd; q++) {
+		nc->tasks[q].nc = nc;
+		nc->tasks[q].buf = zdk_dma_zalloc(cfg.io_size, 4096, zdk_lcore_socket(w->lcore), NULL);
+		if (!nc->tasks[q].buf) {
+			fprintf(stderr, "out of DMA memory for %u x %u bytes: give more with -m\n",
+				cfg.qd, cfg.io_size);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void nsctx_fini(struct nsctx *nc)
+{
+	for (unsigned q = 0; nc->tasks && q < cfg.qd; q++)
+		zdk_dma_free(nc->tasks[q].buf);
+	free(nc->tasks);
+	free(nc->busy);
+	free(nc->stamp);
+	zdk_nvme_qpair_free(nc->qp);
+}
+
+static bool ns_wanted(uint32_t nsid)
+{
+	for (unsigned i = 0; i < cfg.nnsid; i++)
+		if (cfg.nsids[i] == nsid)
+			return true;
+	return cfg.nnsid == 0;
+}
+
+/* One nsctx per wanted namespace of every controller, on every lcore. */
+static int setup(void)
+{
+	unsigned l, idx = 0, n = zdk_lcore_count(), found = 0;
+	int rc;
+
+	ZDK_LCORE_FOREACH(l) {
+		struct worker *w = &workers[l];
+
+		w->lcore = l;
+		w->rng = 0x9e3779b97f4a7c15ULL * (l + 1);
+		for (struct zdk_nvme_ctrlr *c = zdk_nvme_ctrlr_next(NULL); c; c = zdk_nvme_ctrlr_next(c))
+			for (const struct zdk_nvme_ns *ns = zdk_nvme_ns_next(c, NULL); ns;
+			     ns = zdk_nvme_ns_next(c, ns)) {
+				if (!ns_wanted(ns->nsid) || w->nnc == MAX_NS)
+					continue;
+				rc = nsctx_init(w, &w->nc[w->nnc++], ns, idx, n);
+				if (rc)
+					return rc;
+				found++;
+			}
+		idx++;
+	}
+	if (!found) {
+		fprintf(stderr, "no NVMe namespace to test: bind a controller to vfio-pci, pass "
+				"it with -a BDF before --, and check -n\n");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static void print_row(const char *who, const char *ns, const struct stats *s, double secs)
+{
+	const struct hist *h = &s->lat;
+	double iops = (double)s->ios / secs;
+
+	if (cfg.json) {
+		printf("    {\"lcore\": \"%s\", \"ns\": \"%s\", \"ios\": %" PRIu64 ", \"iops\": %.1f, "
+		       "\"mibps\": %.2f, \"lat_us\": {\"avg\": %.2f, \"min\": %.2f, \"max\": %.2f, "
+		       "\"p50\": %.2f, \"p99\": %.2f, \"p99.9\": %.2f}, \"errors\": %" PRIu64
+		       ", \"mismatches\": %" PRIu64 ", \"verified\": %" PRIu64 "}",
+		       who, ns, s->ios, iops, iops * cfg.io_size / 1048576.0,
+		       h->n ? to_us(h->sum / h->n) : 0, to_us(h->min), to_us(h->max),
+		       to_us(hist_pct(h, 50)), to_us(hist_pct(h, 99)), to_us(hist_pct(h, 99.9)),
+		       s->errors, s->mismatches, s->verified);
+		return;
+	}
+	printf("%-6s %-18s %10.0f %9.2f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", who, ns, iops,
+	       iops * cfg.io_size / 1048576.0, h->n ? to_us(h->sum / h->n) : 0, to_us(h->min),
+	       to_us(h->max), to_us(hist_pct(h, 50)), to_us(hist_pct(h, 99)),
+	       to_us(hist_pct(h, 99.9)));
+}
+
+static int report(uint64_t t_stop)
+{
+	double secs = (double)(t_stop - ZDK_MIN(t_measure, t_stop)) / (double)tsc_hz;
+	static struct stats total;
+	char ns[64], who[16];
+	unsigned l;
+
+	if (secs <= 0)
+		secs = 1e-9;
+	if (cfg.json)
+		printf("{\n  \"qd\": %u, \"io_size\": %u, \"seconds\": %.3f, \"rows\": [\n", cfg.qd,
+		       cfg.io_size, secs);
+	else
+		printf("\n%-6s %-18s %10s %9s %9s %9s %9s %9s %9s %9s\n", "lcore", "namespace", "IOPS",
+		       "MiB/s", "avg(us)", "min(us)", "max(us)", "p50(us)", "p99(us)", "p99.9(us)");
+	ZDK_LCORE_FOREACH(l)
+		for (unsigned i = 0; i < workers[l].nnc; i++) {
+			const struct nsctx *nc = &workers[l].nc[i];
+
+			snprintf(ns, sizeof(ns), "%s/%u", zdk_nvme_ctrlr_name(nc->ns->ctrlr), nc->ns->nsid);
+			snprintf(who, sizeof(who), "%u", l);
+			print_row(who, ns, &nc->st, secs);
+			if (cfg.json)
+				printf(",\n");
+			total.ios += nc->st.ios;
+			total.bytes += nc->st.bytes;
+			total.errors += nc->st.errors;
+			total.mismatches += nc->st.mismatches;
+			total.verified += nc->st.verified;
+			hist_merge(&total.lat, &nc->st.lat);
+		}
+	print_row("total", "", &total, secs);
+	if (cfg.json)
+		printf("\n  ]\n}\n");
+	else if (cfg.verify || total.errors)
+		printf("errors %" PRIu64 ", verified reads %" PRIu64 ", mismatches %" PRIu64 "\n",
+		       total.errors, total.verified, total.mismatches);
+	return total.errors || total.mismatches ? 1 : 0;
+}
+
+static void usage(const char *prog)
+{
+	printf("Usage: %s [zdk options] -- [options]\n"
+	       "  -q DEPTH        queue depth per qpair (default 32)\n"
+	       "  -o BYTES        I/O size (default 4096)\n"
+	       "  -w PATTERN      read, write, randread, randwrite, rw, randrw (default randread)\n"
+	       "  -M PERCENT      reads in rw/randrw (default 50)\n"
+	       "  -t SECONDS      run time (default 10)\n"
+	       "  -n NSID[,NSID]  namespaces (default all active)\n"
+	       "      --warmup S  run S seconds before measuring\n"
+	       "      --verify    stamp writes with LBA and sequence, check them on reads\n"
+	       "      --json      print the summary as JSON\n"
+	       "Controllers come from the zdk options (-a BDF); lcores from -l.\n"
+	       "Example: %s -l 0 -a 0000:01:00.0 -- -q 32 -o 4096 -w randread -t 10\n",
+	       prog, prog);
+}
+
+static int parse_uint(const char *s, unsigned *v)
+{
+	char *end;
+	unsigned long x = strtoul(s, &end, 0);
+
+	if (!*s || *end || x > UINT32_MAX)
+		return -EINVAL;
+	*v = (unsigned)x;
+	return 0;
+}
+
+static int parse_workload(const char *w)
+{
+	static const struct { const char *name; int reads; bool rand; } pats[] = {
+		{ "read", 1, false }, { "write", 0, false }, { "randread", 1, true },
+		{ "randwrite", 0, true }, { "rw", -1, false }, { "randrw", -1, true },
+	};
+
+	for (unsigned i = 0; i < ZDK_ARRAY_SIZE(pats); i++)
+		if (strcmp(w, pats[i].name) == 0) {
+			cfg.reads = pats[i].reads;
+			cfg.rand = pats[i].rand;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "warmup", required_argument, NULL, 'W' }, { "verify", no_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'J' },	     { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, rc = 0;
+
+	while (rc == 0 && (opt = getopt_long(argc, argv, "q:o:w:M:t:n:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'q': rc = parse_uint(optarg, &cfg.qd); break;
+		case 'o': rc = parse_uint(optarg, &cfg.io_size); break;
+		case 'w': rc = parse_workload(optarg); break;
+		case 'M': rc = parse_uint(optarg, &cfg.mix); break;
+		case 't': rc = parse_uint(optarg, &cfg.seconds); break;
+		case 'W': rc = parse_uint(optarg, &cfg.warmup); break;
+		case 'V': cfg.verify = true; break;
+		case 'J': cfg.json = true; break;
+		case 'n':
+			for (char *tok = strtok(optarg, ","); tok && rc == 0; tok = strtok(NULL, ","))
+				rc = cfg.nnsid < MAX_NS ? parse_uint(tok, &cfg.nsids[cfg.nnsid++]) : -EINVAL;
+			break;
+		case 'h': usage(argv[0]); return 1;
+		default: rc = -EINVAL;
+		}
+	}
+	if (rc == 0 && (optind != argc || cfg.qd == 0 || cfg.qd > 4095 || cfg.io_size == 0 ||
+			cfg.mix > 100 || cfg.seconds == 0))
+		rc = -EINVAL;
+	if (rc)
+		fprintf(stderr, "bad arguments (-h for help): -q 1..4095, -o > 0, -M 0..100, -t > 0\n");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	int rc, ret, failed = 0;
+	unsigned l;
+
+	ret = zdk_eal_init(argc, argv);
+	if (ret < 0)
+		return ret == -ECANCELED ? 0 : 1;
+	rc = parse_args(argc - ret, argv + ret);
+	if (rc) {
+		failed = rc < 0;
+		goto out_cleanup;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	failed = setup() != 0;
+	if (failed)
+		goto out_free;
+	tsc_hz = zdk_tsc_hz();
+	t_start = zdk_rdtsc();
+	t_measure = t_start + (uint64_t)cfg.warmup * tsc_hz;
+	t_end = t_measure + (uint64_t)cfg.seconds * tsc_hz;
+	ZDK_LCORE_FOREACH_WORKER(l)
+		if (zdk_lcore_launch(worker_run, &workers[l], l) != 0) {
+			fprintf(stderr, "cannot launch lcore %u\n", l);
+			failed = 1;
+			stop = 1;
+		}
+	failed |= worker_run(&workers[zdk_lcore_main()]) != 0;
+	failed |= zdk_lcore_wait_all() != 0;
+	if (stop)
+		fprintf(stderr, "interrupted: summary of what ran\n");
+	failed |= report(ZDK_MIN(zdk_rdtsc(), t_end));
+out_free:
+	ZDK_LCORE_FOREACH(l)
+		for (unsigned i = 0; i < workers[l].nnc; i++)
+			nsctx_fini(&workers[l].nc[i]);
+out_cleanup:
+	zdk_eal_cleanup();
+	return failed ? 1 : 0;
+}
