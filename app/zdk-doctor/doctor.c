@@ -20,6 +20,7 @@
 
 #define MAX_NODES 64
 #define CAP_IPC_LOCK_BIT 14 /* <linux/capability.h> */
+#define IOMMU_FIX "enable VT-d/AMD-Vi in firmware and boot with intel_iommu=on (amd_iommu=on on AMD)"
 
 struct doctor {
 	struct zdk_pci_sysfs fs;
@@ -76,10 +77,10 @@ static void check_iommu(struct doctor *dr)
 		verdict(dr, OK, "IOMMU: enabled");
 	} else if (noiommu == 1) {
 		verdict(dr, WARN, "IOMMU: none; zdk can run only in VFIO's unsafe no-IOMMU mode");
-		fix(dr, "enable VT-d/AMD-Vi in firmware and boot with intel_iommu=on (amd_iommu=on on AMD)");
+		fix(dr, IOMMU_FIX);
 	} else {
 		verdict(dr, FAIL, "IOMMU: none enabled");
-		fix(dr, "enable VT-d/AMD-Vi in firmware and boot with intel_iommu=on (amd_iommu=on on AMD)");
+		fix(dr, IOMMU_FIX);
 	}
 	if (noiommu == 1) {
 		verdict(dr, WARN, "no-IOMMU mode: enabled (enable_unsafe_noiommu_mode=Y): devices "
@@ -152,7 +153,8 @@ static void check_nodes(struct doctor *dr, const struct zdk_pci_sysfs_dev *d)
 		} else {
 			verdict(dr, WARN, "%s: no VFIO device cdev (kernel without "
 				"CONFIG_VFIO_DEVICE_CDEV)", d->name);
-			fix(dr, "type1 will be used; Linux >= 6.6 with CONFIG_VFIO_DEVICE_CDEV for iommufd");
+			fix(dr, "type1 will be used; Linux >= 6.6 with CONFIG_VFIO_DEVICE_CDEV "
+			    "for iommufd");
 		}
 	}
 	/* type1 (and no-IOMMU): the container and the group. */
@@ -291,14 +293,16 @@ static void check_socket_mem(struct doctor *dr, const struct zdk_pci_sysfs_hugep
 		for (int i = 0; i < n; i++)
 			if (p[i].node == (per_node ? node : -1) && p[i].size == 2u << 20)
 				nr2m = p[i].nr;
+		/* The 2 MiB pages to reserve in all so that the shortfall is covered. */
+		nr2m += (want - have + 1) / 2;
 		verdict(dr, FAIL, "hugepages: node %d has %llu MiB free, -m asks %llu MiB", node,
 			(unsigned long long)have, (unsigned long long)want);
 		if (per_node)
-			fix(dr, "echo %llu > /sys/devices/system/node/node%d/hugepages/"
-			    "hugepages-2048kB/nr_hugepages", (unsigned long long)(nr2m + (want - have + 1) / 2), node);
+			fix(dr, "echo %lu > /sys/devices/system/node/node%d/hugepages/"
+			    "hugepages-2048kB/nr_hugepages", nr2m, node);
 		else
-			fix(dr, "echo %llu > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages",
-			    (unsigned long long)(nr2m + (want - have + 1) / 2));
+			fix(dr, "echo %lu > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages",
+			    nr2m);
 	}
 }
 

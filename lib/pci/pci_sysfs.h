@@ -60,7 +60,8 @@ struct zdk_pci_sysfs_dev {
  * Return: the number of functions, -ENOENT (no <sys>/bus/pci/devices), or
  * -ENOMEM.
  */
-ZDK_EXPORT int zdk_pci_sysfs_scan(const struct zdk_pci_sysfs *fs, struct zdk_pci_sysfs_dev **devs);
+ZDK_EXPORT int zdk_pci_sysfs_scan(const struct zdk_pci_sysfs *fs,
+				  struct zdk_pci_sysfs_dev **devs);
 
 /**
  * zdk_pci_sysfs_dev_read() - one function by address.
@@ -70,8 +71,9 @@ ZDK_EXPORT int zdk_pci_sysfs_scan(const struct zdk_pci_sysfs *fs, struct zdk_pci
  *
  * Return: 0, or -ENODEV when there is no such function.
  */
-ZDK_EXPORT int zdk_pci_sysfs_dev_read(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr,
-			   struct zdk_pci_sysfs_dev *dev);
+ZDK_EXPORT int zdk_pci_sysfs_dev_read(const struct zdk_pci_sysfs *fs,
+				      const struct zdk_pci_addr *addr,
+				      struct zdk_pci_sysfs_dev *dev);
 
 /**
  * zdk_pci_sysfs_group_list() - the devices of IOMMU group @group.
@@ -83,7 +85,7 @@ ZDK_EXPORT int zdk_pci_sysfs_dev_read(const struct zdk_pci_sysfs *fs, const stru
  * Return: the number of devices, -ENOENT (no such group), or -ENOMEM.
  */
 ZDK_EXPORT int zdk_pci_sysfs_group_list(const struct zdk_pci_sysfs *fs, int group,
-			     struct zdk_pci_sysfs_dev **devs);
+					struct zdk_pci_sysfs_dev **devs);
 
 /**
  * zdk_pci_sysfs_driver_viable() - whether a device bound to @driver leaves
@@ -105,7 +107,7 @@ ZDK_EXPORT bool zdk_pci_sysfs_driver_viable(const char *driver);
  * Return: 1 viable, 0 not viable, -ENOENT (no such group), -ENOMEM.
  */
 ZDK_EXPORT int zdk_pci_sysfs_group_viable(const struct zdk_pci_sysfs *fs, int group,
-			       struct zdk_pci_sysfs_dev *culprit);
+					  struct zdk_pci_sysfs_dev *culprit);
 
 /**
  * zdk_pci_sysfs_bind() - bind a function to @driver: write @driver to its
@@ -121,7 +123,7 @@ ZDK_EXPORT int zdk_pci_sysfs_group_viable(const struct zdk_pci_sysfs *fs, int gr
  * error of a sysfs write (-EACCES/-EPERM: not root).
  */
 ZDK_EXPORT int zdk_pci_sysfs_bind(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr,
-		       const char *driver);
+				  const char *driver);
 
 /**
  * zdk_pci_sysfs_unbind() - unbind a function from its driver (none is fine).
@@ -131,7 +133,8 @@ ZDK_EXPORT int zdk_pci_sysfs_bind(const struct zdk_pci_sysfs *fs, const struct z
  * driver_override is left as it is, so vfio-pci stays the only driver that
  * may take it. Return: 0, -ENODEV, or the error of the sysfs write.
  */
-ZDK_EXPORT int zdk_pci_sysfs_unbind(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr);
+ZDK_EXPORT int zdk_pci_sysfs_unbind(const struct zdk_pci_sysfs *fs,
+				    const struct zdk_pci_addr *addr);
 
 /**
  * zdk_pci_sysfs_restore() - give a function back to the kernel's choice of
@@ -141,7 +144,8 @@ ZDK_EXPORT int zdk_pci_sysfs_unbind(const struct zdk_pci_sysfs *fs, const struct
  *
  * Return: 0, -ENODEV, or the error of a sysfs write.
  */
-ZDK_EXPORT int zdk_pci_sysfs_restore(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr);
+ZDK_EXPORT int zdk_pci_sysfs_restore(const struct zdk_pci_sysfs *fs,
+				     const struct zdk_pci_addr *addr);
 
 /**
  * zdk_pci_sysfs_dev_in_use() - whether the kernel is using a function: one
@@ -154,8 +158,8 @@ ZDK_EXPORT int zdk_pci_sysfs_restore(const struct zdk_pci_sysfs *fs, const struc
  *
  * Return: 1 in use, 0 not, or a negative errno.
  */
-ZDK_EXPORT int zdk_pci_sysfs_dev_in_use(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr,
-			     char *why, size_t len);
+ZDK_EXPORT int zdk_pci_sysfs_dev_in_use(const struct zdk_pci_sysfs *fs,
+					const struct zdk_pci_addr *addr, char *why, size_t len);
 
 /** zdk_pci_sysfs_driver_present() - 1 when PCI driver @driver is loaded, else 0. */
 ZDK_EXPORT int zdk_pci_sysfs_driver_present(const struct zdk_pci_sysfs *fs, const char *driver);
@@ -196,7 +200,7 @@ struct zdk_pci_sysfs_hugepages {
  * Return: the number of pools, or -ENOMEM.
  */
 ZDK_EXPORT int zdk_pci_sysfs_hugepages_read(const struct zdk_pci_sysfs *fs,
-				 struct zdk_pci_sysfs_hugepages **pools);
+					    struct zdk_pci_sysfs_hugepages **pools);
 
 struct zdk_pci_sysfs_mount {
 	char path[256];
@@ -213,6 +217,6 @@ struct zdk_pci_sysfs_mount {
  * Return: the number of mounts, -ENOENT (no <proc>/mounts), or -ENOMEM.
  */
 ZDK_EXPORT int zdk_pci_sysfs_hugetlbfs_mounts(const struct zdk_pci_sysfs *fs,
-				   struct zdk_pci_sysfs_mount **mounts);
+					      struct zdk_pci_sysfs_mount **mounts);
 
 #endif /* ZDK_PCI_SYSFS_H */
