@@ -182,7 +182,7 @@ static int check_group(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
 	return bad ? -1 : 0;
 }
 
-/* Refuse to take a function from a kernel that is using it, unless --force. */
+/* Refuse to take a function from whoever is using it, unless --force. */
 static int check_in_use(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
 {
 	char why[128];
@@ -190,7 +190,7 @@ static int check_in_use(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
 	if (db->force || !d->driver[0] ||
 	    zdk_pci_sysfs_dev_in_use(&db->fs, &d->addr, why, sizeof(why)) <= 0)
 		return 0;
-	fprintf(db->err, "%s: in use by the kernel (%s): stop using it first, or --force\n",
+	fprintf(db->err, "%s: in use (%s): stop using it first, or --force\n",
 		d->name, why);
 	return -1;
 }

@@ -496,19 +496,82 @@ static int block_used(const struct zdk_pci_sysfs *fs, const char *blk, char *why
 	return 1;
 }
 
+/* Whether process @pid has one of @nodes open; @why names it. */
+static int pid_holds(const struct zdk_pci_sysfs *fs, const char *pid, char nodes[][64],
+		     int nnodes, char *why, size_t len)
+{
+	char path[PATH_MAX], target[PATH_MAX], comm[64] = "?";
+	struct dirent **fds;
+	int n, found = -1;
+
+	if (path_fmt(path, root_proc(fs), "%s/fd", pid) || (n = dir_list(path, &fds)) <= 0)
+		return 0; /* gone, or another user's: not ours to see */
+	for (int i = 0; i < n && found < 0; i++) {
+		ssize_t t;
+
+		if (path_fmt(path, root_proc(fs), "%s/fd/%s", pid, fds[i]->d_name))
+			continue;
+		t = readlink(path, target, sizeof(target) - 1);
+		if (t <= 0)
+			continue;
+		target[t] = '\0';
+		for (int k = 0; k < nnodes && found < 0; k++)
+			if (strcmp(target, nodes[k]) == 0)
+				found = k;
+	}
+	dir_free(fds, n);
+	if (found < 0)
+		return 0;
+	if (path_fmt(path, root_proc(fs), "%s/comm", pid) == 0)
+		read_str(path, comm, sizeof(comm));
+	snprintf(why, len, "%s is open in process %s (%s)", nodes[found], pid, comm);
+	return 1;
+}
+
+/*
+ * A process holding the function's VFIO group or device node: unbinding
+ * vfio-pci from under it would block until the process lets go.
+ */
+static int vfio_held(const struct zdk_pci_sysfs *fs, const struct zdk_pci_sysfs_dev *d,
+		     char *why, size_t len)
+{
+	char path[PATH_MAX], nodes[3][64];
+	struct dirent **procs;
+	int n, nnodes = 0, rc = 0;
+
+	/* /proc/<pid>/fd links name the real /dev, whatever root the test moved. */
+	if (d->iommu_group >= 0) {
+		snprintf(nodes[nnodes++], sizeof(nodes[0]), "/dev/vfio/%d", d->iommu_group);
+		snprintf(nodes[nnodes++], sizeof(nodes[0]), "/dev/vfio/noiommu-%d", d->iommu_group);
+	}
+	if (d->vfio_cdev[0])
+		snprintf(nodes[nnodes++], sizeof(nodes[0]), "/dev/vfio/devices/%.40s", d->vfio_cdev);
+	if (!nnodes || path_fmt(path, root_proc(fs), "%s", "") || (n = dir_list(path, &procs)) <= 0)
+		return 0;
+	for (int i = 0; i < n && rc == 0; i++)
+		if (procs[i]->d_name[0] >= '1' && procs[i]->d_name[0] <= '9')
+			rc = pid_holds(fs, procs[i]->d_name, nodes, nnodes, why, len);
+	dir_free(procs, n);
+	return rc;
+}
+
 int zdk_pci_sysfs_dev_in_use(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr,
 			     char *why, size_t len)
 {
-	char name[ZDK_PCI_ADDR_LEN], path[PATH_MAX], devpath[PATH_MAX];
+	char path[PATH_MAX], devpath[PATH_MAX];
+	struct zdk_pci_sysfs_dev d;
 	int rc;
 
-	zdk_pci_addr_format(addr, name, sizeof(name));
-	rc = dev_path(fs, name, "", path);
+	rc = zdk_pci_sysfs_dev_read(fs, addr, &d);
+	if (rc == 0)
+		rc = dev_path(fs, d.name, "", path);
 	if (rc)
 		return rc;
 	if (!realpath(path, devpath))
 		return -ENODEV;
 	why[0] = '\0';
+	if (strcmp(d.driver, "vfio-pci") == 0)
+		return vfio_held(fs, &d, why, len);
 	rc = class_each(fs, "net", devpath, net_up, why, len);
 	if (rc == 0)
 		rc = class_each(fs, "block", devpath, block_used, why, len);

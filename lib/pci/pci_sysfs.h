@@ -148,12 +148,14 @@ ZDK_EXPORT int zdk_pci_sysfs_restore(const struct zdk_pci_sysfs *fs,
 				     const struct zdk_pci_addr *addr);
 
 /**
- * zdk_pci_sysfs_dev_in_use() - whether the kernel is using a function: one
- * of its network interfaces is up, or one of its block devices is mounted,
- * used as swap or held by another block device.
+ * zdk_pci_sysfs_dev_in_use() - whether a function is in use: on a kernel
+ * driver, one of its network interfaces is up, or one of its block devices
+ * is mounted, used as swap or held by another block device; on vfio-pci, a
+ * process has its VFIO group or device node open (<proc>/<pid>/fd).
  * @fs: roots (NULL: the real ones).
  * @addr: the function.
- * @why: set to what uses it ("network interface eth0 is up").
+ * @why: set to what uses it ("network interface eth0 is up",
+ *	  "/dev/vfio/12 is open in process 4242 (l2fwd)").
  * @len: size of @why.
  *
  * Return: 1 in use, 0 not, or a negative errno.

@@ -6,8 +6,9 @@
 # virtio-net on their kernel drivers; devbind refuses a NIC whose interface
 # is up; doctor fails on the NVMe while nvme holds it (and says the devbind
 # command) and passes once --bind=vfio-pci put it on vfio-pci; --restore gives
-# it back to nvme and its block devices come back. --no-iommu guest: doctor
-# reports the no-IOMMU state, and the bind works in that mode too.
+# it back to nvme and its block devices come back, but not while a process
+# holds its VFIO group; as nobody, doctor reports the node permissions.
+# --no-iommu guest: doctor reports the no-IOMMU state; the rest works alike.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -64,7 +65,7 @@ check_in_use() {
 	ip link set dev "$ifname" up
 	run_tool out 1 "$DEVBIND" --bind=vfio-pci "$bdf"
 	ip link set dev "$ifname" down
-	expect "$out" "$bdf: in use by the kernel (network interface $ifname is up): stop using it first, or --force"
+	expect "$out" "$bdf: in use (network interface $ifname is up): stop using it first, or --force"
 	[ "$(basename "$(readlink "/sys/bus/pci/devices/$bdf/driver")")" = igb ] || fail "$bdf left igb"
 	ok "devbind refuses $bdf while $ifname is up"
 }
@@ -124,6 +125,30 @@ check_doctor_after() {
 	ok "doctor exits 0 once $NVME_BDF is on vfio-pci"
 }
 
+# A process holding the VFIO group: --restore refuses instead of hanging in unbind.
+check_held() {
+	local out group
+	group=$(vfio_group "$NVME_BDF") || fail "no VFIO group node for $NVME_BDF"
+	exec 9<>"$group"
+	run_tool out 1 "$DEVBIND" --restore "$NVME_BDF"
+	exec 9>&-
+	expect "$out" "$NVME_BDF: in use ($group is open in process $$ ("
+	[ "$(basename "$(readlink "/sys/bus/pci/devices/$NVME_BDF/driver")")" = vfio-pci ] ||
+		fail "$NVME_BDF left vfio-pci"
+	ok "devbind --restore refuses while this shell holds $group"
+}
+
+# Not root: the device nodes are root's, and doctor says so.
+check_doctor_unprivileged() {
+	local out group
+	group=$(vfio_group "$NVME_BDF")
+	run_tool out 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$DOCTOR" -a "$NVME_BDF"
+	expect "$out" "[FAIL] $NVME_BDF: permission denied on $group"
+	expect "$out" "       fix: run as root, or chown the node to your user"
+	expect "$out" "[WARN] memlock: RLIMIT_MEMLOCK is "
+	ok "doctor as nobody: permission denied on $group, with the fix"
+}
+
 check_restore() {
 	local out
 	run_tool out 0 "$DEVBIND" --restore "$NVME_BDF"
@@ -144,4 +169,6 @@ check_in_use
 check_doctor_before
 check_bind
 check_doctor_after
+check_doctor_unprivileged
+check_held
 check_restore

@@ -163,7 +163,7 @@ static void test_bind_refusals(void)
 	machine();
 	/* In use: an interface is up. */
 	CU_ASSERT_EQUAL(run("--bind=vfio-pci", IGB0, NULL), DEVBIND_ERROR);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, IGB0 ": in use by the kernel (network interface eth1 "
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, IGB0 ": in use (network interface eth1 "
 				      "is up): stop using it first, or --force"));
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, OVERRIDE(IGB0)), "(null)\n");
 	CU_ASSERT_EQUAL(run("--unbind", IGB0, NULL), DEVBIND_ERROR);
@@ -209,6 +209,17 @@ static void test_bind_refusals(void)
 	CU_ASSERT_EQUAL(run("--bind=vfio-pci", "0000:05:00.0", NULL), DEVBIND_ERROR);
 	CU_ASSERT_PTR_NULL(strstr(err, "no IOMMU group"));
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, OVERRIDE("0000:05:00.0")), "vfio-pci");
+
+	/* A process holds the group of a function on vfio-pci: no restore. */
+	fake_link(&f, "proc/4242/fd/9", "/dev/vfio/5");
+	fake_file(&f, "proc/4242/comm", "%s", "l2fwd\n");
+	CU_ASSERT_EQUAL(run("--restore", IGB1, NULL), DEVBIND_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, IGB1 ": in use (/dev/vfio/5 is open in process 4242 "
+				      "(l2fwd)): stop using it first, or --force"));
+	CU_ASSERT_STRING_EQUAL(fake_read(&f, "sys/bus/pci/drivers/vfio-pci/unbind"), "");
+	CU_ASSERT_STRING_EQUAL(fake_read(&f, OVERRIDE(IGB1)), "(null)\n");
+	CU_ASSERT_EQUAL(run(NULL), DEVBIND_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "*in use: /dev/vfio/5 is open in process 4242 (l2fwd)*"));
 
 	/* vfio-pci not loaded; unknown function. */
 	fake_unlink(&f, "sys/bus/pci/drivers/vfio-pci/bind");

@@ -341,6 +341,21 @@ static void test_in_use(void)
 	fake_dir(&f, "sys/devices/pci0000:00/" NVME "/nvme/nvme0/nvme0n1/holders/dm-0");
 	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &nvme, why, sizeof(why)), 1);
 	CU_ASSERT_STRING_EQUAL(why, "block device nvme0n1 is held by dm-0");
+
+	/* On vfio-pci: a process holding the group node or the device cdev. */
+	igb = addr_of(IGB1);
+	fake_file(&f, "sys/devices/pci0000:00/" IGB1 "/vfio-dev/vfio2/dev", "%s", "");
+	fake_file(&f, "proc/4242/comm", "%s", "l2fwd\n");
+	fake_link(&f, "proc/4242/fd/0", "/dev/null");
+	fake_link(&f, "proc/4242/fd/1", "/dev/vfio/40");
+	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 0);
+	fake_link(&f, "proc/4242/fd/9", "/dev/vfio/4");
+	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 1);
+	CU_ASSERT_STRING_EQUAL(why, "/dev/vfio/4 is open in process 4242 (l2fwd)");
+	fake_unlink(&f, "proc/4242/fd/9");
+	fake_link(&f, "proc/77/fd/3", "/dev/vfio/devices/vfio2");
+	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 1);
+	CU_ASSERT_STRING_EQUAL(why, "/dev/vfio/devices/vfio2 is open in process 77 (?)");
 	fake_destroy(&f);
 }
 
