@@ -201,6 +201,43 @@ static void check_group(struct doctor *dr, const struct zdk_pci_sysfs_dev *d)
 	}
 }
 
+/* Free hugepage memory on @node (-1: the global pools) in MiB. */
+static uint64_t node_free_mib(const struct zdk_pci_sysfs_hugepages *p, int n, int node)
+{
+	uint64_t mib = 0;
+
+	for (int i = 0; i < n; i++)
+		if (p[i].node == node)
+			mib += (p[i].size >> 20) * p[i].free;
+	return mib;
+}
+
+/* DMA memory is best on the device's own node: say when that node has none free. */
+static void check_numa(struct doctor *dr, const struct zdk_pci_sysfs_dev *d)
+{
+	struct zdk_pci_sysfs_hugepages *p;
+	bool known = false;
+	uint64_t mib;
+	int n;
+
+	n = zdk_pci_sysfs_hugepages_read(&dr->fs, &p);
+	for (int i = 0; i < n; i++)
+		known |= p[i].node == d->numa_node;
+	mib = node_free_mib(p, n, d->numa_node);
+	free(p);
+	if (d->numa_node < 0 || !known)
+		return; /* no NUMA, or a node without hugepage pools: nothing to say */
+	if (mib) {
+		verdict(dr, OK, "%s: on NUMA node %d, %llu MiB of hugepages free there", d->name,
+			d->numa_node, (unsigned long long)mib);
+		return;
+	}
+	verdict(dr, WARN, "%s: on NUMA node %d, which has no free hugepages: its DMA memory "
+		"would be remote", d->name, d->numa_node);
+	fix(dr, "echo 256 > /sys/devices/system/node/node%d/hugepages/hugepages-2048kB/"
+	    "nr_hugepages", d->numa_node);
+}
+
 static void check_device(struct doctor *dr, const struct zdk_pci_addr *a)
 {
 	struct zdk_pci_sysfs_dev d;
@@ -229,6 +266,7 @@ static void check_device(struct doctor *dr, const struct zdk_pci_addr *a)
 	check_group(dr, &d);
 	if (bound)
 		check_nodes(dr, &d);
+	check_numa(dr, &d);
 }
 
 static void check_devices(struct doctor *dr)
@@ -262,17 +300,6 @@ static const char *size_str(uint64_t bytes, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%lluM", (unsigned long long)(bytes >> 20));
 	return buf;
-}
-
-/* Free hugepage memory on @node (-1: the global pools) in MiB. */
-static uint64_t node_free_mib(const struct zdk_pci_sysfs_hugepages *p, int n, int node)
-{
-	uint64_t mib = 0;
-
-	for (int i = 0; i < n; i++)
-		if (p[i].node == node)
-			mib += (p[i].size >> 20) * p[i].free;
-	return mib;
 }
 
 static void check_socket_mem(struct doctor *dr, const struct zdk_pci_sysfs_hugepages *p, int n,

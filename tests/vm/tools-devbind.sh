@@ -9,6 +9,7 @@
 # it back to nvme and its block devices come back, but not while a process
 # holds its VFIO group; as nobody, doctor reports the node permissions.
 # --no-iommu guest: doctor reports the no-IOMMU state; the rest works alike.
+# --numa guest: also the igb on node 1, with hugepages on its node.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -164,7 +165,26 @@ check_restore() {
 	ok "devbind --restore $NVME_BDF: back on nvme with $(nvme_blocks) block devices"
 }
 
+# --numa guest: a NIC on node 1 is shown there, and doctor finds hugepages on its node.
+check_numa() {
+	local bdf= b out
+	[ -d /sys/devices/system/node/node1 ] || return 0
+	for b in $IGB_BDFS; do [ "$(cat "/sys/bus/pci/devices/$b/numa_node")" = 1 ] && bdf=$b; done
+	[ -n "$bdf" ] || fail "two NUMA nodes but no igb on node 1"
+	run_tool STATUS 0 "$DEVBIND"
+	grep -q "^$bdf .* numa_node=1" <<<"$STATUS" || fail "status: $bdf not on numa_node=1:"$'\n'"$STATUS"
+	run_tool out 0 "$DEVBIND" --bind=vfio-pci "$bdf"
+	wait_for 10 _vfio_ready "$bdf" || fail "no /dev/vfio nodes for $bdf"
+	run_tool out 0 "$DOCTOR" -a "$bdf" -m 2,2
+	expect "$out" "[ OK ] $bdf: on NUMA node 1, "
+	expect "$out" "[ OK ] hugepages: node 1 has "
+	run_tool out 0 "$DEVBIND" --restore "$bdf"
+	expect "$out" "$bdf: bound to igb (was vfio-pci)"
+	ok "numa: $bdf on node 1, doctor sees hugepages there; back on igb"
+}
+
 check_status_kernel
+check_numa
 check_in_use
 check_doctor_before
 check_bind

@@ -114,6 +114,7 @@ static void test_ready(void)
 	CU_ASSERT(has("[ OK ] hugepages: 64 x 2M on node 0, 64 free"));
 	CU_ASSERT(has("[ OK ] hugetlbfs: 2M pages mounted at /dev/hugepages"));
 	CU_ASSERT(has("[ OK ] memlock: CAP_IPC_LOCK, no limit applies"));
+	CU_ASSERT(has("[ OK ] " NVME ": on NUMA node 0, 128 MiB of hugepages free there"));
 	CU_ASSERT(has("zdk-doctor: ready for zdk (0 warnings)"));
 
 	CU_ASSERT_EQUAL(RUN("-a", "01:00.0", "-m", "128"), DOCTOR_OK);
@@ -275,6 +276,16 @@ static void test_hugepages(void)
 		      "hugepages-2048kB/nr_hugepages"));
 	CU_ASSERT(has("[FAIL] hugepages: node 1 has 0 MiB free, -m asks 64 MiB"));
 	CU_ASSERT_EQUAL(RUN("-m", "100,0"), DOCTOR_OK);
+
+	/* The device on a node whose pool is empty: a warning naming that node. */
+	fake_hugepages(&f, 1, 2048, 0, 0);
+	fake_file(&f, "sys/devices/pci0000:00/" NVME "/numa_node", "%s", "1\n");
+	CU_ASSERT_EQUAL(RUN(), DOCTOR_OK);
+	CU_ASSERT(has("[WARN] " NVME ": on NUMA node 1, which has no free hugepages: its DMA "
+		      "memory would be remote"));
+	CU_ASSERT(has("       fix: echo 256 > /sys/devices/system/node/node1/hugepages/"
+		      "hugepages-2048kB/nr_hugepages"));
+	fake_file(&f, "sys/devices/pci0000:00/" NVME "/numa_node", "%s", "0\n");
 
 	/* Mounts: none for the only size fails; a second size unmounted warns. */
 	fake_file(&f, "proc/mounts", "%s", "/dev/sda1 / ext4 rw 0 0\n");
