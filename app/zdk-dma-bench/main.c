@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * zdk-dma-bench - what mapping memory for DMA costs through the type1
+ * container and through iommufd (IOMMU_IOAS_MAP and IOMMU_IOAS_MAP_FILE),
+ * raw ioctls and zdk's API side by side in the same run.
+ *
+ * One process measures one backend (zdk_eal_init() picks one per process).
+ * --backend=all runs this program once per backend, each writing a CSV,
+ * then merges them into one table and one plot.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "zdk_eal.h"
+#include "zdk_iommu.h"
+#include "bench.h"
+
+static const char *const all_backends[] = { "type1", "iommufd" };
+
+static void usage(const char *prog)
+{
+	printf("usage: %s -a BDF [options] [-- EAL options]\n"
+	       "Measure DMA map/unmap through type1 and iommufd, raw ioctls against zdk.\n\n"
+	       "  -a, --allow BDF     device to attach (bound to vfio-pci): mappings are only\n"
+	       "                      real with a device in the container or IOAS\n"
+	       "  --backend=B         type1, iommufd or all (default: all, one process each)\n"
+	       "  --quick             smoke run: fewer sizes and repetitions (seconds)\n"
+	       "  --tests=LIST        latency,arena,small,threads,io (default: all)\n"
+	       "  --reps=N            timed repetitions per figure (default 5 quick, 15 full)\n"
+	       "  --cpu=N             core to pin the measuring thread to (default: the last)\n"
+	       "  --arena=MiB         zdk's hugepage arena (default 64)\n"
+	       "  --csv=FILE          write every figure as CSV\n"
+	       "  --plot=FILE.svg     draw the figures with gnuplot\n"
+	       "  --no-table          do not print the table\n"
+	       "  -h, --help          this text\n\n"
+	       "Figures are medians with the p10-p90 spread of the repetitions, after a\n"
+	       "warm-up, on a pinned core. Paths: raw = the ioctl on zdk's own fd,\n"
+	       "zdk = zdk_iommu_map*/unmap, dma = zdk_dma_map/unmap.\n", prog);
+}
+
+static int parse_tests(const char *s, unsigned *out)
+{
+	static const char *const names[] = { "latency", "arena", "small", "threads", "io", "all" };
+	char *dup = strdup(s), *tok, *save = NULL;
+	unsigned i, bits = 0;
+	int ret = 0;
+
+	if (!dup)
+		return -ENOMEM;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < ZDK_ARRAY_SIZE(names) && strcmp(tok, names[i]); i++)
+			;
+		if (i == ZDK_ARRAY_SIZE(names)) {
+			i = 0;
+			fprintf(stderr, "dma-bench: unknown test '%s' (latency,arena,small,threads,io)\n", tok);
+			ret = -EINVAL;
+		}
+		bits |= i == ZDK_ARRAY_SIZE(names) - 1 ? T_ALL : 1u << i;
+	}
+	free(dup);
+	*out = bits;
+	return ret;
+}
+
+enum { O_BACKEND = 256, O_QUICK, O_TESTS, O_REPS, O_CPU, O_ARENA, O_CSV, O_PLOT, O_NOTABLE };
+
+static int parse_opts(int argc, char **argv, struct bench_opts *o)
+{
+	static const struct option lo[] = {
+		{ "allow", required_argument, NULL, 'a' },
+		{ "backend", required_argument, NULL, O_BACKEND },
+		{ "quick", no_argument, NULL, O_QUICK },
+		{ "tests", required_argument, NULL, O_TESTS },
+		{ "reps", required_argument, NULL, O_REPS },
+		{ "cpu", required_argument, NULL, O_CPU },
+		{ "arena", required_argument, NULL, O_ARENA },
+		{ "csv", required_argument, NULL, O_CSV },
+		{ "plot", required_argument, NULL, O_PLOT },
+		{ "no-table", no_argument, NULL, O_NOTABLE },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	*o = (struct bench_opts){ .table = true, .backend = "all", .cpu = -1, .tests = T_ALL,
+				  .arena_mib = 64 };
+	while ((c = getopt_long(argc, argv, "+a:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'a': o->bdf = optarg; break;
+		case O_BACKEND: o->backend = optarg; break;
+		case O_QUICK: o->quick = true; break;
+		case O_TESTS:
+			if (parse_tests(optarg, &o->tests))
+				return -EINVAL;
+			o->tests_arg = optarg;
+			break;
+		case O_REPS: o->reps = (unsigned)atoi(optarg); break;
+		case O_CPU: o->cpu = atoi(optarg); break;
+		case O_ARENA: o->arena_mib = (unsigned)atoi(optarg); break;
+		case O_CSV: o->csv = optarg; break;
+		case O_PLOT: o->plot = optarg; break;
+		case O_NOTABLE: o->table = false; break;
+		case 'h': usage(argv[0]); exit(0);
+		default: return -EINVAL;
+		}
+	}
+	/* Only EAL options may follow, and only after "--". */
+	if (optind < argc && strcmp(argv[optind - 1], "--")) {
+		fprintf(stderr, "dma-bench: unexpected argument '%s' (EAL options go after --)\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	if (strcmp(o->backend, "all") && strcmp(o->backend, "type1") &&
+	    strcmp(o->backend, "iommufd")) {
+		fprintf(stderr, "dma-bench: --backend=%s: use type1, iommufd or all\n", o->backend);
+		return -EINVAL;
+	}
+	if (!o->bdf) {
+		fprintf(stderr, "dma-bench: -a BDF is needed: mappings are only real with a device in the container or IOAS; bind one with zdk-devbind --bind=vfio-pci BDF\n");
+		return -EINVAL;
+	}
+	return optind;
+}
+
+/* Write the table, CSV and plot of @res as the options ask. */
+static int report(const struct bench_opts *o, const struct results *res)
+{
+	char title[160];
+	struct utsname u;
+	int ret = 0;
+	FILE *f;
+
+	if (o->table)
+		results_print_table(res, stdout);
+	if (o->csv) {
+		f = fopen(o->csv, "w");
+		if (!f || results_write_csv(res, f) || fclose(f)) {
+			fprintf(stderr, "dma-bench: cannot write %s\n", o->csv);
+			ret = -EIO;
+		}
+	}
+	if (o->plot) {
+		uname(&u);
+		snprintf(title, sizeof(title), "zdk-dma-bench%s, Linux %s, %s",
+			 o->quick ? " --quick" : "", u.release, o->bdf);
+		ret = results_plot(res, o->plot, title);
+		if (ret)
+			fprintf(stderr, "dma-bench: gnuplot did not draw %s: %s\n", o->plot,
+				ret == -EIO ? "it failed or wrote no SVG" : strerror(-ret));
+		else
+			fprintf(stderr, "dma-bench: plot written to %s\n", o->plot);
+	}
+	return ret;
+}
+
+/* Run this program for one backend, its figures into @csv. */
+static int run_child(const struct bench_opts *o, char *prog, int argc, char **argv, int nopt,
+		     const char *backend, const char *csv)
+{
+	char **cargv = calloc((size_t)(argc - nopt) + 16, sizeof(char *));
+	char bopt[32], copt[96], topt[96], ropt[32], popt[32], aopt[32];
+	int i, n = 0, status;
+	pid_t pid;
+
+	if (!cargv)
+		return -ENOMEM;
+	snprintf(bopt, sizeof(bopt), "--backend=%s", backend);
+	snprintf(copt, sizeof(copt), "--csv=%s", csv);
+	snprintf(topt, sizeof(topt), "--tests=%s", o->tests_arg ? o->tests_arg : "all");
+	snprintf(ropt, sizeof(ropt), "--reps=%u", o->reps);
+	snprintf(popt, sizeof(popt), "--cpu=%d", o->cpu);
+	snprintf(aopt, sizeof(aopt), "--arena=%u", o->arena_mib);
+	cargv[n++] = prog;
+	cargv[n++] = bopt;
+	cargv[n++] = copt;
+	cargv[n++] = topt;
+	cargv[n++] = ropt;
+	cargv[n++] = popt;
+	cargv[n++] = aopt;
+	cargv[n++] = "--no-table";
+	cargv[n++] = "-a";
+	cargv[n++] = (char *)o->bdf;
+	if (o->quick)
+		cargv[n++] = "--quick";
+	cargv[n++] = "--";
+	for (i = nopt; i < argc; i++)
+		cargv[n++] = argv[i];
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		execv("/proc/self/exe", cargv);
+		_exit(127);
+	}
+	free(cargv);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+static int run_all(const struct bench_opts *o, int argc, char **argv, int nopt)
+{
+	char dir[] = "/tmp/zdk-dma-bench.XXXXXX", csv[64];
+	struct results res = { 0 };
+	unsigned i, failed = 0;
+	int ret;
+
+	if (!mkdtemp(dir))
+		return -errno;
+	for (i = 0; i < ZDK_ARRAY_SIZE(all_backends); i++) {
+		FILE *f;
+
+		snprintf(csv, sizeof(csv), "%s/%s.csv", dir, all_backends[i]);
+		fprintf(stderr, "dma-bench: === backend %s ===\n", all_backends[i]);
+		ret = run_child(o, argv[0], argc, argv, nopt, all_backends[i], csv);
+		f = fopen(csv, "r");
+		if (ret || !f || results_read_csv(&res, f)) {
+			fprintf(stderr, "dma-bench: backend %s produced no figures\n", all_backends[i]);
+			failed++;
+		}
+		if (f)
+			fclose(f);
+		unlink(csv);
+	}
+	rmdir(dir);
+	ret = res.n ? report(o, &res) : -EIO;
+	results_free(&res);
+	return failed ? -EIO : ret;
+}
+
+/* The EAL command line for one backend: our device, a small arena. */
+static int eal_start(const struct bench_opts *o, int argc, char **argv, int nopt)
+{
+	char iommu[32], mem[16], *eargv[64];
+	int n = 0, i, ret;
+
+	snprintf(iommu, sizeof(iommu), "--iommu=%s", o->backend);
+	snprintf(mem, sizeof(mem), "%u", o->arena_mib);
+	eargv[n++] = argv[0];
+	eargv[n++] = iommu;
+	eargv[n++] = "-a";
+	eargv[n++] = (char *)o->bdf;
+	eargv[n++] = "-m";
+	eargv[n++] = mem;
+	eargv[n++] = "--file-prefix=zdk-dma-bench";
+	/* EAL options after "--" go through as given. */
+	for (i = nopt; i < argc && n < 63; i++)
+		eargv[n++] = argv[i];
+	eargv[n] = NULL;
+	ret = zdk_eal_init(n, eargv);
+	if (ret < 0)
+		fprintf(stderr, "dma-bench: zdk_eal_init(--iommu=%s -a %s) failed: %s\n",
+			o->backend, o->bdf, strerror(-ret));
+	return ret < 0 ? ret : 0;
+}
+
+static int bench_setup(struct bench *b, const struct bench_opts *o, struct results *res)
+{
+	enum zdk_iommu_mode want = strcmp(o->backend, "type1") ? ZDK_IOMMU_IOMMUFD : ZDK_IOMMU_TYPE1;
+	int cpu, ret;
+
+	memset(b, 0, sizeof(*b));
+	b->o = o;
+	b->res = res;
+	b->backend = o->backend;
+	b->reps = o->reps ? o->reps : o->quick ? 5 : 15;
+	b->warmup = o->quick ? 1 : 3;
+	sched_getaffinity(0, sizeof(b->cpus), &b->cpus);
+	if (zdk_iommu_mode() != want) {
+		fprintf(stderr, "dma-bench: zdk runs on %s, not %s\n",
+			zdk_iommu_mode_name(zdk_iommu_mode()), o->backend);
+		return -ENODEV;
+	}
+	ret = raw_iommu_find(&b->raw, want);
+	if (ret) {
+		fprintf(stderr, "dma-bench: cannot find zdk's %s fd for the raw ioctls\n", o->backend);
+		return ret;
+	}
+	b->map_file = want == ZDK_IOMMU_IOMMUFD && zdk_iommu_has_map_file();
+	cpu = o->cpu >= 0 ? o->cpu : bench_cpu_nth(&b->cpus, (unsigned)CPU_COUNT(&b->cpus) - 1);
+	ret = bench_pin(cpu);
+	if (ret) {
+		fprintf(stderr, "dma-bench: cannot pin to CPU %d: %s\n", cpu, strerror(-ret));
+		return ret;
+	}
+	b->tsc_per_us = (double)zdk_tsc_hz() / 1e6;
+	fprintf(stderr, "dma-bench: %s on %s, pinned to CPU %d, %u reps after %u warm-up, MAP_FILE %s\n",
+		o->backend, o->bdf, cpu, b->reps, b->warmup, b->map_file ? "yes" : "no");
+	return 0;
+}
+
+static const struct {
+	unsigned bit;
+	const char *name;
+	void (*fn)(struct bench *b);
+} sections[] = {
+	{ T_LATENCY, "latency", bench_latency },
+	{ T_ARENA, "arena", bench_arena },
+	{ T_SMALL, "small maps", bench_small },
+	{ T_THREADS, "threads", bench_threads },
+	{ T_IO, "I/O strategies", bench_io },
+};
+
+static int run_one(const struct bench_opts *o, int argc, char **argv, int nopt)
+{
+	struct results res = { 0 };
+	struct bench b;
+	unsigned i;
+	int ret;
+
+	ret = eal_start(o, argc, argv, nopt);
+	if (ret)
+		return ret;
+	ret = bench_setup(&b, o, &res);
+	if (ret)
+		goto out_cleanup;
+	for (i = 0; i < ZDK_ARRAY_SIZE(sections); i++) {
+		double t0;
+
+		if (!(o->tests & sections[i].bit))
+			continue;
+		t0 = bench_now_us(&b);
+		sections[i].fn(&b);
+		fprintf(stderr, "dma-bench: %s: %s took %.1f s\n", b.backend, sections[i].name,
+			(bench_now_us(&b) - t0) / 1e6);
+	}
+	ret = res.n ? report(o, &res) : -EIO;
+out_cleanup:
+	results_free(&res);
+	zdk_eal_cleanup();
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_opts o;
+	int nopt, ret;
+
+	nopt = parse_opts(argc, argv, &o);
+	if (nopt < 0) {
+		fprintf(stderr, "try %s --help\n", argv[0]);
+		return 2;
+	}
+	if (!strcmp(o.backend, "all"))
+		ret = run_all(&o, argc, argv, nopt);
+	else
+		ret = run_one(&o, argc, argv, nopt);
+	return ret ? 1 : 0;
+}

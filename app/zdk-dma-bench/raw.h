@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * raw.h - the kernel's map/unmap ioctls called directly on zdk's own
+ * container or IOAS, the baseline zdk's overhead is measured against.
+ */
+#ifndef DMA_BENCH_RAW_H
+#define DMA_BENCH_RAW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zdk_iommu.h"
+
+struct raw_iommu {
+	enum zdk_iommu_mode mode; /* ZDK_IOMMU_TYPE1 or ZDK_IOMMU_IOMMUFD */
+	int fd;                   /* zdk's container or /dev/iommu; not ours */
+	uint32_t ioas_id;         /* iommufd */
+};
+
+/*
+ * raw_iommu_find() - find the fd zdk_eal_init() opened for @mode (the
+ * public API does not hand it out): the /proc/self/fd entry that links to
+ * /dev/vfio/vfio and answers VFIO_IOMMU_GET_INFO, or to /dev/iommu, whose
+ * IOAS is the object id that answers IOMMU_IOAS_IOVA_RANGES.
+ * Return: 0, or -ENOENT.
+ */
+int raw_iommu_find(struct raw_iommu *r, enum zdk_iommu_mode mode);
+
+int raw_map(const struct raw_iommu *r, void *va, uint64_t iova, size_t len);
+/* Return: 0, -EOPNOTSUPP when the kernel lacks IOMMU_IOAS_MAP_FILE, -errno. */
+int raw_map_file(const struct raw_iommu *r, int fd, uint64_t off, uint64_t iova, size_t len);
+int raw_unmap(const struct raw_iommu *r, uint64_t iova, size_t len);
+
+#endif /* DMA_BENCH_RAW_H */
