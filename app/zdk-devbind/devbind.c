@@ -211,21 +211,21 @@ static int check_vfio(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
 static int bind_one(struct devbind *db, const struct zdk_pci_addr *a, const char *driver)
 {
 	struct zdk_pci_sysfs_dev d;
-	char was[ZDK_PCI_SYSFS_NAME_LEN];
+	char name[ZDK_PCI_ADDR_LEN], was[ZDK_PCI_SYSFS_NAME_LEN];
 	int rc;
 
+	zdk_pci_addr_format(a, name, sizeof(name));
 	rc = zdk_pci_sysfs_dev_read(&db->fs, a, &d);
 	if (rc) {
-		zdk_pci_addr_format(a, was, sizeof(was));
-		fprintf(db->err, "%s: no such PCI function (zdk-devbind --status lists them)\n", was);
+		fprintf(db->err, "%s: no such PCI function (zdk-devbind --status lists them)\n", name);
 		return -1;
 	}
 	if (strcmp(d.driver, driver) == 0) {
-		fprintf(db->out, "%s: already bound to %s\n", d.name, driver);
+		fprintf(db->out, "%s: already bound to %s\n", name, driver);
 		return 0;
 	}
 	if (!zdk_pci_sysfs_driver_present(&db->fs, driver)) {
-		fprintf(db->err, "%s: driver %s is not loaded: modprobe %s\n", d.name, driver,
+		fprintf(db->err, "%s: driver %s is not loaded: modprobe %s\n", name, driver,
 			driver);
 		return -1;
 	}
@@ -236,15 +236,15 @@ static int bind_one(struct devbind *db, const struct zdk_pci_addr *a, const char
 	if (rc == 0)
 		rc = zdk_pci_sysfs_dev_read(&db->fs, a, &d);
 	if (rc) {
-		fprintf(db->err, "%s: cannot bind to %s: %s\n", d.name, driver, strerror(-rc));
+		fprintf(db->err, "%s: cannot bind to %s: %s\n", name, driver, strerror(-rc));
 		return -1;
 	}
 	if (strcmp(d.driver, driver)) {
 		fprintf(db->err, "%s: the kernel did not bind it to %s (driver now: %s): see dmesg\n",
-			d.name, driver, d.driver[0] ? d.driver : "none");
+			name, driver, d.driver[0] ? d.driver : "none");
 		return -1;
 	}
-	fprintf(db->out, "%s: bound to %s (was %s)\n", d.name, driver, was);
+	fprintf(db->out, "%s: bound to %s (was %s)\n", name, driver, was);
 	return 0;
 }
 
