@@ -25,21 +25,25 @@ ok() { echo "ok: $*"; }
 ZDK_BUILD=${ZDK_BUILD:-${1:-}}
 
 # zdk_bdfs VENDOR:DEVICE: the BDFs of the matching functions, in slot order.
+# (Builtins only: under TCG each exec costs milliseconds.)
 zdk_bdfs() {
-	local want_v=0x${1%%:*} want_d=0x${1##*:} dev
+	local want_v=0x${1%%:*} want_d=0x${1##*:} dev v d
 	for dev in /sys/bus/pci/devices/*; do
-		[ "$(cat "$dev/vendor")" = "$want_v" ] && [ "$(cat "$dev/device")" = "$want_d" ] &&
-			echo "${dev##*/}"
+		read -r v <"$dev/vendor"
+		read -r d <"$dev/device"
+		[ "$v" = "$want_v" ] && [ "$d" = "$want_d" ] && echo "${dev##*/}"
 	done
 	return 0
 }
 
-NVME_BDF=$(zdk_bdfs 1b36:0010 | head -n 1)
-IGB_BDFS=$(zdk_bdfs 8086:10c9 | tr '\n' ' ')
-E1000E_BDF=$(zdk_bdfs 8086:10d3 | head -n 1)
-VIRTIO_BDFS=$(zdk_bdfs 1af4:1041 | tr '\n' ' ')
-IGB_BDFS=${IGB_BDFS% }
-VIRTIO_BDFS=${VIRTIO_BDFS% }
+NVME_BDF=$(zdk_bdfs 1b36:0010)
+NVME_BDF=${NVME_BDF%%$'\n'*}
+IGB_BDFS=$(zdk_bdfs 8086:10c9)
+IGB_BDFS=${IGB_BDFS//$'\n'/ }
+E1000E_BDF=$(zdk_bdfs 8086:10d3)
+E1000E_BDF=${E1000E_BDF%%$'\n'*}
+VIRTIO_BDFS=$(zdk_bdfs 1af4:1041)
+VIRTIO_BDFS=${VIRTIO_BDFS//$'\n'/ }
 
 # wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
 wait_for() {
