@@ -7,6 +7,17 @@
 
 #include "nvme_internal.h"
 
+int zdk_nvme_qpair_rw_slow(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8_t opc,
+			   void *buf, uint64_t lba, uint32_t nlb, zdk_nvme_cb cb, void *arg)
+{
+	struct zdk_nvme_sqe cmd = {
+		.opc = opc, .nsid = ns->nsid, .cdw10 = (uint32_t)lba,
+		.cdw11 = (uint32_t)(lba >> 32), .cdw12 = nlb - 1,
+	};
+
+	return zdk_nvme_qpair_submit(qp, &cmd, buf, (size_t)nlb << ns->lba_shift, cb, arg);
+}
+
 int zdk_nvme_ns_flush(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp, zdk_nvme_cb cb,
 		      void *arg)
 {

@@ -126,6 +126,15 @@ ZDK_EXPORT int zdk_nvme_qpair_submit(struct zdk_nvme_qpair *qp, const struct zdk
 ZDK_EXPORT int zdk_nvme_qpair_submitv(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
 				      const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg);
 
+/**
+ * zdk_nvme_qpair_rw_slow() - the out-of-line part of zdk_nvme_qpair_rw():
+ * transfers over two pages, unknown memory, no free command id.
+ * Return: as zdk_nvme_qpair_submit().
+ */
+ZDK_EXPORT int zdk_nvme_qpair_rw_slow(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns,
+				      uint8_t opc, void *buf, uint64_t lba, uint32_t nlb,
+				      zdk_nvme_cb cb, void *arg);
+
 #define ZDK_NVME_PAGE_SHIFT 12
 #define ZDK_NVME_PAGE_SIZE (1u << ZDK_NVME_PAGE_SHIFT)
 
@@ -169,9 +178,9 @@ static inline void zdk_nvme_qpair_push(struct zdk_nvme_qpair *qp, const struct z
  * Return: 0, -EAGAIN when all command ids are in use, or as
  * zdk_nvme_qpair_submit() for transfers that span more than two pages.
  */
-static inline int zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns,
-				    uint8_t opc, void *buf, uint64_t lba, uint32_t nlb,
-				    zdk_nvme_cb cb, void *arg)
+static inline __attribute__((always_inline)) int
+zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8_t opc, void *buf,
+		  uint64_t lba, uint32_t nlb, zdk_nvme_cb cb, void *arg)
 {
 	uint64_t len = (uint64_t)nlb << ns->lba_shift;
 	uint64_t iova = zdk_virt2iova(buf);
@@ -179,13 +188,8 @@ static inline int zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_
 	struct zdk_nvme_sqe *sqe;
 	uint16_t cid;
 
-	if (zdk_unlikely(end > 2 * ZDK_NVME_PAGE_SIZE || iova == ZDK_BAD_IOVA || qp->nfree == 0)) {
-		struct zdk_nvme_sqe cmd = {
-			.opc = opc, .nsid = ns->nsid, .cdw10 = (uint32_t)lba,
-			.cdw11 = (uint32_t)(lba >> 32), .cdw12 = nlb - 1,
-		};
-		return zdk_nvme_qpair_submit(qp, &cmd, buf, len, cb, arg);
-	}
+	if (zdk_unlikely(end > 2 * ZDK_NVME_PAGE_SIZE || iova == ZDK_BAD_IOVA || qp->nfree == 0))
+		return zdk_nvme_qpair_rw_slow(qp, ns, opc, buf, lba, nlb, cb, arg);
 	sqe = zdk_nvme_qpair_slot(qp, &cid, cb, arg);
 	sqe->opc = opc;
 	sqe->flags = 0;
