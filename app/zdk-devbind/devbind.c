@@ -39,6 +39,7 @@ static const struct {
 	{ 0x8086, 0x10fb, "82599ES 10-Gigabit SFI/SFP+ Network Connection" },
 	{ 0x8086, 0x1572, "Ethernet Controller X710 for 10GbE SFP+" },
 	{ 0x8086, 0x0953, "PCIe Data Center SSD" },
+	{ 0x8086, 0x2922, "82801IR/IO/IH (ICH9R/DO/DH) SATA Controller [AHCI mode]" },
 	{ 0x1af4, 0x1000, "Virtio network device (transitional)" },
 	{ 0x1af4, 0x1041, "Virtio 1.0 network device" },
 	{ 0x1af4, 0x1001, "Virtio block device (transitional)" },

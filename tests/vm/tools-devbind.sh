@@ -47,6 +47,7 @@ nvme_blocks() { ls -d /sys/bus/pci/devices/"$NVME_BDF"/nvme/nvme*/nvme*n* 2>/dev
 check_status_kernel() {
 	local bdf
 	run_tool STATUS 0 "$DEVBIND" --status
+	echo "$STATUS"
 	listed "Storage devices using a kernel driver" "$NVME_BDF" nvme
 	for bdf in $IGB_BDFS; do listed "Network devices using a kernel driver" "$bdf" igb; done
 	listed "Network devices using a kernel driver" "$E1000E_BDF" e1000e

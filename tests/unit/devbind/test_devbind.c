@@ -74,7 +74,7 @@ static void machine(void)
 	fake_pci(&f, IGB1, 0x8086, 0x10c9, 0x020000, 0, 5, "vfio-pci");
 	fake_pci(&f, E1000E, 0x8086, 0x10d3, 0x020000, 1, 6, NULL);
 	fake_pci(&f, VIRTIO, 0x1af4, 0x1041, 0x020000, -1, 7, "virtio-pci");
-	fake_pci(&f, AHCI, 0x8086, 0x2922, 0x010601, -1, 8, "ahci");
+	fake_pci(&f, AHCI, 0x1234, 0x5678, 0x010601, -1, 8, "ahci");
 	fake_pci(&f, BRIDGE, 0x8086, 0x2940, 0x060400, -1, 9, "pcieport");
 	fake_driver(&f, "vfio-pci");
 	fake_netdev(&f, IGB0, "eth1", "up", 0x1003);
@@ -109,7 +109,7 @@ static void test_status(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "<none>"));
 	s = section(out, "Storage devices using a kernel driver");
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, NVME " 'QEMU NVM Express Controller' 1b36:0010 drv=nvme"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(s, AHCI " 'Storage controller' 8086:2922 drv=ahci"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, AHCI " 'Storage controller' 1234:5678 drv=ahci"));
 	s = section(out, "Storage devices with no driver");
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "<none>"));
 	/* Bridges are neither network nor storage. */
