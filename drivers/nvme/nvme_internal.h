@@ -25,7 +25,7 @@ struct zdk_pci_device;
 
 /* zdk_nvme_req.flags */
 #define NVME_REQ_ABORT_SENT (1u << 0)  /* timed out once, Abort issued */
-#define NVME_REQ_FAIL (1u << 1)        /* to be failed back after a reset */
+#define NVME_REQ_FAIL (1u << 1)        /* to be completed by the driver with req->status */
 
 /*
  * The seams the unit tests replace before including the .c files: how the

@@ -297,23 +297,54 @@ static void complete_sw(struct zdk_nvme_qpair *qp, uint16_t cid, uint16_t status
 	cb(req->cb_arg, &cpl);
 }
 
-/* Fail back every outstanding command marked NVME_REQ_FAIL. */
-static void fail_marked(struct zdk_nvme_qpair *qp, uint16_t status)
+/* Complete in software every outstanding command marked NVME_REQ_FAIL. */
+static void complete_marked(struct zdk_nvme_qpair *qp)
 {
 	for (uint32_t cid = 0; cid < qp->mask; cid++) {
 		struct zdk_nvme_req *req = &qp->reqs[cid];
 
 		if (req->cb && (req->flags & NVME_REQ_FAIL))
-			complete_sw(qp, (uint16_t)cid, status);
+			complete_sw(qp, (uint16_t)cid, req->status);
 	}
+}
+
+static void mark(struct zdk_nvme_req *req, uint16_t status)
+{
+	req->flags |= NVME_REQ_FAIL;
+	req->status = status;
 }
 
 static void fail_all(struct nvme_qpair *q)
 {
 	for (uint32_t cid = 0; cid < q->qp.mask; cid++)
 		if (q->qp.reqs[cid].cb)
-			q->qp.reqs[cid].flags |= NVME_REQ_FAIL;
-	fail_marked(&q->qp, ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION));
+			mark(&q->qp.reqs[cid], ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION));
+	complete_marked(&q->qp);
+}
+
+/*
+ * Completions the controller posted before it was reset and that were not
+ * polled yet: keep their status so that they are delivered, not re-executed.
+ */
+static void harvest_locked(struct nvme_qpair *q)
+{
+	struct zdk_nvme_qpair *qp = &q->qp;
+
+	for (uint32_t n = 0; n < q->entries; n++) {
+		struct zdk_nvme_cpl *cpl = &qp->cq[qp->cq_head];
+		struct zdk_nvme_req *req;
+
+		if ((cpl->status & 1) != qp->phase)
+			break;
+		zdk_io_rmb(); /* phase before the rest of the entry */
+		req = &qp->reqs[cpl->cid & qp->mask];
+		if (req->cb && !(req->flags & NVME_REQ_FAIL))
+			mark(req, ZDK_NVME_CPL_STATUS(cpl));
+		if (++qp->cq_head > qp->mask) {
+			qp->cq_head = 0;
+			qp->phase ^= 1;
+		}
+	}
 }
 
 /* Create I/O CQ then SQ (base spec 5.4, 5.5), physically contiguous, no IRQ. */
@@ -354,6 +385,8 @@ static void reconnect(struct nvme_qpair *q)
 	pthread_mutex_lock(&c->lock);
 	failed = c->failed;
 	q->gen = atomic_load(&c->gen);
+	/* The reset is done: the controller writes nothing more to the old CQ. */
+	harvest_locked(q);
 	if (!failed) {
 		memset(qp->cq, 0, q->entries * sizeof(*qp->cq));
 		qp->sq_tail = qp->sq_rung = qp->cq_head = 0;
@@ -364,19 +397,20 @@ static void reconnect(struct nvme_qpair *q)
 	for (uint32_t cid = 0; cid < qp->mask; cid++) {
 		struct zdk_nvme_req *req = &qp->reqs[cid];
 
-		if (!req->cb)
+		if (!req->cb || (req->flags & NVME_REQ_FAIL))
 			continue;
-		if (failed || (req->flags & NVME_REQ_ABORT_SENT)) {
-			req->flags |= NVME_REQ_FAIL;
-			continue;
+		if (failed)
+			mark(req, ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION));
+		else if (req->flags & NVME_REQ_ABORT_SENT)
+			mark(req, ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_REQUESTED));
+		else {
+			req->epoch = qp->epoch;
+			qp->sq[qp->sq_tail] = req->sqe;
+			qp->sq_tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
 		}
-		req->epoch = qp->epoch;
-		qp->sq[qp->sq_tail] = req->sqe;
-		qp->sq_tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
 	}
 	zdk_nvme_qpair_flush(qp);
-	fail_marked(qp, ZDK_NVME_STATUS(0, failed ? ZDK_NVME_SC_ABORT_SQ_DELETION
-						  : ZDK_NVME_SC_ABORT_REQUESTED));
+	complete_marked(qp);
 	ZDK_NOTICE("%s: qpair %u reconnected after reset%s", c->name, q->qid,
 		   failed ? ": controller failed, commands failed back" : "");
 }

@@ -56,7 +56,7 @@ struct zdk_nvme_req {
 	void *cb_arg;
 	uint32_t epoch;      /* qpair epoch at submission, for timeouts */
 	uint16_t flags;      /* NVME_REQ_* in nvme_internal.h */
-	uint16_t rsvd;
+	uint16_t status;     /* for a completion delivered by the driver */
 	uint64_t list_iova;  /* this cid's PRP/SGL list pages, 0 until needed */
 	void *list;
 	struct zdk_nvme_sqe sqe __zdk_cache_aligned; /* copy kept for a resubmission after reset */

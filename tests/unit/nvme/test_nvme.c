@@ -451,6 +451,22 @@ static void test_reset_mid_io_and_failed_reset(void)
 		CU_ASSERT(d[i].calls == 1 && d[i].status == 0);
 	CU_ASSERT(memcmp(fake_nvme_disk(&fake, 1, 0), buf, 8 * 512) == 0);
 
+	/* Completions posted before a reset but not polled yet are delivered
+	 * with their status, not executed a second time. */
+	memset(d, 0, sizeof(d));
+	fake.nr_io = 0;
+	fake.fail_status = ZDK_NVME_STATUS(2, 0x81);
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT(zdk_nvme_ns_read(ns, qp, buf + i * 512, i, 1, done_cb, &d[i]) == 0);
+	fake_nvme_run(&fake);
+	CU_ASSERT(fake.nr_io == 8);
+	CU_ASSERT(zdk_nvme_ctrlr_reset(ctrlr) == 0);
+	drain(qp);
+	CU_ASSERT(fake.nr_io == 8);
+	CU_ASSERT(d[0].calls == 1 && d[0].status == ZDK_NVME_STATUS(2, 0x81));
+	for (int i = 1; i < 8; i++)
+		CU_ASSERT(d[i].calls == 1 && d[i].status == 0);
+
 	/* A reset that never completes: everything fails back, exactly once. */
 	memset(d, 0, sizeof(d));
 	fake.hold = true;
