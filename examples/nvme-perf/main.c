@@ -34,6 +34,7 @@ struct hist {
 
 struct stats {
 	uint64_t ios, bytes, errors, mismatches, verified;
+	uint64_t live; /* completions, warmup included, for the live line */
 	struct hist lat; /* TSC ticks */
 };
 
@@ -259,6 +260,7 @@ static void io_done(void *arg, const struct zdk_nvme_cpl *cpl)
 				zdk_nvme_ctrlr_name(nc->ns->ctrlr), nc->ns->nsid,
 				ZDK_NVME_STATUS_SCT(cpl->status), ZDK_NVME_STATUS_SC(cpl->status));
 	}
+	__atomic_store_n(&nc->st.live, nc->st.live + 1, __ATOMIC_RELAXED);
 	if (count) {
 		nc->st.ios++;
 		nc->st.bytes += cfg.io_size;
@@ -277,12 +279,10 @@ static void live_line(uint64_t now, uint64_t *last_ios, uint64_t *last_tsc)
 		for (unsigned i = 0; i < workers[l].nnc; i++) {
 			const struct stats *s = &workers[l].nc[i].st;
 
-			ios += __atomic_load_n(&s->ios, __ATOMIC_RELAXED);
+			ios += __atomic_load_n(&s->live, __ATOMIC_RELAXED);
 			lat += __atomic_load_n(&s->lat.sum, __ATOMIC_RELAXED);
 			n += __atomic_load_n(&s->lat.n, __ATOMIC_RELAXED);
 		}
-	if (ios < *last_ios) /* warmup ended: counters restarted */
-		*last_ios = 0;
 	double secs = (double)(now - *last_tsc) / (double)tsc_hz, iops = (double)(ios - *last_ios) / secs;
 
 	fprintf(stderr, "[%4.0f s]%s %10.0f IOPS %9.2f MiB/s  avg %8.1f us\n",
@@ -297,7 +297,6 @@ static int worker_run(void *arg)
 	struct worker *w = arg;
 	bool is_main = w->lcore == zdk_lcore_main();
 	uint64_t now, next_line = t_start + tsc_hz, last_ios = 0, last_tsc = t_start;
-	bool reset_done = cfg.warmup == 0;
 
 	for (unsigned i = 0; i < w->nnc; i++)
 		for (unsigned q = 0; q < cfg.qd; q++)
@@ -310,11 +309,6 @@ static int worker_run(void *arg)
 		for (unsigned i = 0; i < w->nnc; i++)
 			zdk_nvme_qpair_poll(w->nc[i].qp, 0);
 		now = zdk_rdtsc();
-		if (!reset_done && now >= t_measure) {
-			for (unsigned i = 0; i < w->nnc; i++) /* warmup I/O is not counted */
-				memset(&w->nc[i].st.lat, 0, sizeof(w->nc[i].st.lat));
-			reset_done = true;
-		}
 		if (is_main && now >= next_line) {
 			live_line(now, &last_ios, &last_tsc);
 			next_line += tsc_hz;
