@@ -41,6 +41,8 @@ struct bench_opts {
 	const char *tests_arg; /* as given, for the per-backend children */
 	unsigned reps;    /* 0: the default for quick or full */
 	unsigned arena_mib; /* zdk's arena (-m) */
+	const char *load[8]; /* --load: CSV files to report instead of measuring */
+	unsigned nload;
 };
 
 /* How a mapping is made; "file" variants go through a file descriptor. */

@@ -32,12 +32,14 @@ static void usage(const char *prog)
 	       "  --backend=B         type1, iommufd or all (default: all, one process each)\n"
 	       "  --quick             smoke run: fewer sizes and repetitions (seconds)\n"
 	       "  --tests=LIST        latency,arena,small,threads,io (default: all)\n"
-	       "  --reps=N            timed repetitions per figure (default 5 quick, 15 full)\n"
+	       "  --reps=N            timed repetitions per figure (default 5 quick, 11 full)\n"
 	       "  --cpu=N             core to pin the measuring thread to (default: the last)\n"
 	       "  --arena=MiB         zdk's hugepage arena (default 64)\n"
 	       "  --csv=FILE          write every figure as CSV\n"
-	       "  --plot=FILE.svg     draw the figures with gnuplot\n"
+	       "  --plot=FILE.svg     draw the figures with gnuplot (FILE.png: a PNG)\n"
 	       "  --no-table          do not print the table\n"
+	       "  --load=FILE.csv     measure nothing: print and plot the figures of an\n"
+	       "                      earlier --csv (repeat to merge runs)\n"
 	       "  -h, --help          this text\n\n"
 	       "Figures are medians with the p10-p90 spread of the repetitions, after a\n"
 	       "warm-up, on a pinned core. Paths: raw = the ioctl on zdk's own fd,\n"
@@ -68,7 +70,8 @@ static int parse_tests(const char *s, unsigned *out)
 	return ret;
 }
 
-enum { O_BACKEND = 256, O_QUICK, O_TESTS, O_REPS, O_CPU, O_ARENA, O_CSV, O_PLOT, O_NOTABLE };
+enum { O_BACKEND = 256, O_QUICK, O_TESTS, O_REPS, O_CPU, O_ARENA, O_CSV, O_PLOT, O_NOTABLE,
+       O_LOAD };
 
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
@@ -83,6 +86,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "csv", required_argument, NULL, O_CSV },
 		{ "plot", required_argument, NULL, O_PLOT },
 		{ "no-table", no_argument, NULL, O_NOTABLE },
+		{ "load", required_argument, NULL, O_LOAD },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -106,6 +110,11 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		case O_CSV: o->csv = optarg; break;
 		case O_PLOT: o->plot = optarg; break;
 		case O_NOTABLE: o->table = false; break;
+		case O_LOAD:
+			if (o->nload == ZDK_ARRAY_SIZE(o->load))
+				return -EINVAL;
+			o->load[o->nload++] = optarg;
+			break;
 		case 'h': usage(argv[0]); exit(0);
 		default: return -EINVAL;
 		}
@@ -121,7 +130,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		fprintf(stderr, "dma-bench: --backend=%s: use type1, iommufd or all\n", o->backend);
 		return -EINVAL;
 	}
-	if (!o->bdf) {
+	if (!o->bdf && !o->nload) {
 		fprintf(stderr, "dma-bench: -a BDF is needed: mappings are only real with a device in the container or IOAS; bind one with zdk-devbind --bind=vfio-pci BDF\n");
 		return -EINVAL;
 	}
@@ -147,8 +156,11 @@ static int report(const struct bench_opts *o, const struct results *res)
 	}
 	if (o->plot) {
 		uname(&u);
-		snprintf(title, sizeof(title), "zdk-dma-bench%s, Linux %s, %s",
-			 o->quick ? " --quick" : "", u.release, o->bdf);
+		if (o->nload)
+			snprintf(title, sizeof(title), "zdk-dma-bench, figures from %s", o->load[0]);
+		else
+			snprintf(title, sizeof(title), "zdk-dma-bench%s, Linux %s, %s",
+				 o->quick ? " --quick" : "", u.release, o->bdf);
 		ret = results_plot(res, o->plot, title);
 		if (ret)
 			fprintf(stderr, "dma-bench: gnuplot did not draw %s: %s\n", o->plot,
@@ -195,6 +207,10 @@ static int run_child(const struct bench_opts *o, char *prog, int argc, char **ar
 	pid = fork();
 	if (pid == 0) {
 		execv("/proc/self/exe", cargv);
+		/* Replaced on disk while we ran? Try the name we were started by. */
+		execvp(prog, cargv);
+		fprintf(stderr, "dma-bench: cannot run %s for backend %s: %s\n", prog, backend,
+			strerror(errno));
 		_exit(127);
 	}
 	free(cargv);
@@ -233,15 +249,21 @@ static int run_all(const struct bench_opts *o, int argc, char **argv, int nopt)
 	return failed ? -EIO : ret;
 }
 
-/* The EAL command line for one backend: our device, a small arena. */
-static int eal_start(const struct bench_opts *o, int argc, char **argv, int nopt)
+/*
+ * The EAL command line for one backend: our device, a small arena, and the
+ * measuring core as the main lcore (zdk pins main() there).
+ */
+static int eal_start(const struct bench_opts *o, int cpu, int argc, char **argv, int nopt)
 {
-	char iommu[32], mem[16], *eargv[64];
+	char iommu[32], mem[16], lcore[16], *eargv[64];
 	int n = 0, i, ret;
 
 	snprintf(iommu, sizeof(iommu), "--iommu=%s", o->backend);
 	snprintf(mem, sizeof(mem), "%u", o->arena_mib);
+	snprintf(lcore, sizeof(lcore), "%d", cpu);
 	eargv[n++] = argv[0];
+	eargv[n++] = "-l";
+	eargv[n++] = lcore;
 	eargv[n++] = iommu;
 	eargv[n++] = "-a";
 	eargv[n++] = (char *)o->bdf;
@@ -259,18 +281,19 @@ static int eal_start(const struct bench_opts *o, int argc, char **argv, int nopt
 	return ret < 0 ? ret : 0;
 }
 
-static int bench_setup(struct bench *b, const struct bench_opts *o, struct results *res)
+static int bench_setup(struct bench *b, const struct bench_opts *o, const cpu_set_t *cpus,
+		       int cpu, struct results *res)
 {
 	enum zdk_iommu_mode want = strcmp(o->backend, "type1") ? ZDK_IOMMU_IOMMUFD : ZDK_IOMMU_TYPE1;
-	int cpu, ret;
+	int ret;
 
 	memset(b, 0, sizeof(*b));
 	b->o = o;
 	b->res = res;
 	b->backend = o->backend;
-	b->reps = o->reps ? o->reps : o->quick ? 5 : 15;
-	b->warmup = o->quick ? 1 : 3;
-	sched_getaffinity(0, sizeof(b->cpus), &b->cpus);
+	b->reps = o->reps ? o->reps : o->quick ? 5 : 11;
+	b->warmup = o->quick ? 1 : 2;
+	b->cpus = *cpus;
 	if (zdk_iommu_mode() != want) {
 		fprintf(stderr, "dma-bench: zdk runs on %s, not %s\n",
 			zdk_iommu_mode_name(zdk_iommu_mode()), o->backend);
@@ -282,7 +305,6 @@ static int bench_setup(struct bench *b, const struct bench_opts *o, struct resul
 		return ret;
 	}
 	b->map_file = want == ZDK_IOMMU_IOMMUFD && zdk_iommu_has_map_file();
-	cpu = o->cpu >= 0 ? o->cpu : bench_cpu_nth(&b->cpus, (unsigned)CPU_COUNT(&b->cpus) - 1);
 	ret = bench_pin(cpu);
 	if (ret) {
 		fprintf(stderr, "dma-bench: cannot pin to CPU %d: %s\n", cpu, strerror(-ret));
@@ -310,13 +332,18 @@ static int run_one(const struct bench_opts *o, int argc, char **argv, int nopt)
 {
 	struct results res = { 0 };
 	struct bench b;
+	cpu_set_t cpus;
 	unsigned i;
-	int ret;
+	int ret, cpu;
 
-	ret = eal_start(o, argc, argv, nopt);
+	/* The CPUs we may use, before zdk pins this thread to its main lcore. */
+	if (sched_getaffinity(0, sizeof(cpus), &cpus))
+		return -errno;
+	cpu = o->cpu >= 0 ? o->cpu : bench_cpu_nth(&cpus, (unsigned)CPU_COUNT(&cpus) - 1);
+	ret = eal_start(o, cpu, argc, argv, nopt);
 	if (ret)
 		return ret;
-	ret = bench_setup(&b, o, &res);
+	ret = bench_setup(&b, o, &cpus, cpu, &res);
 	if (ret)
 		goto out_cleanup;
 	for (i = 0; i < ZDK_ARRAY_SIZE(sections); i++) {
@@ -336,6 +363,29 @@ out_cleanup:
 	return ret;
 }
 
+/* Figures from earlier runs' CSV files, merged. */
+static int run_load(const struct bench_opts *o)
+{
+	struct results res = { 0 };
+	unsigned i;
+	int ret = 0;
+
+	for (i = 0; i < o->nload && !ret; i++) {
+		FILE *f = fopen(o->load[i], "r");
+
+		ret = f ? results_read_csv(&res, f) : -errno;
+		if (ret)
+			fprintf(stderr, "dma-bench: cannot read %s: %s\n", o->load[i],
+				ret == -EINVAL ? "not a zdk-dma-bench CSV" : strerror(-ret));
+		if (f)
+			fclose(f);
+	}
+	if (!ret)
+		ret = report(o, &res);
+	results_free(&res);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct bench_opts o;
@@ -346,7 +396,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "try %s --help\n", argv[0]);
 		return 2;
 	}
-	if (!strcmp(o.backend, "all"))
+	if (o.nload)
+		ret = run_load(&o);
+	else if (!strcmp(o.backend, "all"))
 		ret = run_all(&o, argc, argv, nopt);
 	else
 		ret = run_one(&o, argc, argv, nopt);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,85 +29,118 @@ static long read_entry_limit(void)
 	return v;
 }
 
-/*
- * Map 4 KiB pages one by one at consecutive IOVAs until @target or the
- * first error; then unmap them all. Rates are per batch of SMALL_BATCH.
- */
-static void small_path(struct bench *b, enum bench_path p, const struct buf *buf,
-		       uint64_t iova, unsigned target)
+/* Map (or unmap) 4 KiB pages [@first, @first+@n) at @iova + i * 4K. */
+static int small_range(struct bench *b, enum bench_path p, const struct buf *buf,
+		       uint64_t iova, unsigned first, unsigned n, bool map, unsigned *done)
 {
-	struct result_key k = { .backend = b->backend, .backing = "4K", .size = 4 * KiB,
-				.unit = "maps/s" };
-	unsigned nb = target / SMALL_BATCH + 1, nmap = 0, nunmap = 0, i;
-	double *rm = calloc(nb, sizeof(double)), *ru = calloc(nb, sizeof(double));
-	char note[RES_NOTE];
-	double t0 = 0;
+	unsigned i;
 	int err = 0;
 
-	if (!rm || !ru)
-		goto out;
-	for (; nmap < target; nmap++) {
-		struct map_req m = { .buf = buf, .off = (nmap % SMALL_POOL_PAGES) * 4 * KiB,
-				     .len = 4 * KiB, .iova = iova + nmap * 4 * KiB };
-
-		if (nmap % SMALL_BATCH == 0)
-			t0 = bench_now_us(b);
-		err = path_map(p, b, &m);
-		if (err)
-			break;
-		if (nmap % SMALL_BATCH == SMALL_BATCH - 1)
-			rm[nmap / SMALL_BATCH] = SMALL_BATCH * 1e6 / (bench_now_us(b) - t0);
-	}
-	for (i = 0; i < nmap; i++) {
+	*done = 0;
+	for (i = first; i < first + n && !err; i++) {
 		struct map_req m = { .buf = buf, .off = (i % SMALL_POOL_PAGES) * 4 * KiB,
-				     .len = 4 * KiB, .iova = iova + i * 4 * KiB };
+				     .len = 4 * KiB, .iova = iova + (uint64_t)i * 4 * KiB };
 
-		if (i % SMALL_BATCH == 0)
-			t0 = bench_now_us(b);
-		if (path_unmap(p, b, &m) == 0)
-			nunmap++;
-		if (i % SMALL_BATCH == SMALL_BATCH - 1)
-			ru[i / SMALL_BATCH] = SMALL_BATCH * 1e6 / (bench_now_us(b) - t0);
+		err = map ? path_map(p, b, &m) : path_unmap(p, b, &m);
+		*done += !err;
 	}
-	k.test = "small-maps";
-	bench_record(b, &k, p, rm, nmap / SMALL_BATCH, nmap < SMALL_BATCH ? "too few maps" : NULL);
-	k.test = "small-unmaps";
-	bench_record(b, &k, p, ru, nmap / SMALL_BATCH,
-		     nunmap != nmap ? "some unmaps failed" : NULL);
+	return err;
+}
 
-	/* The count where mapping stopped: one figure, the note says why. */
-	k.test = "maps-held";
-	k.unit = "count";
+/*
+ * Rates: raw and zdk take turns, a batch of SMALL_BATCH maps each, until
+ * each holds @n mappings (both at once: keep 2n under type1's limit); then
+ * the unmaps the same way.
+ */
+static void small_rates(struct bench *b, const struct buf *buf, uint64_t iova, unsigned n)
+{
+	static const enum bench_path paths[2] = { P_RAW, P_ZDK };
+	struct result_key k = { .backend = b->backend, .backing = "4K", .size = 4 * KiB,
+				.unit = "maps/s" };
+	unsigned nb = n / SMALL_BATCH, held[2] = { 0 }, pass, i, j, done;
+	double *v[2][2];
+	int err[2] = { 0 };
+
+	for (i = 0; i < 4; i++)
+		v[i / 2][i % 2] = calloc(nb, sizeof(double));
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < nb; i++) {
+			for (j = 0; j < 2; j++) {
+				unsigned s = (i + j) % 2; /* alternate who goes first */
+				double t0;
+
+				if (err[s] || !v[pass][s])
+					continue;
+				t0 = bench_now_us(b);
+				err[s] = small_range(b, paths[s], buf, iova + s * (uint64_t)n * 4 * KiB,
+						     i * SMALL_BATCH, SMALL_BATCH, pass == 0, &done);
+				v[pass][s][i] = SMALL_BATCH * 1e6 / (bench_now_us(b) - t0);
+				if (pass == 0)
+					held[s] += done;
+				else
+					held[s] -= done;
+			}
+		}
+	}
+	for (j = 0; j < 2; j++) {
+		char note[RES_NOTE];
+
+		snprintf(note, sizeof(note), "failed: %s", strerror(-err[j]));
+		k.test = "small-maps";
+		bench_record(b, &k, paths[j], v[0][j], err[j] ? 0 : nb, err[j] ? note : NULL);
+		k.test = "small-unmaps";
+		bench_record(b, &k, paths[j], v[1][j], err[j] ? 0 : nb, err[j] ? note : NULL);
+		if (held[j])
+			small_range(b, paths[j], buf, iova + j * (uint64_t)n * 4 * KiB, 0, n, false,
+				    &done);
+	}
+	for (i = 0; i < 4; i++)
+		free(v[i / 2][i % 2]);
+}
+
+/* How many 4 KiB mappings one path can hold: map until @target or an error. */
+static void small_limit(struct bench *b, enum bench_path p, const struct buf *buf,
+			uint64_t iova, unsigned target)
+{
+	struct result_key k = { .backend = b->backend, .test = "maps-held", .backing = "4K",
+				.size = 4 * KiB, .unit = "count" };
+	unsigned held, done;
+	char note[RES_NOTE];
+	double v;
+	int err;
+
+	err = small_range(b, p, buf, iova, 0, target, true, &held);
 	if (err == -ENOSPC)
 		snprintf(note, sizeof(note), "ENOSPC after %u maps (dma_entry_limit=%ld; zdk's own mappings use the rest)",
-			 nmap, read_entry_limit());
+			 held, read_entry_limit());
 	else if (err)
-		snprintf(note, sizeof(note), "stopped after %u maps: %s", nmap, strerror(-err));
+		snprintf(note, sizeof(note), "stopped after %u maps: %s", held, strerror(-err));
 	else
-		snprintf(note, sizeof(note), "no limit hit: all %u maps held at once", nmap);
-	rm[0] = nmap;
-	bench_record(b, &k, p, rm, 1, note);
-out:
-	free(rm);
-	free(ru);
+		snprintf(note, sizeof(note), "no limit hit: all %u maps held at once", held);
+	small_range(b, p, buf, iova, 0, held, false, &done);
+	v = held;
+	bench_record(b, &k, p, &v, 1, note);
 }
 
 void bench_small(struct bench *b)
 {
-	/* Past type1's default dma_entry_limit (65535), to find where it stops. */
-	unsigned target = b->o->quick ? 4 * SMALL_BATCH : 72 * SMALL_BATCH;
+	/* Rates well under type1's default dma_entry_limit (65535)... */
+	unsigned n = b->o->quick ? 4 * SMALL_BATCH : 16 * SMALL_BATCH;
+	/* ...and the limit itself: past it, to find where it stops. */
+	unsigned target = b->o->quick ? n : 72 * SMALL_BATCH;
+	size_t win = (size_t)ZDK_MAX(2 * n, target) * 4 * KiB;
 	struct buf buf;
 	uint64_t iova;
-	int ret;
 
-	fprintf(stderr, "dma-bench: %s: %u small maps per path\n", b->backend, target);
-	ret = buf_alloc(&buf, B_4K, SMALL_POOL_PAGES * 4 * KiB, true);
-	if (ret)
+	fprintf(stderr, "dma-bench: %s: small maps, %u per path, then up to %u\n", b->backend,
+		n, target);
+	if (buf_alloc(&buf, B_4K, SMALL_POOL_PAGES * 4 * KiB, true))
 		return;
-	if (iova_window((size_t)target * 4 * KiB, 2 * MiB, &iova) == 0) {
-		small_path(b, P_RAW, &buf, iova, target);
-		small_path(b, P_ZDK, &buf, iova, target);
-		zdk_iommu_iova_free(iova, (size_t)target * 4 * KiB);
+	if (iova_window(win, 2 * MiB, &iova) == 0) {
+		small_rates(b, &buf, iova, n);
+		small_limit(b, P_RAW, &buf, iova, target);
+		small_limit(b, P_ZDK, &buf, iova, target);
+		zdk_iommu_iova_free(iova, win);
 	}
 	buf_free(&buf);
 }

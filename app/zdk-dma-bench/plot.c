@@ -183,8 +183,13 @@ static void write_script(struct plot *p, const struct results *r, const char *sv
 {
 	FILE *g = p->gp;
 
-	fprintf(g, "set terminal svg size 1200,1350 dynamic enhanced font 'sans,11'\n"
-		   "set output '%s'\n"
+	size_t n = strlen(svg);
+
+	if (n > 4 && !strcmp(svg + n - 4, ".png"))
+		fprintf(g, "set terminal pngcairo size 1200,1350 enhanced font 'sans,10'\n");
+	else
+		fprintf(g, "set terminal svg size 1200,1350 dynamic enhanced font 'sans,11'\n");
+	fprintf(g, "set output '%s'\n"
 		   "set datafile missing '?'\n"
 		   "set grid ytics\n"
 		   "set key top left font ',9'\n"
@@ -200,7 +205,7 @@ static void write_script(struct plot *p, const struct results *r, const char *sv
 		   "set style data histograms\n"
 		   "set style histogram errorbars gap 1 lw 1\n"
 		   "set style fill solid 0.5 border -1\nset xtics rotate by -20\n");
-	fprintf(g, "set title 'mapping a whole buffer (256M; 1G page), raw ioctl'\n"
+	fprintf(g, "set title 'mapping a whole buffer, fresh then resident, raw ioctl'\n"
 		   "set ylabel 'GiB/s'\n");
 	panel_bars(p, r, arena_cats, sizeof(arena_cats) / sizeof(arena_cats[0]));
 	fprintf(g, "set title 'cost per I/O, 4K-128K buffers (zdk API)'\nset ylabel 'ns per I/O'\n");
@@ -208,7 +213,8 @@ static void write_script(struct plot *p, const struct results *r, const char *sv
 	fprintf(g, "unset logscale\nset yrange [0:*]\n"
 		   "set title 'many small mappings, raw ioctl'\nset ylabel 'per second'\n");
 	panel_bars(p, r, small_cats, sizeof(small_cats) / sizeof(small_cats[0]));
-	fprintf(g, "set style data lines\nset xtics 1 norotate\nset xrange [0.5:*]\n"
+	fprintf(g, "set style data lines\nset xtics 1 norotate\nset autoscale x\n"
+		   "set offsets 0.5, 0.5, 0, 0\n"
 		   "set title '4K map+unmap pairs, threads at once, raw ioctl'\n"
 		   "set xlabel 'threads'\nset ylabel 'pairs per second, all threads'\n");
 	panel_lines(p, r, "threads", "raw", false, true);
