@@ -28,8 +28,8 @@
 #include "zdk_mbuf.h"
 
 #define BURST 32
-#define NB_RXD 512
-#define NB_TXD 512
+#define NB_RXD 4096
+#define NB_TXD 1024
 #define MAX_PORTS_PER_LCORE 16
 #define POOL_CACHE 256
 

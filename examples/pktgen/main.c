@@ -15,7 +15,9 @@
  * run ends after COUNT frames or SECONDS, whichever comes first, then waits
  * --drain-ms (default 500) for stragglers. Loss is frames sent minus frames
  * received. --strict exits 1 unless loss, duplicates, corruption and MAC
- * mismatches are all zero.
+ * mismatches are all zero. --rx-only sends nothing and checks COUNT frames
+ * of this format from another sender (seq 0..COUNT-1, TSC 0) within
+ * SECONDS (default 10).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,16 +34,17 @@
 #include "zdk_mbuf.h"
 
 #define BURST 32
-#define NB_DESC 512
+#define NB_RXD 4096
+#define NB_TXD 1024
 #define HDR_LEN (14 + 20 + 8)
-#define MAGIC 0x5a444b50u /* "ZDKP" */
+#define MAGIC 0x5a44u /* "ZD" */
 #define MAX_LAT_SAMPLES (1u << 20)
 
-/* The payload header; the pattern follows it up to the frame end. */
+/* The payload header, 14 bytes so that a 64-byte frame (60 without CRC,
+ * 18 of payload) still carries it; the pattern fills the rest. */
 struct probe {
-	uint32_t magic;
-	uint32_t pad;
-	uint64_t seq;
+	uint16_t magic;
+	uint32_t seq;
 	uint64_t tsc;
 } __attribute__((packed));
 
@@ -51,7 +54,7 @@ struct opts {
 	uint64_t rate, count;
 	double seconds;
 	unsigned drain_ms;
-	bool strict, check_src, check_dst;
+	bool strict, check_src, check_dst, rx_only;
 	struct zdk_ether_addr dst, expect_src, expect_dst;
 };
 
@@ -86,7 +89,7 @@ static int parse_mac(const char *s, struct zdk_ether_addr *mac)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_TX = 256, O_RX, O_DST, O_ESRC, O_EDST, O_DRAIN, O_STRICT };
+	enum { O_TX = 256, O_RX, O_DST, O_ESRC, O_EDST, O_DRAIN, O_STRICT, O_RXONLY };
 	static const struct option lopts[] = {
 		{ "tx-port", required_argument, NULL, O_TX },
 		{ "rx-port", required_argument, NULL, O_RX },
@@ -95,6 +98,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "expect-dst", required_argument, NULL, O_EDST },
 		{ "drain-ms", required_argument, NULL, O_DRAIN },
 		{ "strict", no_argument, NULL, O_STRICT },
+		{ "rx-only", no_argument, NULL, O_RXONLY },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -111,6 +115,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 't': o->seconds = atof(optarg); break;
 		case O_DRAIN: o->drain_ms = (unsigned)atoi(optarg); break;
 		case O_STRICT: o->strict = true; break;
+		case O_RXONLY: o->rx_only = true; break;
 		case O_DST:
 			if (parse_mac(optarg, &o->dst))
 				return -EINVAL;
@@ -128,8 +133,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		default: return -EINVAL;
 		}
 	}
-	if (o->size < 64 || o->size > 1518)
+	if (o->size < 64 || o->size > 1518 || o->count > UINT32_MAX)
 		return -EINVAL;
+	if (o->rx_only && o->seconds <= 0)
+		o->seconds = 10;
 	if (o->count == 0) /* not given: what the time allows, else a million */
 		o->count = o->seconds > 0 ? (o->rate ? (uint64_t)(o->seconds * o->rate) + BURST
 						     : UINT64_C(1) << 30)
@@ -183,7 +190,7 @@ static void template_build(uint8_t *t, const struct opts *o, const struct zdk_et
 static void frame_fill(struct zdk_mbuf *m, const uint8_t *tmpl, unsigned len, uint64_t seq)
 {
 	uint8_t *f = zdk_mbuf_append(m, len);
-	struct probe p = { .magic = MAGIC, .seq = seq, .tsc = 0 };
+	struct probe p = { .magic = MAGIC, .seq = (uint32_t)seq, .tsc = 0 };
 	unsigned i;
 
 	memcpy(f, tmpl, HDR_LEN);
@@ -209,7 +216,7 @@ static void frame_check(struct results *r, const struct opts *o, const uint8_t *
 		return;
 	}
 	r->rx++;
-	if (p.seq >= r->tx || len != o->size - 4) {
+	if (p.seq >= (o->rx_only ? o->count : r->tx) || len != o->size - 4) {
 		r->corrupt++;
 		return;
 	}
@@ -229,7 +236,7 @@ static void frame_check(struct results *r, const struct opts *o, const uint8_t *
 		r->reorder++;
 	if (p.seq > r->max_seq)
 		r->max_seq = p.seq;
-	if (r->nlat < MAX_LAT_SAMPLES)
+	if (r->nlat < MAX_LAT_SAMPLES && !o->rx_only) /* others' frames carry no TSC */
 		r->lat[r->nlat++] = now - p.tsc;
 }
 
@@ -285,7 +292,8 @@ static int cmp_u64(const void *a, const void *b)
 static void report(struct results *r, const struct opts *o, uint64_t hz)
 {
 	double rx_secs = r->rx_last > r->rx_first ? (double)(r->rx_last - r->rx_first) / hz : 0;
-	uint64_t lost = r->tx > r->rx ? r->tx - r->rx : 0;
+	uint64_t sent = o->rx_only ? o->count : r->tx;
+	uint64_t lost = sent > r->rx ? sent - r->rx : 0;
 
 	printf("pktgen: size %u B, tx port %u, rx port %u\n", o->size, o->tx_port, o->rx_port);
 	printf("pktgen: tx %" PRIu64 " frames in %.3f s = %.0f pps\n", r->tx, r->tx_secs,
@@ -316,9 +324,9 @@ static int port_init(uint16_t port, struct zdk_mempool *mp)
 
 	ret = zdk_eth_dev_configure(port, 1, 1, NULL);
 	if (!ret)
-		ret = zdk_eth_rx_queue_setup(port, 0, NB_DESC, ZDK_SOCKET_ANY, mp);
+		ret = zdk_eth_rx_queue_setup(port, 0, NB_RXD, ZDK_SOCKET_ANY, mp);
 	if (!ret)
-		ret = zdk_eth_tx_queue_setup(port, 0, NB_DESC, ZDK_SOCKET_ANY);
+		ret = zdk_eth_tx_queue_setup(port, 0, NB_TXD, ZDK_SOCKET_ANY);
 	if (!ret)
 		ret = zdk_eth_promiscuous_enable(port);
 	if (!ret)
@@ -334,6 +342,13 @@ static void run(struct results *r, const struct opts *o, struct zdk_mempool *mp,
 	uint64_t hz = zdk_tsc_hz(), start = zdk_rdtsc(), end_tx, drain;
 	uint64_t limit = o->seconds > 0 ? start + (uint64_t)(o->seconds * hz) : UINT64_MAX;
 
+	if (o->rx_only) { /* frames from another sender: seq 0..count-1 */
+		while (!force_quit && r->rx < o->count && zdk_rdtsc() < limit)
+			rx_poll(r, o);
+		for (uint64_t t = zdk_rdtsc() + hz / 5; zdk_rdtsc() < t;)
+			rx_poll(r, o); /* duplicates after the last expected frame */
+		return;
+	}
 	while (!force_quit && r->tx < o->count && zdk_rdtsc() < limit) {
 		tx_step(r, o, mp, tmpl, start, hz);
 		rx_poll(r, o);
@@ -355,6 +370,7 @@ int main(int argc, char **argv)
 	struct zdk_ether_addr src;
 	uint8_t tmpl[HDR_LEN];
 	struct opts o;
+	uint64_t sent;
 	int ret;
 
 	ret = zdk_eal_init(argc, argv);
@@ -366,14 +382,14 @@ int main(int argc, char **argv)
 	    !zdk_eth_port_valid(o.rx_port)) {
 		fprintf(stderr, "usage: %s [zdk options] -- [--tx-port P] [--rx-port P] [-s 64..1518]"
 			" [-r PPS] [-n COUNT] [-t SECONDS] [--dst MAC] [--expect-src MAC]"
-			" [--expect-dst MAC] [--drain-ms MS] [--strict]\n"
+			" [--expect-dst MAC] [--drain-ms MS] [--strict] [--rx-only]\n"
 			"(%u ports probed)\n", argv[0], zdk_eth_port_count());
 		ret = 1;
 		goto out_cleanup;
 	}
 	r.seen = calloc(o.count / 8 + 1, 1); /* untouched pages cost nothing */
 	r.lat = malloc(MAX_LAT_SAMPLES * sizeof(*r.lat));
-	ret = zdk_mbuf_pool_create("pktgen", 8192, 256, ZDK_MBUF_DEFAULT_BUF_SIZE,
+	ret = zdk_mbuf_pool_create("pktgen", 2 * (NB_RXD + NB_TXD) + 4096, 256, ZDK_MBUF_DEFAULT_BUF_SIZE,
 				   zdk_socket_id(), &mp);
 	if (ret || !r.seen || !r.lat) {
 		fprintf(stderr, "pktgen: out of memory\n");
@@ -393,7 +409,8 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	run(&r, &o, mp, tmpl);
 	report(&r, &o, zdk_tsc_hz());
-	ret = o.strict && (r.tx != r.rx || r.dup || r.corrupt || r.badmac || r.tx == 0);
+	sent = o.rx_only ? o.count : r.tx;
+	ret = o.strict && (sent != r.rx || r.dup || r.corrupt || r.badmac || sent == 0);
 
 out_ports:
 	zdk_eth_dev_close(o.tx_port);

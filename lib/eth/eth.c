@@ -68,22 +68,54 @@ static void fp_publish(struct zdk_eth_dev *dev)
 	}
 }
 
+static bool pci_before(const struct zdk_pci_device *a, const struct zdk_pci_device *b)
+{
+	return a && (!b || zdk_pci_addr_cmp(&a->addr, &b->addr) < 0);
+}
+
+/*
+ * The port number for a new device: ports follow PCI address order whatever
+ * order the devices are probed in, so that "port 0" means the same NIC from
+ * run to run. While no port is configured (during zdk_eal_init()), a device
+ * that sorts before existing ones moves them up one number.
+ */
+static uint16_t port_slot(struct zdk_pci_device *pci)
+{
+	uint16_t port, n, last;
+
+	for (n = 0; n < ZDK_ETH_MAX_PORTS && eth_devs[n]; n++)
+		;
+	if (n == ZDK_ETH_MAX_PORTS)
+		return n;
+	for (port = 0; port < n; port++)
+		if (eth_devs[port]->configured || eth_devs[port]->started)
+			return n; /* numbers already in use by the application */
+	for (port = 0; port < n && !pci_before(pci, eth_devs[port]->pci); port++)
+		;
+	for (last = n; last > port; last--) {
+		eth_devs[last] = eth_devs[last - 1];
+		eth_devs[last]->port_id = last;
+	}
+	eth_devs[port] = NULL;
+	return port;
+}
+
 ZDK_EXPORT int zdk_eth_dev_alloc(struct zdk_pci_device *pci, const char *driver_name,
 				 struct zdk_eth_dev **devp)
 {
 	struct zdk_eth_dev *dev;
 	uint16_t port;
 
-	for (port = 0; port < ZDK_ETH_MAX_PORTS && eth_devs[port]; port++)
-		;
-	if (port == ZDK_ETH_MAX_PORTS) {
-		ZDK_ERR("%s: all %d ports taken: allow fewer devices with -a", pci ? pci->name : "",
-			ZDK_ETH_MAX_PORTS);
-		return -ENOSPC;
-	}
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
+	port = port_slot(pci);
+	if (port == ZDK_ETH_MAX_PORTS) {
+		ZDK_ERR("%s: all %d ports taken: allow fewer devices with -a", pci ? pci->name : "",
+			ZDK_ETH_MAX_PORTS);
+		free(dev);
+		return -ENOSPC;
+	}
 	dev->port_id = port;
 	dev->pci = pci;
 	dev->info.driver_name = driver_name;

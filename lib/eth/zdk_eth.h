@@ -3,7 +3,8 @@
  * zdk_eth.h - Ethernet ports for applications.
  *
  * Every NIC a driver probed during zdk_eal_init() is a port, numbered from 0
- * in probe order. The life of a port:
+ * in PCI address order (so a port number names the same NIC in every run).
+ * The life of a port:
  *	zdk_eth_dev_configure() -> zdk_eth_{rx,tx}_queue_setup() (each queue)
  *	-> zdk_eth_dev_start() -> zdk_eth_rx_burst()/zdk_eth_tx_burst() ...
  *	-> zdk_eth_dev_stop() -> zdk_eth_dev_close()

@@ -89,7 +89,9 @@ struct zdk_eth_dev {
  * @pci: the PCI function (may be NULL for a software device).
  * @driver_name: for dev->name and info.driver_name (a static string).
  * @dev: set to the zeroed port, with port_id and info.pci_name/numa_node
- *       filled.
+ *       filled. Ports follow PCI address order, so while zdk_eal_init()
+ *       probes, a later probe may renumber this port: read dev->port_id when
+ *       it is used (queue setup, start), not at probe.
  *
  * Return: 0, or -ENOSPC (ZDK_ETH_MAX_PORTS already allocated), -ENOMEM.
  */

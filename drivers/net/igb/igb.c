@@ -310,7 +310,26 @@ static void info_fill(struct zdk_eth_dev_info *info)
 	info->reta_size = 4 * IGB_RETA_REGS;
 }
 
-/* Bring the function to a known state: reset, no interrupts, link up. */
+/* Write PHY register @reg through MDIC (8.2.4) and wait for READY. */
+static int phy_write(struct igb_dev *igb, uint32_t reg, uint16_t val)
+{
+	uint32_t mdic = 0;
+	int i;
+
+	igb_write(igb, IGB_MDIC, val | reg << IGB_MDIC_REG_SHIFT |
+				 IGB_PHY_ADDR << IGB_MDIC_PHY_SHIFT | IGB_MDIC_OP_WRITE);
+	for (i = 0; i < 100 && !(mdic & IGB_MDIC_READY); i++) {
+		sleep_us(50);
+		mdic = igb_read(igb, IGB_MDIC);
+	}
+	if (!(mdic & IGB_MDIC_READY) || (mdic & IGB_MDIC_ERROR)) {
+		ZDK_ERR("%s: PHY register %u write failed (MDIC 0x%08x)", igb->pci->name, reg, mdic);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Bring the function to a known state: reset, no interrupts, link coming up. */
 static int hw_init(struct igb_dev *igb)
 {
 	int ret = hw_reset(igb);
@@ -318,8 +337,16 @@ static int hw_init(struct igb_dev *igb)
 	if (ret)
 		return ret;
 	igb_write(igb, IGB_CTRL_EXT, igb_read(igb, IGB_CTRL_EXT) | IGB_CTRL_EXT_DRV_LOAD);
-	/* 4.5.4: copper link with auto-negotiation; SLU forces the MAC link up. */
+	/*
+	 * 4.5.7 (copper link setup): SLU lets the MAC follow the PHY, and an
+	 * auto-negotiation restart in the PHY brings the link up (QEMU's igb
+	 * raises STATUS.LU about 500 ms after it). zdk_eth_link_wait() waits.
+	 */
 	igb_write(igb, IGB_CTRL, igb_read(igb, IGB_CTRL) | IGB_CTRL_SLU);
+	ret = phy_write(igb, IGB_PHY_BMCR, IGB_BMCR_AUTOEN | IGB_BMCR_ANRESTART | IGB_BMCR_FD |
+					   IGB_BMCR_SPEED1000);
+	if (ret)
+		return ret;
 	hw_stats_update(igb); /* start the totals at zero (4.5.6) */
 	memset(&igb->hw, 0, sizeof(igb->hw));
 	return 0;

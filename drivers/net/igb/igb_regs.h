@@ -22,6 +22,18 @@
 #define IGB_STATUS_FD (1u << 0)
 #define IGB_STATUS_LU (1u << 1)   /* link up */
 #define IGB_STATUS_SPEED_SHIFT 6  /* 00 10M, 01 100M, 1x 1000M */
+#define IGB_MDIC 0x00020          /* PHY access (8.2.4) */
+#define IGB_MDIC_REG_SHIFT 16
+#define IGB_MDIC_PHY_SHIFT 21
+#define IGB_MDIC_OP_WRITE (1u << 26)
+#define IGB_MDIC_READY (1u << 28)
+#define IGB_MDIC_ERROR (1u << 30)
+#define IGB_PHY_ADDR 1            /* the internal copper PHY */
+#define IGB_PHY_BMCR 0            /* PHY control (IEEE 802.3 clause 22) */
+#define IGB_BMCR_SPEED1000 (1u << 6)
+#define IGB_BMCR_FD (1u << 8)
+#define IGB_BMCR_ANRESTART (1u << 9)
+#define IGB_BMCR_AUTOEN (1u << 12)
 #define IGB_CTRL_EXT 0x00018
 #define IGB_CTRL_EXT_DRV_LOAD (1u << 28) /* driver loaded (firmware hint) */
 

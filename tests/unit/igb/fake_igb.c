@@ -117,9 +117,18 @@ void igb_fake_write(struct igb_dev *igb, uint32_t reg, uint32_t val)
 		fake_reset(f); /* completes at once: RST reads back clear */
 		return;
 	}
+	if (reg == IGB_MDIC) {
+		/* As QEMU: link up once the PHY restarts auto-negotiation (if
+		 * the MAC follows it: CTRL.SLU); MDIC completes at once. */
+		uint32_t preg = (val >> IGB_MDIC_REG_SHIFT) & 0x1f;
+
+		if ((val & IGB_MDIC_OP_WRITE) && preg == IGB_PHY_BMCR &&
+		    (val & IGB_BMCR_ANRESTART) && (fake_igb_reg(f, IGB_CTRL) & IGB_CTRL_SLU))
+			*reg32(f, IGB_STATUS) |= IGB_STATUS_LU | (2u << IGB_STATUS_SPEED_SHIFT);
+		*reg32(f, IGB_MDIC) = val | IGB_MDIC_READY;
+		return;
+	}
 	*(volatile uint32_t *)reg32(f, reg) = val;
-	if (reg == IGB_CTRL && (val & IGB_CTRL_SLU))
-		*reg32(f, IGB_STATUS) |= IGB_STATUS_LU | (2u << IGB_STATUS_SPEED_SHIFT);
 }
 
 static void *ring_va(struct fake_igb *f, uint32_t bal, uint32_t bah, uint32_t len)

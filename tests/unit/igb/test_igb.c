@@ -14,7 +14,7 @@
 #include "fake_igb.h"
 #include "igb.h"
 #include "test_mem.h"
-#include "zdk_eth.h"
+#include "zdk_eth_driver.h"
 
 #define NB_MBUF 2048
 #define NB_DESC 256
@@ -85,14 +85,21 @@ static void test_probe(void)
 	CU_ASSERT_FATAL(drv != NULL);
 	CU_ASSERT_STRING_EQUAL(drv->name, "igb");
 	CU_ASSERT_EQUAL(drv->id_table[0].device_id, 0x10c9);
-	for (unsigned i = 0; i < 2; i++) {
+	/* Probed in reverse address order, numbered in address order. */
+	for (unsigned i = 2; i-- > 0;) {
 		char bdf[16];
 
 		snprintf(bdf, sizeof(bdf), "0000:0%u:00.0", i + 1);
 		fk[i] = fake_igb_create(bdf, i);
 		CU_ASSERT_FATAL(drv->probe(&fk[i]->pci) == 0);
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		char bdf[16];
+
+		snprintf(bdf, sizeof(bdf), "0000:0%u:00.0", i + 1);
 		ports[i] = zdk_eth_port_find(bdf);
 		CU_ASSERT_EQUAL(ports[i], (int)i);
+		CU_ASSERT_EQUAL(zdk_eth_dev_get((uint16_t)i)->port_id, i);
 	}
 	CU_ASSERT_EQUAL(zdk_eth_port_count(), 2);
 	CU_ASSERT_EQUAL(zdk_eth_port_find("0000:09:00.0"), -ENODEV);
