@@ -136,8 +136,12 @@ static uint16_t vnet_rx_burst(void *q, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct vnet_rxq *rxq = q;
 	struct virtq *vq = &rxq->vq;
-	uint16_t i, nb = 0, ready = ZDK_MIN(virtq_used_count(vq), n);
+	uint16_t i, nb = 0, ready = virtq_used_count(vq);
 	uint64_t bytes = 0;
+
+	/* The device keeps adding entries: read the count once. */
+	if (ready > n)
+		ready = n;
 
 	for (i = 0; i < ready; i++) {
 		uint32_t len;
