@@ -313,9 +313,10 @@ void bench_latency(struct bench *b)
 					snprintf(note, sizeof(note), "no %s-page buffer: %s",
 						 backing_name[bk], strerror(-ret));
 				} else if (sizes[i] > buf.len) {
-					snprintf(note, sizeof(note), "skipped: only %zu MiB of %s pages %s",
-						 buf.len / MiB, backing_name[bk],
-						 bk == B_4K ? "allowed (half of MemAvailable)" : "free");
+					snprintf(note, sizeof(note), "skipped: the largest %s-page buffer %s was %zu MiB",
+						 backing_name[bk],
+						 bk == B_4K ? "within half of MemAvailable" : "the free hugepages gave",
+						 buf.len / MiB);
 				} else if (f && !b->map_file) {
 					snprintf(note, sizeof(note), "kernel lacks IOMMU_IOAS_MAP_FILE");
 				} else {

@@ -237,58 +237,57 @@ static double threads_run(struct bench *b, enum bench_path p, struct worker *w, 
 	return (double)n * w[0].pairs * 1e6 / (t_end - t0);
 }
 
+/* One thread count: every path in turn, rotating who goes first. */
+static void threads_point(struct bench *b, struct worker *w, unsigned n, double **v)
+{
+	struct result_key k = { .backend = b->backend, .test = "threads", .backing = "4K",
+				.size = 4 * KiB, .threads = n, .unit = "pairs/s" };
+	int err[P_NPATHS] = { 0 };
+	char note[RES_NOTE];
+	unsigned r, j, p;
+
+	fprintf(stderr, "dma-bench: %s: %u thread(s) mapping\n", b->backend, n);
+	for (r = 0; r < b->warmup + b->reps; r++)
+		for (j = 0; j < P_NPATHS; j++) {
+			double rate;
+
+			p = (r + j) % P_NPATHS;
+			if (err[p])
+				continue;
+			rate = threads_run(b, p, w, n);
+			if (rate < 0)
+				err[p] = (int)rate;
+			else if (r >= b->warmup)
+				v[p][r - b->warmup] = rate;
+		}
+	for (p = 0; p < P_NPATHS; p++) {
+		snprintf(note, sizeof(note), "failed: %s", strerror(-err[p]));
+		bench_record(b, &k, p, v[p], err[p] ? 0 : b->reps, err[p] ? note : NULL);
+	}
+}
+
 void bench_threads(struct bench *b)
 {
-	unsigned ncpu = (unsigned)CPU_COUNT(&b->cpus), max = ZDK_MIN(ncpu, 8u), n, i, r;
+	unsigned ncpu = (unsigned)CPU_COUNT(&b->cpus), max = ZDK_MIN(ncpu, 8u), n, i;
 	unsigned pairs = b->o->quick ? 200 : 2000;
+	double *v[P_NPATHS] = { 0 };
 	struct worker w[8];
-	enum bench_path paths[] = { P_RAW, P_ZDK };
-	double *v[2];
-	int err[2];
+	bool ok = true;
 
 	if (max < 2)
 		max = 2; /* two threads on one CPU still show the lock cost */
 	for (i = 0; i < max; i++)
 		w[i] = (struct worker){ .b = b, .cpu = bench_cpu_nth(&b->cpus, i), .pairs = pairs,
 					.buf = { .fd = -1 } };
-	for (i = 0; i < max; i++) {
-		if (buf_alloc(&w[i].buf, B_4K, 64 * 4 * KiB, true) ||
-		    iova_window(64 * 4 * KiB, 2 * MiB, &w[i].iova))
-			goto out;
-	}
-	v[0] = calloc(b->reps, sizeof(double));
-	v[1] = calloc(b->reps, sizeof(double));
-	for (n = 1; v[0] && v[1] && n <= max; n *= 2) {
-		struct result_key k = { .backend = b->backend, .test = "threads", .backing = "4K",
-					.size = 4 * KiB, .threads = n, .unit = "pairs/s" };
-
-		fprintf(stderr, "dma-bench: %s: %u thread(s) mapping\n", b->backend, n);
-		err[0] = err[1] = 0;
-		for (r = 0; r < b->warmup + b->reps; r++)
-			for (i = 0; i < 2; i++) {
-				enum bench_path p = paths[(r + i) % 2];
-				unsigned slot = (r + i) % 2;
-				double rate;
-
-				if (err[slot])
-					continue;
-				rate = threads_run(b, p, w, n);
-				if (rate < 0)
-					err[slot] = (int)rate;
-				else if (r >= b->warmup)
-					v[slot][r - b->warmup] = rate;
-			}
-		for (i = 0; i < 2; i++) {
-			char note[RES_NOTE];
-
-			snprintf(note, sizeof(note), "failed: %s", strerror(-err[i]));
-			bench_record(b, &k, paths[i], v[i], err[i] ? 0 : b->reps,
-				     err[i] ? note : NULL);
-		}
-	}
-	free(v[0]);
-	free(v[1]);
-out:
+	for (i = 0; i < max && ok; i++)
+		ok = !buf_alloc(&w[i].buf, B_4K, 64 * 4 * KiB, true) &&
+		     !iova_window(64 * 4 * KiB, 2 * MiB, &w[i].iova);
+	for (i = 0; i < P_NPATHS && ok; i++)
+		ok = (v[i] = calloc(b->reps, sizeof(double))) != NULL;
+	for (n = 1; ok && n <= max; n *= 2)
+		threads_point(b, w, n, v);
+	for (i = 0; i < P_NPATHS; i++)
+		free(v[i]);
 	for (i = 0; i < max; i++) {
 		buf_free(&w[i].buf);
 		if (w[i].iova)

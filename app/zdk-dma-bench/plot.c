@@ -66,39 +66,45 @@ static void no_data(struct plot *p)
 }
 
 /*
- * One line per backend (and per backing when @by_backing) of @test via
- * @path, against size (or threads): yerrorlines from p10 to p90.
+ * One line per backend (and per backing when @by_backing) of @test via each
+ * of @paths, against size (or threads): yerrorlines from p10 to p90.
  */
 static void panel_lines(struct plot *p, const struct results *r, const char *test,
-			const char *path, bool by_backing, bool by_threads)
+			const char *const *paths, unsigned npaths, bool by_backing,
+			bool by_threads)
 {
 	const char *be[8], *mem[] = { "4K", "2M", "1G" };
-	unsigned nb = backends(r, be, 8), b, m, i, nser = 0;
+	static const unsigned pt[] = { 6, 4, 8 }; /* circle, square, triangle */
+	unsigned nb = backends(r, be, 8), b, m, i, k, nser = 0, style;
 
-	for (b = 0; b < nb; b++) {
-		for (m = 0; m < (by_backing ? 3u : 1u); m++) {
-			bool any = false;
+	for (b = 0; b < nb; b++)
+		for (m = 0; m < (by_backing ? 3u : 1u); m++)
+			for (k = 0; k < npaths; k++) {
+				bool any = false;
 
-			for (i = 0; i < r->n; i++) {
-				const struct result *e = &r->v[i];
+				for (i = 0; i < r->n; i++) {
+					const struct result *e = &r->v[i];
 
-				if (!usable(e, test, path) || strcmp(e->backend, be[b]) ||
-				    (by_backing && strcmp(e->backing, mem[m])))
-					continue;
+					if (!usable(e, test, paths[k]) || strcmp(e->backend, be[b]) ||
+					    (by_backing && strcmp(e->backing, mem[m])))
+						continue;
+					if (!any)
+						next_block(p);
+					any = true;
+					fprintf(p->dat, "%g %g %g %g\n",
+						by_threads ? (double)e->threads : (double)e->size,
+						e->st.median, e->st.p10, e->st.p90);
+				}
 				if (!any)
-					next_block(p);
-				any = true;
-				fprintf(p->dat, "%g %g %g %g\n",
-					by_threads ? (double)e->threads : (double)e->size,
-					e->st.median, e->st.p10, e->st.p90);
+					continue;
+				/* Colour: the backend; dashes and points: the backing or path. */
+				style = by_backing ? m : k;
+				fprintf(p->gp, "%s '%s' index %u using 1:2:3:4 with yerrorlines lc %u dt %u pt %u title '%s%s%s%s%s'",
+					nser++ ? ", \\\n  " : "plot ", p->dat_path, p->blocks - 1,
+					b + 1, style + 1, pt[style % 3], be[b],
+					by_backing ? ", " : "", by_backing ? mem[m] : "",
+					npaths > 1 ? " " : "", npaths > 1 ? paths[k] : "");
 			}
-			if (!any)
-				continue;
-			fprintf(p->gp, "%s '%s' index %u using 1:2:3:4 with yerrorlines title '%s%s%s'",
-				nser++ ? ", \\\n  " : "plot ", p->dat_path, p->blocks - 1, be[b],
-				by_backing ? ", " : "", by_backing ? mem[m] : "");
-		}
-	}
 	if (!nser)
 		no_data(p);
 	fprintf(p->gp, "\n");
@@ -181,6 +187,7 @@ static const struct category small_cats[] = {
 static void write_script(struct plot *p, const struct results *r, const char *svg,
 			 const char *title)
 {
+	static const char *const raw[] = { "raw" }, *const raw_dma[] = { "raw", "dma" };
 	FILE *g = p->gp;
 
 	size_t n = strlen(svg);
@@ -198,9 +205,9 @@ static void write_script(struct plot *p, const struct results *r, const char *sv
 		   "set xtics ('4K' 4096, '64K' 65536, '2M' 2097152, '64M' 67108864, '1G' 1073741824)\n"
 		   "set xrange [2048:2147483648]\n");
 	fprintf(g, "set title 'map latency, raw ioctl (median, p10-p90)'\nset ylabel 'us'\n");
-	panel_lines(p, r, "map", "raw", true, false);
+	panel_lines(p, r, "map", raw, 1, true, false);
 	fprintf(g, "set title 'unmap latency, raw ioctl'\n");
-	panel_lines(p, r, "unmap", "raw", true, false);
+	panel_lines(p, r, "unmap", raw, 1, true, false);
 	fprintf(g, "unset logscale\nunset xrange\nset xtics autofreq\nset logscale y 10\n"
 		   "set style data histograms\n"
 		   "set style histogram errorbars gap 1 lw 1\n"
@@ -210,14 +217,14 @@ static void write_script(struct plot *p, const struct results *r, const char *sv
 	panel_bars(p, r, arena_cats, sizeof(arena_cats) / sizeof(arena_cats[0]));
 	fprintf(g, "set title 'cost per I/O, 4K-128K buffers (zdk API)'\nset ylabel 'ns per I/O'\n");
 	panel_bars(p, r, io_cats, sizeof(io_cats) / sizeof(io_cats[0]));
-	fprintf(g, "unset logscale\nset yrange [0:*]\n"
+	fprintf(g, "unset logscale\nset yrange [0:*]\nset key top right\n"
 		   "set title 'many small mappings, raw ioctl'\nset ylabel 'per second'\n");
 	panel_bars(p, r, small_cats, sizeof(small_cats) / sizeof(small_cats[0]));
 	fprintf(g, "set style data lines\nset xtics 1 norotate\nset autoscale x\n"
 		   "set offsets 0.5, 0.5, 0, 0\n"
-		   "set title '4K map+unmap pairs, threads at once, raw ioctl'\n"
+		   "set title '4K map+unmap pairs, threads at once: raw ioctl, zdk\\_dma\\_map'\n"
 		   "set xlabel 'threads'\nset ylabel 'pairs per second, all threads'\n");
-	panel_lines(p, r, "threads", "raw", false, true);
+	panel_lines(p, r, "threads", raw_dma, 2, false, true);
 	fprintf(g, "unset multiplot\nset output\n");
 }
 
