@@ -138,7 +138,7 @@ static void panel_bars(struct plot *p, const struct results *r, const struct cat
 		       unsigned ncat)
 {
 	const char *be[8];
-	unsigned nb = backends(r, be, 8), b, c, found = 0;
+	unsigned nb = backends(r, be, 8), b, c, found = 0, has[8] = { 0 }, nplot = 0;
 
 	next_block(p);
 	for (c = 0; c < ncat; c++) {
@@ -151,13 +151,16 @@ static void panel_bars(struct plot *p, const struct results *r, const struct cat
 			else
 				fprintf(p->dat, " ? ? ?");
 			found += e != NULL;
+			has[b] += e != NULL;
 		}
 		fprintf(p->dat, "\n");
 	}
+	/* A backend with no figure here gets no bar (and no legend entry). */
 	for (b = 0; found && b < nb; b++)
-		fprintf(p->gp, "%s '%s' index %u using %u:%u:%u:xtic(1) title '%s'",
-			b ? ", \\\n  " : "plot ", p->dat_path, p->blocks - 1, 2 + 3 * b,
-			3 + 3 * b, 4 + 3 * b, be[b]);
+		if (has[b])
+			fprintf(p->gp, "%s '%s' index %u using %u:%u:%u:xtic(1) lc %u title '%s'",
+				nplot++ ? ", \\\n  " : "plot ", p->dat_path, p->blocks - 1,
+				2 + 3 * b, 3 + 3 * b, 4 + 3 * b, b + 1, be[b]);
 	if (!found)
 		no_data(p);
 	fprintf(p->gp, "\n");
