@@ -185,9 +185,11 @@ int zdk_eal_init(int argc, char **argv)
 		goto err_cleanup;
 	if (!iommu_g)
 		ZDK_INFO("no device and no IOMMU backend yet: memory only");
-	rc = pci_probe_all();
-	if (rc)
-		goto err_cleanup;
+	if (!conf.no_probe) {
+		rc = pci_probe_all();
+		if (rc)
+			goto err_cleanup;
+	}
 	eal.initialized = true;
 	return consumed;
 

@@ -22,6 +22,7 @@ enum {
 	OPT_NO_HUGE,
 	OPT_FILE_PREFIX,
 	OPT_LOG_LEVEL,
+	OPT_NO_PROBE,
 };
 
 static const struct option long_opts[] = {
@@ -35,6 +36,7 @@ static const struct option long_opts[] = {
 	{ "no-huge", no_argument, NULL, OPT_NO_HUGE },
 	{ "file-prefix", required_argument, NULL, OPT_FILE_PREFIX },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "no-probe", no_argument, NULL, OPT_NO_PROBE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -47,6 +49,8 @@ void zdk_eal_usage(const char *prog)
 	       "  -a, --allow BDF          use this PCI device (repeatable); default: every\n"
 	       "                           device bound to vfio-pci that a driver supports\n"
 	       "  -b, --block BDF          skip this PCI device (repeatable)\n"
+	       "      --no-probe           open the devices but attach no driver (for tools\n"
+	       "                           that drive a device through zdk_pci.h themselves)\n"
 	       "      --iommu MODE         auto (default), iommufd, type1 or noiommu\n"
 	       "  -m, --socket-mem MB[,MB] hugepage memory per NUMA node, in MiB (default %d\n"
 	       "                           on each node with an lcore)\n"
@@ -248,6 +252,9 @@ static int parse_one(int opt, const char *arg, struct eal_conf *c)
 			return -EINVAL;
 		}
 		c->log_level = rc;
+		return 0;
+	case OPT_NO_PROBE:
+		c->no_probe = true;
 		return 0;
 	case 'h':
 		c->help = true;

@@ -37,6 +37,7 @@ struct eal_conf {
 	bool no_huge;
 	char file_prefix[64];
 	int log_level; /* 0 = unchanged */
+	bool no_probe;
 	bool help;
 };
 

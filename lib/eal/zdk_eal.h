@@ -21,9 +21,9 @@
  * @argv: arguments; argv[0] is the program name. Options end at the first
  *        non-option or at "--".
  *
- * Accepts -l/--lcores, -a/--allow, -b/--block, --iommu, -m/--socket-mem,
- * --huge-dir, --huge-size, --no-huge, --file-prefix, --log-level, -h/--help
- * (see zdk_eal_usage()).
+ * Accepts -l/--lcores, -a/--allow, -b/--block, --no-probe, --iommu,
+ * -m/--socket-mem, --huge-dir, --huge-size, --no-huge, --file-prefix,
+ * --log-level, -h/--help (see zdk_eal_usage()).
  *
  * Return: the number of argv entries consumed, argv[0] not counted (as in
  * DPDK: the application then parses argc - ret, argv + ret, whose argv[0]

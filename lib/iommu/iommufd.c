@@ -112,7 +112,8 @@ static int iommufd_dev_attach(struct iommu *io, const struct iommu_dev_info *inf
 	}
 	rc = sys_ioctl(dfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
 	if (rc) {
-		ZDK_ERR("%s: VFIO_DEVICE_BIND_IOMMUFD failed: %s", info->bdf, strerror(-rc));
+		ZDK_ERR("%s: VFIO_DEVICE_BIND_IOMMUFD failed: %s%s", info->bdf, strerror(-rc),
+			rc == -EINVAL || rc == -EBUSY ? " (is another process using the device?)" : "");
 		goto err_close_dev;
 	}
 	rc = sys_ioctl(dfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);

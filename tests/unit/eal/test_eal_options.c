@@ -109,6 +109,8 @@ static void test_misc(void)
 	CU_ASSERT_EQUAL(PARSE(&c, "--log-level", "2"), 2);
 	CU_ASSERT_EQUAL(c.log_level, ZDK_LOG_WARN);
 	CU_ASSERT_EQUAL(PARSE(&c, "--log-level=loud"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--no-probe"), 1);
+	CU_ASSERT_TRUE(c.no_probe);
 	CU_ASSERT_EQUAL(PARSE(&c, "-h"), 1);
 	CU_ASSERT_TRUE(c.help);
 	CU_ASSERT_EQUAL(PARSE(&c, "--bogus"), -EINVAL);
