@@ -259,16 +259,23 @@ static void rx_poll(struct results *r, const struct opts *o)
 
 /* Send what the rate allows now (at most a burst); rate 0: a full burst. */
 static void tx_step(struct results *r, const struct opts *o, struct zdk_mempool *mp,
-		    const uint8_t *tmpl, uint64_t start, uint64_t hz)
+		    const uint8_t *tmpl, uint64_t *start, uint64_t hz)
 {
 	struct zdk_mbuf *pkts[BURST];
 	uint64_t due = BURST;
 	uint16_t n, sent;
 
 	if (o->rate) {
-		double should = (double)(zdk_rdtsc() - start) * (double)o->rate / (double)hz;
+		uint64_t now = zdk_rdtsc();
+		double should = (double)(now - *start) * (double)o->rate / (double)hz;
 
 		due = should > (double)r->tx ? (uint64_t)should - r->tx : 0;
+		if (due > 2 * BURST) {
+			/* Behind (we were not scheduled): do not catch up in one
+			 * flood the receiver cannot take; restart the clock. */
+			*start = now - (uint64_t)((double)(r->tx + BURST) * hz / (double)o->rate);
+			due = BURST;
+		}
 	}
 	due = ZDK_MIN(due, (uint64_t)BURST);
 	due = ZDK_MIN(due, o->count - r->tx);
@@ -339,10 +346,12 @@ static int port_init(uint16_t port, struct zdk_mempool *mp)
 static void run(struct results *r, const struct opts *o, struct zdk_mempool *mp,
 		const uint8_t *tmpl)
 {
-	uint64_t hz = zdk_tsc_hz(), start = zdk_rdtsc(), end_tx, drain;
+	uint64_t hz = zdk_tsc_hz(), start = zdk_rdtsc(), pace = start, end_tx, drain;
 	uint64_t limit = o->seconds > 0 ? start + (uint64_t)(o->seconds * hz) : UINT64_MAX;
 
 	if (o->rx_only) { /* frames from another sender: seq 0..count-1 */
+		printf("pktgen: waiting for %" PRIu64 " frames on port %u\n", o->count, o->rx_port);
+		fflush(stdout);
 		while (!force_quit && r->rx < o->count && zdk_rdtsc() < limit)
 			rx_poll(r, o);
 		for (uint64_t t = zdk_rdtsc() + hz / 5; zdk_rdtsc() < t;)
@@ -350,7 +359,7 @@ static void run(struct results *r, const struct opts *o, struct zdk_mempool *mp,
 		return;
 	}
 	while (!force_quit && r->tx < o->count && zdk_rdtsc() < limit) {
-		tx_step(r, o, mp, tmpl, start, hz);
+		tx_step(r, o, mp, tmpl, &pace, hz);
 		rx_poll(r, o);
 	}
 	end_tx = zdk_rdtsc();

@@ -132,7 +132,7 @@ static inline void zdk_mempool_put_bulk(struct zdk_mempool *mp, void *const *obj
 static inline int zdk_mempool_get_bulk(struct zdk_mempool *mp, void **objs, unsigned n)
 {
 	struct zdk_mempool_cache *c = zdk_mempool_cache_get(mp);
-	unsigned i, len;
+	unsigned len;
 
 	if (zdk_unlikely(c == NULL || n > c->size))
 		return zdk_ring_dequeue_bulk(mp->ring, objs, n, NULL) ? 0 : -ENOBUFS;
@@ -144,9 +144,9 @@ static inline int zdk_mempool_get_bulk(struct zdk_mempool *mp, void **objs, unsi
 			return zdk_ring_dequeue_bulk(mp->ring, objs, n, NULL) ? 0 : -ENOBUFS;
 		len += want;
 	}
-	/* LIFO: the most recently freed objects are the warmest in cache. */
-	for (i = 0; i < n; i++)
-		objs[i] = c->objs[--len];
+	/* From the top: the most recently freed objects are the warmest. */
+	len -= n;
+	memcpy(objs, &c->objs[len], n * sizeof(*objs));
 	c->len = len;
 	return 0;
 }

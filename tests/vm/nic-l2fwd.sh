@@ -3,7 +3,7 @@
 #
 # nic-l2fwd.sh BUILD_DIR: pktgen on igb 1 and 4, l2fwd on igb 2 and 3
 # (cabled 1<->2, 3<->4): pktgen -> igb1 -> igb2 [l2fwd] igb3 -> igb4 -> pktgen.
-# NIC_COUNT frames (default 1,000,000) at NIC_RATE pps (default 50,000: QEMU's
+# NIC_COUNT frames (default 1,000,000) at NIC_RATE pps (default 25,000: QEMU's
 # igb drops silently when the receiver falls behind, and the TCG guest shares
 # its host cores) must all arrive: no loss (sender TX minus receiver RX), no
 # duplicates, payload intact, MACs rewritten by l2fwd --mac-updating.
@@ -12,7 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 IOMMU=${ZDK_IOMMU:-iommufd}
-RATE=${NIC_RATE:-50000}
+RATE=${NIC_RATE:-25000}
 COUNT=${NIC_COUNT:-1000000}
 SIZE=${NIC_SIZE:-64}
 read -r PG0 FW0 FW1 PG1 _ <<<"$IGB_BDFS" || true

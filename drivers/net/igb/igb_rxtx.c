@@ -37,6 +37,7 @@ static inline int rx_refill(struct igb_rx_queue *rxq, uint16_t first, uint16_t n
 
 	if (zdk_unlikely(zdk_mempool_get_bulk(rxq->mp, (void **)sw, n)))
 		return -ENOBUFS;
+#pragma GCC unroll 4
 	for (i = 0; i < n; i++) {
 		d[i].read.pkt_addr = sw[i]->buf_iova + ZDK_MBUF_HEADROOM;
 		d[i].read.hdr_addr = 0; /* also clears the DD bit of the last write-back */
@@ -47,32 +48,37 @@ static inline int rx_refill(struct igb_rx_queue *rxq, uint16_t first, uint16_t n
 uint16_t igb_rx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct igb_rx_queue *rxq = queue;
-	union igb_rx_desc *ring = rxq->ring;
+	uint16_t idx = rxq->next, i;
+	volatile union igb_rx_desc *d = &rxq->ring[idx];
+	struct zdk_mbuf **sw = &rxq->sw_ring[idx];
 	const uint64_t rearm = rxq->rearm, ol_flags = rxq->ol_flags;
-	uint16_t idx = rxq->next, mask = rxq->mask, i;
 	uint64_t bytes = 0;
 
+	/* A burst stops at the ring end and the next one starts at 0: no
+	 * wrap-around arithmetic per packet. */
+	if (n > rxq->nb_desc - idx)
+		n = rxq->nb_desc - idx;
+#pragma GCC unroll 4
 	for (i = 0; i < n; i++) {
-		volatile union igb_rx_desc *d = &ring[idx];
-		uint64_t upper = d->q[1]; /* status_error | length << 32 */
+		uint32_t status = d[i].wb.status_error;
 		struct zdk_mbuf *m;
 		uint32_t len;
 
-		if (!(upper & IGB_RXD_STAT_DD))
+		if (!(status & IGB_RXD_STAT_DD))
 			break;
 		/* The rest of the write-back must be read after DD was seen set. */
 		zdk_io_rmb();
-		len = (uint32_t)(upper >> 32) & 0xffff;
-		m = rxq->sw_ring[idx];
+		len = d[i].wb.length;
+		m = sw[i];
 		m->rearm_data = rearm;
 		m->pkt_len = len;
 		m->data_len = (uint16_t)len;
 		m->ol_flags = ol_flags;
-		m->rss_hash = d->wb.rss_hash;
+		m->rss_hash = d[i].wb.rss_hash;
 		pkts[i] = m;
 		bytes += len;
-		idx = (idx + 1) & mask;
 	}
+	idx = (idx + i) & rxq->mask;
 	rxq->next = idx;
 	rxq->packets += i;
 	rxq->bytes += bytes;
@@ -81,13 +87,13 @@ uint16_t igb_rx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 	if (rxq->nb_hold >= IGB_RX_FREE_THRESH) {
 		/* The held descriptors start nb_hold before next; batches never
 		 * straddle the ring end because nb_desc is a batch multiple. */
-		uint16_t first = (idx - rxq->nb_hold) & mask;
+		uint16_t first = (idx - rxq->nb_hold) & rxq->mask;
 
 		if (zdk_likely(rx_refill(rxq, first, IGB_RX_FREE_THRESH) == 0)) {
 			rxq->nb_hold -= IGB_RX_FREE_THRESH;
 			/* Descriptor writes must be visible before the tail moves. */
 			zdk_io_wmb();
-			zdk_mmio_write32(rxq->rdt, (first + IGB_RX_FREE_THRESH - 1) & mask);
+			zdk_mmio_write32(rxq->rdt, (first + IGB_RX_FREE_THRESH - 1) & rxq->mask);
 		} else {
 			rxq->nombuf++;
 		}
@@ -110,47 +116,62 @@ static inline int tx_free_batch(struct igb_tx_queue *txq)
 	return 1;
 }
 
+#define IGB_TXD_FLAGS (IGB_TXD_DTYP_DATA | IGB_TXD_CMD_EOP | IGB_TXD_CMD_IFCS | IGB_TXD_CMD_DEXT)
+
+/* One advanced data descriptor per packet (7.2.2.3): the second quadword
+ * is cmd_type_len | olinfo_status (PAYLEN) << 32. Return: the bytes. */
+static inline uint64_t tx_fill(union igb_tx_desc *d, struct zdk_mbuf **sw,
+			       struct zdk_mbuf **pkts, uint16_t n)
+{
+	uint64_t bytes = 0;
+	uint16_t i;
+
+#pragma GCC unroll 4
+	for (i = 0; i < n; i++) {
+		struct zdk_mbuf *m = pkts[i];
+		uint64_t len = m->data_len;
+
+		d[i].q[0] = m->buf_iova + m->data_off;
+		d[i].q[1] = len | IGB_TXD_FLAGS | len << (32 + IGB_TXD_PAYLEN_SHIFT);
+		sw[i] = m;
+		bytes += len;
+	}
+	return bytes;
+}
+
 uint16_t igb_tx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct igb_tx_queue *txq = queue;
-	union igb_tx_desc *ring = txq->ring;
-	uint16_t idx = txq->tail, mask = txq->mask, i;
-	uint64_t bytes = 0;
+	uint16_t tail = txq->tail, first_part, k;
+	uint64_t bytes;
 
 	if (txq->nb_free < n)
 		while (tx_free_batch(txq) && txq->nb_free < n)
 			;
 	if (n > txq->nb_free)
 		n = txq->nb_free;
-
-	for (i = 0; i < n; i++) {
-		struct zdk_mbuf *m = pkts[i];
-		uint32_t len = m->data_len;
-		/* RS on the last descriptor of each batch of IGB_TX_RS_THRESH. */
-		uint32_t rs = (uint32_t)((idx & (IGB_TX_RS_THRESH - 1)) == IGB_TX_RS_THRESH - 1)
-			      << 27;
-
-		ring[idx].read.buffer_addr = m->buf_iova + m->data_off;
-		ring[idx].read.cmd_type_len = len | rs | IGB_TXD_DTYP_DATA | IGB_TXD_CMD_EOP |
-					      IGB_TXD_CMD_IFCS | IGB_TXD_CMD_DEXT;
-		ring[idx].read.olinfo_status = len << IGB_TXD_PAYLEN_SHIFT;
-		txq->sw_ring[idx] = m;
-		bytes += len;
-		idx = (idx + 1) & mask;
-	}
-	if (i == 0)
+	if (zdk_unlikely(n == 0))
 		return 0;
-	txq->tail = idx;
-	txq->nb_free -= i;
-	txq->packets += i;
+
+	first_part = ZDK_MIN(n, (uint16_t)(txq->nb_desc - tail));
+	bytes = tx_fill(&txq->ring[tail], &txq->sw_ring[tail], pkts, first_part);
+	if (first_part < n)
+		bytes += tx_fill(txq->ring, txq->sw_ring, pkts + first_part, n - first_part);
+	/* Report status only on the last descriptor of each batch of 32. */
+	for (k = IGB_TX_RS_THRESH - 1 - (tail & (IGB_TX_RS_THRESH - 1)); k < n;
+	     k += IGB_TX_RS_THRESH)
+		txq->ring[(tail + k) & txq->mask].read.cmd_type_len |= IGB_TXD_CMD_RS;
+
+	txq->tail = (tail + n) & txq->mask;
+	txq->nb_free -= n;
+	txq->packets += n;
 	txq->bytes += bytes;
 	/* Descriptor writes must be visible before the tail moves (7.2.3). */
 	zdk_io_wmb();
-	zdk_mmio_write32(txq->tdt, idx);
-	return i;
+	zdk_mmio_write32(txq->tdt, txq->tail);
+	return n;
 }
 
-_Static_assert(IGB_TXD_CMD_RS == 1u << 27, "the RS shift in igb_tx_burst");
 
 /* ---- control path ---- */
 
