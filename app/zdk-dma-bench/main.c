@@ -59,15 +59,33 @@ static int parse_tests(const char *s, unsigned *out)
 		for (i = 0; i < ZDK_ARRAY_SIZE(names) && strcmp(tok, names[i]); i++)
 			;
 		if (i == ZDK_ARRAY_SIZE(names)) {
-			i = 0;
 			fprintf(stderr, "dma-bench: unknown test '%s' (latency,arena,small,threads,io)\n", tok);
 			ret = -EINVAL;
+			continue;
 		}
 		bits |= i == ZDK_ARRAY_SIZE(names) - 1 ? T_ALL : 1u << i;
 	}
 	free(dup);
 	*out = bits;
 	return ret;
+}
+
+/* A whole decimal number in [@min, @max] for option @name. */
+static int parse_uint(const char *name, const char *s, unsigned min, unsigned max,
+		      unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "dma-bench: --%s=%s: want a number from %u to %u\n", name, s, min,
+			max);
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
+	return 0;
 }
 
 enum { O_BACKEND = 256, O_QUICK, O_TESTS, O_REPS, O_CPU, O_ARENA, O_CSV, O_PLOT, O_NOTABLE,
@@ -90,6 +108,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	unsigned v;
 	int c;
 
 	*o = (struct bench_opts){ .table = true, .backend = "all", .cpu = -1, .tests = T_ALL,
@@ -104,9 +123,19 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 				return -EINVAL;
 			o->tests_arg = optarg;
 			break;
-		case O_REPS: o->reps = (unsigned)atoi(optarg); break;
-		case O_CPU: o->cpu = atoi(optarg); break;
-		case O_ARENA: o->arena_mib = (unsigned)atoi(optarg); break;
+		case O_REPS:
+			if (parse_uint("reps", optarg, 1, 10000, &o->reps))
+				return -EINVAL;
+			break;
+		case O_CPU:
+			if (parse_uint("cpu", optarg, 0, CPU_SETSIZE - 1, &v))
+				return -EINVAL;
+			o->cpu = (int)v;
+			break;
+		case O_ARENA:
+			if (parse_uint("arena", optarg, 2, 1u << 20, &o->arena_mib))
+				return -EINVAL;
+			break;
 		case O_CSV: o->csv = optarg; break;
 		case O_PLOT: o->plot = optarg; break;
 		case O_NOTABLE: o->table = false; break;
@@ -192,9 +221,11 @@ static int run_child(const struct bench_opts *o, char *prog, int argc, char **ar
 	cargv[n++] = bopt;
 	cargv[n++] = copt;
 	cargv[n++] = topt;
-	cargv[n++] = ropt;
-	cargv[n++] = popt;
 	cargv[n++] = aopt;
+	if (o->reps)
+		cargv[n++] = ropt;
+	if (o->cpu >= 0)
+		cargv[n++] = popt;
 	cargv[n++] = "--no-table";
 	cargv[n++] = "-a";
 	cargv[n++] = (char *)o->bdf;
