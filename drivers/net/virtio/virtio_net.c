@@ -6,8 +6,10 @@
  * One queue pair (receiveq1 = 0, transmitq1 = 1) and, when offered, the
  * control queue for the rx mode. Each packet is one descriptor: the 12-byte
  * virtio_net_hdr sits in the mbuf headroom just before the packet, so the
- * device reads and writes the mbuf data in place. Feature negotiation,
- * MAC address and link come from the device; counters are software.
+ * device reads and writes the mbuf data in place (tx needs 12 bytes of
+ * headroom, which every mbuf has unless the application consumed it).
+ * Feature negotiation, MAC address and link come from the device; counters
+ * are software.
  */
 #include <errno.h>
 #include <stdlib.h>
