@@ -436,7 +436,7 @@ static void ctrl_process(struct fake_virtio *f)
 		    (d0.flags & FDESC_WRITE) || (d1.flags & FDESC_WRITE))
 			goto bad;
 		f->ctrl_cmds++;
-		if (hdr[0] == 0 && hdr[1] == 0) { /* VIRTIO_NET_CTRL_RX_PROMISC */
+		if (hdr[0] == 0 && hdr[1] == 0 && !f->reject_ctrl) { /* VIRTIO_NET_CTRL_RX_PROMISC */
 			f->promisc = data[0];
 			*ack = 0;
 		} else {

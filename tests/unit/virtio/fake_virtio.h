@@ -72,6 +72,7 @@ struct fake_virtio {
 	struct fake_vq vq[FAKE_NQ];
 
 	bool promisc;            /* the rx mode set through the control queue */
+	bool reject_ctrl;        /* answer control commands VIRTIO_NET_ERR */
 	unsigned ctrl_cmds;
 	unsigned early_notifies; /* doorbells before DRIVER_OK */
 	unsigned proto_errors;

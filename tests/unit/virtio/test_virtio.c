@@ -231,6 +231,54 @@ static void test_not_modern(void)
 	probe_fails(f, -ENODEV, "disable-legacy=on");
 }
 
+/* A capability pointing past the end of its BAR is refused, by name. */
+static void test_cap_outside_bar(void)
+{
+	struct fake_virtio *f = fake_virtio_create(FAKE_F_DEFAULT, 256);
+	uint32_t off = 0x3ff0; /* + 0x38 bytes of common config > the 16 KiB BAR */
+
+	memcpy(&f->cfg[0x64 + 8], &off, 4);
+	probe_fails(f, -EINVAL, "does not fit");
+}
+
+/* Without VIRTIO_NET_F_MAC: a random, locally administered unicast address. */
+static void test_random_mac(void)
+{
+	struct fake_virtio *f = fake_virtio_create(FAKE_F_DEFAULT & ~FAKE_F_MAC, 256);
+	struct zdk_ether_addr mac;
+	struct vnet_dev *vd;
+
+	CU_ASSERT_FATAL(probe(f) == 0);
+	vd = f->pdev.driver_data;
+	CU_ASSERT(zdk_eth_macaddr_get(vd->eth->port_id, &mac) == 0);
+	CU_ASSERT((mac.addr[0] & 0x03) == 0x02);
+	CU_ASSERT(memcmp(mac.addr, &f->bar[0x2000], 6) != 0);
+	test_pci_driver->remove(&f->pdev);
+	fake_virtio_destroy(f);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
+/* A control command the device answers with VIRTIO_NET_ERR fails with -EIO. */
+static void test_ctrl_rejected(void)
+{
+	struct port a;
+
+	port_up(&a, FAKE_F_DEFAULT, 64);
+	a.f->reject_ctrl = true;
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == -EIO);
+	CU_ASSERT(strstr(test_last_err, "rejected") != NULL);
+	CU_ASSERT(zdk_eth_promiscuous_get(a.id) == 0);
+	/* start applies the rx mode: a refusal fails the start, cleanly. */
+	CU_ASSERT(zdk_eth_dev_stop(a.id) == 0);
+	CU_ASSERT(zdk_eth_dev_start(a.id) == -EIO);
+	CU_ASSERT(a.f->status == (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+				  VIRTIO_STATUS_FEATURES_OK));
+	a.f->reject_ctrl = false;
+	CU_ASSERT(zdk_eth_dev_start(a.id) == 0);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
 /* Fail every DMA allocation of probe and start in turn: clean errors, no leaks. */
 static void test_dma_fail_nth_alloc(void)
 {
@@ -281,6 +329,10 @@ static void test_queue_setup(void)
 	CU_ASSERT(zdk_eth_dev_stop(p.id) == 0);
 	CU_ASSERT(zdk_eth_tx_queue_setup(p.id, 0, 96, ZDK_SOCKET_ANY) == -EINVAL);
 	CU_ASSERT(zdk_eth_tx_queue_setup(p.id, 0, 512, ZDK_SOCKET_ANY) == -EINVAL);
+	/* No DMA memory for the ring: -ENOMEM, and the old queue is gone cleanly. */
+	test_dma_fail_nth(1);
+	CU_ASSERT(zdk_eth_tx_queue_setup(p.id, 0, 64, ZDK_SOCKET_ANY) == -ENOMEM);
+	test_dma_fail_nth(0);
 	CU_ASSERT(zdk_eth_tx_queue_setup(p.id, 0, 64, ZDK_SOCKET_ANY) == 0);
 	/* Buffers too small for a full frame. */
 	CU_ASSERT_FATAL(zdk_mbuf_pool_create("small", 64, 0, 1024, ZDK_SOCKET_ANY, &big) == 0);
@@ -634,6 +686,8 @@ int main(void)
 		{ "no VERSION_1", test_no_version_1 },
 		{ "no ACCESS_PLATFORM", test_no_access_platform },
 		{ "not modern", test_not_modern },
+		{ "capability outside BAR", test_cap_outside_bar },
+		{ "random MAC", test_random_mac },
 		{ "dma fail nth", test_dma_fail_nth_alloc },
 		{ "queue setup", test_queue_setup },
 		{ "data integrity", test_data_integrity },
@@ -642,6 +696,7 @@ int main(void)
 		{ "notify suppression", test_notify_suppression },
 		{ "rx runt", test_rx_runt },
 		{ "promisc", test_promisc },
+		{ "control command rejected", test_ctrl_rejected },
 		{ "link", test_link },
 		{ "stop start", test_stop_start },
 		{ "concurrent device", test_concurrent_device },
