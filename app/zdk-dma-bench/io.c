@@ -221,7 +221,7 @@ void bench_io(struct bench *b)
 	uint32_t rng = 12345;
 	struct buf pool;
 	size_t total = 0;
-	unsigned i;
+	unsigned i, s;
 
 	fprintf(stderr, "dma-bench: %s: I/O strategies\n", b->backend);
 	for (i = 0; i < IO_NBUF; i++) {
@@ -242,8 +242,9 @@ void bench_io(struct bench *b)
 		bench_record(b, &k, P_ZDK, NULL, 0, "arena too small for the buffers: raise --arena");
 	}
 	if (iova_window(IO_CACHE_SLOTS * IO_MAXLEN, 2 * MiB, &base.win) == 0) {
-		for (unsigned s = i < IO_NBUF; s < ZDK_ARRAY_SIZE(strategies); s++)
-			run_strategy(b, &strategies[s], &base);
+		for (s = 0; s < ZDK_ARRAY_SIZE(strategies); s++)
+			if (strategies[s].fn != io_once || i == IO_NBUF)
+				run_strategy(b, &strategies[s], &base);
 		zdk_iommu_iova_free(base.win, IO_CACHE_SLOTS * IO_MAXLEN);
 	}
 	while (i--)

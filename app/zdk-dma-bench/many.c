@@ -61,15 +61,18 @@ static void small_rates(struct bench *b, const struct buf *buf, uint64_t iova, u
 	double *v[2][2];
 	int err[2] = { 0 };
 
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 4; i++) {
 		v[i / 2][i % 2] = calloc(nb, sizeof(double));
+		if (!v[i / 2][i % 2])
+			err[i % 2] = -ENOMEM;
+	}
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < nb; i++) {
 			for (j = 0; j < 2; j++) {
 				unsigned s = (i + j) % 2; /* alternate who goes first */
 				double t0;
 
-				if (err[s] || !v[pass][s])
+				if (err[s])
 					continue;
 				t0 = bench_now_us(b);
 				err[s] = small_range(b, paths[s], buf, iova + s * (uint64_t)n * 4 * KiB,
