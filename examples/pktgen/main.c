@@ -270,7 +270,7 @@ static void tx_step(struct results *r, const struct opts *o, struct zdk_mempool 
 		double should = (double)(now - *start) * (double)o->rate / (double)hz;
 
 		due = should > (double)r->tx ? (uint64_t)should - r->tx : 0;
-		if (due > 2 * BURST) {
+		if (due > 16 * BURST) {
 			/* Behind (we were not scheduled): do not catch up in one
 			 * flood the receiver cannot take; restart the clock. */
 			*start = now - (uint64_t)((double)(r->tx + BURST) * hz / (double)o->rate);
@@ -318,9 +318,9 @@ static void report(struct results *r, const struct opts *o, uint64_t hz)
 	}
 	printf("pktgen: RESULT tx=%" PRIu64 " rx=%" PRIu64 " lost=%" PRIu64 " dup=%" PRIu64
 	       " reorder=%" PRIu64 " corrupt=%" PRIu64 " badmac=%" PRIu64 " other=%" PRIu64
-	       " tx_pps=%.0f rx_pps=%.0f\n", r->tx, r->rx, lost, r->dup, r->reorder, r->corrupt,
-	       r->badmac, r->other, r->tx_secs > 0 ? r->tx / r->tx_secs : 0,
-	       rx_secs > 0 ? r->rx / rx_secs : 0);
+	       " tx_pps=%.0f rx_pps=%.0f tx_secs=%.3f\n", r->tx, r->rx, lost, r->dup, r->reorder,
+	       r->corrupt, r->badmac, r->other, r->tx_secs > 0 ? r->tx / r->tx_secs : 0,
+	       rx_secs > 0 ? r->rx / rx_secs : 0, r->tx_secs);
 	fflush(stdout);
 }
 

@@ -17,7 +17,7 @@ read -r ZB KB _ <<<"$IGB_BDFS" || true
 PKTGEN=$ZDK_BUILD/examples/pktgen/zdk-pktgen
 AFP=$(dirname "$0")/nic-afpacket.py
 LOG=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$LOG"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$LOG"' EXIT
 
 kernel_bind "$KB"
 vfio_bind "$ZB"
