@@ -23,6 +23,12 @@
 
 static const char *const all_backends[] = { "type1", "iommufd" };
 
+/*
+ * Exit status when zdk_eal_init() answers -ENODEV: this machine lacks the
+ * backend (or the device). --backend=all leaves such a backend out.
+ */
+#define EXIT_NO_BACKEND 3
+
 static void usage(const char *prog)
 {
 	printf("usage: %s -a BDF [options] [-- EAL options]\n"
@@ -41,6 +47,7 @@ static void usage(const char *prog)
 	       "  --load=FILE.csv     measure nothing: print and plot the figures of an\n"
 	       "                      earlier --csv (repeat to merge runs)\n"
 	       "  -h, --help          this text\n\n"
+	       "Exit status: 0, 1 on failure, 3 when the backend (or device) is not there.\n"
 	       "Figures are medians with the p10-p90 spread of the repetitions, after a\n"
 	       "warm-up, on a pinned core. Paths: raw = the ioctl on zdk's own fd,\n"
 	       "zdk = zdk_iommu_map*/unmap, dma = zdk_dma_map/unmap.\n", prog);
@@ -247,6 +254,8 @@ static int run_child(const struct bench_opts *o, char *prog, int argc, char **ar
 	free(cargv);
 	if (pid < 0 || waitpid(pid, &status, 0) < 0)
 		return -errno;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NO_BACKEND)
+		return -ENODEV;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
@@ -265,8 +274,12 @@ static int run_all(const struct bench_opts *o, int argc, char **argv, int nopt)
 		snprintf(csv, sizeof(csv), "%s/%s.csv", dir, all_backends[i]);
 		fprintf(stderr, "dma-bench: === backend %s ===\n", all_backends[i]);
 		ret = run_child(o, argv[0], argc, argv, nopt, all_backends[i], csv);
-		f = fopen(csv, "r");
-		if (ret || !f || results_read_csv(&res, f)) {
+		f = ret ? NULL : fopen(csv, "r");
+		if (ret == -ENODEV) {
+			/* Not a failure: say so and compare what the machine has. */
+			fprintf(stderr, "dma-bench: backend %s is not available here: left out\n",
+				all_backends[i]);
+		} else if (ret || !f || results_read_csv(&res, f)) {
 			fprintf(stderr, "dma-bench: backend %s produced no figures\n", all_backends[i]);
 			failed++;
 		}
@@ -275,7 +288,12 @@ static int run_all(const struct bench_opts *o, int argc, char **argv, int nopt)
 		unlink(csv);
 	}
 	rmdir(dir);
-	ret = res.n ? report(o, &res) : -EIO;
+	if (res.n) {
+		ret = report(o, &res);
+	} else {
+		fprintf(stderr, "dma-bench: no backend could be measured on this machine\n");
+		ret = -EIO;
+	}
 	results_free(&res);
 	return failed ? -EIO : ret;
 }
@@ -306,10 +324,12 @@ static int eal_start(const struct bench_opts *o, int cpu, int argc, char **argv,
 		eargv[n++] = argv[i];
 	eargv[n] = NULL;
 	ret = zdk_eal_init(n, eargv);
-	if (ret < 0)
-		fprintf(stderr, "dma-bench: zdk_eal_init(--iommu=%s -a %s) failed: %s\n",
-			o->backend, o->bdf, strerror(-ret));
-	return ret < 0 ? ret : 0;
+	if (ret >= 0)
+		return 0;
+	fprintf(stderr, "dma-bench: zdk_eal_init(--iommu=%s -a %s) failed: %s\n", o->backend,
+		o->bdf, strerror(-ret));
+	/* -ENODEV (no such backend or device here; zdk said which) is kept. */
+	return ret;
 }
 
 static int bench_setup(struct bench *b, const struct bench_opts *o, const cpu_set_t *cpus,
@@ -328,7 +348,7 @@ static int bench_setup(struct bench *b, const struct bench_opts *o, const cpu_se
 	if (zdk_iommu_mode() != want) {
 		fprintf(stderr, "dma-bench: zdk runs on %s, not %s\n",
 			zdk_iommu_mode_name(zdk_iommu_mode()), o->backend);
-		return -ENODEV;
+		return -EINVAL;
 	}
 	ret = raw_iommu_find(&b->raw, want);
 	if (ret) {
@@ -433,5 +453,7 @@ int main(int argc, char **argv)
 		ret = run_all(&o, argc, argv, nopt);
 	else
 		ret = run_one(&o, argc, argv, nopt);
+	if (ret == -ENODEV)
+		return EXIT_NO_BACKEND;
 	return ret ? 1 : 0;
 }
