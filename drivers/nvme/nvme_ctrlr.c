@@ -145,12 +145,40 @@ static int set_num_queues(struct zdk_nvme_ctrlr *c)
 	return 0;
 }
 
+/*
+ * While the controller still answers, delete the I/O queues first, SQ then
+ * CQ (as for a shutdown, base spec 3.6.2): it aborts their commands in order
+ * instead of dropping them mid-flight at CC.EN 0, which QEMU's controller
+ * does not survive reliably. Commands aborted this way are resubmitted.
+ */
+static void delete_io_queues_locked(struct zdk_nvme_ctrlr *c, uint32_t gen)
+{
+	uint32_t csts = nvme_reg_read32(c, ZDK_NVME_REG_CSTS);
+
+	if (c->failed || csts == UINT32_MAX || (csts & ZDK_NVME_CSTS_CFS) ||
+	    !(csts & ZDK_NVME_CSTS_RDY))
+		return;
+	for (struct nvme_qpair *q = c->qpairs; q && !c->failed; q = q->next) {
+		struct zdk_nvme_sqe dsq = { .opc = ZDK_NVME_ADM_DELETE_SQ, .cdw10 = q->qid };
+		struct zdk_nvme_sqe dcq = { .opc = ZDK_NVME_ADM_DELETE_CQ, .cdw10 = q->qid };
+
+		/* Queues of a qpair not reconnected since an earlier reset are gone already. */
+		if (q->gen != gen)
+			continue;
+		nvme_admin_locked(c, &dsq, NULL, 0, NULL);
+		nvme_admin_locked(c, &dcq, NULL, 0, NULL);
+	}
+}
+
 int nvme_ctrlr_reset_locked(struct zdk_nvme_ctrlr *c)
 {
 	int rc;
 
-	atomic_fetch_add(&c->gen, 1);
+	/* Until each owner recreates its queues, its doorbells go nowhere. */
+	for (struct nvme_qpair *q = c->qpairs; q; q = q->next)
+		nvme_qpair_doorbells(q, false);
 	c->in_reset = true;
+	delete_io_queues_locked(c, atomic_fetch_add(&c->gen, 1));
 	c->failed = false;
 	ctrlr_disable(c);
 	rc = ctrlr_enable(c);

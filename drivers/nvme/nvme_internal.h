@@ -80,6 +80,7 @@ struct zdk_nvme_ctrlr {
 	struct nvme_qpair *qpairs;
 	uint32_t nn;
 	struct zdk_nvme_ns *ns;  /* nn entries, index nsid - 1 */
+	uint32_t db_sink[2];     /* doorbells of qpairs whose queues a reset deleted */
 	struct zdk_pci_device *pci;
 	bool attached;           /* by zdk_nvme_ctrlr_attach(), not by probe */
 	struct zdk_nvme_ctrlr *next;
@@ -133,6 +134,7 @@ int nvme_admin_locked(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cmd, 
 int nvme_qpair_init(struct nvme_qpair *q, struct zdk_nvme_ctrlr *c, uint16_t qid, uint32_t entries);
 void nvme_qpair_fini(struct nvme_qpair *q);
 void nvme_qpair_ring_reset(struct nvme_qpair *q);
+void nvme_qpair_doorbells(struct nvme_qpair *q, bool live);
 int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
 			   const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg);
 int nvme_qpair_submit_copy(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,

@@ -44,6 +44,23 @@ void nvme_qpair_ring_reset(struct nvme_qpair *q)
 	}
 }
 
+/*
+ * Point the qpair's doorbells at the controller (base spec 3.1.3.24: SQ y
+ * tail at 1000h + 2y * stride, CQ y head one stride further), or at a sink
+ * while its queues do not exist: a doorbell write for a queue the controller
+ * does not have is an error (and has crashed emulated controllers).
+ */
+void nvme_qpair_doorbells(struct nvme_qpair *q, bool live)
+{
+	struct zdk_nvme_ctrlr *c = q->qp.ctrlr;
+	volatile uint8_t *sq = c->regs + ZDK_NVME_REG_DBS + 2u * q->qid * c->db_stride;
+
+	__atomic_store_n(&q->qp.sq_db, live ? (volatile uint32_t *)sq : &c->db_sink[0],
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&q->qp.cq_db, live ? (volatile uint32_t *)(sq + c->db_stride)
+					    : &c->db_sink[1], __ATOMIC_RELAXED);
+}
+
 int nvme_qpair_init(struct nvme_qpair *q, struct zdk_nvme_ctrlr *c, uint16_t qid, uint32_t entries)
 {
 	struct zdk_nvme_qpair *qp = &q->qp;
@@ -53,8 +70,7 @@ int nvme_qpair_init(struct nvme_qpair *q, struct zdk_nvme_ctrlr *c, uint16_t qid
 	qp->ctrlr = c;
 	qp->mask = (uint16_t)(entries - 1);
 	qp->tick = NVME_TICK_POLLS;
-	qp->sq_db = (volatile uint32_t *)(c->regs + ZDK_NVME_REG_DBS + (2u * qid) * c->db_stride);
-	qp->cq_db = (volatile uint32_t *)(c->regs + ZDK_NVME_REG_DBS + (2u * qid + 1) * c->db_stride);
+	nvme_qpair_doorbells(q, true);
 	qp->sq = zdk_dma_zalloc(entries * sizeof(*qp->sq), PAGE, ZDK_SOCKET_ANY, &q->sq_iova);
 	qp->cq = zdk_dma_zalloc(entries * sizeof(*qp->cq), PAGE, ZDK_SOCKET_ANY, &q->cq_iova);
 	qp->reqs = aligned_alloc(ZDK_CACHE_LINE, entries * sizeof(*qp->reqs));
@@ -338,7 +354,9 @@ static void harvest_locked(struct nvme_qpair *q)
 			break;
 		zdk_io_rmb(); /* phase before the rest of the entry */
 		req = &qp->reqs[cpl->cid & qp->mask];
-		if (req->cb && !(req->flags & NVME_REQ_FAIL))
+		/* Aborted by the reset's own queue deletion: resubmitted instead. */
+		if (req->cb && !(req->flags & NVME_REQ_FAIL) &&
+		    ZDK_NVME_CPL_STATUS(cpl) != ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION))
 			mark(req, ZDK_NVME_CPL_STATUS(cpl));
 		if (++qp->cq_head > qp->mask) {
 			qp->cq_head = 0;
@@ -392,6 +410,8 @@ static void reconnect(struct nvme_qpair *q)
 		qp->sq_tail = qp->sq_rung = qp->cq_head = 0;
 		qp->phase = 1;
 		failed = create_queues_locked(q) != 0;
+		if (!failed)
+			nvme_qpair_doorbells(q, true);
 	}
 	pthread_mutex_unlock(&c->lock);
 	for (uint32_t cid = 0; cid < qp->mask; cid++) {

@@ -332,9 +332,11 @@ ZDK_EXPORT bool zdk_nvme_ctrlr_sgl_supported(const struct zdk_nvme_ctrlr *ctrlr)
  * zdk_nvme_ctrlr_reset() - disable and re-enable the controller.
  * @ctrlr: the controller.
  *
- * Queue pairs are recreated by their owning threads on their next polls and
- * their outstanding commands resubmitted; a command that had already timed
- * out is completed with ZDK_NVME_SC_ABORT_REQUESTED instead. If the controller
+ * While the controller answers, its I/O queues are deleted first. Queue pairs
+ * are recreated by their owning threads on their next polls and their
+ * outstanding commands resubmitted; a command that had already timed out is
+ * completed with ZDK_NVME_SC_ABORT_REQUESTED instead, and one whose owner
+ * polls during the reset may complete with ZDK_NVME_SC_ABORT_SQ_DELETION. If the controller
  * does not come back, every outstanding and later command completes with
  * ZDK_NVME_SC_ABORT_SQ_DELETION. Return: 0, -ETIMEDOUT or -EIO.
  */

@@ -5,7 +5,8 @@
 # backend (NVME_IOMMU_MODES, default "iommufd type1"): identify both
 # namespaces, 64 MiB of writes of random size, offset and buffer alignment
 # read back and compared on each, then the same with three controller resets
-# in the middle of the writes (nothing lost, failed or completed twice).
+# in the middle of the writes (nothing lost, failed or completed twice), and
+# I/O from ordinary memory registered with zdk_dma_map().
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -26,4 +27,8 @@ for mode in ${NVME_IOMMU_MODES:-iommufd type1}; do
 	done
 	"$CHECK" "${eal[@]}" -- stress 1 64 $((RANDOM + 1)) reset || fail "$mode: reset during I/O"
 	ok "$mode: three resets during writes lost nothing"
+	for nsid in 1 2; do
+		"$CHECK" "${eal[@]}" -- extmem $nsid $RANDOM || fail "$mode: zdk_dma_map()ped buffers"
+	done
+	ok "$mode: I/O from zdk_dma_map()ped memory on both namespaces"
 done

@@ -50,6 +50,26 @@ static uint32_t db(struct fake_nvme *f, unsigned idx)
 	return reg32(f, 0x1000 + idx * (4u << f->dstrd));
 }
 
+static void db_clear(struct fake_nvme *f, unsigned idx)
+{
+	set32(f, 0x1000 + idx * (4u << f->dstrd), 0);
+}
+
+/* A doorbell written for a queue that does not exist is a driver bug. */
+static void check_dead_doorbells(struct fake_nvme *f)
+{
+	for (unsigned qid = 0; qid < FAKE_MAXQ; qid++) {
+		if (!f->sq[qid].valid && db(f, 2 * qid)) {
+			f->nr_bad_db++;
+			db_clear(f, 2 * qid);
+		}
+		if (!f->cq[qid].valid && db(f, 2 * qid + 1)) {
+			f->nr_bad_db++;
+			db_clear(f, 2 * qid + 1);
+		}
+	}
+}
+
 void fake_nvme_init(struct fake_nvme *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -231,12 +251,14 @@ static uint16_t admin(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint32_
 		    !(s->cdw11 & 1))
 			return SC_INVALID_QID;
 		f->cq[qid] = (struct fake_queue){ .iova = s->prp1, .size = size, .phase = 1, .valid = true };
+		db_clear(f, 2 * qid + 1);
 		return 0;
 	case ZDK_NVME_ADM_CREATE_SQ:
 		if (qid == 0 || qid >= FAKE_MAXQ || f->sq[qid].valid || !f->cq[s->cdw11 >> 16].valid)
 			return SC_INVALID_QID;
 		f->sq[qid] = (struct fake_queue){ .iova = s->prp1, .size = size,
 						  .cqid = (uint16_t)(s->cdw11 >> 16), .valid = true };
+		db_clear(f, 2 * qid);
 		return 0;
 	case ZDK_NVME_ADM_DELETE_SQ:
 	case ZDK_NVME_ADM_DELETE_CQ: {
@@ -245,6 +267,7 @@ static uint16_t admin(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint32_
 		if (qid == 0 || qid >= FAKE_MAXQ || !q[qid].valid)
 			return SC_INVALID_QID;
 		q[qid].valid = false;
+		db_clear(f, 2 * qid + (s->opc == ZDK_NVME_ADM_DELETE_CQ));
 		return 0;
 	}
 	case ZDK_NVME_ADM_ABORT:
@@ -415,6 +438,7 @@ void fake_nvme_run(struct fake_nvme *f)
 	int npend = 0;
 
 	handle_cc(f);
+	check_dead_doorbells(f);
 	if (!f->enabled || f->hold || (reg32(f, ZDK_NVME_REG_CSTS) & ZDK_NVME_CSTS_CFS))
 		return;
 	for (uint16_t qid = 0; qid < FAKE_MAXQ; qid++) {

@@ -59,7 +59,7 @@ struct fake_nvme {
 	/* what it saw */
 	struct fake_held held[64];
 	int nheld;
-	uint32_t nr_io, nr_admin, nr_abort, nr_sgl, nr_chain, nr_resets, nr_shutdown;
+	uint32_t nr_io, nr_admin, nr_abort, nr_sgl, nr_chain, nr_resets, nr_shutdown, nr_bad_db;
 	uint16_t last_sqe_flags;
 	uint64_t last_prp2;
 };

@@ -433,7 +433,7 @@ static void test_reset_mid_io_and_failed_reset(void)
 {
 	const struct zdk_nvme_ns *ns;
 	struct zdk_nvme_qpair *qp;
-	struct done d[8] = { { 0 } };
+	struct done d[8] = { { 0 } }, extra = { 0 };
 	uint8_t *buf;
 
 	setup();
@@ -446,7 +446,13 @@ static void test_reset_mid_io_and_failed_reset(void)
 		CU_ASSERT(zdk_nvme_ns_write(ns, qp, buf + i * 512, i, 1, done_cb, &d[i]) == 0);
 	fake.hold = false;
 	CU_ASSERT(zdk_nvme_ctrlr_reset(ctrlr) == 0);
+	/* Submitted after the reset, before the qpair reconnects: the doorbell
+	 * must not reach the controller, where that queue does not exist. */
+	CU_ASSERT(zdk_nvme_ns_write(ns, qp, buf, 0, 1, done_cb, &extra) == 0);
+	fake_nvme_run(&fake);
 	drain(qp);
+	CU_ASSERT(fake.nr_bad_db == 0);
+	CU_ASSERT(extra.calls == 1 && extra.status == 0);
 	for (int i = 0; i < 8; i++)
 		CU_ASSERT(d[i].calls == 1 && d[i].status == 0);
 	CU_ASSERT(memcmp(fake_nvme_disk(&fake, 1, 0), buf, 8 * 512) == 0);
