@@ -12,6 +12,7 @@
  * are software.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -76,6 +77,7 @@ struct vnet_rxq {
 	struct virtq vq;
 	struct zdk_mempool *mp;
 	uint64_t rearm;     /* rearm_data of a fresh mbuf of this port */
+	uint16_t buf_len;   /* of the pool's mbufs, headroom included */
 	uint64_t packets, bytes, errors, nombuf;
 	uint16_t id;
 } __zdk_cache_aligned;
@@ -108,105 +110,141 @@ struct vnet_dev {
  * Data path
  */
 
+/* pkt_len, data_len and vlan_tci (0) of a received packet in one store. */
+static inline void mbuf_set_len(struct zdk_mbuf *m, uint32_t len)
+{
+	uint64_t v = len | (uint64_t)len << 32; /* vlan_tci, the top 16 bits, is 0 */
+
+	_Static_assert(offsetof(struct zdk_mbuf, data_len) == offsetof(struct zdk_mbuf, pkt_len) + 4 &&
+		       offsetof(struct zdk_mbuf, vlan_tci) == offsetof(struct zdk_mbuf, pkt_len) + 6,
+		       "pkt_len, data_len, vlan_tci are one 64-bit word");
+	memcpy(&m->pkt_len, &v, sizeof(v));
+}
+
 /* Post fresh mbufs on every free rx descriptor; false if the pool ran dry. */
 static bool rx_refill(struct vnet_rxq *rxq)
 {
-	struct virtq *vq = &rxq->vq;
+	struct virtq q = rxq->vq; /* see virtq_add() */
 	struct zdk_mbuf *m[VNET_FREE_BATCH];
+	bool ok = true;
 	uint16_t n, i;
 
-	while ((n = ZDK_MIN(vq->nfree, VNET_FREE_BATCH)) > 0) {
+	while ((n = ZDK_MIN(q.nfree, VNET_FREE_BATCH)) > 0) {
 		if (zdk_unlikely(zdk_mempool_get_bulk(rxq->mp, (void **)m, n))) {
 			rxq->nombuf++;
-			return false;
+			ok = false;
+			break;
 		}
 		for (i = 0; i < n; i++) {
 			m[i]->rearm_data = rxq->rearm;
 			m[i]->ol_flags = 0;
-			m[i]->vlan_tci = 0;
 			m[i]->packet_type = 0;
-			/* Device-writable: the header in the headroom, then the frame. */
-			virtq_add(vq, m[i]->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN,
-				  m[i]->buf_len - ZDK_MBUF_HEADROOM + VNET_HDR_LEN,
-				  VIRTQ_DESC_F_WRITE, m[i]);
+			/* The header in the headroom, then the frame (rx_len()). */
+			virtq_add_fixed(&q, m[i]->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN,
+					m[i]);
 		}
 	}
-	return true;
+	rxq->vq.avail_idx = q.avail_idx;
+	rxq->vq.nfree = q.nfree;
+	return ok;
 }
 
-static uint16_t vnet_rx_burst(void *q, struct zdk_mbuf **pkts, uint16_t n)
+/* A received buffer: to @pkts, or back to its pool if the device wrote no frame. */
+static inline void rx_deliver(struct vnet_rxq *rxq, struct zdk_mbuf *m, uint32_t len,
+			      struct zdk_mbuf **pkts, uint16_t *nb, uint64_t *bytes)
 {
-	struct vnet_rxq *rxq = q;
-	struct virtq *vq = &rxq->vq;
-	uint16_t i, nb = 0, ready = virtq_used_count(vq);
+	if (zdk_unlikely(len <= VNET_HDR_LEN)) {
+		rxq->errors++;
+		zdk_mbuf_free(m);
+		return;
+	}
+	len -= VNET_HDR_LEN;
+	mbuf_set_len(m, len);
+	*bytes += len;
+	pkts[(*nb)++] = m;
+}
+
+static uint16_t vnet_rx_burst(void *rq, struct zdk_mbuf **pkts, uint16_t n)
+{
+	struct vnet_rxq *rxq = rq;
+	struct virtq *vq = &rxq->vq, q = *vq; /* see virtq_add() */
+	struct zdk_mbuf *fresh[VNET_FREE_BATCH];
+	uint16_t i, nb = 0, ready = virtq_used_count(&q);
 	uint64_t bytes = 0;
+	uint32_t len;
 
 	/* The device keeps adding entries: read the count once. */
-	if (ready > n)
-		ready = n;
+	ready = ZDK_MIN(ready, ZDK_MIN(n, VNET_FREE_BATCH));
+	if (zdk_likely(ready && zdk_mempool_get_bulk(rxq->mp, (void **)fresh, ready) == 0)) {
+		/* Each descriptor goes back to the device with a fresh mbuf. */
+		for (i = 0; i < ready; i++) {
+			struct zdk_mbuf *f = fresh[i], *m;
 
-	for (i = 0; i < ready; i++) {
-		uint32_t len;
-		struct zdk_mbuf *m = virtq_get(vq, &len);
-
-		if (zdk_unlikely(len <= VNET_HDR_LEN)) {
-			rxq->errors++;
-			zdk_mbuf_free(m);
-			continue;
+			f->rearm_data = rxq->rearm;
+			f->ol_flags = 0;
+			f->packet_type = 0;
+			m = virtq_swap(&q, f->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN, f, &len);
+			rx_deliver(rxq, m, len, pkts, &nb, &bytes);
 		}
-		len -= VNET_HDR_LEN;
-		m->data_len = (uint16_t)len;
-		m->pkt_len = len;
-		bytes += len;
-		pkts[nb++] = m;
+	} else {
+		/* No mbufs: deliver anyway; rx_refill() reposts the descriptors later. */
+		rxq->nombuf += ready != 0;
+		for (i = 0; i < ready; i++) {
+			struct zdk_mbuf *m = virtq_get(&q, &len);
+
+			rx_deliver(rxq, m, len, pkts, &nb, &bytes);
+		}
 	}
+	vq->used_idx = q.used_idx;
+	vq->avail_idx = q.avail_idx;
+	vq->nfree = q.nfree;
 	rxq->packets += nb;
 	rxq->bytes += bytes;
-	if (vq->nfree >= VNET_RX_REFILL_THRESH) {
+	if (zdk_unlikely(vq->nfree >= VNET_RX_REFILL_THRESH))
 		rx_refill(rxq);
-		if (vq->avail_idx != vq->avail->idx && virtq_publish(vq))
-			virtq_notify(vq);
-	}
+	if (vq->avail_idx != vq->avail->idx && virtq_publish(vq))
+		virtq_notify(vq);
 	return nb;
 }
 
 /* Give back to their pools the mbufs of every transmitted descriptor. */
-static void tx_reclaim(struct vnet_txq *txq)
+static void tx_reclaim(struct virtq *q)
 {
-	struct virtq *vq = &txq->vq;
 	struct zdk_mbuf *m[VNET_FREE_BATCH];
-	uint16_t n = virtq_used_count(vq), k, i;
+	uint16_t n = virtq_used_count(q), k, i;
 	uint32_t len;
 
 	while (n > 0) {
 		k = ZDK_MIN(n, VNET_FREE_BATCH);
 		for (i = 0; i < k; i++)
-			m[i] = virtq_get(vq, &len);
+			m[i] = virtq_get(q, &len);
 		zdk_mbuf_free_bulk(m, k);
 		n -= k;
 	}
 }
 
-static uint16_t vnet_tx_burst(void *q, struct zdk_mbuf **pkts, uint16_t n)
+static uint16_t vnet_tx_burst(void *tq, struct zdk_mbuf **pkts, uint16_t n)
 {
-	struct vnet_txq *txq = q;
-	struct virtq *vq = &txq->vq;
+	struct vnet_txq *txq = tq;
+	struct virtq *vq = &txq->vq, q = *vq; /* see virtq_add() */
 	uint64_t bytes = 0;
 	uint16_t i;
 
-	if (vq->nfree < ZDK_MAX(n, VNET_TX_FREE_THRESH))
-		tx_reclaim(txq);
-	n = ZDK_MIN(n, vq->nfree);
+	if (q.nfree < ZDK_MAX(n, VNET_TX_FREE_THRESH))
+		tx_reclaim(&q);
+	n = ZDK_MIN(n, q.nfree);
 	for (i = 0; i < n; i++) {
 		struct zdk_mbuf *m = pkts[i];
 		char *hdr = zdk_mbuf_mtod_offset(m, char *, -(int)VNET_HDR_LEN);
 
 		/* No offloads: an all-zero header (flags 0, GSO_NONE). */
 		memset(hdr, 0, VNET_HDR_LEN);
-		virtq_add(vq, zdk_mbuf_data_iova(m) - VNET_HDR_LEN, m->data_len + VNET_HDR_LEN,
-			  0, m);
+		virtq_add(&q, zdk_mbuf_data_iova(m) - VNET_HDR_LEN, m->data_len + VNET_HDR_LEN, m);
 		bytes += m->data_len;
 	}
+	vq->used_idx = q.used_idx;
+	vq->avail_idx = q.avail_idx;
+	vq->nfree = q.nfree;
 	if (n && virtq_publish(vq))
 		virtq_notify(vq);
 	txq->packets += n;
@@ -321,6 +359,7 @@ static int vnet_rx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_
 	rxq->mp = mp;
 	rxq->id = q;
 	rxq->rearm = zdk_mbuf_rearm_value(zdk_mbuf_pool_data_room(mp), dev->port_id);
+	rxq->buf_len = (uint16_t)zdk_mbuf_pool_data_room(mp);
 	dev->rxq[q] = rxq;
 	return 0;
 }
@@ -348,13 +387,22 @@ static int vnet_tx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_
 	return 0;
 }
 
+/* Every rx descriptor: device-writable, header plus the mbuf's data room. */
+static void rxq_reset(struct vnet_rxq *rxq)
+{
+	virtq_reset(&rxq->vq, rxq->buf_len - ZDK_MBUF_HEADROOM + VNET_HDR_LEN,
+		    VIRTQ_DESC_F_WRITE);
+}
+
+static void mbuf_free_cookie(void *m)
+{
+	zdk_mbuf_free(m);
+}
+
 /* Free every mbuf a ring still holds (the device is reset or never saw it). */
 static void vq_drop_cookies(struct virtq *vq)
 {
-	for (uint16_t i = 0; vq->cookie && i < vq->size; i++) {
-		zdk_mbuf_free(vq->cookie[i]);
-		vq->cookie[i] = NULL;
-	}
+	virtq_inflight_foreach(vq, mbuf_free_cookie);
 }
 
 static void vnet_rx_queue_release(struct zdk_eth_dev *dev, uint16_t q)
@@ -426,14 +474,14 @@ static int vnet_start(struct zdk_eth_dev *dev)
 
 	/* The tx mbufs the device had when it was last reset are done with. */
 	vq_drop_cookies(&txq->vq);
-	virtq_reset(&txq->vq);
+	virtq_reset(&txq->vq, 0, 0);
 	vq_drop_cookies(&rxq->vq);
-	virtq_reset(&rxq->vq);
+	rxq_reset(rxq);
 	ret = virtq_enable(&rxq->vq, &vd->vp);
 	if (ret == 0)
 		ret = virtq_enable(&txq->vq, &vd->vp);
 	if (ret == 0 && vd->has_ctrl) {
-		virtq_reset(&vd->cvq);
+		virtq_reset(&vd->cvq, 0, 0);
 		ret = virtq_enable(&vd->cvq, &vd->vp);
 	}
 	if (ret < 0)

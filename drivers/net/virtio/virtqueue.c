@@ -55,7 +55,7 @@ int virtq_alloc(struct virtq *vq, uint16_t index, uint16_t size, int socket)
 	vq->desc = vq->mem;
 	vq->avail = (struct virtq_avail *)((char *)vq->mem + avail_off);
 	vq->used = (volatile struct virtq_used *)((char *)vq->mem + used_off);
-	virtq_reset(vq);
+	virtq_reset(vq, 0, 0);
 	return 0;
 }
 
@@ -72,11 +72,15 @@ void virtq_free(struct virtq *vq)
 
 /*
  * Empty ring, all descriptors free, indexes at 0: the state a device expects
- * after its reset. Cookies are left for the caller to reclaim or repost.
+ * after its reset. Every descriptor gets @len and @flags, which the data path
+ * then leaves alone (virtq_add_fixed()). Cookies are left for the caller to
+ * reclaim or repost.
  */
-void virtq_reset(struct virtq *vq)
+void virtq_reset(struct virtq *vq, uint32_t len, uint16_t flags)
 {
 	memset(vq->mem, 0, vq->used_off + used_len(vq->size));
+	for (uint16_t i = 0; i < vq->size; i++)
+		vq->desc[i] = (struct virtq_desc){ .len = len, .flags = flags };
 	/* We poll: ask for no used buffer notifications (§2.6.7). */
 	vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
 	vq->avail_idx = 0;
@@ -103,4 +107,21 @@ int virtq_enable(struct virtq *vq, struct virtio_pci *vp)
 		return ret;
 	vq->notify = q.notify;
 	return 0;
+}
+
+void virtq_inflight_foreach(struct virtq *vq, void (*fn)(void *cookie))
+{
+	bool *is_free;
+
+	if (!vq->cookie || vq->nfree == vq->size)
+		return;
+	is_free = calloc(vq->size, sizeof(*is_free));
+	if (!is_free) /* cannot tell which are live: leak rather than double free */
+		return;
+	for (uint16_t i = 0; i < vq->nfree; i++)
+		is_free[vq->free[i]] = true;
+	for (uint16_t id = 0; id < vq->size; id++)
+		if (!is_free[id])
+			fn(vq->cookie[id]);
+	free(is_free);
 }

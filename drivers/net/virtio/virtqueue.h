@@ -73,7 +73,7 @@ struct virtq {
 
 int virtq_alloc(struct virtq *vq, uint16_t index, uint16_t size, int socket);
 void virtq_free(struct virtq *vq);
-void virtq_reset(struct virtq *vq);
+void virtq_reset(struct virtq *vq, uint32_t len, uint16_t flags);
 int virtq_enable(struct virtq *vq, struct virtio_pci *vp);
 
 /* Descriptors in use (added and not yet returned by virtq_get()). */
@@ -85,18 +85,25 @@ static inline uint16_t virtq_inflight(const struct virtq *vq)
 /*
  * Add one buffer; the caller checks nfree > 0 first. The device sees it at
  * the next virtq_publish(). §2.6.13.1-2.
+ *
+ * On the data path, callers work on a local copy of the virtq and write
+ * avail_idx, used_idx and nfree back after the burst: stores to the rings
+ * may alias *vq as far as the compiler knows, a local copy cannot.
  */
-static inline void virtq_add(struct virtq *vq, uint64_t iova, uint32_t len, uint16_t flags,
-			     void *cookie)
+static inline uint16_t virtq_add_fixed(struct virtq *vq, uint64_t iova, void *cookie)
 {
 	uint16_t id = vq->free[--vq->nfree];
-	struct virtq_desc *d = &vq->desc[id];
 
-	d->addr = iova;
-	d->len = len;
-	d->flags = flags;
+	/* len and flags are those virtq_reset() gave every descriptor. */
+	vq->desc[id].addr = iova;
 	vq->cookie[id] = cookie;
 	vq->avail->ring[vq->avail_idx++ & vq->mask] = id;
+	return id;
+}
+
+static inline void virtq_add(struct virtq *vq, uint64_t iova, uint32_t len, void *cookie)
+{
+	vq->desc[virtq_add_fixed(vq, iova, cookie)].len = len;
 }
 
 /*
@@ -135,18 +142,38 @@ static inline uint16_t virtq_used_count(struct virtq *vq)
 /*
  * Take the next used entry (virtq_used_count() said there is one): its
  * cookie, and in @len the bytes the device wrote. The id is masked so that
- * a confused device cannot make us index out of the ring.
+ * a confused device cannot make us index out of the ring. The cookie slot
+ * keeps its stale value: virtq_inflight_cookie() knows which are live.
  */
 static inline void *virtq_get(struct virtq *vq, uint32_t *len)
 {
 	volatile struct virtq_used_elem *e = &vq->used->ring[vq->used_idx++ & vq->mask];
 	uint16_t id = (uint16_t)e->id & vq->mask;
-	void *cookie = vq->cookie[id];
 
 	*len = e->len;
-	vq->cookie[id] = NULL;
 	vq->free[vq->nfree++] = id;
-	return cookie;
+	return vq->cookie[id];
 }
+
+/*
+ * Take the next used entry like virtq_get() and give its descriptor straight
+ * back to the device with a new buffer at @iova (same len and flags): a
+ * receive ring refilled in place, without a trip through the free stack.
+ */
+static inline void *virtq_swap(struct virtq *vq, uint64_t iova, void *cookie, uint32_t *len)
+{
+	volatile struct virtq_used_elem *e = &vq->used->ring[vq->used_idx++ & vq->mask];
+	uint16_t id = (uint16_t)e->id & vq->mask;
+	void *old = vq->cookie[id];
+
+	*len = e->len;
+	vq->desc[id].addr = iova;
+	vq->cookie[id] = cookie;
+	vq->avail->ring[vq->avail_idx++ & vq->mask] = id;
+	return old;
+}
+
+/* Call @fn on the cookie of every descriptor still with the device. */
+void virtq_inflight_foreach(struct virtq *vq, void (*fn)(void *cookie));
 
 #endif /* VIRTQUEUE_H */

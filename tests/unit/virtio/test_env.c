@@ -168,9 +168,11 @@ enum zdk_iommu_mode zdk_iommu_mode(void)
 	return test_iommu_mode;
 }
 
+unsigned test_lcore = ZDK_LCORE_ANY;
+
 unsigned zdk_lcore_id(void)
 {
-	return ZDK_LCORE_ANY;
+	return test_lcore;
 }
 
 int zdk_socket_id(void)

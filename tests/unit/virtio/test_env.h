@@ -23,6 +23,9 @@ unsigned test_dma_live(void);
 /* Make the @n-th zdk_dma_zalloc() from now fail (1 = the next); 0 = never. */
 void test_dma_fail_nth(unsigned n);
 
+/* What zdk_lcore_id() answers (ZDK_LCORE_ANY: mempools without caches). */
+extern unsigned test_lcore;
+
 /* What zdk_iommu_mode() answers. */
 extern enum zdk_iommu_mode test_iommu_mode;
 

@@ -18,16 +18,7 @@
 
 #include "fake_virtio.h"
 #include "test_env.h"
-
-#define virtio_mmio_read8(a) ((uint8_t)fake_mmio_read((a), 1))
-#define virtio_mmio_read16(a) ((uint16_t)fake_mmio_read((a), 2))
-#define virtio_mmio_read32(a) fake_mmio_read((a), 4)
-#define virtio_mmio_write8(a, v) fake_mmio_write((a), (v), 1)
-#define virtio_mmio_write16(a, v) fake_mmio_write((a), (v), 2)
-#define virtio_mmio_write32(a, v) fake_mmio_write((a), (v), 4)
-#include "virtio_pci.c"
-#include "virtqueue.c"
-#include "virtio_net.c"
+#include "virtio_seam.h"
 
 #define WANTED (FAKE_F_MAC | FAKE_F_STATUS | FAKE_F_CTRL_VQ | FAKE_F_CTRL_RX | \
 		FAKE_F_VERSION_1 | FAKE_F_ACCESS_PLATFORM)
@@ -499,15 +490,42 @@ static void test_notify_suppression(void)
 	fake_virtio_set_no_notify(a.f, FAKE_RXQ, false);
 	CU_ASSERT(zdk_eth_rx_burst(a.id, 0, pkts, 32) == 8);
 	zdk_mbuf_free_bulk(pkts, 8);
-	/* 8 free descriptors are below the refill batch: nothing to announce. */
-	CU_ASSERT(rx->notifies == 1);
-	for (i = 0; i < 30; i++) {
+	/* Re-armed in place, and the device asks: one doorbell for the burst. */
+	CU_ASSERT(rx->notifies == 2);
+	CU_ASSERT(fake_virtio_avail(a.f, FAKE_RXQ) == 64);
+	/* Nothing received: nothing published, no doorbell. */
+	CU_ASSERT(zdk_eth_rx_burst(a.id, 0, pkts, 32) == 0);
+	CU_ASSERT(rx->notifies == 2);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
+/* An empty mempool: packets still come in, the ring is refilled later. */
+static void test_rx_no_mbufs(void)
+{
+	struct port a;
+	struct zdk_mbuf *hoard[NB_MBUFS], *pkts[32];
+	struct zdk_eth_stats st;
+	uint8_t buf[64];
+	unsigned i, held = 0;
+
+	port_up(&a, FAKE_F_DEFAULT, 64);
+	while ((hoard[held] = zdk_mbuf_alloc(a.mp)) != NULL)
+		held++;
+	for (i = 0; i < 40; i++) {
 		frame_fill(buf, 64, i);
 		CU_ASSERT(fake_virtio_rx_push(a.f, buf, 64) == 0);
 	}
-	CU_ASSERT(zdk_eth_rx_burst(a.id, 0, pkts, 32) == 30);
-	zdk_mbuf_free_bulk(pkts, 30);
-	CU_ASSERT(rx->notifies == 2);
+	CU_ASSERT(zdk_eth_rx_burst(a.id, 0, pkts, 32) == 32);
+	for (i = 0; i < 32; i++)
+		CU_ASSERT(frame_check(pkts[i], 64, i));
+	CU_ASSERT(zdk_eth_stats_get(a.id, &st) == 0 && st.rx_nombuf >= 1);
+	CU_ASSERT(fake_virtio_avail(a.f, FAKE_RXQ) == 64 - 40);
+	zdk_mbuf_free_bulk(pkts, 32);
+	zdk_mbuf_free_bulk(hoard, held);
+	/* The next burst refills every descriptor taken while the pool was dry. */
+	CU_ASSERT(zdk_eth_rx_burst(a.id, 0, pkts, 32) == 8);
+	zdk_mbuf_free_bulk(pkts, 8);
 	CU_ASSERT(fake_virtio_avail(a.f, FAKE_RXQ) == 64);
 	port_down(&a);
 	CU_ASSERT(test_dma_live() == 0);
@@ -695,6 +713,7 @@ int main(void)
 		{ "tx ring full", test_tx_ring_full },
 		{ "notify suppression", test_notify_suppression },
 		{ "rx runt", test_rx_runt },
+		{ "rx without mbufs", test_rx_no_mbufs },
 		{ "promisc", test_promisc },
 		{ "control command rejected", test_ctrl_rejected },
 		{ "link", test_link },
