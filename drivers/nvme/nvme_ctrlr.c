@@ -352,9 +352,9 @@ int nvme_ctrlr_create(void *bar, size_t bar_len, const char *name, struct zdk_nv
 		rc = -ENOMEM;
 		goto err_free;
 	}
-	/* Admin commands never need more than one list page. */
+	/* Until Identify says more; list pages for the largest transfer zdk allows. */
 	c->max_xfer = ZDK_NVME_PAGE_SIZE * 2;
-	c->admin.list_pages = 1;
+	c->admin.list_pages = nvme_list_pages(NVME_MAX_XFER);
 	rc = nvme_qpair_init(&c->admin, c, 0, NVME_ADMIN_ENTRIES);
 	if (rc)
 		goto err_free_scratch;

@@ -23,9 +23,10 @@ struct zdk_pci_device;
 #define NVME_CSTS_CHECK_MS 10          /* fastest CSTS.CFS check when stuck */
 #define NVME_MAX_IOV 256               /* SGL descriptors in one list page */
 
-/* zdk_nvme_req.flags */
-#define NVME_REQ_ABORT_SENT (1u << 0)  /* timed out once, Abort issued */
-#define NVME_REQ_FAIL (1u << 1)        /* to be completed by the driver with req->status */
+/* zdk_nvme_req.flags, set and cleared within the slow paths */
+#define NVME_REQ_FAIL (1u << 0)        /* to be completed by the driver with req->status */
+/* zdk_nvme_req.epoch: the low bit marks a command that timed out once and was aborted */
+#define NVME_REQ_ABORTED 1u
 
 /*
  * The seams the unit tests replace before including the .c files: how the
@@ -135,6 +136,7 @@ int nvme_qpair_init(struct nvme_qpair *q, struct zdk_nvme_ctrlr *c, uint16_t qid
 void nvme_qpair_fini(struct nvme_qpair *q);
 void nvme_qpair_ring_reset(struct nvme_qpair *q);
 void nvme_qpair_doorbells(struct nvme_qpair *q, bool live);
+uint32_t nvme_list_pages(uint32_t max_xfer);
 int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
 			   const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg);
 int nvme_qpair_submit_copy(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,

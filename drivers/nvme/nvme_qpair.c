@@ -309,6 +309,7 @@ static void complete_sw(struct zdk_nvme_qpair *qp, uint16_t cid, uint16_t status
 	zdk_nvme_cb cb = req->cb;
 
 	req->cb = NULL;
+	req->flags = 0;
 	qp->free_cids[qp->nfree++] = cid;
 	cb(req->cb_arg, &cpl);
 }
@@ -421,7 +422,7 @@ static void reconnect(struct nvme_qpair *q)
 			continue;
 		if (failed)
 			mark(req, ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION));
-		else if (req->flags & NVME_REQ_ABORT_SENT)
+		else if (req->epoch & NVME_REQ_ABORTED)
 			mark(req, ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_REQUESTED));
 		else {
 			req->epoch = qp->epoch;
@@ -448,9 +449,9 @@ static bool check_timeouts(struct nvme_qpair *q)
 		};
 
 		/* Epochs last half a timeout: 3 epochs old is past it. */
-		if (!req->cb || qp->epoch - req->epoch < 3)
+		if (!req->cb || qp->epoch - (req->epoch & ~NVME_REQ_ABORTED) < 3 * 2)
 			continue;
-		if (req->flags & NVME_REQ_ABORT_SENT) {
+		if (req->epoch & NVME_REQ_ABORTED) {
 			ZDK_ERR("%s: qpair %u cid %u not completed after Abort: resetting controller",
 				c->name, q->qid, cid);
 			nvme_ctrlr_reset_if(c, q->gen);
@@ -458,8 +459,7 @@ static bool check_timeouts(struct nvme_qpair *q)
 		}
 		ZDK_WARN("%s: qpair %u cid %u opcode 0x%02x timed out: sending Abort", c->name,
 			 q->qid, cid, req->sqe.opc);
-		req->flags |= NVME_REQ_ABORT_SENT;
-		req->epoch = qp->epoch;
+		req->epoch = qp->epoch | NVME_REQ_ABORTED;
 		if (zdk_nvme_ctrlr_admin(c, &abort, NULL, 0, NULL) == -ETIMEDOUT)
 			return true;
 	}
@@ -485,7 +485,7 @@ void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 	}
 	now = NVME_TSC();
 	if (q->timeout_tsc && now - q->epoch_start >= q->timeout_tsc / 2) {
-		qp->epoch++;
+		qp->epoch += 2;
 		q->epoch_start = now;
 		if (check_timeouts(q)) {
 			qp->tick = 1;
@@ -507,7 +507,7 @@ void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 	q->last_ncpl = qp->ncpl;
 }
 
-static uint32_t list_pages_for(uint32_t max_xfer)
+uint32_t nvme_list_pages(uint32_t max_xfer)
 {
 	uint32_t entries = max_xfer / PAGE, pages = 1;
 
@@ -549,7 +549,7 @@ int zdk_nvme_qpair_alloc(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_qpair_o
 		return -ENOMEM;
 	q->prefer_sgl = o.prefer_sgl;
 	q->qp.batch = o.batch;
-	q->list_pages = list_pages_for(c->max_xfer);
+	q->list_pages = nvme_list_pages(c->max_xfer);
 	q->timeout_tsc = o.timeout_ms == ZDK_NVME_TIMEOUT_NONE ? 0 : nvme_ms_to_tsc(o.timeout_ms);
 	q->epoch_start = NVME_TSC();
 

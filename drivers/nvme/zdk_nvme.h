@@ -54,8 +54,8 @@ struct zdk_nvme_ns {
 struct zdk_nvme_req {
 	zdk_nvme_cb cb;      /* NULL when the cid is free */
 	void *cb_arg;
-	uint32_t epoch;      /* qpair epoch at submission, for timeouts */
-	uint16_t flags;      /* NVME_REQ_* in nvme_internal.h */
+	uint32_t epoch;      /* qpair epoch (even) at submission; odd once aborted */
+	uint16_t flags;      /* NVME_REQ_* in nvme_internal.h, slow paths only */
 	uint16_t status;     /* for a completion delivered by the driver */
 	uint64_t list_iova;  /* this cid's PRP/SGL list pages, 0 until needed */
 	void *list;
@@ -73,7 +73,7 @@ struct zdk_nvme_qpair {
 	struct zdk_nvme_req *reqs;
 	uint16_t *free_cids;
 	uint32_t nfree;
-	uint32_t epoch;
+	uint32_t epoch;   /* advances by 2 every half timeout */
 	uint16_t sq_tail;
 	uint16_t sq_rung; /* tail value last written to the doorbell */
 	uint16_t mask;    /* entries - 1 (entries is a power of two) */
@@ -148,7 +148,6 @@ static inline struct zdk_nvme_sqe *zdk_nvme_qpair_slot(struct zdk_nvme_qpair *qp
 	req->cb = cb;
 	req->cb_arg = arg;
 	req->epoch = qp->epoch;
-	req->flags = 0;
 	*cidp = cid;
 	return &qp->sq[qp->sq_tail];
 }
@@ -255,11 +254,12 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 
 	for (;;) {
 		struct zdk_nvme_cpl *cpl = &qp->cq[qp->cq_head];
+		uint16_t status = *(volatile uint16_t *)&cpl->status;
 		struct zdk_nvme_req *req;
 		zdk_nvme_cb cb;
 		uint16_t cid;
 
-		if ((*(volatile uint16_t *)&cpl->status & 1) != qp->phase)
+		if ((status & 1) != qp->phase)
 			break;
 		/* Read the phase bit before the rest of the entry (base spec 4.6). */
 		zdk_io_rmb();
@@ -270,8 +270,13 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 			qp->cq_head = 0;
 			qp->phase ^= 1;
 		}
-		/* A stale or duplicate cid is dropped: never completed twice. */
-		if (zdk_likely(cb != NULL)) {
+		/*
+		 * A stale or duplicate cid is dropped: never completed twice. A
+		 * command aborted by a reset's queue deletion stays outstanding:
+		 * the reconnect resubmits it.
+		 */
+		if (zdk_likely(cb != NULL) &&
+		    zdk_likely((status & 0xfffe) != ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION))) {
 			req->cb = NULL;
 			qp->free_cids[qp->nfree++] = cid;
 			cb(req->cb_arg, cpl);
@@ -335,8 +340,7 @@ ZDK_EXPORT bool zdk_nvme_ctrlr_sgl_supported(const struct zdk_nvme_ctrlr *ctrlr)
  * While the controller answers, its I/O queues are deleted first. Queue pairs
  * are recreated by their owning threads on their next polls and their
  * outstanding commands resubmitted; a command that had already timed out is
- * completed with ZDK_NVME_SC_ABORT_REQUESTED instead, and one whose owner
- * polls during the reset may complete with ZDK_NVME_SC_ABORT_SQ_DELETION. If the controller
+ * completed with ZDK_NVME_SC_ABORT_REQUESTED instead. If the controller
  * does not come back, every outstanding and later command completes with
  * ZDK_NVME_SC_ABORT_SQ_DELETION. Return: 0, -ETIMEDOUT or -EIO.
  */

@@ -266,6 +266,12 @@ static uint16_t admin(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint32_
 
 		if (qid == 0 || qid >= FAKE_MAXQ || !q[qid].valid)
 			return SC_INVALID_QID;
+		/* Explicit abort of what the SQ still holds (base spec 5.7). */
+		for (int i = 0; s->opc == ZDK_NVME_ADM_DELETE_SQ && i < f->nheld; i++)
+			if (f->held[i].sqid == qid) {
+				post(f, qid, f->held[i].sqe.cid, SC(0x08), 0);
+				f->held[i--] = f->held[--f->nheld];
+			}
 		q[qid].valid = false;
 		db_clear(f, 2 * qid + (s->opc == ZDK_NVME_ADM_DELETE_CQ));
 		return 0;

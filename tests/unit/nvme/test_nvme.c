@@ -473,6 +473,28 @@ static void test_reset_mid_io_and_failed_reset(void)
 	for (int i = 1; i < 8; i++)
 		CU_ASSERT(d[i].calls == 1 && d[i].status == 0);
 
+	/* Commands the reset's SQ deletion aborts, seen by a poll before the
+	 * qpair reconnects, are resubmitted and succeed, once. */
+	memset(d, 0, sizeof(d));
+	fake.nr_io = 0;
+	fake.swallow = 4;
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT(zdk_nvme_ns_write(ns, qp, buf + i * 512, 40 + i, 1, done_cb, &d[i]) == 0);
+	fake_nvme_run(&fake);
+	CU_ASSERT(zdk_nvme_qpair_poll(qp, 0) == 4);
+	qp->tick = 1000; /* poll once more before the reconnect */
+	pthread_mutex_lock(&ctrlr->lock);
+	delete_io_queues_locked(ctrlr, nvme_qpair(qp)->gen);
+	pthread_mutex_unlock(&ctrlr->lock);
+	zdk_nvme_qpair_poll(qp, 0);
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT(d[i].calls == (i < 4 ? 0 : 1));
+	CU_ASSERT(zdk_nvme_ctrlr_reset(ctrlr) == 0);
+	drain(qp);
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT(d[i].calls == 1 && d[i].status == 0);
+	CU_ASSERT(memcmp(fake_nvme_disk(&fake, 1, 40), buf, 8 * 512) == 0);
+
 	/* A reset that never completes: everything fails back, exactly once. */
 	memset(d, 0, sizeof(d));
 	fake.hold = true;
