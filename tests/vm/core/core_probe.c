@@ -10,9 +10,11 @@
  *    zdk_dma_map(); after zdk_dma_unmap() the same IOVA is no longer
  *    written (with an IOMMU). The data is checked, not only the status.
  * Usage: core_probe [zdk options] -- MODE NVME_BDF  (MODE: expected backend)
+ *        core_probe [zdk options] -- numa BDF      (--numa guest placement)
  *        core_probe --rounds N [zdk options]       (init/cleanup N times)
  */
 #include <errno.h>
+#include <numaif.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,12 +121,14 @@ static int nvme_identify(struct nvme_raw *n, uint64_t prp1, uint64_t prp2)
 	return (int)(dw3 >> 17);
 }
 
-/* Identify Controller data: bytes 0-1 PCI vendor id, 4-23 serial number. */
+/* Identify Controller data: bytes 0-1 PCI vendor id, 4-23 serial number,
+ * 24-63 model number (QEMU's default model, the serial the sandbox sets). */
 static void check_identify(const uint8_t *buf, const char *where)
 {
 	CHECK(*(const uint16_t *)buf == 0x1b36, "%s: Identify VID 0x%04x", where,
 	      *(const uint16_t *)buf);
-	CHECK(!memcmp(buf + 4, "zdk-nvme0", 9), "%s: serial '%.20s'", where, buf + 4);
+	CHECK(!memcmp(buf + 4, "zdk-nvme0 ", 10), "%s: serial '%.20s'", where, buf + 4);
+	CHECK(!memcmp(buf + 24, "QEMU NVMe Ctrl ", 15), "%s: model '%.40s'", where, buf + 24);
 }
 
 static void dma_checks(struct nvme_raw *n, bool iommu)
@@ -206,27 +210,53 @@ static void irq_and_reset(struct zdk_pci_device *nvme)
 	printf("ok: MSI-X eventfds and function reset\n");
 }
 
+/* --numa guest: each node's arena on its node, lcore and device nodes right. */
+static void numa_checks(const char *bdf)
+{
+	struct zdk_pci_device *d = zdk_pci_device_find(bdf);
+
+	for (int node = 0; node < 2; node++) {
+		char *p = zdk_dma_zalloc(1 << 20, 0, node, NULL);
+		int where = -1;
+
+		CHECK(p, "memory on node %d", node);
+		CHECK(get_mempolicy(&where, NULL, 0, p, MPOL_F_NODE | MPOL_F_ADDR) == 0,
+		      "get_mempolicy");
+		CHECK(where == node, "zdk_dma_zalloc(socket %d) memory is on node %d", node, where);
+		zdk_dma_free(p);
+	}
+	CHECK(zdk_lcore_socket(0) == 0 && zdk_lcore_socket(1) == 1, "lcore sockets %d %d",
+	      zdk_lcore_socket(0), zdk_lcore_socket(1));
+	CHECK(d && d->numa_node == 1, "%s on node %d", bdf, d ? d->numa_node : -2);
+	printf("ok: arena pages on their nodes, lcore 1 on node 1, %s on node 1\n", bdf);
+}
+
 static int rounds(int n, int argc, char **argv)
 {
+	uint64_t t_init = 0;
+
 	/* argv[2..] are zdk options: hand them over behind the program name */
 	argv[2] = argv[0];
 	argc -= 2;
 	argv += 2;
 	for (int i = 0; i < n; i++) {
 		char *args[64];
+		uint64_t t0;
 		int rc;
 
 		/* init moves argv[0] forward, as DPDK does: a fresh copy each round */
 		CHECK(argc < 64, "too many arguments");
 		memcpy(args, argv, (size_t)argc * sizeof(*args));
 		args[argc] = NULL;
+		t0 = zdk_time_ns();
 		rc = zdk_eal_init(argc, args);
-
+		t_init += zdk_time_ns() - t0;
 		CHECK(rc >= 0, "init round %d: %d", i, rc);
 		CHECK(zdk_dma_zalloc(1 << 20, 0, ZDK_SOCKET_ANY, NULL), "alloc round %d", i);
 		zdk_eal_cleanup();
 	}
-	printf("ok: %d init/cleanup rounds\n", n);
+	printf("ok: %d init/cleanup rounds, zdk_eal_init() %.1f ms on average\n", n,
+	       t_init / 1e6 / n);
 	return 0;
 }
 
@@ -245,6 +275,11 @@ int main(int argc, char **argv)
 	argv += rc;
 	CHECK(argc == 3, "usage: core_probe [zdk options] -- MODE NVME_BDF");
 	mode = argv[1];
+	if (!strcmp(mode, "numa")) {
+		numa_checks(argv[2]);
+		zdk_eal_cleanup();
+		return 0;
+	}
 	CHECK(!strcmp(zdk_iommu_mode_name(zdk_iommu_mode()), mode), "backend %s, expected %s",
 	      zdk_iommu_mode_name(zdk_iommu_mode()), mode);
 	nvme = zdk_pci_device_find(argv[2]);
