@@ -78,6 +78,7 @@ struct vnet_rxq {
 	struct zdk_mempool *mp;
 	uint64_t rearm;     /* rearm_data of a fresh mbuf of this port */
 	uint16_t buf_len;   /* of the pool's mbufs, headroom included */
+	uint32_t data_room; /* buf_len - headroom: the longest frame */
 	uint64_t packets, bytes, errors, nombuf;
 	uint16_t id;
 } __zdk_cache_aligned;
@@ -149,11 +150,14 @@ static bool rx_refill(struct vnet_rxq *rxq)
 	return ok;
 }
 
-/* A received buffer: to @pkts, or back to its pool if the device wrote no frame. */
+/*
+ * A received buffer: to @pkts, or back to its pool if the length the device
+ * wrote is no frame or more than the buffer (one unsigned compare for both).
+ */
 static inline void rx_deliver(struct vnet_rxq *rxq, struct zdk_mbuf *m, uint32_t len,
-			      struct zdk_mbuf **pkts, uint16_t *nb, uint64_t *bytes)
+			      uint32_t room, struct zdk_mbuf **pkts, uint16_t *nb, uint64_t *bytes)
 {
-	if (zdk_unlikely(len <= VNET_HDR_LEN)) {
+	if (zdk_unlikely(len - VNET_HDR_LEN - 1 >= room)) {
 		rxq->errors++;
 		zdk_mbuf_free(m);
 		return;
@@ -170,8 +174,8 @@ static uint16_t vnet_rx_burst(void *rq, struct zdk_mbuf **pkts, uint16_t n)
 	struct virtq *vq = &rxq->vq, q = *vq; /* see virtq_add() */
 	struct zdk_mbuf *fresh[VNET_FREE_BATCH];
 	uint16_t i, nb = 0, ready = virtq_used_count(&q);
+	uint32_t len, room = rxq->data_room;
 	uint64_t bytes = 0;
-	uint32_t len;
 
 	/* The device keeps adding entries: read the count once. */
 	ready = ZDK_MIN(ready, ZDK_MIN(n, VNET_FREE_BATCH));
@@ -184,7 +188,7 @@ static uint16_t vnet_rx_burst(void *rq, struct zdk_mbuf **pkts, uint16_t n)
 			f->ol_flags = 0;
 			f->packet_type = 0;
 			m = virtq_swap(&q, f->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN, f, &len);
-			rx_deliver(rxq, m, len, pkts, &nb, &bytes);
+			rx_deliver(rxq, m, len, room, pkts, &nb, &bytes);
 		}
 	} else {
 		/* No mbufs: deliver anyway; rx_refill() reposts the descriptors later. */
@@ -192,7 +196,7 @@ static uint16_t vnet_rx_burst(void *rq, struct zdk_mbuf **pkts, uint16_t n)
 		for (i = 0; i < ready; i++) {
 			struct zdk_mbuf *m = virtq_get(&q, &len);
 
-			rx_deliver(rxq, m, len, pkts, &nb, &bytes);
+			rx_deliver(rxq, m, len, room, pkts, &nb, &bytes);
 		}
 	}
 	vq->used_idx = q.used_idx;
@@ -360,6 +364,7 @@ static int vnet_rx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_
 	rxq->id = q;
 	rxq->rearm = zdk_mbuf_rearm_value(zdk_mbuf_pool_data_room(mp), dev->port_id);
 	rxq->buf_len = (uint16_t)zdk_mbuf_pool_data_room(mp);
+	rxq->data_room = rxq->buf_len - ZDK_MBUF_HEADROOM;
 	dev->rxq[q] = rxq;
 	return 0;
 }

@@ -399,6 +399,16 @@ int fake_virtio_rx_push(struct fake_virtio *f, const void *frame, size_t len)
 	return 0;
 }
 
+int fake_virtio_rx_push_len(struct fake_virtio *f, uint32_t len)
+{
+	struct fdesc d;
+
+	if (!fake_virtio_avail(f, FAKE_RXQ))
+		return -1;
+	used_push(f, FAKE_RXQ, avail_pop(f, FAKE_RXQ, &d), len);
+	return 0;
+}
+
 unsigned fake_virtio_wire(struct fake_virtio *from, struct fake_virtio *to, unsigned max)
 {
 	static uint8_t frame[65536];

@@ -110,6 +110,9 @@ int fake_virtio_tx_pop(struct fake_virtio *f, void *buf, size_t cap);
  */
 int fake_virtio_rx_push(struct fake_virtio *f, const void *frame, size_t len);
 
+/* Post the next receive buffer as used with a bogus @len (a device bug). */
+int fake_virtio_rx_push_len(struct fake_virtio *f, uint32_t len);
+
 /*
  * The cable: move up to @max frames from @from's transmit queue to @to's
  * receive queue, stopping when @to has no buffer (back-pressure, as QEMU's

@@ -531,7 +531,7 @@ static void test_rx_no_mbufs(void)
 	CU_ASSERT(test_dma_live() == 0);
 }
 
-/* A used entry shorter than the header is counted and its buffer recycled. */
+/* Used entries with no frame, or more than the buffer, are counted and recycled. */
 static void test_rx_runt(void)
 {
 	struct port a;
@@ -542,12 +542,15 @@ static void test_rx_runt(void)
 	port_up(&a, FAKE_F_DEFAULT, 64);
 	frame_fill(buf, 64, 9);
 	CU_ASSERT(fake_virtio_rx_push(a.f, buf, 0) == 0);
+	/* Longer than the buffer: dropped, not handed out. */
+	CU_ASSERT(fake_virtio_rx_push_len(a.f, 12 + 2048 + 1) == 0);
+	CU_ASSERT(fake_virtio_rx_push_len(a.f, 0) == 0);
 	CU_ASSERT(fake_virtio_rx_push(a.f, buf, 64) == 0);
 	CU_ASSERT(zdk_eth_rx_burst(a.id, 0, pkts, 4) == 1);
 	CU_ASSERT(frame_check(pkts[0], 64, 9));
 	zdk_mbuf_free(pkts[0]);
 	CU_ASSERT(zdk_eth_stats_get(a.id, &st) == 0);
-	CU_ASSERT(st.ierrors == 1 && st.ipackets == 1);
+	CU_ASSERT(st.ierrors == 3 && st.ipackets == 1);
 	port_down(&a);
 	CU_ASSERT(test_dma_live() == 0);
 }
