@@ -298,7 +298,7 @@ static int type1_map(struct iommu *io, void *va, uint64_t iova, uint64_t len)
 			"dma_entry_limit): map fewer, larger ranges, or raise it with "
 			"'modprobe vfio_iommu_type1 dma_entry_limit=N'", io->dma_count);
 	else if (!rc)
-		io->dma_count++;
+		__atomic_fetch_add(&io->dma_count, 1, __ATOMIC_RELAXED);
 	return rc;
 }
 
@@ -312,8 +312,8 @@ static int type1_unmap(struct iommu *io, uint64_t iova, uint64_t len)
 	int rc;
 
 	rc = sys_ioctl(io->fd, VFIO_IOMMU_UNMAP_DMA, &u);
-	if (!rc && io->dma_count)
-		io->dma_count--;
+	if (!rc)
+		__atomic_fetch_sub(&io->dma_count, 1, __ATOMIC_RELAXED);
 	return rc;
 }
 

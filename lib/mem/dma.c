@@ -27,6 +27,15 @@ static struct {
 	unsigned n, cap;
 } ext = { .lock = PTHREAD_RWLOCK_INITIALIZER };
 
+static size_t page_size(void)
+{
+	static size_t pgsz;
+
+	if (!pgsz)
+		pgsz = (size_t)sysconf(_SC_PAGESIZE);
+	return pgsz;
+}
+
 static struct mem_seg *seg_of_node(int node)
 {
 	struct mem_arena *a = mem_arena_g;
@@ -132,18 +141,33 @@ static int ext_insert(uintptr_t va, size_t len, uint64_t iova)
 	return 0;
 }
 
+/* Index of the first mapping that ends after @va (the table is sorted by VA). */
+static unsigned ext_lower_bound(uintptr_t va)
+{
+	unsigned lo = 0, hi = ext.n;
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (ext.v[mid].va + ext.v[mid].len <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static bool ext_overlaps(uintptr_t va, size_t len)
 {
-	for (unsigned i = 0; i < ext.n; i++)
-		if (va < ext.v[i].va + ext.v[i].len && ext.v[i].va < va + len)
-			return true;
-	return false;
+	unsigned i = ext_lower_bound(va);
+
+	return i < ext.n && ext.v[i].va < va + len;
 }
 
 /* No-IOMMU: external memory is DMA-able only if physically contiguous. */
 static int ext_phys(void *va, size_t len, uint64_t *iova)
 {
-	long pgsz = sysconf(_SC_PAGESIZE);
+	size_t pgsz = page_size();
 	uint64_t pa, prev = 0;
 	int rc;
 
@@ -166,16 +190,40 @@ static int ext_phys(void *va, size_t len, uint64_t *iova)
 	return 0;
 }
 
+/* Reserve an IOVA for [va, va+len): the VA itself where it is free. */
+static int ext_iova_reserve(struct iommu *io, void *va, size_t len, uint64_t *iova)
+{
+	int rc;
+
+	if (io->ops->mode == ZDK_IOMMU_NOIOMMU)
+		return ext_phys(va, len, iova);
+	pthread_mutex_lock(&io->lock);
+	rc = iova_pick(io->ranges, io->nranges, io->extents, (uintptr_t)va, len, page_size(),
+		       iova);
+	if (!rc)
+		rc = iommu_extent_add(io, *iova, len);
+	pthread_mutex_unlock(&io->lock);
+	return rc;
+}
+
+static void ext_iova_release(struct iommu *io, uint64_t iova, size_t len)
+{
+	if (io->ops->mode == ZDK_IOMMU_NOIOMMU)
+		return;
+	pthread_mutex_lock(&io->lock);
+	iommu_extent_del(io, iova, len);
+	pthread_mutex_unlock(&io->lock);
+}
+
 int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 {
-	long pgsz = sysconf(_SC_PAGESIZE);
 	struct iommu *io = iommu_g;
 	uintptr_t p = (uintptr_t)va;
 	int rc;
 
-	if (!len || (p | len) & (pgsz - 1)) {
-		ZDK_ERR("zdk_dma_map(%p, %zu): address and length must be multiples of %ld",
-			va, len, pgsz);
+	if (!len || (p | len) & (page_size() - 1)) {
+		ZDK_ERR("zdk_dma_map(%p, %zu): address and length must be multiples of %zu",
+			va, len, page_size());
 		return -EINVAL;
 	}
 	if (p - zdk_mem_xlate.va_base < zdk_mem_xlate.len) {
@@ -186,35 +234,31 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 		ZDK_ERR("zdk_dma_map: no IOMMU backend is ready (open a device first)");
 		return -ENODEV;
 	}
-	pthread_rwlock_wrlock(&ext.lock);
-	if (ext_overlaps(p, len)) {
-		rc = -EEXIST;
-		ZDK_ERR("zdk_dma_map(%p, %zu) overlaps an existing mapping", va, len);
-		goto out_unlock;
-	}
-	pthread_mutex_lock(&io->lock);
-	if (io->ops->mode == ZDK_IOMMU_NOIOMMU)
-		rc = ext_phys(va, len, iova);
-	else
-		rc = iova_pick(io->ranges, io->nranges, io->extents, p, len, (uint64_t)pgsz, iova);
-	if (!rc && io->ops->mode != ZDK_IOMMU_NOIOMMU) {
-		rc = io->ops->map(io, va, *iova, len);
-		if (!rc) {
-			rc = iommu_extent_add(io, *iova, len);
-			if (rc)
-				io->ops->unmap(io, *iova, len);
-		}
-	}
-	pthread_mutex_unlock(&io->lock);
-	if (!rc) {
-		rc = ext_insert(p, len, *iova);
-		if (rc && io->ops->mode != ZDK_IOMMU_NOIOMMU) {
-			io->ops->unmap(io, *iova, len);
-			iommu_extent_del(io, *iova, len);
-		}
-	}
-out_unlock:
+	pthread_rwlock_rdlock(&ext.lock);
+	rc = ext_overlaps(p, len) ? -EEXIST : 0;
 	pthread_rwlock_unlock(&ext.lock);
+	if (rc) {
+		ZDK_ERR("zdk_dma_map(%p, %zu) overlaps an existing mapping", va, len);
+		return rc;
+	}
+	/* The IOVA is reserved under the lock; the ioctl runs without it. */
+	rc = ext_iova_reserve(io, va, len, iova);
+	if (rc)
+		return rc;
+	rc = io->ops->map(io, va, *iova, len);
+	if (rc)
+		goto err_release;
+	pthread_rwlock_wrlock(&ext.lock);
+	rc = ext_overlaps(p, len) ? -EEXIST : ext_insert(p, len, *iova);
+	pthread_rwlock_unlock(&ext.lock);
+	if (rc)
+		goto err_unmap;
+	return 0;
+
+err_unmap:
+	io->ops->unmap(io, *iova, len);
+err_release:
+	ext_iova_release(io, *iova, len);
 	return rc;
 }
 
@@ -222,26 +266,27 @@ int zdk_dma_unmap(void *va, size_t len)
 {
 	struct iommu *io = iommu_g;
 	uintptr_t p = (uintptr_t)va;
-	int rc = -ENOENT;
+	struct ext_map m = { 0 };
+	unsigned i;
+	int rc;
 
 	pthread_rwlock_wrlock(&ext.lock);
-	for (unsigned i = 0; i < ext.n; i++) {
-		if (ext.v[i].va != p || ext.v[i].len != len)
-			continue;
-		rc = 0;
-		if (io && io->ready && io->ops->mode != ZDK_IOMMU_NOIOMMU) {
-			pthread_mutex_lock(&io->lock);
-			rc = io->ops->unmap(io, ext.v[i].iova, len);
-			iommu_extent_del(io, ext.v[i].iova, len);
-			pthread_mutex_unlock(&io->lock);
-		}
+	i = ext_lower_bound(p);
+	if (i < ext.n && ext.v[i].va == p && ext.v[i].len == len) {
+		m = ext.v[i];
 		memmove(&ext.v[i], &ext.v[i + 1], (ext.n - i - 1) * sizeof(ext.v[0]));
 		ext.n--;
-		break;
 	}
 	pthread_rwlock_unlock(&ext.lock);
-	if (rc == -ENOENT)
+	if (!m.len) {
 		ZDK_ERR("zdk_dma_unmap(%p, %zu): no such mapping", va, len);
+		return -ENOENT;
+	}
+	if (!io || !io->ready || io->ops->mode == ZDK_IOMMU_NOIOMMU)
+		return 0;
+	rc = io->ops->unmap(io, m.iova, len);
+	/* Only now may the IOVA be handed out again. */
+	ext_iova_release(io, m.iova, len);
 	return rc;
 }
 
