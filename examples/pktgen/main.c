@@ -382,6 +382,7 @@ int main(int argc, char **argv)
 	uint64_t sent;
 	int ret;
 
+	setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines reach logs and pipes at once */
 	ret = zdk_eal_init(argc, argv);
 	if (ret < 0)
 		return ret == -ECANCELED ? 0 : 1;
