@@ -27,6 +27,11 @@ for mode in ${NVME_IOMMU_MODES:-iommufd type1}; do
 	done
 	"$CHECK" "${eal[@]}" -- stress 1 64 $((RANDOM + 1)) reset || fail "$mode: reset during I/O"
 	ok "$mode: three resets during writes lost nothing"
+	if [ "$mode" = noiommu ]; then
+		# IOVA = physical address: ordinary pages are not contiguous, zdk_dma_map refuses them.
+		echo "not run under noiommu: zdk_dma_map() of ordinary memory (needs an IOMMU)"
+		continue
+	fi
 	for nsid in 1 2; do
 		"$CHECK" "${eal[@]}" -- extmem $nsid $RANDOM || fail "$mode: zdk_dma_map()ped buffers"
 	done
