@@ -6,8 +6,9 @@
 # the kernel's virtio_net, read and written through an AF_PACKET socket
 # (virtio-linux.py). Frames of sizes 60..1514 go zdk -> Linux, then
 # Linux -> zdk; each side checks that every frame came once, with its length
-# and every payload byte (zdk also checks order; the Linux side only counts
-# reordering, which QEMU's hub causes when the kernel's ring runs dry). Under
+# and every payload byte, and counts frames out of order without failing:
+# QEMU's hub reorders when a receiver's ring fills, which a sender that does
+# not wait for the receiver (either driver here) can cause. Under
 # iommufd and type1 in the default guest, noiommu in the --no-iommu guest.
 # ZDK_VIRTIO_LINUX_COUNT frames each way (default 2000).
 set -euo pipefail
@@ -57,5 +58,5 @@ for mode in $modes; do
 	python3 "$PY" send "$IF" "$N" "$mac" || fail "$mode: Linux could not send"
 	wait $zdk || { cat "$LOG/zdk"; fail "$mode: zdk did not receive Linux's frames intact"; }
 	cat "$LOG/zdk"
-	ok "$mode: $N frames from Linux virtio_net received intact and in order by zdk"
+	ok "$mode: $N frames from Linux virtio_net received once each and intact by zdk"
 done

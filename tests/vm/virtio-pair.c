@@ -23,7 +23,9 @@
  *
  * With one port, whose peer is the Linux virtio_net driver (virtio-linux.sh):
  * -x sends COUNT frames to DSTMAC; -r prints "ready: mac ..." and checks
- * COUNT frames from the peer (other traffic is ignored).
+ * COUNT frames from the peer (other traffic is ignored; frames out of order
+ * are counted, not failed: that sender keeps going while we are descheduled,
+ * so our ring can fill).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -292,7 +294,9 @@ static int run_single(const struct zdk_ether_addr *dst, uint64_t count, unsigned
 		       (unsigned long long)count, (unsigned long long)s.dup,
 		       (unsigned long long)s.reorder, (unsigned long long)s.bad_len,
 		       (unsigned long long)s.corrupt, (unsigned long long)s.foreign);
-		bad = s.rcvd != count || s.dup || s.reorder || s.bad_len || s.corrupt;
+		/* Another driver's sender does not stop when we are descheduled:
+		 * our ring can fill and QEMU's hub then reorders (see above). */
+		bad = s.rcvd != count || s.dup || s.bad_len || s.corrupt;
 	}
 	zdk_eth_dev_close(s.port);
 	zdk_mbuf_pool_destroy(s.mp);
