@@ -107,7 +107,7 @@ struct virtio_pci {
 	uint64_t features; /* negotiated */
 };
 
-/* The address of a queue's doorbell and the value written to it. */
+/* What virtio_pci_queue_enable() programs for one queue, and its doorbell. */
 struct virtio_pci_queue_info {
 	uint16_t index;
 	uint16_t size;                /* entries, a power of two */
@@ -115,6 +115,7 @@ struct virtio_pci_queue_info {
 	volatile uint16_t *notify;    /* set by virtio_pci_queue_enable() */
 };
 
+/* The transport; each function is documented where it is defined. */
 int virtio_pci_open(struct zdk_pci_device *pdev, struct virtio_pci *vp);
 int virtio_pci_reset(struct virtio_pci *vp);
 void virtio_pci_status_set(struct virtio_pci *vp, uint8_t bits);
