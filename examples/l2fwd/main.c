@@ -234,6 +234,21 @@ static void stats_print(double elapsed, const struct port_stats *last, double dt
 	fflush(stdout);
 }
 
+/* The device's own counters (registers), next to l2fwd's. */
+static void dev_stats_print(void)
+{
+	struct zdk_eth_stats st;
+	int p;
+
+	for (p = 0; p < ZDK_ETH_MAX_PORTS; p++) {
+		if (!(portmask & (1u << p)) || zdk_eth_stats_get((uint16_t)p, &st))
+			continue;
+		printf("l2fwd: port %2d device: rx-packets %" PRIu64 " tx-packets %" PRIu64
+		       " rx-missed %" PRIu64 " rx-errors %" PRIu64 " rx-nombuf %" PRIu64 "\n", p,
+		       st.ipackets, st.opackets, st.imissed, st.ierrors, st.rx_nombuf);
+	}
+}
+
 static int lcore_loop(void *arg)
 {
 	const struct lcore_conf *lc = &lcore_conf[zdk_lcore_id()];
@@ -327,6 +342,7 @@ int main(int argc, char **argv)
 	lcore_loop((void *)1);
 	ret = zdk_lcore_wait_all();
 	stats_print((double)(zdk_rdtsc() - start) / zdk_tsc_hz(), NULL, 0);
+	dev_stats_print();
 
 out_ports:
 	ZDK_ETH_FOREACH_PORT(p) {

@@ -43,7 +43,7 @@ cat "$LOG/l2fwd"
 	true
 kill -INT $L2PID
 wait $L2PID || fail "l2fwd exited with $?"
-tail -4 "$LOG/l2fwd"
+tail -6 "$LOG/l2fwd"
 
 res=$(grep "RESULT" "$LOG/pktgen") || fail "pktgen printed no result"
 val() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$res"; }
@@ -54,4 +54,9 @@ val() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$res"; }
 [ "$(val badmac)" = 0 ] || fail "$(val badmac) frames without l2fwd's MAC rewrite"
 grep -q "total rx $COUNT tx $COUNT dropped 0" "$LOG/l2fwd" ||
 	fail "l2fwd totals do not match: $(grep 'total' "$LOG/l2fwd" | tail -1)"
+# The igb statistics registers (GPRC/GPTC, clear-on-read, accumulated) agree.
+grep -q "port  0 device: rx-packets $COUNT " "$LOG/l2fwd" ||
+	fail "port 0 device counters: $(grep 'port  0 device' "$LOG/l2fwd")"
+grep -q "port  1 device: rx-packets 0 tx-packets $COUNT " "$LOG/l2fwd" ||
+	fail "port 1 device counters: $(grep 'port  1 device' "$LOG/l2fwd")"
 ok "$COUNT frames of $SIZE B at $RATE pps through l2fwd ($IOMMU): none lost, duplicated or corrupted, MACs rewritten"
