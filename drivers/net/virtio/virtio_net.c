@@ -618,8 +618,13 @@ static void mac_read(struct vnet_dev *vd)
 static int queues_probe(struct vnet_dev *vd)
 {
 	struct virtio_pci *vp = &vd->vp;
-	int csize, ret;
+	int csize, ret, nq = virtio_pci_num_queues(vp);
 
+	if (nq < (vd->has_ctrl ? 3 : 2)) {
+		ZDK_ERR("%s: device has %d queues, a virtio-net port needs %d", vp->pdev->name, nq,
+			vd->has_ctrl ? 3 : 2);
+		return -ENODEV;
+	}
 	vd->rxq_max = (uint16_t)virtio_pci_queue_size(vp, VNET_RXQ);
 	vd->txq_max = (uint16_t)virtio_pci_queue_size(vp, VNET_TXQ);
 	if (vd->rxq_max < VNET_MIN_DESC || vd->txq_max < VNET_MIN_DESC) {
