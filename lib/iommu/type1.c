@@ -6,7 +6,6 @@
  * mappings at all: there the device sees physical addresses.
  */
 #define ZDK_LOG_COMPONENT "type1"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -131,26 +130,6 @@ static int type1_ranges(struct iommu *io)
 	return rc;
 }
 
-/* Name the devices of a group that keep it from being viable. */
-static void log_group_members(int group)
-{
-	char path[PATH_MAX], list[512] = "";
-	size_t n = 0;
-	struct dirent *d;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "%s/kernel/iommu_groups/%d/devices", iommu_env.sys_root, group);
-	dir = opendir(path);
-	if (!dir)
-		return;
-	while ((d = readdir(dir)) && n < sizeof(list) - 16)
-		if (d->d_name[0] != '.')
-			n += snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", d->d_name);
-	closedir(dir);
-	ZDK_ERR("IOMMU group %d holds: %s; bind every one of them to vfio-pci "
-		"(zdk-devbind --bind=vfio-pci BDF...) or unbind them", group, list);
-}
-
 static int group_get(struct iommu *io, int num, struct iommu_group **out)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
@@ -182,8 +161,9 @@ static int group_get(struct iommu *io, int num, struct iommu_group **out)
 	if (rc)
 		goto err_close_group;
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		ZDK_ERR("IOMMU group %d is not viable", num);
-		log_group_members(num);
+		/* pci.c names the culprit from sysfs before it gets here. */
+		ZDK_ERR("IOMMU group %d is not viable: bind every device in it to vfio-pci "
+			"(zdk-doctor names them)", num);
 		rc = -EPERM;
 		goto err_close_group;
 	}

@@ -28,7 +28,7 @@ struct pci_priv {
 	struct iommu_dev_info info;
 	char cdev[32];
 	struct iommu *io;
-	int irq_efds[2048];
+	int *irq_efds; /* the eventfds of zdk_pci_irq_enable() */
 	unsigned nirq;
 	int irq_type;
 };
@@ -375,14 +375,19 @@ int zdk_pci_irq_enable(struct zdk_pci_device *dev, enum zdk_pci_irq_type type, u
 	rc = sys_ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &info);
 	if (rc)
 		return rc;
-	if (!count || count > info.count || count > ZDK_ARRAY_SIZE(p->irq_efds)) {
+	if (!count || count > info.count) {
 		ZDK_ERR("%s: %u interrupt vectors asked for, the device has %u of this type",
 			dev->name, count, info.count);
 		return -EINVAL;
 	}
 	set = calloc(1, sz);
-	if (!set)
+	p->irq_efds = calloc(count, sizeof(int));
+	if (!set || !p->irq_efds) {
+		free(set);
+		free(p->irq_efds);
+		p->irq_efds = NULL;
 		return -ENOMEM;
+	}
 	for (unsigned i = 0; i < count; i++) {
 		efds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (efds[i] < 0) {
@@ -408,6 +413,10 @@ int zdk_pci_irq_enable(struct zdk_pci_device *dev, enum zdk_pci_irq_type type, u
 	p->nirq = count;
 	p->irq_type = type;
 out_free:
+	if (rc) {
+		free(p->irq_efds);
+		p->irq_efds = NULL;
+	}
 	free(set);
 	return rc;
 }
@@ -426,6 +435,8 @@ void zdk_pci_irq_disable(struct zdk_pci_device *dev)
 	sys_ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &set);
 	for (unsigned i = 0; i < p->nirq; i++)
 		close(p->irq_efds[i]);
+	free(p->irq_efds);
+	p->irq_efds = NULL;
 	p->nirq = 0;
 }
 
@@ -457,12 +468,6 @@ int pci_probe_all(void)
 
 void pci_close_all(void)
 {
-	/* Drivers first, while every device is still there. */
-	for (struct zdk_pci_device *d = devices; d; d = d->next)
-		if (d->driver && d->driver->remove) {
-			d->driver->remove(d);
-			d->driver = NULL;
-		}
 	while (devices)
 		zdk_pci_device_close(devices);
 }

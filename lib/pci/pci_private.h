@@ -6,7 +6,7 @@
 
 /* Probe every open device that a registered driver supports. */
 int pci_probe_all(void);
-/* Remove drivers from, and close, every open device. */
+/* Close every open device (a driver still attached is removed first). */
 void pci_close_all(void);
 
 #endif
