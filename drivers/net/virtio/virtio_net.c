@@ -515,6 +515,14 @@ err_reinit:
 /* A reset is the only way to stop a virtio device; leave it ready to start. */
 static void vnet_stop(struct zdk_eth_dev *dev)
 {
+	const struct vnet_rxq *rxq = dev->rxq[0];
+	const struct vnet_txq *txq = dev->txq[0];
+
+	/* How often the device wanted a doorbell (VIRTQ_USED_F_NO_NOTIFY clear). */
+	ZDK_INFO("%s: rx %llu publishes, %llu doorbells; tx %llu publishes, %llu doorbells",
+		 dev->name, (unsigned long long)rxq->vq.publishes,
+		 (unsigned long long)rxq->vq.kicks, (unsigned long long)txq->vq.publishes,
+		 (unsigned long long)txq->vq.kicks);
 	vnet_init_features(dev->priv);
 }
 

@@ -85,6 +85,8 @@ void virtq_reset(struct virtq *vq, uint32_t len, uint16_t flags)
 	vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
 	vq->avail_idx = 0;
 	vq->used_idx = 0;
+	vq->publishes = 0;
+	vq->kicks = 0;
 	vq->nfree = vq->size;
 	for (uint16_t i = 0; i < vq->size; i++)
 		vq->free[i] = vq->size - 1 - i; /* pop 0 first */

@@ -64,6 +64,8 @@ struct virtq {
 	volatile uint16_t *notify;
 	uint16_t index;         /* queue number, the value written to notify */
 	uint16_t size;
+	uint64_t publishes;     /* avail->idx updates, about one per burst */
+	uint64_t kicks;         /* doorbells: publishes the device asked to hear of */
 
 	/* Control path. */
 	void *mem;              /* descriptor table, then avail, then used */
@@ -115,6 +117,7 @@ static inline bool virtq_publish(struct virtq *vq)
 	/* The descriptors and avail ring entries before the avail->idx store. */
 	zdk_wmb();
 	*(volatile uint16_t *)&vq->avail->idx = vq->avail_idx;
+	vq->publishes++;
 	/*
 	 * The avail->idx store before the used->flags load: the device clears
 	 * NO_NOTIFY and then rechecks avail->idx, so one of us sees the other.
@@ -127,6 +130,7 @@ static inline bool virtq_publish(struct virtq *vq)
 static inline void virtq_notify(struct virtq *vq)
 {
 	virtio_mmio_write16(vq->notify, vq->index);
+	vq->kicks++;
 }
 
 /* How many used entries the device has returned that we have not read. */
