@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 
 #include "devbind.h"
 #include "fake_sysfs.h"
@@ -252,24 +252,16 @@ static void test_usage(void)
 	fake_destroy(&f);
 }
 
+static const struct zdk_test tests[] = {
+	{ "status", test_status },
+	{ "bind_writes", test_bind_writes },
+	{ "bind_refusals", test_bind_refusals },
+	{ "usage", test_usage },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
-
 	zdk_log_level = 0; /* the library's own errors would repeat devbind's */
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("devbind", NULL, NULL);
-	CU_add_test(s, "status", test_status);
-	CU_add_test(s, "bind_writes", test_bind_writes);
-	CU_add_test(s, "bind_refusals", test_bind_refusals);
-	CU_add_test(s, "usage", test_usage);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	free(out);
-	free(err);
-	return failed ? 1 : 0;
+	return zdk_test_run("devbind", NULL, NULL, tests);
 }

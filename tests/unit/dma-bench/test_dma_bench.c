@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 
 #include "mapcache.h"
 #include "report.h"
@@ -349,27 +349,21 @@ static void test_mapcache_errors(void)
 	CU_ASSERT_EQUAL(f.live, 0);
 }
 
+static const struct zdk_test tests[] = {
+	{ "percentile", test_percentile },
+	{ "stats edges", test_stats_edges },
+	{ "format", test_format },
+	{ "csv round trip", test_csv_roundtrip },
+	{ "csv rejects", test_csv_rejects },
+	{ "table", test_table },
+	{ "plot", test_plot },
+	{ "mapcache lru", test_mapcache_lru },
+	{ "mapcache keys", test_mapcache_keys },
+	{ "mapcache errors", test_mapcache_errors },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("dma-bench", NULL, NULL);
-	CU_add_test(s, "percentile", test_percentile);
-	CU_add_test(s, "stats edges", test_stats_edges);
-	CU_add_test(s, "format", test_format);
-	CU_add_test(s, "csv round trip", test_csv_roundtrip);
-	CU_add_test(s, "csv rejects", test_csv_rejects);
-	CU_add_test(s, "table", test_table);
-	CU_add_test(s, "plot", test_plot);
-	CU_add_test(s, "mapcache lru", test_mapcache_lru);
-	CU_add_test(s, "mapcache keys", test_mapcache_keys);
-	CU_add_test(s, "mapcache errors", test_mapcache_errors);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return zdk_test_run("dma-bench", NULL, NULL, tests);
 }

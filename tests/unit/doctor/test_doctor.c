@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 
 #include "doctor.h"
 #include "fake_sysfs.h"
@@ -338,28 +338,21 @@ static void test_usage(void)
 	fake_destroy(&f);
 }
 
+static const struct zdk_test tests[] = {
+	{ "ready", test_ready },
+	{ "no_iommu", test_no_iommu },
+	{ "vfio_and_device", test_vfio_and_device },
+	{ "group", test_group },
+	{ "nodes_missing", test_nodes_missing },
+	{ "permissions", test_permissions },
+	{ "hugepages", test_hugepages },
+	{ "memlock", test_memlock },
+	{ "usage", test_usage },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
-
 	zdk_log_level = 0;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("doctor", NULL, NULL);
-	CU_add_test(s, "ready", test_ready);
-	CU_add_test(s, "no_iommu", test_no_iommu);
-	CU_add_test(s, "vfio_and_device", test_vfio_and_device);
-	CU_add_test(s, "group", test_group);
-	CU_add_test(s, "nodes_missing", test_nodes_missing);
-	CU_add_test(s, "permissions", test_permissions);
-	CU_add_test(s, "hugepages", test_hugepages);
-	CU_add_test(s, "memlock", test_memlock);
-	CU_add_test(s, "usage", test_usage);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	free(out);
-	return failed ? 1 : 0;
+	return zdk_test_run("doctor", NULL, NULL, tests);
 }

@@ -6,7 +6,7 @@
  * workers run on their lcores. Memory is --no-huge (the host has no
  * hugepages reserved); with ZDK_TEST_HUGE=1 and hugepages, also 2 MiB pages.
  */
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -158,23 +158,17 @@ static void test_memory(void)
 	CU_ASSERT_PTR_NULL(zdk_dma_zalloc(64, 0, ZDK_SOCKET_ANY, NULL));
 }
 
+static const struct zdk_test tests[] = {
+	{ "100 init/cleanup rounds leak nothing", test_rounds },
+	{ "failed inits leak nothing", test_failures_leak_nothing },
+	{ "init twice", test_twice },
+	{ "lcores", test_lcores },
+	{ "memory", test_memory },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
 	zdk_log_set_level(ZDK_LOG_ERR);
-	s = CU_add_suite("eal init", NULL, NULL);
-	CU_add_test(s, "100 init/cleanup rounds leak nothing", test_rounds);
-	CU_add_test(s, "failed inits leak nothing", test_failures_leak_nothing);
-	CU_add_test(s, "init twice", test_twice);
-	CU_add_test(s, "lcores", test_lcores);
-	CU_add_test(s, "memory", test_memory);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return zdk_test_run("eal init", NULL, NULL, tests);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* Unit tests of zdk_eal_init()'s option parser: every option, malformed and
  * conflicting ones, and the argv hand-back convention. */
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 #include <errno.h>
 #include <string.h>
 
@@ -150,26 +150,20 @@ static void test_sizes(void)
 	CU_ASSERT_EQUAL(eal_parse_size("1T", &b), -EINVAL);
 }
 
+static const struct zdk_test tests[] = {
+	{ "defaults", test_defaults },
+	{ "lcores", test_lcores },
+	{ "devices", test_devices },
+	{ "iommu", test_iommu },
+	{ "memory", test_memory },
+	{ "misc", test_misc },
+	{ "handback", test_handback },
+	{ "sizes", test_sizes },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
-
-	zdk_log_set_level(ZDK_LOG_ERR - 1 + 1);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("eal_options", NULL, NULL);
-	CU_add_test(s, "defaults", test_defaults);
-	CU_add_test(s, "lcores", test_lcores);
-	CU_add_test(s, "devices", test_devices);
-	CU_add_test(s, "iommu", test_iommu);
-	CU_add_test(s, "memory", test_memory);
-	CU_add_test(s, "misc", test_misc);
-	CU_add_test(s, "handback", test_handback);
-	CU_add_test(s, "sizes", test_sizes);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	zdk_log_set_level(ZDK_LOG_ERR);
+	return zdk_test_run("eal_options", NULL, NULL, tests);
 }

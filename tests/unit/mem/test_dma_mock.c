@@ -6,7 +6,7 @@
  * maps get IOVAs clear of the arena and are unmapped exactly, and a type1
  * container that is not ready yet defers the mapping.
  */
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,23 +235,17 @@ static void test_iova_alloc(void)
 	mock_destroy(io);
 }
 
+static const struct zdk_test tests[] = {
+	{ "arena mapped by file", test_arena_by_file },
+	{ "arena mapped by VA when MAP_FILE is missing", test_arena_by_va_fallback },
+	{ "type1 maps when the first group joins", test_deferred_until_ready },
+	{ "external memory", test_external },
+	{ "IOVA space outside the arena", test_iova_alloc },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
-
 	zdk_log_set_level(ZDK_LOG_ERR);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("dma over a mock IOMMU", NULL, NULL);
-	CU_add_test(s, "arena mapped by file", test_arena_by_file);
-	CU_add_test(s, "arena mapped by VA when MAP_FILE is missing", test_arena_by_va_fallback);
-	CU_add_test(s, "type1 maps when the first group joins", test_deferred_until_ready);
-	CU_add_test(s, "external memory", test_external);
-	CU_add_test(s, "IOVA space outside the arena", test_iova_alloc);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return zdk_test_run("dma over a mock IOMMU", NULL, NULL, tests);
 }

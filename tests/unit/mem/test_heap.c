@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* The arena heap on plain memory: alignment, zeroing, splitting, coalescing,
  * exhaustion, the no-IOMMU contiguity hook, and a random model check. */
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,22 +149,16 @@ static void test_random(void)
 	CU_ASSERT_PTR_NULL(h.free->next);
 }
 
+static const struct zdk_test tests[] = {
+	{ "alloc and free", test_alloc_free },
+	{ "alignment", test_alignment },
+	{ "exhaustion", test_exhaustion },
+	{ "no-IOMMU contiguity hook", test_contig_hook },
+	{ "random model check", test_random },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("heap", setup, teardown);
-	CU_add_test(s, "alloc and free", test_alloc_free);
-	CU_add_test(s, "alignment", test_alignment);
-	CU_add_test(s, "exhaustion", test_exhaustion);
-	CU_add_test(s, "no-IOMMU contiguity hook", test_contig_hook);
-	CU_add_test(s, "random model check", test_random);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return zdk_test_run("heap", setup, teardown, tests);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* IOVA choice over the ranges a kernel reports: identity where it fits,
  * otherwise the lowest aligned hole; 39-bit apertures, holes, used extents. */
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 #include <errno.h>
 
 #include "../../../lib/iommu/iova.c"
@@ -93,22 +93,16 @@ static void test_bad_args(void)
 	CU_ASSERT_EQUAL(iova, UINT64_MAX - 8 * MiB + 1);
 }
 
+static const struct zdk_test tests[] = {
+	{ "identity", test_identity },
+	{ "39-bit aperture", test_39bit_aperture },
+	{ "holes", test_holes },
+	{ "used extents", test_extents },
+	{ "bad arguments", test_bad_args },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("iova", NULL, NULL);
-	CU_add_test(s, "identity", test_identity);
-	CU_add_test(s, "39-bit aperture", test_39bit_aperture);
-	CU_add_test(s, "holes", test_holes);
-	CU_add_test(s, "used extents", test_extents);
-	CU_add_test(s, "bad arguments", test_bad_args);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return zdk_test_run("iova", NULL, NULL, tests);
 }

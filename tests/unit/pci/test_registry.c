@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* The PCI driver registry: registration order, duplicates, ID matching. */
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 
 #include "../../../lib/pci/registry.c"
 
@@ -43,20 +43,14 @@ static void test_match(void)
 	CU_ASSERT_PTR_NULL(zdk_pci_driver_match(0, 0));
 }
 
+static const struct zdk_test tests[] = {
+	{ "constructor registration", test_constructor },
+	{ "order and duplicates", test_order_and_duplicates },
+	{ "matching", test_match },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("pci registry", NULL, NULL);
-	CU_add_test(s, "constructor registration", test_constructor);
-	CU_add_test(s, "order and duplicates", test_order_and_duplicates);
-	CU_add_test(s, "matching", test_match);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return zdk_test_run("pci registry", NULL, NULL, tests);
 }

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 
 #include "fake_sysfs.h"
 #include "pci_sysfs.h"
@@ -432,26 +432,20 @@ static void test_hugepages(void)
 	fake_destroy(&f);
 }
 
+static const struct zdk_test tests[] = {
+	{ "addr_parse", test_addr_parse },
+	{ "scan", test_scan },
+	{ "scan_empty", test_scan_empty },
+	{ "group_viable", test_group_viable },
+	{ "bind_sequence", test_bind_sequence },
+	{ "bind_failures", test_bind_failures },
+	{ "in_use", test_in_use },
+	{ "iommu_vfio", test_iommu_vfio },
+	{ "hugepages", test_hugepages },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("pci_sysfs", NULL, NULL);
-	CU_add_test(s, "addr_parse", test_addr_parse);
-	CU_add_test(s, "scan", test_scan);
-	CU_add_test(s, "scan_empty", test_scan_empty);
-	CU_add_test(s, "group_viable", test_group_viable);
-	CU_add_test(s, "bind_sequence", test_bind_sequence);
-	CU_add_test(s, "bind_failures", test_bind_failures);
-	CU_add_test(s, "in_use", test_in_use);
-	CU_add_test(s, "iommu_vfio", test_iommu_vfio);
-	CU_add_test(s, "hugepages", test_hugepages);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return zdk_test_run("pci_sysfs", NULL, NULL, tests);
 }
