@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -17,65 +14,19 @@ static int xioctl(int fd, unsigned long req, void *arg)
 	return ioctl(fd, req, arg) < 0 ? -errno : 0;
 }
 
-static int type1_probe(int fd)
-{
-	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
-
-	return xioctl(fd, VFIO_IOMMU_GET_INFO, &info);
-}
-
-/* The IOAS is the first object id that answers IOVA_RANGES like an IOAS. */
-static int iommufd_probe(int fd, uint32_t *ioas_id)
-{
-	uint32_t id;
-	int ret;
-
-	for (id = 1; id < 256; id++) {
-		struct iommu_ioas_iova_ranges q = { .size = sizeof(q), .ioas_id = id };
-
-		ret = xioctl(fd, IOMMU_IOAS_IOVA_RANGES, &q);
-		if (ret == 0 || ret == -EMSGSIZE) {
-			*ioas_id = id;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 int raw_iommu_find(struct raw_iommu *r, enum zdk_iommu_mode mode)
 {
-	const char *want = mode == ZDK_IOMMU_TYPE1 ? "/dev/vfio/vfio" : "/dev/iommu";
-	char link[PATH_MAX], target[PATH_MAX];
-	struct dirent *de;
-	int ret = -ENOENT;
-	DIR *d;
+	struct zdk_iommu_info info;
+	int ret = zdk_iommu_info_get(&info);
 
-	d = opendir("/proc/self/fd");
-	if (!d)
-		return -errno;
-	while (ret && (de = readdir(d))) {
-		ssize_t n;
-		int fd;
-
-		if (de->d_name[0] == '.')
-			continue;
-		fd = atoi(de->d_name);
-		if (fd == dirfd(d))
-			continue;
-		snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		if (strcmp(target, want))
-			continue;
-		r->mode = mode;
-		r->fd = fd;
-		r->ioas_id = 0;
-		ret = mode == ZDK_IOMMU_TYPE1 ? type1_probe(fd) : iommufd_probe(fd, &r->ioas_id);
-	}
-	closedir(d);
-	return ret ? -ENOENT : 0;
+	if (ret)
+		return ret;
+	if (info.mode != mode)
+		return -ENOENT;
+	r->mode = mode;
+	r->fd = info.fd;
+	r->ioas_id = info.ioas_id;
+	return 0;
 }
 
 int raw_map(const struct raw_iommu *r, void *va, uint64_t iova, size_t len)

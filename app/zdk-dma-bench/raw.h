@@ -18,11 +18,10 @@ struct raw_iommu {
 };
 
 /*
- * raw_iommu_find() - find the fd zdk_eal_init() opened for @mode (the
- * public API does not hand it out): the /proc/self/fd entry that links to
- * /dev/vfio/vfio and answers VFIO_IOMMU_GET_INFO, or to /dev/iommu, whose
- * IOAS is the object id that answers IOMMU_IOAS_IOVA_RANGES.
- * Return: 0, or -ENOENT.
+ * raw_iommu_find() - the fd (and IOAS) zdk_eal_init() opened for @mode,
+ * from zdk_iommu_info_get(), so the raw ioctls hit the same container or
+ * IOAS as zdk's calls.
+ * Return: 0, -ENOENT (another backend runs), or -ENODEV (none).
  */
 int raw_iommu_find(struct raw_iommu *r, enum zdk_iommu_mode mode);
 

@@ -236,6 +236,17 @@ const char *zdk_iommu_mode_name(enum zdk_iommu_mode mode)
 	}
 }
 
+int zdk_iommu_info_get(struct zdk_iommu_info *info)
+{
+	if (!iommu_g || !iommu_g->ready)
+		return -ENODEV;
+	info->mode = iommu_g->ops->mode;
+	info->fd = iommu_g->fd;
+	info->ioas_id = iommu_g->ioas_id;
+	info->pgsize_mask = iommu_g->pgsize_mask;
+	return 0;
+}
+
 int zdk_iommu_has_map_file(void)
 {
 	return iommu_g && iommu_g->ops->map_file && iommu_g->map_file != 0;

@@ -24,6 +24,22 @@ ZDK_EXPORT enum zdk_iommu_mode zdk_iommu_mode(void);
 /** zdk_iommu_mode_name() - "iommufd", "type1", "noiommu" or "none". */
 ZDK_EXPORT const char *zdk_iommu_mode_name(enum zdk_iommu_mode mode);
 
+/* What a tool needs to issue the backend's ioctls itself. */
+struct zdk_iommu_info {
+	enum zdk_iommu_mode mode;
+	int fd;            /* /dev/iommu (iommufd), the container (type1, noiommu) */
+	uint32_t ioas_id;  /* the process's IOAS (iommufd only) */
+	uint64_t pgsize_mask; /* IOMMU page sizes the backend maps */
+};
+
+/**
+ * zdk_iommu_info_get() - the backend's fd and IOAS, for raw ioctls (e.g. a
+ * benchmark comparing itself with zdk). The fd stays zdk's: do not close it.
+ *
+ * Return: 0, or -ENODEV when there is no backend (or type1 has no device yet).
+ */
+ZDK_EXPORT int zdk_iommu_info_get(struct zdk_iommu_info *info);
+
 /** zdk_iommu_has_map_file() - iommufd with IOMMU_IOAS_MAP_FILE (Linux 6.13+). */
 ZDK_EXPORT int zdk_iommu_has_map_file(void);
 
