@@ -21,7 +21,10 @@
  * @socket: NUMA node, or ZDK_SOCKET_ANY (the caller's node first).
  * @iova: set to the IOVA of the returned buffer; may be NULL.
  *
- * The buffer is IOVA-contiguous for its whole size. No syscall.
+ * The buffer is IOVA-contiguous for its whole size. No syscall. In no-IOMMU
+ * mode IOVA is the physical address, so a buffer larger than one hugepage
+ * needs physically adjacent pages, which a fragmented machine may not have:
+ * use --huge-size 1G there for large pools.
  * Return: the virtual address, or NULL (no memory left on the node).
  */
 ZDK_EXPORT void *zdk_dma_zalloc(size_t size, size_t align, int socket, uint64_t *iova);
