@@ -19,6 +19,7 @@
 #define ZDK_RING_H
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -129,9 +130,20 @@ static inline unsigned zdk_ring_move_head(struct zdk_ring_headtail *ht,
  */
 static inline void zdk_ring_update_tail(struct zdk_ring_headtail *ht, uint32_t old, unsigned n)
 {
-	if (!ht->single)
-		while (atomic_load_explicit(&ht->tail, memory_order_relaxed) != old)
+	unsigned spins = 0;
+
+	if (!ht->single) {
+		while (atomic_load_explicit(&ht->tail, memory_order_relaxed) != old) {
 			zdk_pause();
+			/* An earlier reserver was preempted (threads outnumber
+			 * cores): let it run instead of spinning out our slice.
+			 * Never reached when every lcore has its own core. */
+			if (zdk_unlikely(++spins == 256)) {
+				sched_yield();
+				spins = 0;
+			}
+		}
+	}
 	/* Release: our slot copies are visible before the other side sees the tail move. */
 	atomic_store_explicit(&ht->tail, old + n, memory_order_release);
 }

@@ -88,7 +88,7 @@ static void test_exhaust(void)
 	zdk_mempool_destroy(mp);
 }
 
-#define MT_ITERS 100000
+#define MT_ITERS 50000
 #define MT_POOL 1024
 
 struct mt_arg {
