@@ -5,10 +5,10 @@
  * command-id reuse, duplicate completions, errors, timeouts (Abort, then
  * reset), CSTS.CFS recovery, failed resets, allocation failures, probe.
  */
-#include <CUnit/Basic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../zdk_test.h"
 #include "test_env.h"
 /* The driver under test, with the seams of test_env.h. */
 #include "../../../drivers/nvme/nvme_ctrlr.c"
@@ -585,38 +585,25 @@ static void test_pci_probe_attach(void)
 	fake_nvme_fini(&fake);
 }
 
+static const struct zdk_test tests[] = {
+	{ "bring-up, identify, shutdown", test_bringup },
+	{ "controller never ready", test_never_ready },
+	{ "PRP edges (offsets x sizes, chained lists)", test_prp_edges },
+	{ "SGL and vectors", test_sgl },
+	{ "MDTS and unknown memory", test_mdts_and_bad_buffer },
+	{ "queue wrap, phase, cid reuse, duplicates", test_wrap_phase_cid_reuse },
+	{ "poll budget and batched doorbells", test_budget_and_batch },
+	{ "error status, write zeroes, deallocate, flush", test_error_status_and_other_cmds },
+	{ "timeout: Abort, then reset", test_timeout_abort_reset },
+	{ "CSTS.CFS recovery", test_cfs_recovery },
+	{ "reset mid-I/O, failed reset", test_reset_mid_io_and_failed_reset },
+	{ "allocation failures (fail-nth)", test_fail_nth },
+	{ "qpair limits", test_qpair_limits },
+	{ "PCI probe, attach, detach", test_pci_probe_attach },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
-		{ "bring-up, identify, shutdown", test_bringup },
-		{ "controller never ready", test_never_ready },
-		{ "PRP edges (offsets x sizes, chained lists)", test_prp_edges },
-		{ "SGL and vectors", test_sgl },
-		{ "MDTS and unknown memory", test_mdts_and_bad_buffer },
-		{ "queue wrap, phase, cid reuse, duplicates", test_wrap_phase_cid_reuse },
-		{ "poll budget and batched doorbells", test_budget_and_batch },
-		{ "error status, write zeroes, deallocate, flush", test_error_status_and_other_cmds },
-		{ "timeout: Abort, then reset", test_timeout_abort_reset },
-		{ "CSTS.CFS recovery", test_cfs_recovery },
-		{ "reset mid-I/O, failed reset", test_reset_mid_io_and_failed_reset },
-		{ "allocation failures (fail-nth)", test_fail_nth },
-		{ "qpair limits", test_qpair_limits },
-		{ "PCI probe, attach, detach", test_pci_probe_attach },
-	};
-	CU_pSuite s;
-	unsigned failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("nvme", NULL, NULL);
-	for (unsigned i = 0; i < ZDK_ARRAY_SIZE(tests); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return zdk_test_run("nvme", NULL, NULL, tests);
 }
