@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -240,14 +241,15 @@ static void frame_check(struct results *r, const struct opts *o, const uint8_t *
 		r->lat[r->nlat++] = now - p.tsc;
 }
 
-static void rx_poll(struct results *r, const struct opts *o)
+/* Return: frames received. */
+static uint16_t rx_poll(struct results *r, const struct opts *o)
 {
 	struct zdk_mbuf *pkts[BURST];
 	uint16_t n = zdk_eth_rx_burst(o->rx_port, 0, pkts, BURST);
 	uint64_t now;
 
 	if (n == 0)
-		return;
+		return 0;
 	now = zdk_rdtsc();
 	if (r->rx_first == 0)
 		r->rx_first = now;
@@ -255,10 +257,12 @@ static void rx_poll(struct results *r, const struct opts *o)
 	for (uint16_t i = 0; i < n; i++)
 		frame_check(r, o, zdk_mbuf_mtod(pkts[i], const uint8_t *), pkts[i]->data_len, now);
 	zdk_mbuf_free_bulk(pkts, n);
+	return n;
 }
 
-/* Send what the rate allows now (at most a burst); rate 0: a full burst. */
-static void tx_step(struct results *r, const struct opts *o, struct zdk_mempool *mp,
+/* Send what the rate allows now (at most a burst); rate 0: a full burst.
+ * Return: frames sent. */
+static uint16_t tx_step(struct results *r, const struct opts *o, struct zdk_mempool *mp,
 		    const uint8_t *tmpl, uint64_t *start, uint64_t hz)
 {
 	struct zdk_mbuf *pkts[BURST];
@@ -280,13 +284,14 @@ static void tx_step(struct results *r, const struct opts *o, struct zdk_mempool 
 	due = ZDK_MIN(due, (uint64_t)BURST);
 	due = ZDK_MIN(due, o->count - r->tx);
 	if (due == 0 || zdk_mbuf_alloc_bulk(mp, pkts, (unsigned)due))
-		return;
+		return 0;
 	for (n = 0; n < due; n++)
 		frame_fill(pkts[n], tmpl, o->size - 4, r->tx + n);
 	sent = zdk_eth_tx_burst(o->tx_port, 0, pkts, (uint16_t)due);
 	r->tx += sent;
 	if (sent < due)
 		zdk_mbuf_free_bulk(pkts + sent, (unsigned)due - sent);
+	return sent;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -359,8 +364,13 @@ static void run(struct results *r, const struct opts *o, struct zdk_mempool *mp,
 		return;
 	}
 	while (!force_quit && r->tx < o->count && zdk_rdtsc() < limit) {
-		tx_step(r, o, mp, tmpl, &pace, hz);
-		rx_poll(r, o);
+		uint16_t busy = tx_step(r, o, mp, tmpl, &pace, hz);
+
+		busy += rx_poll(r, o);
+		/* Rate-limited and idle: give the CPU to whoever shares it
+		 * (l2fwd on the same vCPU in the VM tests). */
+		if (!busy && o->rate)
+			sched_yield();
 	}
 	end_tx = zdk_rdtsc();
 	r->tx_secs = (double)(end_tx - start) / hz;
