@@ -35,10 +35,14 @@ void nvme_qpair_ring_reset(struct nvme_qpair *q)
 	qp->sq_tail = 0;
 	qp->sq_rung = 0;
 	qp->cq_head = 0;
+	qp->cq_rung = 0;
 	qp->phase = 1;
 	qp->nfree = 0;
-	/* entries - 1 command ids: the SQ can never overflow (base spec 3.3.1.5). */
-	for (uint32_t cid = q->entries - 1; cid-- > 0;) {
+	/*
+	 * entries / 2 command ids: the SQ can never overflow (base spec 3.3.1.5)
+	 * and the CQ head doorbell can be rung lazily (see zdk_nvme_qpair_poll).
+	 */
+	for (uint32_t cid = q->entries / 2; cid-- > 0;) {
 		qp->reqs[cid].cb = NULL;
 		qp->free_cids[qp->nfree++] = (uint16_t)cid;
 	}
@@ -408,7 +412,7 @@ static void reconnect(struct nvme_qpair *q)
 	harvest_locked(q);
 	if (!failed) {
 		memset(qp->cq, 0, q->entries * sizeof(*qp->cq));
-		qp->sq_tail = qp->sq_rung = qp->cq_head = 0;
+		qp->sq_tail = qp->sq_rung = qp->cq_head = qp->cq_rung = 0;
 		qp->phase = 1;
 		failed = create_queues_locked(q) != 0;
 		if (!failed)

@@ -82,6 +82,7 @@ struct zdk_nvme_qpair {
 	struct zdk_nvme_cpl *cq __zdk_cache_aligned;
 	volatile uint32_t *cq_db;
 	uint16_t cq_head;
+	uint16_t cq_rung; /* head value last written to the doorbell */
 	uint16_t phase;
 	uint32_t tick;    /* polls left before the slow-path check */
 	uint64_t ncpl;    /* completions seen */
@@ -284,10 +285,18 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 		if (++n == budget)
 			break;
 	}
+	/*
+	 * At most entries / 2 commands are outstanding, so the controller cannot
+	 * fill the CQ while fewer than entries / 4 consumed entries are not yet
+	 * reported: the head doorbell (an MMIO exit) is rung once per quarter.
+	 */
 	if (n) {
-		/* Entries are consumed before the controller may reuse them. */
-		zdk_mmio_write32(qp->cq_db, qp->cq_head);
 		qp->ncpl += n;
+		if (((qp->cq_head - qp->cq_rung) & qp->mask) >= (qp->mask >> 2)) {
+			/* Entries are consumed before the controller may reuse them. */
+			zdk_mmio_write32(qp->cq_db, qp->cq_head);
+			qp->cq_rung = qp->cq_head;
+		}
 	}
 	zdk_nvme_qpair_flush(qp);
 	if (zdk_unlikely(--qp->tick == 0))
@@ -414,7 +423,8 @@ ZDK_EXPORT int zdk_nvme_ns_rw_sync(const struct zdk_nvme_ns *ns, struct zdk_nvme
 /* Queue pairs */
 
 struct zdk_nvme_qpair_opts {
-	uint32_t entries;    /* queue entries, a power of two; 0 = 256 (capped by CAP.MQES) */
+	uint32_t entries;    /* queue entries, a power of two; 0 = 256 (capped by CAP.MQES);
+			      * at most entries / 2 commands are outstanding */
 	uint32_t timeout_ms; /* per command; 0 = 30000, ZDK_NVME_TIMEOUT_NONE = never */
 	bool batch;          /* ring the SQ doorbell in poll/flush, not per submit */
 	bool prefer_sgl;     /* describe multi-page buffers with SGLs when supported */
@@ -445,7 +455,7 @@ ZDK_EXPORT void zdk_nvme_qpair_free(struct zdk_nvme_qpair *qp);
 /** zdk_nvme_qpair_outstanding() - commands submitted and not yet completed. */
 static inline uint32_t zdk_nvme_qpair_outstanding(const struct zdk_nvme_qpair *qp)
 {
-	return (uint32_t)qp->mask - qp->nfree;
+	return (uint32_t)(qp->mask >> 1) + 1 - qp->nfree;
 }
 
 #endif /* ZDK_NVME_H */

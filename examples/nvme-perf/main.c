@@ -352,7 +352,9 @@ static int nsctx_init(struct worker *w, struct nsctx *nc, const struct zdk_nvme_
 		fprintf(stderr, "ns %u is too small for -q %u per lcore\n", ns->nsid, cfg.qd);
 		return -EINVAL;
 	}
-	for (opts.entries = 2; opts.entries <= cfg.qd; opts.entries *= 2)
+	/* A qpair keeps at most entries / 2 commands in flight; a deep one
+	 * also rings the CQ doorbell less often. */
+	for (opts.entries = 256; opts.entries < 2 * cfg.qd; opts.entries *= 2)
 		;
 	rc = zdk_nvme_qpair_alloc(ns->ctrlr, &opts, &nc->qp);
 	if (rc) {
@@ -595,11 +597,11 @@ static int parse_args(int argc, char **argv)
 		default: rc = -EINVAL;
 		}
 	}
-	if (rc == 0 && (optind != argc || cfg.qd == 0 || cfg.qd > 4095 || cfg.io_size == 0 ||
+	if (rc == 0 && (optind != argc || cfg.qd == 0 || cfg.qd > 1024 || cfg.io_size == 0 ||
 			cfg.mix > 100 || cfg.seconds == 0))
 		rc = -EINVAL;
 	if (rc)
-		fprintf(stderr, "bad arguments (-h for help): -q 1..4095, -o > 0, -M 0..100, -t > 0\n");
+		fprintf(stderr, "bad arguments (-h for help): -q 1..1024, -o > 0, -M 0..100, -t > 0\n");
 	return rc;
 }
 

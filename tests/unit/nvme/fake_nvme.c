@@ -336,12 +336,13 @@ static uint16_t io(struct fake_nvme *f, const struct zdk_nvme_sqe *s)
 	}
 }
 
-static bool cq_full(struct fake_nvme *f, uint16_t cqid)
+/* Full counting the completions this run holds back for it too (base spec 3.3.1.2). */
+static bool cq_full(struct fake_nvme *f, uint16_t cqid, uint32_t pending)
 {
 	struct fake_queue *cq = &f->cq[cqid];
 
 	cq->head = db(f, 2 * cqid + 1);
-	return (cq->tail + 1) % cq->size == cq->head;
+	return (cq->head + cq->size - cq->tail - 1) % cq->size <= pending;
 }
 
 static void post(struct fake_nvme *f, uint16_t sqid, uint16_t cid, uint16_t status, uint32_t dw0)
@@ -404,10 +405,15 @@ static void run_sq(struct fake_nvme *f, uint16_t qid, struct pending *pend, int 
 	struct fake_queue *sq = &f->sq[qid];
 	uint32_t tail = db(f, 2 * qid);
 
-	while (sq->valid && sq->head != tail && tail < sq->size && !cq_full(f, sq->cqid)) {
+	while (sq->valid && sq->head != tail && tail < sq->size) {
 		struct zdk_nvme_sqe s = ((struct zdk_nvme_sqe *)va(sq->iova))[sq->head];
 		uint32_t dw0 = 0;
 		uint16_t st;
+
+		if (cq_full(f, sq->cqid, qid ? (uint32_t)*npend : 0)) {
+			f->nr_cq_full++; /* work waits for the host to free CQ entries */
+			break;
+		}
 
 		sq->head = (sq->head + 1) % sq->size;
 		if (qid == 0) {

@@ -60,6 +60,7 @@ struct fake_nvme {
 	struct fake_held held[64];
 	int nheld;
 	uint32_t nr_io, nr_admin, nr_abort, nr_sgl, nr_chain, nr_resets, nr_shutdown, nr_bad_db;
+	uint32_t nr_cq_full;
 	uint16_t last_sqe_flags;
 	uint64_t last_prp2;
 };
