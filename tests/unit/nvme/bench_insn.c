@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 	unsigned long qd, ios, submitted = 0;
 	uint8_t *buf;
 
-	if (argc != 3 || (qd = strtoul(argv[1], NULL, 0)) == 0 || qd > 255 ||
+	if (argc != 3 || (qd = strtoul(argv[1], NULL, 0)) == 0 || qd > 128 ||
 	    (ios = strtoul(argv[2], NULL, 0)) == 0) {
 		fprintf(stderr, "usage: %s QD IOS\n", argv[0]);
 		return 2;
@@ -67,7 +67,8 @@ int main(int argc, char **argv)
 	buf = zdk_dma_zalloc(qd * 4096, 4096, -1, NULL);
 	while (completed < ios) {
 		while (submitted - completed < qd && submitted < ios) {
-			bench_submit(ns, qp, buf + (submitted % qd) * 4096, (submitted * 8) % 8192);
+			if (bench_submit(ns, qp, buf + (submitted % qd) * 4096, (submitted * 8) % 8192))
+				return 1; /* cannot happen: 128 command ids, QD <= 128 */
 			submitted++;
 		}
 		zdk_nvme_qpair_flush(qp); /* rings the doorbell bench_poll would ring */
