@@ -6,7 +6,8 @@
  * device bound to vfio-pci) or from zdk_nvme_ctrlr_attach(). Each thread
  * allocates its own queue pair; submit and poll are lock-free and inline:
  * submit builds the command in the submission queue slot and rings one
- * doorbell, poll scans completions by phase bit and rings one doorbell.
+ * doorbell (or leaves it to poll in batch mode), poll scans completions by
+ * phase bit and rings the head doorbell once a quarter of the queue is used.
  *
  * Buffers come from the arena (zdk_dma_zalloc()) or from zdk_dma_map(); they
  * must be IOVA-contiguous (both are). Transfers up to two memory pages take
@@ -245,7 +246,7 @@ static inline void zdk_nvme_qpair_flush(struct zdk_nvme_qpair *qp)
  * @qp: the queue pair (only from its owning thread).
  * @budget: most completions to reap; 0 means no limit.
  *
- * Rings the CQ head doorbell once, and in batch mode the SQ doorbell for
+ * Rings the CQ head doorbell at most once, and in batch mode the SQ doorbell for
  * everything submitted since the last poll (callbacks included).
  * Return: the number of completions reaped.
  */
