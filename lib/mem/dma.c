@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "iommu_private.h"
@@ -19,6 +20,7 @@ struct ext_map {
 	uintptr_t va;
 	size_t len;
 	uint64_t iova;
+	uint64_t *pa; /* no-IOMMU: each page's physical address; else NULL */
 };
 
 static struct {
@@ -113,7 +115,10 @@ uint64_t zdk_virt2iova_slow(const void *va)
 		} else if (p >= ext.v[mid].va + ext.v[mid].len) {
 			lo = mid + 1;
 		} else {
-			iova = ext.v[mid].iova + (p - ext.v[mid].va);
+			const struct ext_map *m = &ext.v[mid];
+			size_t off = p - m->va;
+
+			iova = m->pa ? m->pa[off / page_size()] + off % page_size() : m->iova + off;
 			break;
 		}
 	}
@@ -121,7 +126,7 @@ uint64_t zdk_virt2iova_slow(const void *va)
 	return iova;
 }
 
-static int ext_insert(uintptr_t va, size_t len, uint64_t iova)
+static int ext_insert(uintptr_t va, size_t len, uint64_t iova, uint64_t *pa)
 {
 	unsigned i;
 
@@ -136,7 +141,7 @@ static int ext_insert(uintptr_t va, size_t len, uint64_t iova)
 	}
 	for (i = ext.n; i > 0 && ext.v[i - 1].va > va; i--)
 		ext.v[i] = ext.v[i - 1];
-	ext.v[i] = (struct ext_map){ va, len, iova };
+	ext.v[i] = (struct ext_map){ va, len, iova, pa };
 	ext.n++;
 	return 0;
 }
@@ -164,30 +169,44 @@ static bool ext_overlaps(uintptr_t va, size_t len)
 	return i < ext.n && ext.v[i].va < va + len;
 }
 
-/* No-IOMMU: external memory is DMA-able only if physically contiguous. */
-static int ext_phys(void *va, size_t len, uint64_t *iova)
+/*
+ * No-IOMMU: the device sees physical addresses. The range is locked (so it
+ * is present and stays put) and each page's address recorded; the range is
+ * then DMA-able page by page, as PRP lists and descriptors use it.
+ */
+static int ext_phys(void *va, size_t len, uint64_t **pa_out)
 {
-	size_t pgsz = page_size();
-	uint64_t pa, prev = 0;
+	size_t pgsz = page_size(), n = len / pgsz;
+	uint64_t *pa;
 	int rc;
 
-	for (size_t off = 0; off < len; off += pgsz) {
-		rc = mem_virt2phys((char *)va + off, &pa);
-		if (rc) {
-			ZDK_ERR("zdk_dma_map: no physical address for %p (lock the memory and run "
-				"as root)", (char *)va + off);
-			return rc;
-		}
-		if (off && pa != prev + pgsz) {
-			ZDK_ERR("zdk_dma_map: in no-IOMMU mode the range must be physically "
-				"contiguous; use zdk_dma_zalloc() memory instead");
-			return -EINVAL;
-		}
-		if (!off)
-			*iova = pa;
-		prev = pa;
+	if (mlock(va, len)) {
+		rc = -errno;
+		ZDK_ERR("zdk_dma_map(%p, %zu): cannot lock the range: %s (raise RLIMIT_MEMLOCK: "
+			"ulimit -l unlimited)", va, len, strerror(errno));
+		return rc;
 	}
+	pa = malloc(n * sizeof(*pa));
+	if (!pa) {
+		rc = -ENOMEM;
+		goto err_unlock;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rc = mem_virt2phys((char *)va + i * pgsz, &pa[i]);
+		if (rc) {
+			ZDK_ERR("zdk_dma_map: no physical address for %p: run as root "
+				"(CAP_SYS_ADMIN) in no-IOMMU mode", (char *)va + i * pgsz);
+			goto err_free;
+		}
+	}
+	*pa_out = pa;
 	return 0;
+
+err_free:
+	free(pa);
+err_unlock:
+	munlock(va, len);
+	return rc;
 }
 
 /* Reserve an IOVA for [va, va+len): the VA itself where it is free. */
@@ -195,8 +214,6 @@ static int ext_iova_reserve(struct iommu *io, void *va, size_t len, uint64_t *io
 {
 	int rc;
 
-	if (io->ops->mode == ZDK_IOMMU_NOIOMMU)
-		return ext_phys(va, len, iova);
 	pthread_mutex_lock(&io->lock);
 	rc = iova_pick(io->ranges, io->nranges, io->extents, (uintptr_t)va, len, page_size(),
 		       iova);
@@ -208,8 +225,6 @@ static int ext_iova_reserve(struct iommu *io, void *va, size_t len, uint64_t *io
 
 static void ext_iova_release(struct iommu *io, uint64_t iova, size_t len)
 {
-	if (io->ops->mode == ZDK_IOMMU_NOIOMMU)
-		return;
 	pthread_mutex_lock(&io->lock);
 	iommu_extent_del(io, iova, len);
 	pthread_mutex_unlock(&io->lock);
@@ -219,6 +234,7 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 {
 	struct iommu *io = iommu_g;
 	uintptr_t p = (uintptr_t)va;
+	uint64_t *pa = NULL;
 	int rc;
 
 	if (!len || (p | len) & (page_size() - 1)) {
@@ -241,21 +257,33 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 		ZDK_ERR("zdk_dma_map(%p, %zu) overlaps an existing mapping", va, len);
 		return rc;
 	}
-	/* The IOVA is reserved under the lock; the ioctl runs without it. */
-	rc = ext_iova_reserve(io, va, len, iova);
-	if (rc)
-		return rc;
-	rc = io->ops->map(io, va, *iova, len);
-	if (rc)
-		goto err_release;
+	if (io->ops->mode == ZDK_IOMMU_NOIOMMU) {
+		rc = ext_phys(va, len, &pa);
+		if (rc)
+			return rc;
+		*iova = pa[0];
+	} else {
+		/* The IOVA is reserved under the lock; the ioctl runs without it. */
+		rc = ext_iova_reserve(io, va, len, iova);
+		if (rc)
+			return rc;
+		rc = io->ops->map(io, va, *iova, len);
+		if (rc)
+			goto err_release;
+	}
 	pthread_rwlock_wrlock(&ext.lock);
-	rc = ext_overlaps(p, len) ? -EEXIST : ext_insert(p, len, *iova);
+	rc = ext_overlaps(p, len) ? -EEXIST : ext_insert(p, len, *iova, pa);
 	pthread_rwlock_unlock(&ext.lock);
 	if (rc)
 		goto err_unmap;
 	return 0;
 
 err_unmap:
+	if (pa) {
+		free(pa);
+		munlock(va, len);
+		return rc;
+	}
 	io->ops->unmap(io, *iova, len);
 err_release:
 	ext_iova_release(io, *iova, len);
@@ -282,7 +310,12 @@ int zdk_dma_unmap(void *va, size_t len)
 		ZDK_ERR("zdk_dma_unmap(%p, %zu): no such mapping", va, len);
 		return -ENOENT;
 	}
-	if (!io || !io->ready || io->ops->mode == ZDK_IOMMU_NOIOMMU)
+	if (m.pa) {
+		free(m.pa);
+		munlock(va, len);
+		return 0;
+	}
+	if (!io || !io->ready)
 		return 0;
 	rc = io->ops->unmap(io, m.iova, len);
 	/* Only now may the IOVA be handed out again. */
@@ -294,9 +327,14 @@ int zdk_dma_unmap(void *va, size_t len)
 void mem_ext_release(struct iommu *io)
 {
 	pthread_rwlock_wrlock(&ext.lock);
-	for (unsigned i = 0; i < ext.n; i++)
-		if (io && io->ready && io->ops->mode != ZDK_IOMMU_NOIOMMU)
+	for (unsigned i = 0; i < ext.n; i++) {
+		if (ext.v[i].pa) {
+			free(ext.v[i].pa);
+			munlock((void *)ext.v[i].va, ext.v[i].len);
+		} else if (io && io->ready) {
 			io->ops->unmap(io, ext.v[i].iova, ext.v[i].len);
+		}
+	}
 	free(ext.v);
 	ext.v = NULL;
 	ext.n = ext.cap = 0;

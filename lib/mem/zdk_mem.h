@@ -38,7 +38,9 @@ ZDK_EXPORT void zdk_dma_free(void *va);
  * zdk_dma_map() - make external memory (not from the arena) DMA-able.
  * @va: start, page aligned.
  * @len: length, a multiple of the page size.
- * @iova: set to the IOVA the device must use.
+ * @iova: set to the IOVA the device must use (of the first page: in no-IOMMU
+ *        mode the range is locked and each page keeps its own physical
+ *        address, so translate each page with zdk_virt2iova()).
  *
  * Return: 0, -EINVAL for misaligned arguments, -ENOSPC when the IOMMU's
  * mapping limit is reached, -ENODEV with no IOMMU backend, or the kernel's
