@@ -87,10 +87,10 @@ for m in "${modes[@]}"; do
 	"$probe" --rounds 3 --iommu=$m -a "$NVME_BDF" --no-probe --huge-size 1G -m 1024
 done
 
-# 100 rounds on hugepages, and 20 with all three devices (each open resets
+# 100 rounds on hugepages, and 10 with all three devices (each open resets
 # the device, ~0.1 s under TCG), leave nothing behind.
 "$probe" --rounds 100 "${nodev[@]}" || fail "100 init/cleanup rounds"
-"$probe" --rounds 20 "${devs[@]}" -m 16 || fail "20 init/cleanup rounds with devices"
+"$probe" --rounds 10 "${devs[@]}" -m 16 || fail "10 init/cleanup rounds with devices"
 [ "$(free2m)" = "$free_before" ] || fail "hugepages leaked: $(free2m) free, $free_before before"
 left=$(find /dev/hugepages /dev/hugepages1G -type f 2>/dev/null)
 [ -z "$left" ] || fail "hugepage files left behind: $left"

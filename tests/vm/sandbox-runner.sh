@@ -75,10 +75,35 @@ panic_reported() {
 	ok "a guest panic exits 125 with the console tail"
 }
 
+# A frozen guest (QEMU alive, vCPUs stopped: simulated by SIGSTOP) is
+# noticed by its missing heartbeat and the command runs again in a new guest.
+freeze_retried() {
+	local rc marker
+	# in the tree: the guest's /tmp is its own
+	marker=$(cd "$BUILD" && pwd -P)/sandbox-runner.ran-once
+	rm -f "$marker"
+	(
+		sleep 25
+		for pid in $(pgrep -x qemu-system-x86); do
+			grep -qa "$TMPDIR" /proc/$pid/cmdline && kill -STOP "$pid"
+		done
+	) &
+	ZDK_VM_STALL=10 "$RUN" --timeout 120 -- sh -c "if [ -f $marker ]; then echo again; exit 5; fi; touch $marker; sleep 100" \
+		>"$TMP/out5" 2>"$TMP/err5"
+	rc=$?
+	wait
+	rm -f "$marker"
+	[ "$rc" = 5 ] || fail "a frozen guest: exit $rc, want 5 from the second attempt ($(tail -n 3 "$TMP/err5"))"
+	grep -q 'RETRY' "$TMP/err5" || fail "no RETRY line for a frozen guest"
+	grep -q 'again' "$TMP/out5" || fail "the command did not run again"
+	ok "a frozen guest is killed on its missing heartbeat and the command runs again"
+}
+
 status_and_stream
 status_false
 timeout_kills
 panic_reported
+freeze_retried
 left=$(ls -A "$TMPDIR")
 [ -z "$left" ] || fail "per-run directories left behind: $left"
 ok "no per-run directory left"
