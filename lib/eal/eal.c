@@ -69,7 +69,13 @@ static bool in_list(const struct zdk_pci_addr *a, const struct zdk_pci_addr *lis
 	return false;
 }
 
-/* The devices to open: -a's (each must exist), or every supported vfio-pci one. */
+static int addr_cmp(const void *a, const void *b)
+{
+	return zdk_pci_addr_cmp(a, b);
+}
+
+/* The devices to open, in BDF order: -a's (each must exist), or every
+ * supported device bound to vfio-pci. */
 static int devices_pick(const struct eal_conf *c, struct zdk_pci_addr *out, unsigned *n)
 {
 	struct zdk_pci_sysfs_dev *devs = NULL;
@@ -79,6 +85,7 @@ static int devices_pick(const struct eal_conf *c, struct zdk_pci_addr *out, unsi
 	if (c->nallow) {
 		memcpy(out, c->allow, c->nallow * sizeof(*out));
 		*n = c->nallow;
+		qsort(out, *n, sizeof(*out), addr_cmp);
 		return 0;
 	}
 	ndevs = zdk_pci_sysfs_scan(NULL, &devs);

@@ -110,8 +110,8 @@ static void fill_ids(struct zdk_pci_device *dev, const struct zdk_pci_sysfs_dev 
 
 int zdk_pci_device_open(const char *bdf, struct zdk_pci_device **out)
 {
+	struct zdk_pci_device *dev, **pp;
 	struct zdk_pci_sysfs_dev sd;
-	struct zdk_pci_device *dev;
 	struct pci_priv *p;
 	int rc;
 
@@ -158,8 +158,11 @@ int zdk_pci_device_open(const char *bdf, struct zdk_pci_device **out)
 		ZDK_ERR("%s: VFIO_DEVICE_GET_REGION_INFO failed: %s", dev->name, strerror(-rc));
 		goto err_detach;
 	}
-	dev->next = devices;
-	devices = dev;
+	/* Keep open order (BDF order at init), so drivers probe, and ports
+	 * number, in the order a user reads in zdk-devbind. */
+	for (pp = &devices; *pp; pp = &(*pp)->next)
+		;
+	*pp = dev;
 	ZDK_INFO("%s (%04x:%04x) open through %s, IOMMU group %d, NUMA node %d", dev->name,
 		 dev->vendor_id, dev->device_id, p->io->ops->name, dev->iommu_group,
 		 dev->numa_node);
