@@ -329,16 +329,31 @@ static void report(struct results *r, const struct opts *o, uint64_t hz)
 	fflush(stdout);
 }
 
+/* @want descriptors, or the nearest ring size the port supports. */
+static uint16_t ring_size(const struct zdk_eth_dev_info *info, uint16_t want)
+{
+	uint16_t n = want, align = info->desc_align ? info->desc_align : 1;
+
+	if (info->max_desc && n > info->max_desc)
+		n = info->max_desc;
+	if (n < info->min_desc)
+		n = info->min_desc;
+	return n - n % align;
+}
+
 static int port_init(uint16_t port, struct zdk_mempool *mp)
 {
+	struct zdk_eth_dev_info info;
 	struct zdk_eth_link link;
 	int ret;
 
-	ret = zdk_eth_dev_configure(port, 1, 1, NULL);
+	ret = zdk_eth_dev_info_get(port, &info);
 	if (!ret)
-		ret = zdk_eth_rx_queue_setup(port, 0, NB_RXD, ZDK_SOCKET_ANY, mp);
+		ret = zdk_eth_dev_configure(port, 1, 1, NULL);
 	if (!ret)
-		ret = zdk_eth_tx_queue_setup(port, 0, NB_TXD, ZDK_SOCKET_ANY);
+		ret = zdk_eth_rx_queue_setup(port, 0, ring_size(&info, NB_RXD), ZDK_SOCKET_ANY, mp);
+	if (!ret)
+		ret = zdk_eth_tx_queue_setup(port, 0, ring_size(&info, NB_TXD), ZDK_SOCKET_ANY);
 	if (!ret)
 		ret = zdk_eth_promiscuous_enable(port);
 	if (!ret)
