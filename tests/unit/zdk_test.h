@@ -34,7 +34,8 @@ static inline int zdk_test_run(const char *suite, CU_InitializeFunc setup,
 		CU_add_test(s, t->name, t->fn);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + (s ? 0 : 1);
+	/* A suite whose setup failed ran no test: that is a failure too. */
+	fails = CU_get_number_of_failures() + CU_get_number_of_suites_failed() + (s ? 0 : 1);
 	CU_cleanup_registry();
 	return fails ? 1 : 0;
 }

@@ -4,7 +4,7 @@
  * checks done before each op, the fast-path table (bursts reach the driver's
  * function with its queue, and return 0 once stopped), port numbering.
  */
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,18 +153,12 @@ static void test_lifecycle(void)
 	zdk_mbuf_pool_destroy(mp);
 }
 
+static const struct zdk_test tests[] = {
+	{ "port life cycle, checks, fast path, numbering", test_lifecycle },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("eth", NULL, NULL);
-	CU_add_test(s, "port life cycle, checks, fast path, numbering", test_lifecycle);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return zdk_test_run("eth", NULL, NULL, tests);
 }

@@ -6,7 +6,7 @@
  * selection, promiscuous filtering, statistics, forwarding between two
  * ports, and mbuf/DMA accounting after stop and remove.
  */
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,25 +398,19 @@ static void test_remove(void)
 	CU_ASSERT_EQUAL(zdk_mempool_avail_count(mp), NB_MBUF);
 }
 
+static const struct zdk_test tests[] = {
+	{ "probe, MAC, link", test_probe },
+	{ "setup errors", test_setup_errors },
+	{ "tx: 1024 frames, data and order; full ring", test_tx },
+	{ "rx: 1000 frames across wrap; full ring drops; stats", test_rx },
+	{ "promiscuous filter", test_promisc },
+	{ "RSS over 4 queues", test_rss },
+	{ "forward port 0 -> port 1", test_forward },
+	{ "remove a started port", test_remove },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("igb on the fake 82576", setup, teardown);
-	CU_add_test(s, "probe, MAC, link", test_probe);
-	CU_add_test(s, "setup errors", test_setup_errors);
-	CU_add_test(s, "tx: 1024 frames, data and order; full ring", test_tx);
-	CU_add_test(s, "rx: 1000 frames across wrap; full ring drops; stats", test_rx);
-	CU_add_test(s, "promiscuous filter", test_promisc);
-	CU_add_test(s, "RSS over 4 queues", test_rss);
-	CU_add_test(s, "forward port 0 -> port 1", test_forward);
-	CU_add_test(s, "remove a started port", test_remove);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return zdk_test_run("igb on the fake 82576", setup, teardown, tests);
 }

@@ -4,7 +4,7 @@
  * concurrent get/put from several threads (with and without a cache) with
  * every object accounted for at the end.
  */
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -171,21 +171,15 @@ static void test_threads(void)
 	zdk_mempool_destroy(mp);
 }
 
+static const struct zdk_test tests[] = {
+	{ "pool create arguments and failures", test_pool_create },
+	{ "mbuf fields, IOVA, append, bulk", test_mbuf_fields },
+	{ "exhaust and refill", test_exhaust },
+	{ "3 threads (2 cached lcores, 1 uncached)", test_threads },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("mbuf", NULL, NULL);
-	CU_add_test(s, "pool create arguments and failures", test_pool_create);
-	CU_add_test(s, "mbuf fields, IOVA, append, bulk", test_mbuf_fields);
-	CU_add_test(s, "exhaust and refill", test_exhaust);
-	CU_add_test(s, "3 threads (2 cached lcores, 1 uncached)", test_threads);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return zdk_test_run("mbuf", NULL, NULL, tests);
 }

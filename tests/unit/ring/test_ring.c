@@ -4,7 +4,7 @@
  * multi-producer/multi-consumer runs checked for loss, duplicates and
  * per-producer order.
  */
-#include <CUnit/Basic.h>
+#include "../zdk_test.h"
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -187,22 +187,16 @@ static void test_mpmc_threads(void)
 	run_mt(2, 2, 0);
 }
 
+static const struct zdk_test tests[] = {
+	{ "create arguments", test_create_args },
+	{ "bulk and burst", test_bulk_burst },
+	{ "32-bit counter wrap", test_counter_wrap },
+	{ "SP/SC across two threads", test_spsc_threads },
+	{ "MP/MC, 2 producers x 2 consumers", test_mpmc_threads },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("ring", NULL, NULL);
-	CU_add_test(s, "create arguments", test_create_args);
-	CU_add_test(s, "bulk and burst", test_bulk_burst);
-	CU_add_test(s, "32-bit counter wrap", test_counter_wrap);
-	CU_add_test(s, "SP/SC across two threads", test_spsc_threads);
-	CU_add_test(s, "MP/MC, 2 producers x 2 consumers", test_mpmc_threads);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return zdk_test_run("ring", NULL, NULL, tests);
 }
