@@ -33,6 +33,21 @@ int sys_open(const char *path, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+int iommu_open_node(const char *rel, const char *enoent_fix)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", iommu_env.dev_root, rel);
+	fd = sys_open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		ZDK_ERR("cannot open %s: %s%s", path, strerror(-fd),
+			fd == -ENOENT && enoent_fix ? enoent_fix
+			: fd == -EACCES ? " (run as root or give your user access to it)"
+			: fd == -EBUSY ? " (another process has it open)" : "");
+	return fd;
+}
+
 static bool path_exists(const char *root, const char *rel)
 {
 	char path[PATH_MAX];

@@ -48,17 +48,11 @@ static int iommufd_ranges(struct iommu *io)
 static int iommufd_open(struct iommu *io)
 {
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	char path[PATH_MAX];
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/iommu", iommu_env.dev_root);
-	io->fd = sys_open(path, O_RDWR | O_CLOEXEC);
-	if (io->fd < 0) {
-		rc = io->fd;
-		ZDK_ERR("cannot open %s: %s%s", path, strerror(-rc),
-			rc == -EACCES ? " (run as root or give your user access to it)" : "");
-		return rc;
-	}
+	io->fd = iommu_open_node("iommu", " (a kernel with CONFIG_IOMMUFD, or --iommu=type1)");
+	if (io->fd < 0)
+		return io->fd;
 	rc = sys_ioctl(io->fd, IOMMU_IOAS_ALLOC, &alloc);
 	if (rc) {
 		ZDK_ERR("IOMMU_IOAS_ALLOC failed: %s", strerror(-rc));

@@ -27,21 +27,14 @@ static bool is_noiommu(const struct iommu *io)
 static int container_open(struct iommu *io)
 {
 	unsigned long type = is_noiommu(io) ? VFIO_NOIOMMU_IOMMU : VFIO_TYPE1v2_IOMMU;
-	char path[PATH_MAX];
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/vfio/vfio", iommu_env.dev_root);
-	io->fd = sys_open(path, O_RDWR | O_CLOEXEC);
-	if (io->fd < 0) {
-		rc = io->fd;
-		ZDK_ERR("cannot open %s: %s%s", path, strerror(-rc),
-			rc == -ENOENT ? " (load vfio-pci: modprobe vfio-pci)"
-			: rc == -EACCES ? " (run as root or give your user access to it)" : "");
-		return rc;
-	}
+	io->fd = iommu_open_node("vfio/vfio", " (load vfio-pci: modprobe vfio-pci)");
+	if (io->fd < 0)
+		return io->fd;
 	rc = ioctl(io->fd, VFIO_GET_API_VERSION);
 	if (rc != VFIO_API_VERSION) {
-		ZDK_ERR("%s speaks VFIO API %d, zdk needs %d", path, rc, VFIO_API_VERSION);
+		ZDK_ERR("/dev/vfio/vfio speaks VFIO API %d, zdk needs %d", rc, VFIO_API_VERSION);
 		rc = -EPROTO;
 		goto err_close;
 	}
