@@ -103,6 +103,7 @@ int eal_parse_lcores(const char *s, unsigned char *set, unsigned *first)
 int eal_parse_size(const char *s, size_t *bytes)
 {
 	unsigned long long v;
+	unsigned shift = 0;
 	char *end;
 
 	if (!isdigit((unsigned char)*s))
@@ -113,24 +114,28 @@ int eal_parse_size(const char *s, size_t *bytes)
 		return -EINVAL;
 	switch (toupper((unsigned char)*end)) {
 	case 'G':
-		v <<= 10;
-		/* fallthrough */
+		shift = 30;
+		break;
 	case 'M':
-		v <<= 10;
-		/* fallthrough */
+		shift = 20;
+		break;
 	case 'K':
-		v <<= 10;
-		end++;
+		shift = 10;
 		break;
 	case '\0':
 		break;
 	default:
 		return -EINVAL;
 	}
+	if (shift)
+		end++;
 	if (*end == 'B' || *end == 'b')
 		end++;
 	if (*end || !v)
 		return -EINVAL;
+	if (v > (SIZE_MAX >> shift))
+		return -ERANGE;
+	v <<= shift;
 	*bytes = (size_t)v;
 	return 0;
 }
@@ -148,9 +153,10 @@ int eal_parse_socket_mem(const char *s, size_t *mb, unsigned max)
 		if (!isdigit((unsigned char)*p))
 			return -EINVAL;
 		errno = 0;
-		mb[n++] = strtoul(p, &end, 10);
-		if (errno)
-			return -EINVAL;
+		mb[n] = strtoul(p, &end, 10);
+		if (errno || mb[n] > EAL_MAX_NODE_MEM_MB)
+			return -ERANGE;
+		n++;
 		p = end;
 		if (*p == ',' && p[1])
 			p++;
@@ -216,7 +222,8 @@ static int parse_one(int opt, const char *arg, struct eal_conf *c)
 		rc = eal_parse_socket_mem(arg, c->node_mem_mb, EAL_MAX_NODES);
 		if (rc) {
 			ZDK_ERR("--socket-mem '%s': %s; write MiB per NUMA node, like 512 or 512,512",
-				arg, rc == -ERANGE ? "more nodes than zdk supports (8)" : "malformed");
+				arg, rc == -ERANGE ? "more than 8 nodes, or over 1073741824 MiB (1 PiB) "
+				"on one" : "malformed");
 			return -EINVAL;
 		}
 		c->mem_set = true;

@@ -21,6 +21,9 @@ enum eal_iommu {
 };
 
 /* Everything the options say; defaults filled by eal_parse_args(). */
+/* Per node: 1 PiB, far beyond any machine, and << 20 cannot overflow. */
+#define EAL_MAX_NODE_MEM_MB (1UL << 30)
+
 struct eal_conf {
 	bool lcore_set;
 	unsigned char lcores[ZDK_MAX_LCORE]; /* 1 = enabled */

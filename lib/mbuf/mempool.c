@@ -13,6 +13,88 @@
 #include "zdk_mem.h"
 #include "zdk_mempool.h"
 
+/* Object states of a checked pool. */
+enum { OBJ_FREE, OBJ_OUT, OBJ_FREE_POISONED };
+#define POISON 0x6b
+
+/* The index of @obj in @mp, or -1 if it is not the start of one of its objects. */
+static long obj_index(const struct zdk_mempool *mp, const void *obj)
+{
+	uintptr_t off = (uintptr_t)obj - (uintptr_t)mp->base;
+
+	if ((uintptr_t)obj < (uintptr_t)mp->base || off >= mp->len || off % mp->elt_size)
+		return -1;
+	return (long)(off / mp->elt_size);
+}
+
+/* mbuf pools: the buffer behind the one-line mbuf header (see zdk_mbuf.h). */
+static void poison_span(const struct zdk_mempool *mp, const void *obj, unsigned char **p,
+			size_t *len)
+{
+	*p = (unsigned char *)obj + ZDK_CACHE_LINE;
+	*len = mp->mbuf_data_room ? mp->elt_size - ZDK_CACHE_LINE : 0;
+}
+
+static void audit_error(struct zdk_mempool *mp, const void *obj, const char *what)
+{
+	__atomic_fetch_add(&mp->audit_errors, 1, __ATOMIC_RELAXED);
+	ZDK_ERR("mempool %s: %s: object %p (index %ld)", mp->name, what, obj, obj_index(mp, obj));
+}
+
+ZDK_EXPORT int zdk_mempool_audit_put(struct zdk_mempool *mp, const void *obj)
+{
+	unsigned char *p;
+	size_t len;
+	long i;
+
+	if (!mp->audit)
+		return 0;
+	i = obj_index(mp, obj);
+	if (i < 0) {
+		audit_error(mp, obj, "put of an object that is not the pool's");
+		return -EINVAL;
+	}
+	if (__atomic_exchange_n(&mp->audit[i], OBJ_FREE_POISONED, __ATOMIC_RELAXED) != OBJ_OUT) {
+		audit_error(mp, obj, "double free (put of an object already in the pool)");
+		return -EINVAL;
+	}
+	poison_span(mp, obj, &p, &len);
+	memset(p, POISON, len);
+	return 0;
+}
+
+ZDK_EXPORT void zdk_mempool_audit_get(struct zdk_mempool *mp, void *const *objs, unsigned n)
+{
+	for (unsigned k = 0; mp->audit && k < n; k++) {
+		long i = obj_index(mp, objs[k]);
+		unsigned char *p;
+		size_t len, j;
+		uint8_t was;
+
+		if (i < 0) {
+			audit_error(mp, objs[k], "get returned an object that is not the pool's");
+			continue;
+		}
+		was = __atomic_exchange_n(&mp->audit[i], OBJ_OUT, __ATOMIC_RELAXED);
+		if (was == OBJ_OUT) {
+			audit_error(mp, objs[k], "get of an object that is in use");
+			continue;
+		}
+		if (was != OBJ_FREE_POISONED)
+			continue;
+		poison_span(mp, objs[k], &p, &len);
+		for (j = 0; j < len && p[j] == POISON; j++)
+			;
+		if (j < len)
+			audit_error(mp, objs[k], "object written to while it was free (its poison is overwritten)");
+	}
+}
+
+ZDK_EXPORT unsigned long zdk_mempool_audit_errors(const struct zdk_mempool *mp)
+{
+	return __atomic_load_n(&mp->audit_errors, __ATOMIC_RELAXED);
+}
+
 static unsigned pow2_ceil(unsigned v)
 {
 	unsigned p = 1;
@@ -71,6 +153,13 @@ ZDK_EXPORT int zdk_mempool_create(const char *name, unsigned count, unsigned elt
 		ret = -ENOMEM;
 		goto err_destroy_ring;
 	}
+#ifdef ZDK_MEMPOOL_CHECKED
+	mp->audit = calloc(count, 1); /* all OBJ_FREE */
+	if (!mp->audit) {
+		ret = -ENOMEM;
+		goto err_free_base;
+	}
+#endif
 	for (i = 0; i < count; i++) {
 		void *obj = (char *)mp->base + (size_t)i * mp->elt_size;
 
@@ -81,6 +170,10 @@ ZDK_EXPORT int zdk_mempool_create(const char *name, unsigned count, unsigned elt
 	*mpp = mp;
 	return 0;
 
+#ifdef ZDK_MEMPOOL_CHECKED
+err_free_base:
+	zdk_dma_free(mp->base);
+#endif
 err_destroy_ring:
 	zdk_ring_destroy(mp->ring);
 err_free_pool:
@@ -94,6 +187,7 @@ ZDK_EXPORT void zdk_mempool_destroy(struct zdk_mempool *mp)
 		return;
 	zdk_dma_free(mp->base);
 	zdk_ring_destroy(mp->ring);
+	free(mp->audit);
 	free(mp);
 }
 

@@ -48,6 +48,8 @@ struct zdk_mempool {
 	size_t len;
 	uint16_t mbuf_data_room; /* mbuf pools: buffer bytes incl. headroom */
 	uint16_t mbuf_priv;      /* mbuf pools: reserved */
+	uint8_t *audit;          /* checked pools: each object's state, else NULL */
+	unsigned long audit_errors; /* checked pools: misuses seen */
 	struct zdk_mempool_cache caches[ZDK_MAX_LCORE];
 };
 
@@ -88,6 +90,29 @@ static inline uint64_t zdk_mempool_obj_iova(const struct zdk_mempool *mp, const 
 	return mp->base_iova + (uint64_t)((const char *)obj - (const char *)mp->base);
 }
 
+/*
+ * Checked pools. Code built with -DZDK_MEMPOOL_CHECKED (meson option
+ * checked_mempool; the unit tests always build so) tracks every object: a put
+ * of an object that is already free, or that is not one of the pool's, is
+ * logged, counted and dropped instead of entering the ring twice; a get
+ * checks that the object was free, and for mbuf pools that the poison its
+ * buffer got at the put is intact (a write after free, or a device writing
+ * into a buffer it no longer owns). An unchecked build pays nothing.
+ */
+
+/**
+ * zdk_mempool_audit_put() - record that @obj returns to @mp.
+ * Return: 0 if the put may go ahead, -EINVAL (logged and counted) if @obj
+ * is free already or not an object of @mp. Without checking, always 0.
+ */
+ZDK_EXPORT int zdk_mempool_audit_put(struct zdk_mempool *mp, const void *obj);
+
+/** zdk_mempool_audit_get() - record that @n objects left @mp. */
+ZDK_EXPORT void zdk_mempool_audit_get(struct zdk_mempool *mp, void *const *objs, unsigned n);
+
+/** zdk_mempool_audit_errors() - misuses a checked pool has seen; 0 unchecked. */
+ZDK_EXPORT unsigned long zdk_mempool_audit_errors(const struct zdk_mempool *mp);
+
 static inline struct zdk_mempool_cache *zdk_mempool_cache_get(struct zdk_mempool *mp)
 {
 	unsigned lcore = zdk_lcore_id();
@@ -97,15 +122,8 @@ static inline struct zdk_mempool_cache *zdk_mempool_cache_get(struct zdk_mempool
 	return &mp->caches[lcore];
 }
 
-/**
- * zdk_mempool_put_bulk() - return @n objects to the pool.
- * @mp: their pool.
- * @objs: the objects.
- * @n: how many.
- *
- * Never fails: the ring holds every object of the pool.
- */
-static inline void zdk_mempool_put_bulk(struct zdk_mempool *mp, void *const *objs, unsigned n)
+/* The unchecked put: into the lcore cache, or the ring past its limit. */
+static inline void zdk_mempool_put_bulk_raw(struct zdk_mempool *mp, void *const *objs, unsigned n)
 {
 	struct zdk_mempool_cache *c = zdk_mempool_cache_get(mp);
 
@@ -121,15 +139,8 @@ static inline void zdk_mempool_put_bulk(struct zdk_mempool *mp, void *const *obj
 	}
 }
 
-/**
- * zdk_mempool_get_bulk() - take @n objects, all or none.
- * @mp: the pool.
- * @objs: filled with the objects.
- * @n: how many.
- *
- * Return: 0, or -ENOBUFS when the pool has fewer than @n free objects.
- */
-static inline int zdk_mempool_get_bulk(struct zdk_mempool *mp, void **objs, unsigned n)
+/* The unchecked get: from the lcore cache, refilled from the ring. */
+static inline int zdk_mempool_get_bulk_raw(struct zdk_mempool *mp, void **objs, unsigned n)
 {
 	struct zdk_mempool_cache *c = zdk_mempool_cache_get(mp);
 	unsigned len;
@@ -148,6 +159,44 @@ static inline int zdk_mempool_get_bulk(struct zdk_mempool *mp, void **objs, unsi
 	len -= n;
 	memcpy(objs, &c->objs[len], n * sizeof(*objs));
 	c->len = len;
+	return 0;
+}
+
+/**
+ * zdk_mempool_put_bulk() - return @n objects to the pool.
+ * @mp: their pool.
+ * @objs: the objects.
+ * @n: how many.
+ *
+ * Never fails: the ring holds every object of the pool. A checked pool
+ * drops (and reports) an object that is free already or not its own.
+ */
+static inline void zdk_mempool_put_bulk(struct zdk_mempool *mp, void *const *objs, unsigned n)
+{
+#ifdef ZDK_MEMPOOL_CHECKED
+	for (unsigned i = 0; i < n; i++)
+		if (zdk_mempool_audit_put(mp, objs[i]) == 0)
+			zdk_mempool_put_bulk_raw(mp, &objs[i], 1);
+#else
+	zdk_mempool_put_bulk_raw(mp, objs, n);
+#endif
+}
+
+/**
+ * zdk_mempool_get_bulk() - take @n objects, all or none.
+ * @mp: the pool.
+ * @objs: filled with the objects.
+ * @n: how many.
+ *
+ * Return: 0, or -ENOBUFS when the pool has fewer than @n free objects.
+ */
+static inline int zdk_mempool_get_bulk(struct zdk_mempool *mp, void **objs, unsigned n)
+{
+	if (zdk_unlikely(zdk_mempool_get_bulk_raw(mp, objs, n)))
+		return -ENOBUFS;
+#ifdef ZDK_MEMPOOL_CHECKED
+	zdk_mempool_audit_get(mp, objs, n);
+#endif
 	return 0;
 }
 

@@ -195,7 +195,7 @@ static int ext_phys(void *va, size_t len, uint64_t **pa_out)
 		rc = mem_virt2phys((char *)va + i * pgsz, &pa[i]);
 		if (rc) {
 			ZDK_ERR("zdk_dma_map: no physical address for %p: run as root "
-				"(CAP_SYS_ADMIN) in no-IOMMU mode", (char *)va + i * pgsz);
+				"(CAP_SYS_ADMIN) in no-IOMMU mode", (void *)((char *)va + i * pgsz));
 			goto err_free;
 		}
 	}

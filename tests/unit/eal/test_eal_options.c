@@ -82,6 +82,11 @@ static void test_memory(void)
 	CU_ASSERT_EQUAL(PARSE(&c, "-m", "12x"), -EINVAL);
 	CU_ASSERT_EQUAL(PARSE(&c, "-m", "1,2,3,4,5,6,7,8,9"), -EINVAL);
 	CU_ASSERT_EQUAL(PARSE(&c, "-m", "1,,2"), -EINVAL);
+	/* 2^44 + 1 MiB used to wrap to 1 MiB when shifted into bytes. */
+	CU_ASSERT_EQUAL(PARSE(&c, "-m", "17592186044417"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-m", "99999999999999999999999"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "-m", "1073741824"), 2);
+	CU_ASSERT_EQUAL(c.node_mem_mb[0] << 20, (size_t)1073741824 << 20);
 	CU_ASSERT_EQUAL(PARSE(&c, "--huge-size", "1G"), 2);
 	CU_ASSERT_EQUAL(c.huge_size, 1UL << 30);
 	CU_ASSERT_EQUAL(PARSE(&c, "--huge-size=2M"), 1);
@@ -148,6 +153,11 @@ static void test_sizes(void)
 	CU_ASSERT_EQUAL(eal_parse_size("0", &b), -EINVAL);
 	CU_ASSERT_EQUAL(eal_parse_size("-1", &b), -EINVAL);
 	CU_ASSERT_EQUAL(eal_parse_size("1T", &b), -EINVAL);
+	/* Overflow is an error, never a small size (17179869184G wrapped to 0). */
+	CU_ASSERT_EQUAL(eal_parse_size("17179869184G", &b), -ERANGE);
+	CU_ASSERT_EQUAL(eal_parse_size("18446744073709551615K", &b), -ERANGE);
+	CU_ASSERT_EQUAL(eal_parse_size("17179869183G", &b), 0);
+	CU_ASSERT_EQUAL(b, 17179869183ULL << 30);
 }
 
 static const struct zdk_test tests[] = {
