@@ -20,12 +20,30 @@
 
 static struct {
 	bool initialized;
+	bool opening;   /* zdk_eal_init() is opening its devices */
 	enum eal_iommu iommu_req;
 } eal;
 
-static int arena_on_ready(struct iommu *io)
+/*
+ * A device attached after init (zdk_nvme_ctrlr_attach(), hot-add): the
+ * first one brings the arena's mapping, and after type1 lost every mapping
+ * with its last group, the next one brings them all back. During init the
+ * arena is mapped once, after all devices have shaped the IOVA ranges.
+ */
+static int dma_on_attach(struct iommu *io)
 {
-	return mem_dma_setup(io);
+	int rc;
+
+	if (eal.opening)
+		return 0;
+	rc = mem_dma_setup(io);
+	return rc ? rc : mem_ext_remap(io);
+}
+
+static void dma_on_lost(struct iommu *io)
+{
+	mem_dma_lost(io);
+	mem_ext_lost(io);
 }
 
 static int iommu_start(const struct iommu_ops *ops, const char *why)
@@ -34,7 +52,8 @@ static int iommu_start(const struct iommu_ops *ops, const char *why)
 
 	if (rc)
 		return rc;
-	iommu_g->on_ready = arena_on_ready;
+	iommu_g->on_attach = dma_on_attach;
+	iommu_g->on_lost = dma_on_lost;
 	if (ops->mode == ZDK_IOMMU_NOIOMMU)
 		ZDK_WARN("IOMMU backend: noiommu (%s). DEVICES CAN DMA TO ANY MEMORY: use this "
 			 "only where no IOMMU exists and the device is trusted", why);
@@ -141,6 +160,30 @@ static int devices_open(const struct zdk_pci_addr *list, unsigned n)
 	return 0;
 }
 
+/*
+ * No device at init: the backend is still chosen now, so that the arena's
+ * IOVAs suit the devices attached later (physical addresses under no-IOMMU).
+ * With "auto", a machine without a usable VFIO is memory only, and so is
+ * --no-huge where only the no-IOMMU mode exists: a device attached later is
+ * refused, never given 4 KiB pages it cannot safely use.
+ */
+static int backend_without_devices(const struct eal_conf *c)
+{
+	int rc = eal_iommu_get(NULL, &(struct iommu *){ NULL });
+
+	if (c->iommu != EAL_IOMMU_AUTO)
+		return rc;
+	if (rc)
+		ZDK_NOTICE("no IOMMU backend at init: memory only until a device is attached");
+	else if (iommu_g->ops->mode == ZDK_IOMMU_NOIOMMU && c->no_huge) {
+		ZDK_NOTICE("--no-huge: no-IOMMU mode is not started (it needs hugepages): "
+			   "memory only");
+		iommu_destroy(iommu_g);
+		iommu_g = NULL;
+	}
+	return 0;
+}
+
 int zdk_eal_init(int argc, char **argv)
 {
 	struct zdk_pci_addr devs[EAL_MAX_DEVS];
@@ -179,11 +222,13 @@ int zdk_eal_init(int argc, char **argv)
 	 * Devices first (their reserved regions shape the IOVA space), then the
 	 * arena is mapped once, then drivers touch the devices.
 	 */
+	eal.opening = true;
 	rc = devices_open(devs, ndevs);
+	eal.opening = false;
 	if (rc)
 		goto err_cleanup;
-	if (!iommu_g && conf.iommu != EAL_IOMMU_AUTO) {
-		rc = eal_iommu_get(NULL, &(struct iommu *){ NULL });
+	if (!iommu_g) {
+		rc = backend_without_devices(&conf);
 		if (rc)
 			goto err_cleanup;
 	}

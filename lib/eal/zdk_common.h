@@ -6,6 +6,11 @@
 #ifndef ZDK_COMMON_H
 #define ZDK_COMMON_H
 
+/* The barriers and the TSC clock below are x86-64's (meson setup says so too). */
+#if !defined(__x86_64__)
+#error "zdk supports x86-64 only: its barriers and TSC clock have no other port yet"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,15 +41,9 @@
  * barriers; the full barrier orders a store before a later load.
  */
 #define zdk_compiler_barrier() __asm__ volatile("" ::: "memory")
-#if defined(__x86_64__) || defined(__i386__)
 #define zdk_mb() __asm__ volatile("mfence" ::: "memory")
 #define zdk_wmb() zdk_compiler_barrier()
 #define zdk_rmb() zdk_compiler_barrier()
-#else
-#define zdk_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define zdk_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
-#define zdk_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
-#endif
 /* Order normal-memory stores (descriptors) before an MMIO doorbell store. */
 #define zdk_io_wmb() zdk_wmb()
 /* Order a DMA-written status read before reading the rest of the entry. */
@@ -52,9 +51,7 @@
 
 static inline void zdk_pause(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
-#endif
 }
 
 static inline uint32_t zdk_mmio_read32(const volatile void *addr)
@@ -100,11 +97,7 @@ static inline void zdk_mmio_write8(volatile void *addr, uint8_t v)
 /* Time-stamp counter and its rate, for timeouts and latency. */
 static inline uint64_t zdk_rdtsc(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
 	return __builtin_ia32_rdtsc();
-#else
-	return 0;
-#endif
 }
 
 /**

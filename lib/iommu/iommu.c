@@ -192,8 +192,14 @@ int iommu_dev_attach(struct iommu *io, const struct iommu_dev_info *info, int *f
 {
 	int rc = io->ops->dev_attach(io, info, fd);
 
-	if (!rc)
-		io->ndevs++;
+	if (rc)
+		return rc;
+	io->ndevs++;
+	rc = io->on_attach ? io->on_attach(io) : 0;
+	if (rc) {
+		iommu_dev_detach(io, info, *fd);
+		*fd = -1;
+	}
 	return rc;
 }
 

@@ -78,8 +78,16 @@ struct iommu {
 	uint64_t pgsize_mask;   /* supported IOMMU page sizes */
 	struct iova_extent *extents;
 	pthread_mutex_t lock;   /* extents; the control path only */
-	/* Called once when the backend becomes ready (type1: first group). */
-	int (*on_ready)(struct iommu *io);
+	/*
+	 * Set by the init orchestrator before any device attaches.
+	 * on_attach: after each device attach, once the device's group/IOAS
+	 * shapes the IOVA ranges: map what is not mapped yet (the arena, the
+	 * zdk_dma_map() regions). A failure undoes the attach.
+	 * on_lost: the kernel dropped every mapping (type1: the last group
+	 * left the container); the next attach maps everything again.
+	 */
+	int (*on_attach)(struct iommu *io);
+	void (*on_lost)(struct iommu *io);
 };
 
 extern const struct iommu_ops iommu_iommufd_ops;

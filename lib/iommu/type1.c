@@ -192,8 +192,11 @@ static void group_put(struct iommu *io, struct iommu_group *g)
 	close(g->fd);
 	free(g);
 	/* The last group out takes the container's IOMMU and mappings along. */
-	if (!io->groups)
+	if (!io->groups) {
 		io->ready = false;
+		if (io->on_lost)
+			io->on_lost(io);
+	}
 }
 
 static int container_set_iommu(struct iommu *io)
@@ -208,10 +211,7 @@ static int container_set_iommu(struct iommu *io)
 	}
 	io->ready = true;
 	io->dma_count = 0;
-	rc = type1_ranges(io);
-	if (rc)
-		return rc;
-	return io->on_ready ? io->on_ready(io) : 0;
+	return type1_ranges(io);
 }
 
 static int container_dev_attach(struct iommu *io, const struct iommu_dev_info *info, int *fd)

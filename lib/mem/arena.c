@@ -435,17 +435,60 @@ static int arena_phys(struct mem_arena *a)
 	return 0;
 }
 
+/*
+ * Where the arena goes in IOVA space when no device has shaped it yet: inside
+ * [4 GiB, 512 GiB), which every IOMMU's aperture holds (39 bits is the
+ * smallest VT-d offers) and which stays clear of the MSI window below 4 GiB.
+ * A device that arrives later then finds its arena IOVAs inside its ranges.
+ */
+#define PORTABLE_IOVA_LO (1ULL << 32)
+#define PORTABLE_IOVA_HI ((1ULL << 39) - 1)
+
+static int arena_pick(struct mem_arena *a, const struct iommu *io)
+{
+	struct iova_range r[IOMMU_MAX_RANGES], all = { 0, UINT64_MAX };
+	const struct iova_range *src = io ? io->ranges : &all;
+	unsigned n = 0, nsrc = io ? io->nranges : 1;
+
+	if (io && io->ndevs)
+		return iova_pick(io->ranges, io->nranges, io->extents, (uintptr_t)a->base,
+				 a->len, a->pgsz, &a->iova_base);
+	for (unsigned i = 0; i < nsrc; i++) {
+		uint64_t lo = ZDK_MAX(src[i].start, PORTABLE_IOVA_LO);
+		uint64_t hi = ZDK_MIN(src[i].last, PORTABLE_IOVA_HI);
+
+		if (lo <= hi)
+			r[n++] = (struct iova_range){ lo, hi };
+	}
+	return iova_pick(r, n, io ? io->extents : NULL, ZDK_BAD_IOVA, a->len, a->pgsz,
+			 &a->iova_base);
+}
+
+static void arena_iova_assign(struct mem_arena *a)
+{
+	for (size_t i = 0; i < a->len / a->pgsz; i++)
+		a->pg_iova[i] = a->iova_base + i * a->pgsz;
+}
+
 static int arena_map(struct mem_arena *a, struct iommu *io)
 {
 	char b[32];
 	int rc;
 
-	rc = iova_pick(io->ranges, io->nranges, io->extents, (uintptr_t)a->base, a->len, a->pgsz,
-		       &a->iova_base);
-	if (rc) {
-		ZDK_ERR("the arena (%s) does not fit the IOMMU's IOVA aperture: ask for less "
-			"with -m", size_str(a->len, b, sizeof(b)));
-		return rc;
+	if (!a->iova_fixed) {
+		rc = arena_pick(a, io);
+		if (rc) {
+			ZDK_ERR("the arena (%s) does not fit the IOMMU's IOVA aperture: ask for "
+				"less with -m", size_str(a->len, b, sizeof(b)));
+			return rc;
+		}
+	} else if (!iova_range_contains(io->ranges, io->nranges, a->iova_base, a->len)) {
+		ZDK_ERR("the arena's IOVAs [0x%llx, +%s) were handed out before any device was "
+			"open, and %s cannot map them there: open the device in zdk_eal_init() "
+			"(-a BDF) so that the arena is placed for it",
+			(unsigned long long)a->iova_base, size_str(a->len, b, sizeof(b)),
+			io->ops->name);
+		return -ERANGE;
 	}
 	a->by_file = io->ops->map_file != NULL;
 	for (unsigned i = 0; i < a->nsegs; i++) {
@@ -467,41 +510,76 @@ static int arena_map(struct mem_arena *a, struct iommu *io)
 			return rc;
 		}
 	}
-	for (size_t i = 0; i < a->len / a->pgsz; i++)
-		a->pg_iova[i] = a->iova_base + i * a->pgsz;
+	arena_iova_assign(a);
 	return iommu_extent_add(io, a->iova_base, a->len);
+}
+
+/* No-IOMMU: the IOVA is the physical address, known only from the pages. */
+static int arena_noiommu(struct mem_arena *a)
+{
+	if (a->pgsz < (2u << 20)) {
+		ZDK_ERR("no-IOMMU mode cannot use 4 KiB pages (--no-huge): without an IOMMU the "
+			"device gets physical addresses, and only hugepages keep a buffer "
+			"physically contiguous and in place; drop --no-huge (or enable the IOMMU)");
+		return -EINVAL;
+	}
+	if (a->iova_fixed) {
+		ZDK_ERR("no-IOMMU mode came up after the arena's addresses were handed out: "
+			"open the device in zdk_eal_init() (-a BDF), or pass --iommu=noiommu");
+		return -EINVAL;
+	}
+	return arena_phys(a);
 }
 
 int mem_dma_setup(struct iommu *io)
 {
 	struct mem_arena *a = mem_arena_g;
-	int rc = 0;
+	int rc;
 
 	if (!a || a->dma_mapped)
 		return 0;
-	if (!io) {
-		/* No IOMMU, no device: addresses are placeholders nobody DMAs to. */
-		for (size_t i = 0; i < a->len / a->pgsz; i++)
-			a->pg_iova[i] = (uintptr_t)a->base + i * a->pgsz;
-	} else if (io->ops->mode == ZDK_IOMMU_NOIOMMU) {
-		rc = arena_phys(a);
+	if (io && io->ops->mode == ZDK_IOMMU_NOIOMMU) {
+		rc = arena_noiommu(a);
 		if (!rc)
 			ZDK_WARN("no-IOMMU mode: devices can DMA anywhere in memory; IOVA = "
 				 "physical address");
-	} else if (io->ready) {
+	} else if (io && io->ready) {
 		rc = arena_map(a, io);
 		if (!rc)
 			ZDK_INFO("arena: %zu MiB at IOVA 0x%llx mapped once through %s%s",
 				 a->len >> 20, (unsigned long long)a->iova_base, io->ops->name,
 				 a->by_file ? " with IOMMU_IOAS_MAP_FILE" : "");
 	} else {
-		return 0; /* type1: mapped when the first group joins */
+		/* Nothing can map yet (no VFIO, or type1 with no group): provisional
+		 * IOVAs, which the mapping made at the first device keeps. */
+		if (a->iova_fixed)
+			return 0;
+		rc = arena_pick(a, NULL);
+		if (rc)
+			return rc;
+		arena_iova_assign(a);
+		a->iova_fixed = true;
+		xlate_publish(a);
+		ZDK_INFO("arena: %zu MiB at IOVA 0x%llx, to be mapped when a device opens",
+			 a->len >> 20, (unsigned long long)a->iova_base);
+		return 0;
 	}
 	if (rc)
 		return rc;
 	a->dma_mapped = true;
+	a->iova_fixed = true;
 	xlate_publish(a);
 	return 0;
+}
+
+void mem_dma_lost(struct iommu *io)
+{
+	struct mem_arena *a = mem_arena_g;
+
+	if (!a || !a->dma_mapped || io->ops->mode == ZDK_IOMMU_NOIOMMU)
+		return;
+	iommu_extent_del(io, a->iova_base, a->len);
+	a->dma_mapped = false; /* the IOVAs stay: iova_fixed */
 }
 
 void mem_dma_teardown(struct iommu *io)

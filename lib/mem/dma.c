@@ -27,6 +27,7 @@ static struct {
 	pthread_rwlock_t lock;
 	struct ext_map *v;
 	unsigned n, cap;
+	bool lost; /* the kernel dropped the IOMMU mappings (type1's last group left) */
 } ext = { .lock = PTHREAD_RWLOCK_INITIALIZER };
 
 static size_t page_size(void)
@@ -315,11 +316,43 @@ int zdk_dma_unmap(void *va, size_t len)
 		munlock(va, len);
 		return 0;
 	}
-	if (!io || !io->ready)
+	if (!io || !io->ready || ext.lost) {
+		if (io)
+			ext_iova_release(io, m.iova, len);
 		return 0;
+	}
 	rc = io->ops->unmap(io, m.iova, len);
 	/* Only now may the IOVA be handed out again. */
 	ext_iova_release(io, m.iova, len);
+	return rc;
+}
+
+void mem_ext_lost(struct iommu *io)
+{
+	pthread_rwlock_wrlock(&ext.lock);
+	ext.lost = io->ops->mode != ZDK_IOMMU_NOIOMMU;
+	pthread_rwlock_unlock(&ext.lock);
+}
+
+int mem_ext_remap(struct iommu *io)
+{
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&ext.lock);
+	for (unsigned i = 0; ext.lost && i < ext.n; i++) {
+		rc = io->ops->map(io, (void *)ext.v[i].va, ext.v[i].iova, ext.v[i].len);
+		if (rc) {
+			ZDK_ERR("zdk_dma_map()ped region %p (%zu bytes) cannot be mapped again at "
+				"IOVA 0x%llx: %s", (void *)ext.v[i].va, ext.v[i].len,
+				(unsigned long long)ext.v[i].iova, strerror(-rc));
+			while (i--)
+				io->ops->unmap(io, ext.v[i].iova, ext.v[i].len);
+			break;
+		}
+	}
+	if (!rc)
+		ext.lost = false;
+	pthread_rwlock_unlock(&ext.lock);
 	return rc;
 }
 
@@ -331,12 +364,13 @@ void mem_ext_release(struct iommu *io)
 		if (ext.v[i].pa) {
 			free(ext.v[i].pa);
 			munlock((void *)ext.v[i].va, ext.v[i].len);
-		} else if (io && io->ready) {
+		} else if (io && io->ready && !ext.lost) {
 			io->ops->unmap(io, ext.v[i].iova, ext.v[i].len);
 		}
 	}
 	free(ext.v);
 	ext.v = NULL;
 	ext.n = ext.cap = 0;
+	ext.lost = false;
 	pthread_rwlock_unlock(&ext.lock);
 }

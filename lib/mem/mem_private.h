@@ -64,6 +64,7 @@ struct mem_arena {
 	unsigned nsegs;
 	uint64_t *pg_iova;
 	uint64_t iova_base;
+	bool iova_fixed;     /* IOVAs handed out: every later mapping must keep them */
 	bool dma_mapped;
 	bool by_file;        /* mapped with IOMMU_IOAS_MAP_FILE */
 };
@@ -72,10 +73,20 @@ extern struct mem_arena *mem_arena_g;
 
 int mem_init(const struct mem_conf *conf);
 void mem_fini(void);
-/* Assign IOVAs to the arena and map it through @io (NULL: no IOMMU). */
+/*
+ * mem_dma_setup() - give the arena its IOVAs and map it through @io.
+ * With no backend, or a type1 container that has no group yet, the arena
+ * gets provisional IOVAs (allocations record them, e.g. a mempool's), and
+ * the mapping made when a device arrives must keep them.
+ */
 int mem_dma_setup(struct iommu *io);
 void mem_dma_teardown(struct iommu *io);
+/* The kernel dropped every mapping of @io: the next setup maps again. */
+void mem_dma_lost(struct iommu *io);
 void mem_ext_release(struct iommu *io);
+/* Map again the zdk_dma_map() regions @io lost (same IOVAs). */
+int mem_ext_remap(struct iommu *io);
+void mem_ext_lost(struct iommu *io);
 
 /* The heap (malloc.c), unit tested on plain memory. */
 void heap_init(struct mem_heap *h, void *base, size_t len, int node);

@@ -4,7 +4,10 @@
  * is mapped once (by file where the backend can, else by VA) inside a
  * 39-bit aperture, zdk_virt2iova() agrees with what was mapped, external
  * maps get IOVAs clear of the arena and are unmapped exactly, and a type1
- * container that is not ready yet defers the mapping.
+ * container that is not ready yet defers the mapping. Issue 9, defects 8
+ * and 12: IOVAs handed out before any backend could map are the ones mapped
+ * later; what type1 loses with its last group is mapped again, at the same
+ * IOVAs; no-IOMMU mode refuses 4 KiB pages and late physical addresses.
  */
 #include "../zdk_test.h"
 #include <errno.h>
@@ -68,11 +71,18 @@ static const struct iommu_ops mock_ops = {
 	.unmap = mock_unmap,
 };
 
-static struct iommu *mock_create(bool ready)
+static const struct iommu_ops mock_noiommu_ops = {
+	.name = "mock-noiommu",
+	.mode = ZDK_IOMMU_NOIOMMU,
+	.map = mock_map,
+	.unmap = mock_unmap,
+};
+
+static struct iommu *mock_create_ops(const struct iommu_ops *ops, bool ready)
 {
 	struct iommu *io = calloc(1, sizeof(*io));
 
-	io->ops = &mock_ops;
+	io->ops = ops;
 	io->fd = -1;
 	io->ready = ready;
 	io->ranges[0] = (struct iova_range){ 0, (1ULL << 39) - 1 };
@@ -81,6 +91,11 @@ static struct iommu *mock_create(bool ready)
 	ncalls = 0;
 	iommu_g = io;
 	return io;
+}
+
+static struct iommu *mock_create(bool ready)
+{
+	return mock_create_ops(&mock_ops, ready);
 }
 
 static void mock_destroy(struct iommu *io)
@@ -158,16 +173,128 @@ static void test_arena_by_va_fallback(void)
 static void test_deferred_until_ready(void)
 {
 	struct iommu *io;
+	uint64_t early;
 
 	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
 	io = mock_create(false);
 	CU_ASSERT_EQUAL(mem_dma_setup(io), 0);
 	CU_ASSERT_EQUAL(ncalls, 0); /* type1 with no group: nothing to map into */
-	CU_ASSERT_EQUAL(zdk_virt2iova(mem_arena_g->base), ZDK_BAD_IOVA);
+	/* but allocations already get their IOVAs (a mempool keeps them) ... */
+	early = zdk_virt2iova(mem_arena_g->base);
+	CU_ASSERT_NOT_EQUAL(early, ZDK_BAD_IOVA);
 	io->ready = true; /* the first group joined */
+	io->ndevs = 1;
 	CU_ASSERT_EQUAL(mem_dma_setup(io), 0);
-	CU_ASSERT_EQUAL(ncalls, 1);
-	CU_ASSERT_NOT_EQUAL(zdk_virt2iova(mem_arena_g->base), ZDK_BAD_IOVA);
+	CU_ASSERT_EQUAL_FATAL(ncalls, 1);
+	/* ... and the mapping made later is at exactly those IOVAs */
+	CU_ASSERT_EQUAL(calls[0].iova, early);
+	CU_ASSERT_EQUAL(zdk_virt2iova(mem_arena_g->base), early);
+	mock_destroy(io);
+}
+
+/* Defect 12: init found no backend at all (no device, no VFIO yet); a device
+ * attached later must get the arena mapped, at the IOVAs already handed out. */
+static void test_backend_after_init(void)
+{
+	char *p;
+	uint64_t early;
+	struct iommu *io;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	CU_ASSERT_EQUAL(mem_dma_setup(NULL), 0);
+	p = zdk_dma_zalloc(4096, 4096, ZDK_SOCKET_ANY, &early);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_NOT_EQUAL(early, ZDK_BAD_IOVA);
+	/* inside every IOMMU's aperture, clear of the MSI window */
+	CU_ASSERT_TRUE(early >= (1ULL << 32) && early < (1ULL << 39));
+
+	io = mock_create(true);
+	io->ndevs = 1;
+	CU_ASSERT_EQUAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL_FATAL(ncalls, 1);
+	CU_ASSERT_TRUE(calls[0].iova <= early && early < calls[0].iova + calls[0].len);
+	CU_ASSERT_EQUAL(calls[0].iova + (uint64_t)(p - mem_arena_g->base), early);
+	CU_ASSERT_EQUAL(zdk_virt2iova(p), early);
+	zdk_dma_free(p);
+	mock_destroy(io);
+}
+
+/* A backend that cannot map the IOVAs handed out says so and maps nothing. */
+static void test_backend_after_init_cannot_keep_iovas(void)
+{
+	struct iommu *io;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	CU_ASSERT_EQUAL(mem_dma_setup(NULL), 0);
+	io = mock_create(true);
+	io->ndevs = 1;
+	io->ranges[0] = (struct iova_range){ 0, (1ULL << 32) - 1 }; /* a 32-bit IOMMU */
+	CU_ASSERT_EQUAL(mem_dma_setup(io), -ERANGE);
+	CU_ASSERT_EQUAL(ncalls, 0);
+	mock_destroy(io);
+}
+
+/* Defect 12, type1: the last group leaving drops every mapping in the kernel;
+ * the next attach maps the arena and the zdk_dma_map() regions again. */
+static void test_type1_mappings_lost_and_restored(void)
+{
+	uint64_t arena_iova, ext_iova;
+	struct iommu *io;
+	char *buf = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	io = mock_create(true);
+	io->ndevs = 1;
+	has_map_file = false;
+	CU_ASSERT_EQUAL_FATAL(mem_dma_setup(io), 0);
+	arena_iova = calls[0].iova;
+	CU_ASSERT_EQUAL_FATAL(posix_memalign((void **)&buf, 4096, 1 << 16), 0);
+	CU_ASSERT_EQUAL_FATAL(zdk_dma_map(buf, 1 << 16, &ext_iova), 0);
+
+	/* the last group leaves: what the kernel dropped is no longer counted */
+	io->ready = false;
+	io->ndevs = 0;
+	mem_dma_lost(io);
+	mem_ext_lost(io);
+	ncalls = 0;
+	/* a device attaches again */
+	io->ready = true;
+	io->ndevs = 1;
+	CU_ASSERT_EQUAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL(mem_ext_remap(io), 0);
+	CU_ASSERT_EQUAL_FATAL(ncalls, 2);
+	CU_ASSERT_EQUAL(calls[0].op, OP_MAP);
+	CU_ASSERT_EQUAL(calls[0].iova, arena_iova);
+	CU_ASSERT_EQUAL(calls[1].op, OP_MAP);
+	CU_ASSERT_PTR_EQUAL(calls[1].va, buf);
+	CU_ASSERT_EQUAL(calls[1].iova, ext_iova);
+	CU_ASSERT_EQUAL(zdk_virt2iova(buf + 5), ext_iova + 5);
+	/* mapped once more, not twice: a further attach maps nothing */
+	CU_ASSERT_EQUAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL(mem_ext_remap(io), 0);
+	CU_ASSERT_EQUAL(ncalls, 2);
+	mock_destroy(io);
+	free(buf);
+}
+
+/* Defect 8: however no-IOMMU mode was chosen, 4 KiB pages are refused, and
+ * so are physical addresses after other IOVAs were handed out. */
+static void test_noiommu_refuses(void)
+{
+	struct iommu *io;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0); /* --no-huge */
+	io = mock_create_ops(&mock_noiommu_ops, true);
+	CU_ASSERT_EQUAL(mem_dma_setup(io), -EINVAL);
+	CU_ASSERT_EQUAL(mem_arena_g->dma_mapped, false);
+	mock_destroy(io);
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	CU_ASSERT_EQUAL(mem_dma_setup(NULL), 0);
+	mem_arena_g->pgsz = 2u << 20; /* as if hugepages: only the late start is wrong */
+	io = mock_create_ops(&mock_noiommu_ops, true);
+	CU_ASSERT_EQUAL(mem_dma_setup(io), -EINVAL);
+	mem_arena_g->pgsz = 4096;
 	mock_destroy(io);
 }
 
@@ -239,6 +366,12 @@ static const struct zdk_test tests[] = {
 	{ "arena mapped by file", test_arena_by_file },
 	{ "arena mapped by VA when MAP_FILE is missing", test_arena_by_va_fallback },
 	{ "type1 maps when the first group joins", test_deferred_until_ready },
+	{ "a backend after init maps the IOVAs handed out", test_backend_after_init },
+	{ "IOVAs a late backend cannot map are refused",
+	  test_backend_after_init_cannot_keep_iovas },
+	{ "type1 mappings lost with the last group come back",
+	  test_type1_mappings_lost_and_restored },
+	{ "no-IOMMU mode refuses 4 KiB pages and late addresses", test_noiommu_refuses },
 	{ "external memory", test_external },
 	{ "IOVA space outside the arena", test_iova_alloc },
 	{ NULL, NULL },
