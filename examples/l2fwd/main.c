@@ -28,8 +28,6 @@
 #include "zdk_mbuf.h"
 
 #define BURST 32
-#define NB_RXD 4096
-#define NB_TXD 1024
 #define MAX_PORTS_PER_LCORE 16
 #define POOL_CACHE 256
 
@@ -49,6 +47,7 @@ static bool mac_updating = true;
 static uint32_t portmask;
 static unsigned ports_per_lcore = 1;
 static unsigned period_s = 10;
+static uint16_t nb_rxd = 4096, nb_txd = 1024; /* ring sizes: --rxd, --txd */
 static int dst_port[ZDK_ETH_MAX_PORTS];
 static struct zdk_ether_addr port_mac[ZDK_ETH_MAX_PORTS];
 static struct port_stats stats[ZDK_ETH_MAX_PORTS];
@@ -64,7 +63,8 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [zdk options] -- -p PORTMASK [-q NQ] [-T PERIOD]\n"
-		"       [--[no-]mac-updating] [--portmap \"(0,1),(2,3)\"]\n", prog);
+		"       [--[no-]mac-updating] [--portmap \"(0,1),(2,3)\"] [--rxd N] [--txd N]\n",
+		prog);
 }
 
 /* "(a,b),(c,d)": both directions of each pair. */
@@ -88,11 +88,13 @@ static int parse_portmap(const char *s)
 
 static int parse_args(int argc, char **argv, bool *have_map)
 {
-	enum { OPT_MAC = 256, OPT_NO_MAC, OPT_PORTMAP };
+	enum { OPT_MAC = 256, OPT_NO_MAC, OPT_PORTMAP, OPT_RXD, OPT_TXD };
 	static const struct option opts[] = {
 		{ "mac-updating", no_argument, NULL, OPT_MAC },
 		{ "no-mac-updating", no_argument, NULL, OPT_NO_MAC },
 		{ "portmap", required_argument, NULL, OPT_PORTMAP },
+		{ "rxd", required_argument, NULL, OPT_RXD },
+		{ "txd", required_argument, NULL, OPT_TXD },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -104,6 +106,9 @@ static int parse_args(int argc, char **argv, bool *have_map)
 		case 'T': period_s = (unsigned)atoi(optarg); break;
 		case OPT_MAC: mac_updating = true; break;
 		case OPT_NO_MAC: mac_updating = false; break;
+		/* The port checks the size against what it supports, with a message. */
+		case OPT_RXD: nb_rxd = (uint16_t)strtoul(optarg, NULL, 0); break;
+		case OPT_TXD: nb_txd = (uint16_t)strtoul(optarg, NULL, 0); break;
 		case OPT_PORTMAP:
 			if (parse_portmap(optarg)) {
 				fprintf(stderr, "l2fwd: bad --portmap \"%s\"\n", optarg);
@@ -163,9 +168,9 @@ static int port_init(uint16_t port, struct zdk_mempool *mp)
 
 	ret = zdk_eth_dev_configure(port, 1, 1, NULL);
 	if (!ret)
-		ret = zdk_eth_rx_queue_setup(port, 0, NB_RXD, ZDK_SOCKET_ANY, mp);
+		ret = zdk_eth_rx_queue_setup(port, 0, nb_rxd, ZDK_SOCKET_ANY, mp);
 	if (!ret)
-		ret = zdk_eth_tx_queue_setup(port, 0, NB_TXD, ZDK_SOCKET_ANY);
+		ret = zdk_eth_tx_queue_setup(port, 0, nb_txd, ZDK_SOCKET_ANY);
 	if (!ret)
 		ret = zdk_eth_promiscuous_enable(port);
 	if (!ret)
@@ -320,7 +325,7 @@ int main(int argc, char **argv)
 	}
 	for (p = 0; p < ZDK_ETH_MAX_PORTS; p++)
 		nb_ports += !!(portmask & (1u << p));
-	ret = zdk_mbuf_pool_create("l2fwd", ZDK_MAX(8192u, nb_ports * (NB_RXD + NB_TXD + BURST) +
+	ret = zdk_mbuf_pool_create("l2fwd", ZDK_MAX(8192u, nb_ports * (nb_rxd + nb_txd + BURST) +
 						     zdk_lcore_count() * POOL_CACHE * 2),
 				   POOL_CACHE, ZDK_MBUF_DEFAULT_BUF_SIZE, zdk_socket_id(), &mp);
 	if (ret) {

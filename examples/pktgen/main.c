@@ -35,8 +35,6 @@
 #include "zdk_mbuf.h"
 
 #define BURST 32
-#define NB_RXD 4096
-#define NB_TXD 1024
 #define HDR_LEN (14 + 20 + 8)
 #define MAGIC 0x5a44u /* "ZD" */
 #define MAX_LAT_SAMPLES (1u << 20)
@@ -55,6 +53,7 @@ struct opts {
 	uint64_t rate, count;
 	double seconds;
 	unsigned drain_ms;
+	uint16_t nb_rxd, nb_txd; /* asked for; fitted to each port's limits */
 	bool strict, check_src, check_dst, rx_only;
 	struct zdk_ether_addr dst, expect_src, expect_dst;
 };
@@ -90,7 +89,7 @@ static int parse_mac(const char *s, struct zdk_ether_addr *mac)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_TX = 256, O_RX, O_DST, O_ESRC, O_EDST, O_DRAIN, O_STRICT, O_RXONLY };
+	enum { O_TX = 256, O_RX, O_DST, O_ESRC, O_EDST, O_DRAIN, O_STRICT, O_RXONLY, O_RXD, O_TXD };
 	static const struct option lopts[] = {
 		{ "tx-port", required_argument, NULL, O_TX },
 		{ "rx-port", required_argument, NULL, O_RX },
@@ -100,11 +99,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "drain-ms", required_argument, NULL, O_DRAIN },
 		{ "strict", no_argument, NULL, O_STRICT },
 		{ "rx-only", no_argument, NULL, O_RXONLY },
+		{ "rxd", required_argument, NULL, O_RXD },
+		{ "txd", required_argument, NULL, O_TXD },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
-	*o = (struct opts){ .tx_port = 0, .rx_port = 1, .size = 64, .drain_ms = 500 };
+	*o = (struct opts){ .tx_port = 0, .rx_port = 1, .size = 64, .drain_ms = 500,
+			    .nb_rxd = 4096, .nb_txd = 1024 };
 	memset(o->dst.addr, 0xff, 6);
 	while ((opt = getopt_long(argc, argv, "s:r:n:t:", lopts, NULL)) != -1) {
 		switch (opt) {
@@ -117,6 +119,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_DRAIN: o->drain_ms = (unsigned)atoi(optarg); break;
 		case O_STRICT: o->strict = true; break;
 		case O_RXONLY: o->rx_only = true; break;
+		case O_RXD: o->nb_rxd = (uint16_t)strtoul(optarg, NULL, 0); break;
+		case O_TXD: o->nb_txd = (uint16_t)strtoul(optarg, NULL, 0); break;
 		case O_DST:
 			if (parse_mac(optarg, &o->dst))
 				return -EINVAL;
@@ -341,7 +345,7 @@ static uint16_t ring_size(const struct zdk_eth_dev_info *info, uint16_t want)
 	return n - n % align;
 }
 
-static int port_init(uint16_t port, struct zdk_mempool *mp)
+static int port_init(uint16_t port, struct zdk_mempool *mp, const struct opts *o)
 {
 	struct zdk_eth_dev_info info;
 	struct zdk_eth_link link;
@@ -351,9 +355,9 @@ static int port_init(uint16_t port, struct zdk_mempool *mp)
 	if (!ret)
 		ret = zdk_eth_dev_configure(port, 1, 1, NULL);
 	if (!ret)
-		ret = zdk_eth_rx_queue_setup(port, 0, ring_size(&info, NB_RXD), ZDK_SOCKET_ANY, mp);
+		ret = zdk_eth_rx_queue_setup(port, 0, ring_size(&info, o->nb_rxd), ZDK_SOCKET_ANY, mp);
 	if (!ret)
-		ret = zdk_eth_tx_queue_setup(port, 0, ring_size(&info, NB_TXD), ZDK_SOCKET_ANY);
+		ret = zdk_eth_tx_queue_setup(port, 0, ring_size(&info, o->nb_txd), ZDK_SOCKET_ANY);
 	if (!ret)
 		ret = zdk_eth_promiscuous_enable(port);
 	if (!ret)
@@ -417,23 +421,24 @@ int main(int argc, char **argv)
 	    !zdk_eth_port_valid(o.rx_port)) {
 		fprintf(stderr, "usage: %s [zdk options] -- [--tx-port P] [--rx-port P] [-s 64..1518]"
 			" [-r PPS] [-n COUNT] [-t SECONDS] [--dst MAC] [--expect-src MAC]"
-			" [--expect-dst MAC] [--drain-ms MS] [--strict] [--rx-only]\n"
+			" [--expect-dst MAC] [--drain-ms MS] [--strict] [--rx-only]"
+			" [--rxd N] [--txd N]\n"
 			"(%u ports probed)\n", argv[0], zdk_eth_port_count());
 		ret = 1;
 		goto out_cleanup;
 	}
 	r.seen = calloc(o.count / 8 + 1, 1); /* untouched pages cost nothing */
 	r.lat = malloc(MAX_LAT_SAMPLES * sizeof(*r.lat));
-	ret = zdk_mbuf_pool_create("pktgen", 2 * (NB_RXD + NB_TXD) + 4096, 256, ZDK_MBUF_DEFAULT_BUF_SIZE,
+	ret = zdk_mbuf_pool_create("pktgen", 2 * (o.nb_rxd + o.nb_txd) + 4096, 256, ZDK_MBUF_DEFAULT_BUF_SIZE,
 				   zdk_socket_id(), &mp);
 	if (ret || !r.seen || !r.lat) {
 		fprintf(stderr, "pktgen: out of memory\n");
 		ret = 1;
 		goto out_free;
 	}
-	ret = port_init(o.tx_port, mp);
+	ret = port_init(o.tx_port, mp, &o);
 	if (!ret && o.rx_port != o.tx_port)
-		ret = port_init(o.rx_port, mp);
+		ret = port_init(o.rx_port, mp, &o);
 	if (ret) {
 		fprintf(stderr, "pktgen: port setup failed: %s\n", strerror(-ret));
 		goto out_ports;

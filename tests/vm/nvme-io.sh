@@ -6,7 +6,8 @@
 # namespaces, 64 MiB of writes of random size, offset and buffer alignment
 # read back and compared on each, then the same with three controller resets
 # in the middle of the writes (nothing lost, failed or completed twice), and
-# I/O from ordinary memory registered with zdk_dma_map().
+# I/O from ordinary memory registered with zdk_dma_map(), and a controller
+# attached after an init that opened no device (detached and attached again).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -27,6 +28,10 @@ for mode in ${NVME_IOMMU_MODES:-iommufd type1}; do
 	done
 	"$CHECK" "${eal[@]}" -- stress 1 64 $((RANDOM + 1)) reset || fail "$mode: reset during I/O"
 	ok "$mode: three resets during writes lost nothing"
+	# zdk_eal_init() with no device, then zdk_nvme_ctrlr_attach(), twice.
+	"$CHECK" -l 0 -b "$NVME_BDF" --iommu="$mode" -- lateattach "$NVME_BDF" 1 $RANDOM ||
+		fail "$mode: attach after init"
+	ok "$mode: a controller attached after init DMAs to buffers made before it, again after detach"
 	if [ "$mode" = noiommu ]; then
 		# IOVA = physical address: zdk_dma_map() gives each page its own address,
 		# but the driver's SGL path describes an iov element as one contiguous
