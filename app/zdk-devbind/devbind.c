@@ -2,7 +2,7 @@
 /*
  * devbind.c - zdk-devbind: show network and storage functions and their
  * drivers; bind them to vfio-pci for zdk and give them back to the kernel.
- * Like DPDK's dpdk-devbind.py, in C, on top of zdk_pci_sysfs_*.
+ * Like DPDK's dpdk-devbind.py, in C, on top of pci_sysfs_*.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,7 +16,7 @@
 #define VFIO_PCI "vfio-pci"
 
 struct devbind {
-	struct zdk_pci_sysfs fs;
+	struct pci_sysfs fs;
 	FILE *out;
 	FILE *err;
 	bool force;
@@ -47,7 +47,7 @@ static const struct {
 	{ 0x144d, 0xa808, "NVMe SSD Controller SM981/PM981/PM983" },
 };
 
-static const char *dev_name(const struct zdk_pci_sysfs_dev *d)
+static const char *dev_name(const struct pci_sysfs_dev *d)
 {
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (known[i].vendor == d->vendor_id && known[i].device == d->device_id)
@@ -57,7 +57,7 @@ static const char *dev_name(const struct zdk_pci_sysfs_dev *d)
 							       : "Storage controller";
 }
 
-static void print_dev(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
+static void print_dev(struct devbind *db, const struct pci_sysfs_dev *d)
 {
 	char why[128];
 	int busy;
@@ -73,7 +73,7 @@ static void print_dev(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
 		fprintf(db->out, " cdev=%s", d->vfio_cdev);
 	if (d->driver_override[0] && strcmp(d->driver_override, d->driver))
 		fprintf(db->out, " override=%s", d->driver_override);
-	busy = zdk_pci_sysfs_dev_in_use(&db->fs, &d->addr, why, sizeof(why));
+	busy = pci_sysfs_dev_in_use(&db->fs, &d->addr, why, sizeof(why));
 	if (busy > 0)
 		fprintf(db->out, " *in use: %s*", why);
 	fputc('\n', db->out);
@@ -81,14 +81,14 @@ static void print_dev(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
 
 enum bucket { BUCKET_VFIO, BUCKET_KERNEL, BUCKET_NONE };
 
-static enum bucket bucket_of(const struct zdk_pci_sysfs_dev *d)
+static enum bucket bucket_of(const struct pci_sysfs_dev *d)
 {
 	if (!d->driver[0])
 		return BUCKET_NONE;
 	return strcmp(d->driver, VFIO_PCI) ? BUCKET_KERNEL : BUCKET_VFIO;
 }
 
-static void print_section(struct devbind *db, const struct zdk_pci_sysfs_dev *devs, int n,
+static void print_section(struct devbind *db, const struct pci_sysfs_dev *devs, int n,
 			  unsigned cls, const char *what, enum bucket b)
 {
 	static const char *const titles[] = {
@@ -115,10 +115,10 @@ static void print_section(struct devbind *db, const struct zdk_pci_sysfs_dev *de
 
 static int status(struct devbind *db)
 {
-	struct zdk_pci_sysfs_dev *devs;
+	struct pci_sysfs_dev *devs;
 	int n;
 
-	n = zdk_pci_sysfs_scan(&db->fs, &devs);
+	n = pci_sysfs_scan(&db->fs, &devs);
 	if (n < 0) {
 		fprintf(db->err, "zdk-devbind: cannot list PCI devices in %s/bus/pci/devices: %s\n",
 			db->fs.sys ? db->fs.sys : "/sys", strerror(-n));
@@ -149,22 +149,22 @@ static bool named(const struct devbind *db, const char *name)
  * a driver that leaves DMA alone; devices named on the same command line
  * will be bound to vfio-pci too.
  */
-static int check_group(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
+static int check_group(struct devbind *db, const struct pci_sysfs_dev *d)
 {
-	struct zdk_pci_sysfs_dev *members;
+	struct pci_sysfs_dev *members;
 	int n, bad = 0;
 
-	n = zdk_pci_sysfs_group_list(&db->fs, d->iommu_group, &members);
+	n = pci_sysfs_group_list(&db->fs, d->iommu_group, &members);
 	if (n < 0) {
 		fprintf(db->err, "%s: cannot read IOMMU group %d: %s\n", d->name, d->iommu_group,
 			strerror(-n));
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
-		const struct zdk_pci_sysfs_dev *m = &members[i];
+		const struct pci_sysfs_dev *m = &members[i];
 
 		if (strcmp(m->name, d->name) == 0 || named(db, m->name) ||
-		    zdk_pci_sysfs_driver_viable(m->driver))
+		    pci_sysfs_driver_viable(m->driver))
 			continue;
 		if (!bad++)
 			fprintf(db->err, "%s: IOMMU group %d is not viable:", d->name,
@@ -174,7 +174,7 @@ static int check_group(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
 	if (bad) {
 		fprintf(db->err, " bind every device of the group: zdk-devbind --bind=vfio-pci");
 		for (int i = 0; i < n; i++)
-			if (!zdk_pci_sysfs_driver_viable(members[i].driver) ||
+			if (!pci_sysfs_driver_viable(members[i].driver) ||
 			    strcmp(members[i].name, d->name) == 0)
 				fprintf(db->err, " %s", members[i].name);
 		fprintf(db->err, " (or --force)\n");
@@ -184,21 +184,21 @@ static int check_group(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
 }
 
 /* Refuse to take a function from whoever is using it, unless --force. */
-static int check_in_use(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
+static int check_in_use(struct devbind *db, const struct pci_sysfs_dev *d)
 {
 	char why[128];
 
 	if (db->force || !d->driver[0] ||
-	    zdk_pci_sysfs_dev_in_use(&db->fs, &d->addr, why, sizeof(why)) <= 0)
+	    pci_sysfs_dev_in_use(&db->fs, &d->addr, why, sizeof(why)) <= 0)
 		return 0;
 	fprintf(db->err, "%s: in use (%s): stop using it first, or --force\n",
 		d->name, why);
 	return -1;
 }
 
-static int check_vfio(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
+static int check_vfio(struct devbind *db, const struct pci_sysfs_dev *d)
 {
-	if (d->iommu_group < 0 && zdk_pci_sysfs_noiommu_enabled(&db->fs) != 1 && !db->force) {
+	if (d->iommu_group < 0 && pci_sysfs_noiommu_enabled(&db->fs) != 1 && !db->force) {
 		fprintf(db->err, "%s: no IOMMU group: enable the IOMMU (firmware VT-d/AMD-Vi, "
 			"boot with intel_iommu=on), or, unsafe, VFIO's no-IOMMU mode "
 			"(modprobe vfio enable_unsafe_noiommu_mode=1); or --force\n", d->name);
@@ -211,12 +211,12 @@ static int check_vfio(struct devbind *db, const struct zdk_pci_sysfs_dev *d)
 
 static int bind_one(struct devbind *db, const struct zdk_pci_addr *a, const char *driver)
 {
-	struct zdk_pci_sysfs_dev d;
-	char name[ZDK_PCI_ADDR_LEN], was[ZDK_PCI_SYSFS_NAME_LEN];
+	struct pci_sysfs_dev d;
+	char name[ZDK_PCI_ADDR_LEN], was[PCI_SYSFS_NAME_LEN];
 	int rc;
 
 	zdk_pci_addr_format(a, name, sizeof(name));
-	rc = zdk_pci_sysfs_dev_read(&db->fs, a, &d);
+	rc = pci_sysfs_dev_read(&db->fs, a, &d);
 	if (rc) {
 		fprintf(db->err, "%s: no such PCI function (zdk-devbind --status lists them)\n", name);
 		return -1;
@@ -225,7 +225,7 @@ static int bind_one(struct devbind *db, const struct zdk_pci_addr *a, const char
 		fprintf(db->out, "%s: already bound to %s\n", name, driver);
 		return 0;
 	}
-	if (!zdk_pci_sysfs_driver_present(&db->fs, driver)) {
+	if (!pci_sysfs_driver_present(&db->fs, driver)) {
 		fprintf(db->err, "%s: driver %s is not loaded: modprobe %s\n", name, driver,
 			driver);
 		return -1;
@@ -233,9 +233,9 @@ static int bind_one(struct devbind *db, const struct zdk_pci_addr *a, const char
 	if (check_in_use(db, &d) || (strcmp(driver, VFIO_PCI) == 0 && check_vfio(db, &d)))
 		return -1;
 	snprintf(was, sizeof(was), "%s", d.driver[0] ? d.driver : "no driver");
-	rc = zdk_pci_sysfs_bind(&db->fs, a, driver);
+	rc = pci_sysfs_bind(&db->fs, a, driver);
 	if (rc == 0)
-		rc = zdk_pci_sysfs_dev_read(&db->fs, a, &d);
+		rc = pci_sysfs_dev_read(&db->fs, a, &d);
 	if (rc) {
 		fprintf(db->err, "%s: cannot bind to %s: %s\n", name, driver, strerror(-rc));
 		return -1;
@@ -251,12 +251,12 @@ static int bind_one(struct devbind *db, const struct zdk_pci_addr *a, const char
 
 static int unbind_one(struct devbind *db, const struct zdk_pci_addr *a)
 {
-	struct zdk_pci_sysfs_dev d;
+	struct pci_sysfs_dev d;
 	char name[ZDK_PCI_ADDR_LEN];
 	int rc;
 
 	zdk_pci_addr_format(a, name, sizeof(name));
-	rc = zdk_pci_sysfs_dev_read(&db->fs, a, &d);
+	rc = pci_sysfs_dev_read(&db->fs, a, &d);
 	if (rc) {
 		fprintf(db->err, "%s: no such PCI function (zdk-devbind --status lists them)\n", name);
 		return -1;
@@ -267,7 +267,7 @@ static int unbind_one(struct devbind *db, const struct zdk_pci_addr *a)
 	}
 	if (check_in_use(db, &d))
 		return -1;
-	rc = zdk_pci_sysfs_unbind(&db->fs, a);
+	rc = pci_sysfs_unbind(&db->fs, a);
 	if (rc) {
 		fprintf(db->err, "%s: cannot unbind from %s: %s\n", name, d.driver, strerror(-rc));
 		return -1;
@@ -278,12 +278,12 @@ static int unbind_one(struct devbind *db, const struct zdk_pci_addr *a)
 
 static int restore_one(struct devbind *db, const struct zdk_pci_addr *a)
 {
-	struct zdk_pci_sysfs_dev d;
-	char name[ZDK_PCI_ADDR_LEN], was[ZDK_PCI_SYSFS_NAME_LEN];
+	struct pci_sysfs_dev d;
+	char name[ZDK_PCI_ADDR_LEN], was[PCI_SYSFS_NAME_LEN];
 	int rc;
 
 	zdk_pci_addr_format(a, name, sizeof(name));
-	rc = zdk_pci_sysfs_dev_read(&db->fs, a, &d);
+	rc = pci_sysfs_dev_read(&db->fs, a, &d);
 	if (rc) {
 		fprintf(db->err, "%s: no such PCI function (zdk-devbind --status lists them)\n", name);
 		return -1;
@@ -291,9 +291,9 @@ static int restore_one(struct devbind *db, const struct zdk_pci_addr *a)
 	if (check_in_use(db, &d))
 		return -1;
 	snprintf(was, sizeof(was), "%s", d.driver[0] ? d.driver : "no driver");
-	rc = zdk_pci_sysfs_restore(&db->fs, a);
+	rc = pci_sysfs_restore(&db->fs, a);
 	if (rc == 0)
-		rc = zdk_pci_sysfs_dev_read(&db->fs, a, &d);
+		rc = pci_sysfs_dev_read(&db->fs, a, &d);
 	if (rc) {
 		fprintf(db->err, "%s: cannot restore: %s\n", name, strerror(-rc));
 		return -1;

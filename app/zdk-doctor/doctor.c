@@ -23,7 +23,7 @@
 #define IOMMU_FIX "enable VT-d/AMD-Vi in firmware and boot with intel_iommu=on (amd_iommu=on on AMD)"
 
 struct doctor {
-	struct zdk_pci_sysfs fs;
+	struct pci_sysfs fs;
 	FILE *out;
 	int fails;
 	int warns;
@@ -71,9 +71,9 @@ static const char *path_in(const char *root, const char *dflt, const char *rel, 
 
 static void check_iommu(struct doctor *dr)
 {
-	int noiommu = zdk_pci_sysfs_noiommu_enabled(&dr->fs);
+	int noiommu = pci_sysfs_noiommu_enabled(&dr->fs);
 
-	if (zdk_pci_sysfs_iommu_present(&dr->fs)) {
+	if (pci_sysfs_iommu_present(&dr->fs)) {
 		verdict(dr, OK, "IOMMU: enabled");
 	} else if (noiommu == 1) {
 		verdict(dr, WARN, "IOMMU: none; zdk can run only in VFIO's unsafe no-IOMMU mode");
@@ -93,13 +93,13 @@ static void check_iommu(struct doctor *dr)
 
 static void check_vfio(struct doctor *dr)
 {
-	if (zdk_pci_sysfs_iommufd_present(&dr->fs)) {
+	if (pci_sysfs_iommufd_present(&dr->fs)) {
 		verdict(dr, OK, "iommufd: /dev/iommu present");
 	} else {
 		verdict(dr, WARN, "iommufd: no /dev/iommu");
 		fix(dr, "type1 will be used; Linux >= 6.6 with CONFIG_IOMMUFD for iommufd");
 	}
-	if (zdk_pci_sysfs_vfio_pci_present(&dr->fs)) {
+	if (pci_sysfs_vfio_pci_present(&dr->fs)) {
 		verdict(dr, OK, "vfio-pci: loaded");
 	} else {
 		verdict(dr, FAIL, "vfio-pci: not loaded");
@@ -133,7 +133,7 @@ static int check_node(struct doctor *dr, const char *bdf, const char *path, enum
 	return rc;
 }
 
-static void check_nodes(struct doctor *dr, const struct zdk_pci_sysfs_dev *d)
+static void check_nodes(struct doctor *dr, const struct pci_sysfs_dev *d)
 {
 	char path[PATH_MAX], rel[128], bind_fix[192];
 	bool iommufd_ok = false;
@@ -142,7 +142,7 @@ static void check_nodes(struct doctor *dr, const struct zdk_pci_sysfs_dev *d)
 	snprintf(bind_fix, sizeof(bind_fix), "bind it again (zdk-devbind --bind=vfio-pci %s); "
 		 "check devtmpfs/udev", d->name);
 	/* iommufd: /dev/iommu and the device's cdev. */
-	if (zdk_pci_sysfs_iommufd_present(&dr->fs)) {
+	if (pci_sysfs_iommufd_present(&dr->fs)) {
 		rc = check_node(dr, d->name, path_in(dr->fs.dev, "/dev", "iommu", path, sizeof(path)),
 				FAIL, "modprobe iommufd");
 		if (d->vfio_cdev[0]) {
@@ -167,14 +167,14 @@ static void check_nodes(struct doctor *dr, const struct zdk_pci_sysfs_dev *d)
 		   iommufd_ok ? WARN : FAIL, bind_fix);
 }
 
-static void check_group(struct doctor *dr, const struct zdk_pci_sysfs_dev *d)
+static void check_group(struct doctor *dr, const struct pci_sysfs_dev *d)
 {
-	struct zdk_pci_sysfs_dev *m;
+	struct pci_sysfs_dev *m;
 	char others[512] = "", culprits[512] = "";
 	size_t lo = 0, lc = 0;
 	int n;
 
-	n = zdk_pci_sysfs_group_list(&dr->fs, d->iommu_group, &m);
+	n = pci_sysfs_group_list(&dr->fs, d->iommu_group, &m);
 	if (n < 0) {
 		verdict(dr, FAIL, "%s: cannot read IOMMU group %d: %s", d->name, d->iommu_group,
 			strerror(-n));
@@ -187,7 +187,7 @@ static void check_group(struct doctor *dr, const struct zdk_pci_sysfs_dev *d)
 			lo += (size_t)snprintf(others + lo, sizeof(others) - lo, "%s%s (%s)",
 					       lo ? ", " : "", m[i].name,
 					       m[i].driver[0] ? m[i].driver : "no driver");
-		if (!zdk_pci_sysfs_driver_viable(m[i].driver) && lc < sizeof(culprits))
+		if (!pci_sysfs_driver_viable(m[i].driver) && lc < sizeof(culprits))
 			lc += (size_t)snprintf(culprits + lc, sizeof(culprits) - lc, " %s", m[i].name);
 	}
 	free(m);
@@ -202,7 +202,7 @@ static void check_group(struct doctor *dr, const struct zdk_pci_sysfs_dev *d)
 }
 
 /* Free hugepage memory on @node (-1: the global pools) in MiB. */
-static uint64_t node_free_mib(const struct zdk_pci_sysfs_hugepages *p, int n, int node)
+static uint64_t node_free_mib(const struct pci_sysfs_hugepages *p, int n, int node)
 {
 	uint64_t mib = 0;
 
@@ -213,14 +213,14 @@ static uint64_t node_free_mib(const struct zdk_pci_sysfs_hugepages *p, int n, in
 }
 
 /* DMA memory is best on the device's own node: say when that node has none free. */
-static void check_numa(struct doctor *dr, const struct zdk_pci_sysfs_dev *d)
+static void check_numa(struct doctor *dr, const struct pci_sysfs_dev *d)
 {
-	struct zdk_pci_sysfs_hugepages *p;
+	struct pci_sysfs_hugepages *p;
 	bool known = false;
 	uint64_t mib;
 	int n;
 
-	n = zdk_pci_sysfs_hugepages_read(&dr->fs, &p);
+	n = pci_sysfs_hugepages_read(&dr->fs, &p);
 	for (int i = 0; i < n; i++)
 		known |= p[i].node == d->numa_node;
 	mib = node_free_mib(p, n, d->numa_node);
@@ -240,12 +240,12 @@ static void check_numa(struct doctor *dr, const struct zdk_pci_sysfs_dev *d)
 
 static void check_device(struct doctor *dr, const struct zdk_pci_addr *a)
 {
-	struct zdk_pci_sysfs_dev d;
+	struct pci_sysfs_dev d;
 	char bdf[ZDK_PCI_ADDR_LEN];
 	bool bound;
 
 	zdk_pci_addr_format(a, bdf, sizeof(bdf));
-	if (zdk_pci_sysfs_dev_read(&dr->fs, a, &d)) {
+	if (pci_sysfs_dev_read(&dr->fs, a, &d)) {
 		verdict(dr, FAIL, "%s: no such PCI function", bdf);
 		fix(dr, "zdk-devbind --status lists the network and storage functions");
 		return;
@@ -271,7 +271,7 @@ static void check_device(struct doctor *dr, const struct zdk_pci_addr *a)
 
 static void check_devices(struct doctor *dr)
 {
-	struct zdk_pci_sysfs_dev *devs;
+	struct pci_sysfs_dev *devs;
 	int n, bound = 0;
 
 	if (dr->naddrs) {
@@ -279,7 +279,7 @@ static void check_devices(struct doctor *dr)
 			check_device(dr, &dr->addrs[i]);
 		return;
 	}
-	n = zdk_pci_sysfs_scan(&dr->fs, &devs);
+	n = pci_sysfs_scan(&dr->fs, &devs);
 	for (int i = 0; i < n; i++) {
 		if (strcmp(devs[i].driver, "vfio-pci"))
 			continue;
@@ -302,7 +302,7 @@ static const char *size_str(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-static void check_socket_mem(struct doctor *dr, const struct zdk_pci_sysfs_hugepages *p, int n,
+static void check_socket_mem(struct doctor *dr, const struct pci_sysfs_hugepages *p, int n,
 			     bool per_node)
 {
 	for (int node = 0; node < dr->nmem; node++) {
@@ -333,17 +333,17 @@ static void check_socket_mem(struct doctor *dr, const struct zdk_pci_sysfs_hugep
 	}
 }
 
-static void check_mounts(struct doctor *dr, const struct zdk_pci_sysfs_hugepages *p, int n);
+static void check_mounts(struct doctor *dr, const struct pci_sysfs_hugepages *p, int n);
 
 static void check_hugepages(struct doctor *dr)
 {
-	struct zdk_pci_sysfs_hugepages *p;
+	struct pci_sysfs_hugepages *p;
 	bool per_node = false;
 	uint64_t free_total = 0;
 	char sz[16], where[16];
 	int n;
 
-	n = zdk_pci_sysfs_hugepages_read(&dr->fs, &p);
+	n = pci_sysfs_hugepages_read(&dr->fs, &p);
 	for (int i = 0; i < n; i++)
 		per_node |= p[i].node >= 0;
 	for (int i = 0; i < n; i++) {
@@ -372,14 +372,14 @@ static void check_hugepages(struct doctor *dr)
 }
 
 /* A hugetlbfs mount for every page size that has free pages. */
-static void check_mounts(struct doctor *dr, const struct zdk_pci_sysfs_hugepages *p, int n)
+static void check_mounts(struct doctor *dr, const struct pci_sysfs_hugepages *p, int n)
 {
-	struct zdk_pci_sysfs_mount *m;
+	struct pci_sysfs_mount *m;
 	uint64_t missing[8];
 	int nm, nmissing = 0, mounted = 0;
 	char sz[16];
 
-	nm = zdk_pci_sysfs_hugetlbfs_mounts(&dr->fs, &m);
+	nm = pci_sysfs_hugetlbfs_mounts(&dr->fs, &m);
 	for (int i = 0; i < n; i++) {
 		bool seen = false, found = false;
 

@@ -97,7 +97,7 @@ static int addr_cmp(const void *a, const void *b)
  * supported device bound to vfio-pci. */
 static int devices_pick(const struct eal_conf *c, struct zdk_pci_addr *out, unsigned *n)
 {
-	struct zdk_pci_sysfs_dev *devs = NULL;
+	struct pci_sysfs_dev *devs = NULL;
 	int ndevs;
 
 	*n = 0;
@@ -107,11 +107,11 @@ static int devices_pick(const struct eal_conf *c, struct zdk_pci_addr *out, unsi
 		qsort(out, *n, sizeof(*out), addr_cmp);
 		return 0;
 	}
-	ndevs = zdk_pci_sysfs_scan(NULL, &devs);
+	ndevs = pci_sysfs_scan(NULL, &devs);
 	if (ndevs < 0)
 		return ndevs == -ENOENT ? 0 : ndevs;
 	for (int i = 0; i < ndevs && *n < EAL_MAX_DEVS; i++) {
-		const struct zdk_pci_sysfs_dev *d = &devs[i];
+		const struct pci_sysfs_dev *d = &devs[i];
 
 		if (strcmp(d->driver, "vfio-pci") || in_list(&d->addr, c->block, c->nblock) ||
 		    !zdk_pci_driver_match(d->vendor_id, d->device_id))

@@ -53,9 +53,9 @@ struct zdk_pci_device *zdk_pci_device_find(const char *bdf)
 }
 
 /* The device must be bound to vfio-pci, in a viable group. */
-static int check_bound(const char *bdf, const struct zdk_pci_sysfs_dev *sd)
+static int check_bound(const char *bdf, const struct pci_sysfs_dev *sd)
 {
-	struct zdk_pci_sysfs_dev culprit;
+	struct pci_sysfs_dev culprit;
 	int rc;
 
 	if (strcmp(sd->driver, "vfio-pci")) {
@@ -72,7 +72,7 @@ static int check_bound(const char *bdf, const struct zdk_pci_sysfs_dev *sd)
 			"no-IOMMU mode", bdf);
 		return -ENODEV;
 	}
-	rc = zdk_pci_sysfs_group_viable(NULL, sd->iommu_group, &culprit);
+	rc = pci_sysfs_group_viable(NULL, sd->iommu_group, &culprit);
 	if (rc == 0) {
 		ZDK_ERR("%s: IOMMU group %d is not viable: %s in the same group is bound to %s; "
 			"run zdk-devbind --bind=vfio-pci %s", bdf, sd->iommu_group, culprit.name,
@@ -97,7 +97,7 @@ static int regions_read(struct zdk_pci_device *dev)
 	return 0;
 }
 
-static void fill_ids(struct zdk_pci_device *dev, const struct zdk_pci_sysfs_dev *sd)
+static void fill_ids(struct zdk_pci_device *dev, const struct pci_sysfs_dev *sd)
 {
 	dev->vendor_id = sd->vendor_id;
 	dev->device_id = sd->device_id;
@@ -111,7 +111,7 @@ static void fill_ids(struct zdk_pci_device *dev, const struct zdk_pci_sysfs_dev 
 int zdk_pci_device_open(const char *bdf, struct zdk_pci_device **out)
 {
 	struct zdk_pci_device *dev, **pp;
-	struct zdk_pci_sysfs_dev sd;
+	struct pci_sysfs_dev sd;
 	struct pci_priv *p;
 	int rc;
 
@@ -132,7 +132,7 @@ int zdk_pci_device_open(const char *bdf, struct zdk_pci_device **out)
 		rc = -EBUSY;
 		goto err_free;
 	}
-	rc = zdk_pci_sysfs_dev_read(NULL, &dev->addr, &sd);
+	rc = pci_sysfs_dev_read(NULL, &dev->addr, &sd);
 	if (rc) {
 		ZDK_ERR("PCI device %s not found (zdk-devbind --status lists them)", dev->name);
 		goto err_free;

@@ -23,17 +23,17 @@
 /* IFF_UP from <net/if.h>, which clashes with <linux/if.h> in some builds. */
 #define NET_IFF_UP 0x1
 
-static const char *root_sys(const struct zdk_pci_sysfs *fs)
+static const char *root_sys(const struct pci_sysfs *fs)
 {
 	return fs && fs->sys ? fs->sys : "/sys";
 }
 
-static const char *root_dev(const struct zdk_pci_sysfs *fs)
+static const char *root_dev(const struct pci_sysfs *fs)
 {
 	return fs && fs->dev ? fs->dev : "/dev";
 }
 
-static const char *root_proc(const struct zdk_pci_sysfs *fs)
+static const char *root_proc(const struct pci_sysfs *fs)
 {
 	return fs && fs->proc ? fs->proc : "/proc";
 }
@@ -154,13 +154,13 @@ static void dir_free(struct dirent **ents, int n)
 	free(ents);
 }
 
-static int dev_path(const struct zdk_pci_sysfs *fs, const char *name, const char *attr,
+static int dev_path(const struct pci_sysfs *fs, const char *name, const char *attr,
 		    char *path)
 {
 	return path_fmt(path, root_sys(fs), "bus/pci/devices/%s/%s", name, attr);
 }
 
-static long dev_num(const struct zdk_pci_sysfs *fs, const char *name, const char *attr,
+static long dev_num(const struct pci_sysfs *fs, const char *name, const char *attr,
 		    int base, long dflt)
 {
 	char path[PATH_MAX], buf[32], *end;
@@ -172,7 +172,7 @@ static long dev_num(const struct zdk_pci_sysfs *fs, const char *name, const char
 	return *end ? dflt : v;
 }
 
-static void dev_link(const struct zdk_pci_sysfs *fs, const char *name, const char *attr,
+static void dev_link(const struct pci_sysfs *fs, const char *name, const char *attr,
 		     char *buf, size_t len)
 {
 	char path[PATH_MAX];
@@ -181,7 +181,7 @@ static void dev_link(const struct zdk_pci_sysfs *fs, const char *name, const cha
 		buf[0] = '\0';
 }
 
-static void dev_vfio_cdev(const struct zdk_pci_sysfs *fs, struct zdk_pci_sysfs_dev *dev)
+static void dev_vfio_cdev(const struct pci_sysfs *fs, struct pci_sysfs_dev *dev)
 {
 	char path[PATH_MAX];
 	struct dirent **ents;
@@ -198,8 +198,8 @@ static void dev_vfio_cdev(const struct zdk_pci_sysfs *fs, struct zdk_pci_sysfs_d
 }
 
 /* Fill @dev from <sys>/bus/pci/devices/@name. Return: 0 or -ENODEV. */
-static int dev_fill(const struct zdk_pci_sysfs *fs, const char *name,
-		    struct zdk_pci_sysfs_dev *dev)
+static int dev_fill(const struct pci_sysfs *fs, const char *name,
+		    struct pci_sysfs_dev *dev)
 {
 	char path[PATH_MAX], group[16];
 
@@ -227,8 +227,8 @@ static int dev_fill(const struct zdk_pci_sysfs *fs, const char *name,
 	return 0;
 }
 
-int zdk_pci_sysfs_dev_read(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr,
-			   struct zdk_pci_sysfs_dev *dev)
+int pci_sysfs_dev_read(const struct pci_sysfs *fs, const struct zdk_pci_addr *addr,
+			   struct pci_sysfs_dev *dev)
 {
 	char name[ZDK_PCI_ADDR_LEN];
 
@@ -236,7 +236,7 @@ int zdk_pci_sysfs_dev_read(const struct zdk_pci_sysfs *fs, const struct zdk_pci_
 	return dev_fill(fs, name, dev);
 }
 
-int zdk_pci_sysfs_scan(const struct zdk_pci_sysfs *fs, struct zdk_pci_sysfs_dev **devs)
+int pci_sysfs_scan(const struct pci_sysfs *fs, struct pci_sysfs_dev **devs)
 {
 	char path[PATH_MAX];
 	struct dirent **ents;
@@ -261,8 +261,8 @@ int zdk_pci_sysfs_scan(const struct zdk_pci_sysfs *fs, struct zdk_pci_sysfs_dev 
 	return count;
 }
 
-int zdk_pci_sysfs_group_list(const struct zdk_pci_sysfs *fs, int group,
-			     struct zdk_pci_sysfs_dev **devs)
+int pci_sysfs_group_list(const struct pci_sysfs *fs, int group,
+			     struct pci_sysfs_dev **devs)
 {
 	char path[PATH_MAX];
 	struct dirent **ents;
@@ -280,7 +280,7 @@ int zdk_pci_sysfs_group_list(const struct zdk_pci_sysfs *fs, int group,
 		return -ENOMEM;
 	}
 	for (int i = 0; i < n; i++) {
-		struct zdk_pci_sysfs_dev *d = &(*devs)[i];
+		struct pci_sysfs_dev *d = &(*devs)[i];
 		const char *name = ents[i]->d_name;
 
 		if (dev_fill(fs, name, d) == 0)
@@ -297,7 +297,7 @@ int zdk_pci_sysfs_group_list(const struct zdk_pci_sysfs *fs, int group,
 	return n;
 }
 
-bool zdk_pci_sysfs_driver_viable(const char *driver)
+bool pci_sysfs_driver_viable(const char *driver)
 {
 	/*
 	 * The kernel lets VFIO own a group only when no device in it is bound
@@ -309,17 +309,17 @@ bool zdk_pci_sysfs_driver_viable(const char *driver)
 	       strcmp(driver, "pcieport") == 0;
 }
 
-int zdk_pci_sysfs_group_viable(const struct zdk_pci_sysfs *fs, int group,
-			       struct zdk_pci_sysfs_dev *culprit)
+int pci_sysfs_group_viable(const struct pci_sysfs *fs, int group,
+			       struct pci_sysfs_dev *culprit)
 {
-	struct zdk_pci_sysfs_dev *devs;
+	struct pci_sysfs_dev *devs;
 	int n, viable = 1;
 
-	n = zdk_pci_sysfs_group_list(fs, group, &devs);
+	n = pci_sysfs_group_list(fs, group, &devs);
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n && viable; i++) {
-		if (zdk_pci_sysfs_driver_viable(devs[i].driver))
+		if (pci_sysfs_driver_viable(devs[i].driver))
 			continue;
 		viable = 0;
 		if (culprit)
@@ -329,7 +329,7 @@ int zdk_pci_sysfs_group_viable(const struct zdk_pci_sysfs *fs, int group,
 	return viable;
 }
 
-static int dev_write(const struct zdk_pci_sysfs *fs, const char *name, const char *attr,
+static int dev_write(const struct pci_sysfs *fs, const char *name, const char *attr,
 		     const char *s)
 {
 	char path[PATH_MAX];
@@ -338,7 +338,7 @@ static int dev_write(const struct zdk_pci_sysfs *fs, const char *name, const cha
 	return rc ? rc : write_str(path, s);
 }
 
-static int drivers_probe(const struct zdk_pci_sysfs *fs, const char *name)
+static int drivers_probe(const struct pci_sysfs *fs, const char *name)
 {
 	char path[PATH_MAX];
 	int rc = path_fmt(path, root_sys(fs), "bus/pci/drivers_probe");
@@ -346,17 +346,17 @@ static int drivers_probe(const struct zdk_pci_sysfs *fs, const char *name)
 	return rc ? rc : write_str(path, name);
 }
 
-int zdk_pci_sysfs_bind(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr,
+int pci_sysfs_bind(const struct pci_sysfs *fs, const struct zdk_pci_addr *addr,
 		       const char *driver)
 {
-	struct zdk_pci_sysfs_dev dev;
-	char old[ZDK_PCI_SYSFS_NAME_LEN + 1];
+	struct pci_sysfs_dev dev;
+	char old[PCI_SYSFS_NAME_LEN + 1];
 	int rc;
 
 	if (!driver || !driver[0] || strchr(driver, '/') || strchr(driver, '\n') ||
-	    strlen(driver) >= ZDK_PCI_SYSFS_NAME_LEN)
+	    strlen(driver) >= PCI_SYSFS_NAME_LEN)
 		return -EINVAL;
-	rc = zdk_pci_sysfs_dev_read(fs, addr, &dev);
+	rc = pci_sysfs_dev_read(fs, addr, &dev);
 	if (rc)
 		return rc;
 	if (strcmp(dev.driver, driver) == 0)
@@ -379,23 +379,23 @@ err_restore_override:
 	return rc;
 }
 
-int zdk_pci_sysfs_unbind(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr)
+int pci_sysfs_unbind(const struct pci_sysfs *fs, const struct zdk_pci_addr *addr)
 {
-	struct zdk_pci_sysfs_dev dev;
+	struct pci_sysfs_dev dev;
 	int rc;
 
-	rc = zdk_pci_sysfs_dev_read(fs, addr, &dev);
+	rc = pci_sysfs_dev_read(fs, addr, &dev);
 	if (rc || !dev.driver[0])
 		return rc;
 	return dev_write(fs, dev.name, "driver/unbind", dev.name);
 }
 
-int zdk_pci_sysfs_restore(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr)
+int pci_sysfs_restore(const struct pci_sysfs *fs, const struct zdk_pci_addr *addr)
 {
-	struct zdk_pci_sysfs_dev dev;
+	struct pci_sysfs_dev dev;
 	int rc;
 
-	rc = zdk_pci_sysfs_dev_read(fs, addr, &dev);
+	rc = pci_sysfs_dev_read(fs, addr, &dev);
 	if (rc)
 		return rc;
 	/* A lone newline clears the override: the kernel picks by modalias again. */
@@ -414,8 +414,8 @@ int zdk_pci_sysfs_restore(const struct zdk_pci_sysfs *fs, const struct zdk_pci_a
  * The names in <sys>/class/@cls whose device sits under @devpath, passed
  * to @fn until it returns non-zero. Return: what @fn returned, 0, or -errno.
  */
-static int class_each(const struct zdk_pci_sysfs *fs, const char *cls, const char *devpath,
-		      int (*fn)(const struct zdk_pci_sysfs *, const char *, char *, size_t),
+static int class_each(const struct pci_sysfs *fs, const char *cls, const char *devpath,
+		      int (*fn)(const struct pci_sysfs *, const char *, char *, size_t),
 		      char *why, size_t len)
 {
 	char path[PATH_MAX], real[PATH_MAX];
@@ -439,7 +439,7 @@ static int class_each(const struct zdk_pci_sysfs *fs, const char *cls, const cha
 	return rc;
 }
 
-static int net_up(const struct zdk_pci_sysfs *fs, const char *ifname, char *why, size_t len)
+static int net_up(const struct pci_sysfs *fs, const char *ifname, char *why, size_t len)
 {
 	char path[PATH_MAX], state[32] = "", flags[32] = "";
 
@@ -454,7 +454,7 @@ static int net_up(const struct zdk_pci_sysfs *fs, const char *ifname, char *why,
 }
 
 /* Whether the first field of a line of @file is "/dev/@name"; its second into @at. */
-static int proc_lists(const struct zdk_pci_sysfs *fs, const char *file, const char *name,
+static int proc_lists(const struct pci_sysfs *fs, const char *file, const char *name,
 		      char *at, size_t len)
 {
 	char path[PATH_MAX], line[1024], src[PATH_MAX], dst[PATH_MAX];
@@ -474,7 +474,7 @@ static int proc_lists(const struct zdk_pci_sysfs *fs, const char *file, const ch
 	return found;
 }
 
-static int block_used(const struct zdk_pci_sysfs *fs, const char *blk, char *why, size_t len)
+static int block_used(const struct pci_sysfs *fs, const char *blk, char *why, size_t len)
 {
 	char path[PATH_MAX], at[256];
 	struct dirent **ents;
@@ -497,7 +497,7 @@ static int block_used(const struct zdk_pci_sysfs *fs, const char *blk, char *why
 }
 
 /* Whether process @pid has one of @nodes open; @why names it. */
-static int pid_holds(const struct zdk_pci_sysfs *fs, const char *pid, char nodes[][64],
+static int pid_holds(const struct pci_sysfs *fs, const char *pid, char nodes[][64],
 		     int nnodes, char *why, size_t len)
 {
 	char path[PATH_MAX], target[PATH_MAX], comm[64] = "?";
@@ -532,7 +532,7 @@ static int pid_holds(const struct zdk_pci_sysfs *fs, const char *pid, char nodes
  * A process holding the function's VFIO group or device node: unbinding
  * vfio-pci from under it would block until the process lets go.
  */
-static int vfio_held(const struct zdk_pci_sysfs *fs, const struct zdk_pci_sysfs_dev *d,
+static int vfio_held(const struct pci_sysfs *fs, const struct pci_sysfs_dev *d,
 		     char *why, size_t len)
 {
 	char path[PATH_MAX], nodes[3][64];
@@ -555,14 +555,14 @@ static int vfio_held(const struct zdk_pci_sysfs *fs, const struct zdk_pci_sysfs_
 	return rc;
 }
 
-int zdk_pci_sysfs_dev_in_use(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr,
+int pci_sysfs_dev_in_use(const struct pci_sysfs *fs, const struct zdk_pci_addr *addr,
 			     char *why, size_t len)
 {
 	char path[PATH_MAX], devpath[PATH_MAX];
-	struct zdk_pci_sysfs_dev d;
+	struct pci_sysfs_dev d;
 	int rc;
 
-	rc = zdk_pci_sysfs_dev_read(fs, addr, &d);
+	rc = pci_sysfs_dev_read(fs, addr, &d);
 	if (rc == 0)
 		rc = dev_path(fs, d.name, "", path);
 	if (rc)
@@ -578,7 +578,7 @@ int zdk_pci_sysfs_dev_in_use(const struct zdk_pci_sysfs *fs, const struct zdk_pc
 	return rc;
 }
 
-int zdk_pci_sysfs_driver_present(const struct zdk_pci_sysfs *fs, const char *driver)
+int pci_sysfs_driver_present(const struct pci_sysfs *fs, const char *driver)
 {
 	char path[PATH_MAX];
 
@@ -586,9 +586,9 @@ int zdk_pci_sysfs_driver_present(const struct zdk_pci_sysfs *fs, const char *dri
 	       path_fmt(path, root_sys(fs), "bus/pci/drivers/%s", driver) == 0 && exists(path);
 }
 
-int zdk_pci_sysfs_vfio_pci_present(const struct zdk_pci_sysfs *fs)
+int pci_sysfs_vfio_pci_present(const struct pci_sysfs *fs)
 {
-	return zdk_pci_sysfs_driver_present(fs, "vfio-pci");
+	return pci_sysfs_driver_present(fs, "vfio-pci");
 }
 
 static int dir_nonempty(const char *root, const char *dir)
@@ -603,16 +603,16 @@ static int dir_nonempty(const char *root, const char *dir)
 	return 1;
 }
 
-int zdk_pci_sysfs_iommu_present(const struct zdk_pci_sysfs *fs)
+int pci_sysfs_iommu_present(const struct pci_sysfs *fs)
 {
 	if (dir_nonempty(root_sys(fs), "class/iommu"))
 		return 1;
 	/* No-IOMMU mode makes groups too, for the devices bound to vfio-pci. */
 	return dir_nonempty(root_sys(fs), "kernel/iommu_groups") &&
-	       zdk_pci_sysfs_noiommu_enabled(fs) != 1;
+	       pci_sysfs_noiommu_enabled(fs) != 1;
 }
 
-int zdk_pci_sysfs_noiommu_enabled(const struct zdk_pci_sysfs *fs)
+int pci_sysfs_noiommu_enabled(const struct pci_sysfs *fs)
 {
 	char path[PATH_MAX], buf[8];
 	int rc;
@@ -625,7 +625,7 @@ int zdk_pci_sysfs_noiommu_enabled(const struct zdk_pci_sysfs *fs)
 	return buf[0] == 'Y' || buf[0] == 'y' || buf[0] == '1';
 }
 
-int zdk_pci_sysfs_iommufd_present(const struct zdk_pci_sysfs *fs)
+int pci_sysfs_iommufd_present(const struct pci_sysfs *fs)
 {
 	char path[PATH_MAX];
 
@@ -634,7 +634,7 @@ int zdk_pci_sysfs_iommufd_present(const struct zdk_pci_sysfs *fs)
 
 /* Append the pools of one hugepages directory; -ENOMEM on failure. */
 static int pools_add(const char *root, const char *dir, int node,
-		     struct zdk_pci_sysfs_hugepages **pools, int *count)
+		     struct pci_sysfs_hugepages **pools, int *count)
 {
 	char path[PATH_MAX], buf[32];
 	struct dirent **ents;
@@ -643,7 +643,7 @@ static int pools_add(const char *root, const char *dir, int node,
 	if (path_fmt(path, root, "%s", dir) || (n = dir_list(path, &ents)) <= 0)
 		return 0;
 	for (int i = 0; i < n; i++) {
-		struct zdk_pci_sysfs_hugepages *p, *grown;
+		struct pci_sysfs_hugepages *p, *grown;
 		unsigned long kb;
 
 		if (sscanf(ents[i]->d_name, "hugepages-%lukB", &kb) != 1)
@@ -669,8 +669,8 @@ static int pools_add(const char *root, const char *dir, int node,
 	return rc;
 }
 
-int zdk_pci_sysfs_hugepages_read(const struct zdk_pci_sysfs *fs,
-				 struct zdk_pci_sysfs_hugepages **pools)
+int pci_sysfs_hugepages_read(const struct pci_sysfs *fs,
+				 struct pci_sysfs_hugepages **pools)
 {
 	char path[PATH_MAX], dir[64];
 	struct dirent **ents;
@@ -711,7 +711,7 @@ static uint64_t parse_size(const char *s)
 	}
 }
 
-static uint64_t default_hugepage_size(const struct zdk_pci_sysfs *fs)
+static uint64_t default_hugepage_size(const struct pci_sysfs *fs)
 {
 	char path[PATH_MAX], line[256];
 	unsigned long kb = 0;
@@ -743,8 +743,8 @@ static void unescape(char *s)
 	*d = '\0';
 }
 
-int zdk_pci_sysfs_hugetlbfs_mounts(const struct zdk_pci_sysfs *fs,
-				   struct zdk_pci_sysfs_mount **mounts)
+int pci_sysfs_hugetlbfs_mounts(const struct pci_sysfs *fs,
+				   struct pci_sysfs_mount **mounts)
 {
 	char path[PATH_MAX], line[1024], dir[512], type[64], opts[512];
 	int count = 0, rc = 0;
@@ -759,7 +759,7 @@ int zdk_pci_sysfs_hugetlbfs_mounts(const struct zdk_pci_sysfs *fs,
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		struct zdk_pci_sysfs_mount *m;
+		struct pci_sysfs_mount *m;
 
 		if (sscanf(line, "%*s %511s %63s %511s", dir, type, opts) != 3 ||
 		    strcmp(type, "hugetlbfs"))

@@ -6,14 +6,14 @@
  *
  * Shared-internal: the PCI layer and zdk_eal_init() use it, and so do the
  * tools zdk-devbind and zdk-doctor, which link libzdk; that is why these
- * functions are exported (zdk_pci_sysfs_*). The header is not installed and
+ * functions are exported (pci_sysfs_*). The header is not installed and
  * the interface carries no stability promise to applications.
  *
  * Every int function returns 0 (or a count, or a 1/0 answer) or a negative
  * errno. Arrays handed back are malloc()ed: release them with free().
  */
-#ifndef ZDK_PCI_SYSFS_H
-#define ZDK_PCI_SYSFS_H
+#ifndef PCI_SYSFS_H
+#define PCI_SYSFS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,22 +22,22 @@
 #include "zdk_pci.h"
 
 /* The roots everything is read under; a NULL struct or member is the real one. */
-struct zdk_pci_sysfs {
+struct pci_sysfs {
 	const char *sys;  /* "/sys" */
 	const char *dev;  /* "/dev" */
 	const char *proc; /* "/proc" */
 };
 
-#define ZDK_PCI_SYSFS_NAME_LEN 64
+#define PCI_SYSFS_NAME_LEN 64
 
 /* PCI class codes (class << 16 | subclass << 8 | prog-if) the tools list. */
 #define ZDK_PCI_CLASS_STORAGE 0x01
 #define ZDK_PCI_CLASS_NETWORK 0x02
 #define ZDK_PCI_CLASS_NVME 0x010802
 
-struct zdk_pci_sysfs_dev {
+struct pci_sysfs_dev {
 	struct zdk_pci_addr addr;
-	char name[ZDK_PCI_SYSFS_NAME_LEN]; /* "0000:01:00.0"; a group member may be non-PCI */
+	char name[PCI_SYSFS_NAME_LEN]; /* "0000:01:00.0"; a group member may be non-PCI */
 	uint16_t vendor_id;
 	uint16_t device_id;
 	uint16_t subsys_vendor_id;
@@ -45,38 +45,38 @@ struct zdk_pci_sysfs_dev {
 	uint32_t class_code;
 	int numa_node;   /* -1 when the platform does not say */
 	int iommu_group; /* -1 when none */
-	char driver[ZDK_PCI_SYSFS_NAME_LEN];          /* "" when no driver is bound */
-	char driver_override[ZDK_PCI_SYSFS_NAME_LEN]; /* "" when not set */
+	char driver[PCI_SYSFS_NAME_LEN];          /* "" when no driver is bound */
+	char driver_override[PCI_SYSFS_NAME_LEN]; /* "" when not set */
 	char vfio_cdev[32]; /* "vfio0" under <dev>/vfio-dev/, "" when none */
 	int sriov_totalvfs; /* 0 when not SR-IOV capable */
 	int sriov_numvfs;
 };
 
 /**
- * zdk_pci_sysfs_scan() - every PCI function, in address order.
+ * pci_sysfs_scan() - every PCI function, in address order.
  * @fs: roots (NULL: the real ones).
  * @devs: set to a malloc()ed array (NULL when there are none).
  *
  * Return: the number of functions, -ENOENT (no <sys>/bus/pci/devices), or
  * -ENOMEM.
  */
-ZDK_EXPORT int zdk_pci_sysfs_scan(const struct zdk_pci_sysfs *fs,
-				  struct zdk_pci_sysfs_dev **devs);
+int pci_sysfs_scan(const struct pci_sysfs *fs,
+				  struct pci_sysfs_dev **devs);
 
 /**
- * zdk_pci_sysfs_dev_read() - one function by address.
+ * pci_sysfs_dev_read() - one function by address.
  * @fs: roots (NULL: the real ones).
  * @addr: the function.
  * @dev: filled in.
  *
  * Return: 0, or -ENODEV when there is no such function.
  */
-ZDK_EXPORT int zdk_pci_sysfs_dev_read(const struct zdk_pci_sysfs *fs,
+int pci_sysfs_dev_read(const struct pci_sysfs *fs,
 				      const struct zdk_pci_addr *addr,
-				      struct zdk_pci_sysfs_dev *dev);
+				      struct pci_sysfs_dev *dev);
 
 /**
- * zdk_pci_sysfs_group_list() - the devices of IOMMU group @group.
+ * pci_sysfs_group_list() - the devices of IOMMU group @group.
  * @fs: roots (NULL: the real ones).
  * @group: the group number.
  * @devs: set to a malloc()ed array in name order.
@@ -84,33 +84,33 @@ ZDK_EXPORT int zdk_pci_sysfs_dev_read(const struct zdk_pci_sysfs *fs,
  * Non-PCI members have only their name and driver filled in.
  * Return: the number of devices, -ENOENT (no such group), or -ENOMEM.
  */
-ZDK_EXPORT int zdk_pci_sysfs_group_list(const struct zdk_pci_sysfs *fs, int group,
-					struct zdk_pci_sysfs_dev **devs);
+int pci_sysfs_group_list(const struct pci_sysfs *fs, int group,
+					struct pci_sysfs_dev **devs);
 
 /**
- * zdk_pci_sysfs_driver_viable() - whether a device bound to @driver leaves
+ * pci_sysfs_driver_viable() - whether a device bound to @driver leaves
  * its IOMMU group usable by VFIO.
  * @driver: a driver name, or "" for none.
  *
  * As the kernel decides it: no driver, or one that manages DMA itself
  * (driver_managed_dma: vfio-pci and its variant drivers, pci-stub, pcieport).
  */
-ZDK_EXPORT bool zdk_pci_sysfs_driver_viable(const char *driver);
+bool pci_sysfs_driver_viable(const char *driver);
 
 /**
- * zdk_pci_sysfs_group_viable() - whether every device of @group is bound to
- * a viable driver (see zdk_pci_sysfs_driver_viable()).
+ * pci_sysfs_group_viable() - whether every device of @group is bound to
+ * a viable driver (see pci_sysfs_driver_viable()).
  * @fs: roots (NULL: the real ones).
  * @group: the group number.
  * @culprit: when not viable and not NULL, set to the first offending device.
  *
  * Return: 1 viable, 0 not viable, -ENOENT (no such group), -ENOMEM.
  */
-ZDK_EXPORT int zdk_pci_sysfs_group_viable(const struct zdk_pci_sysfs *fs, int group,
-					  struct zdk_pci_sysfs_dev *culprit);
+int pci_sysfs_group_viable(const struct pci_sysfs *fs, int group,
+					  struct pci_sysfs_dev *culprit);
 
 /**
- * zdk_pci_sysfs_bind() - bind a function to @driver: write @driver to its
+ * pci_sysfs_bind() - bind a function to @driver: write @driver to its
  * driver_override, unbind it from its current driver, ask the kernel to
  * probe it (drivers_probe).
  * @fs: roots (NULL: the real ones).
@@ -118,37 +118,37 @@ ZDK_EXPORT int zdk_pci_sysfs_group_viable(const struct zdk_pci_sysfs *fs, int gr
  * @driver: e.g. "vfio-pci".
  *
  * Nothing is done when the function is already bound to @driver. Whether
- * the kernel bound it is read back with zdk_pci_sysfs_dev_read().
+ * the kernel bound it is read back with pci_sysfs_dev_read().
  * Return: 0, -ENODEV (no such function), -EINVAL (bad driver name), or the
  * error of a sysfs write (-EACCES/-EPERM: not root).
  */
-ZDK_EXPORT int zdk_pci_sysfs_bind(const struct zdk_pci_sysfs *fs, const struct zdk_pci_addr *addr,
+int pci_sysfs_bind(const struct pci_sysfs *fs, const struct zdk_pci_addr *addr,
 				  const char *driver);
 
 /**
- * zdk_pci_sysfs_unbind() - unbind a function from its driver (none is fine).
+ * pci_sysfs_unbind() - unbind a function from its driver (none is fine).
  * @fs: roots (NULL: the real ones).
  * @addr: the function.
  *
  * driver_override is left as it is, so vfio-pci stays the only driver that
  * may take it. Return: 0, -ENODEV, or the error of the sysfs write.
  */
-ZDK_EXPORT int zdk_pci_sysfs_unbind(const struct zdk_pci_sysfs *fs,
+int pci_sysfs_unbind(const struct pci_sysfs *fs,
 				    const struct zdk_pci_addr *addr);
 
 /**
- * zdk_pci_sysfs_restore() - give a function back to the kernel's choice of
+ * pci_sysfs_restore() - give a function back to the kernel's choice of
  * driver: clear driver_override, unbind, drivers_probe.
  * @fs: roots (NULL: the real ones).
  * @addr: the function.
  *
  * Return: 0, -ENODEV, or the error of a sysfs write.
  */
-ZDK_EXPORT int zdk_pci_sysfs_restore(const struct zdk_pci_sysfs *fs,
+int pci_sysfs_restore(const struct pci_sysfs *fs,
 				     const struct zdk_pci_addr *addr);
 
 /**
- * zdk_pci_sysfs_dev_in_use() - whether a function is in use: on a kernel
+ * pci_sysfs_dev_in_use() - whether a function is in use: on a kernel
  * driver, one of its network interfaces is up, or one of its block devices
  * is mounted, used as swap or held by another block device; on vfio-pci, a
  * process has its VFIO group or device node open (<proc>/<pid>/fd).
@@ -160,32 +160,32 @@ ZDK_EXPORT int zdk_pci_sysfs_restore(const struct zdk_pci_sysfs *fs,
  *
  * Return: 1 in use, 0 not, or a negative errno.
  */
-ZDK_EXPORT int zdk_pci_sysfs_dev_in_use(const struct zdk_pci_sysfs *fs,
+int pci_sysfs_dev_in_use(const struct pci_sysfs *fs,
 					const struct zdk_pci_addr *addr, char *why, size_t len);
 
-/** zdk_pci_sysfs_driver_present() - 1 when PCI driver @driver is loaded, else 0. */
-ZDK_EXPORT int zdk_pci_sysfs_driver_present(const struct zdk_pci_sysfs *fs, const char *driver);
+/** pci_sysfs_driver_present() - 1 when PCI driver @driver is loaded, else 0. */
+int pci_sysfs_driver_present(const struct pci_sysfs *fs, const char *driver);
 
-/** zdk_pci_sysfs_vfio_pci_present() - 1 when the vfio-pci driver is loaded, else 0. */
-ZDK_EXPORT int zdk_pci_sysfs_vfio_pci_present(const struct zdk_pci_sysfs *fs);
+/** pci_sysfs_vfio_pci_present() - 1 when the vfio-pci driver is loaded, else 0. */
+int pci_sysfs_vfio_pci_present(const struct pci_sysfs *fs);
 
 /**
- * zdk_pci_sysfs_iommu_present() - 1 when an IOMMU is enabled (an entry in
+ * pci_sysfs_iommu_present() - 1 when an IOMMU is enabled (an entry in
  * <sys>/class/iommu, or IOMMU groups while no-IOMMU mode is off), else 0.
  */
-ZDK_EXPORT int zdk_pci_sysfs_iommu_present(const struct zdk_pci_sysfs *fs);
+int pci_sysfs_iommu_present(const struct pci_sysfs *fs);
 
 /**
- * zdk_pci_sysfs_noiommu_enabled() - VFIO's enable_unsafe_noiommu_mode.
+ * pci_sysfs_noiommu_enabled() - VFIO's enable_unsafe_noiommu_mode.
  * Return: 1 enabled, 0 disabled, -ENOENT (vfio not loaded or built without
  * no-IOMMU support).
  */
-ZDK_EXPORT int zdk_pci_sysfs_noiommu_enabled(const struct zdk_pci_sysfs *fs);
+int pci_sysfs_noiommu_enabled(const struct pci_sysfs *fs);
 
-/** zdk_pci_sysfs_iommufd_present() - 1 when <dev>/iommu exists, else 0. */
-ZDK_EXPORT int zdk_pci_sysfs_iommufd_present(const struct zdk_pci_sysfs *fs);
+/** pci_sysfs_iommufd_present() - 1 when <dev>/iommu exists, else 0. */
+int pci_sysfs_iommufd_present(const struct pci_sysfs *fs);
 
-struct zdk_pci_sysfs_hugepages {
+struct pci_sysfs_hugepages {
 	int node;            /* -1: the global pool (all nodes) */
 	uint64_t size;       /* page size in bytes */
 	unsigned long nr;    /* pages reserved */
@@ -193,7 +193,7 @@ struct zdk_pci_sysfs_hugepages {
 };
 
 /**
- * zdk_pci_sysfs_hugepages_read() - hugepage pools: the global one per size
+ * pci_sysfs_hugepages_read() - hugepage pools: the global one per size
  * (<sys>/kernel/mm/hugepages) then each node's per size
  * (<sys>/devices/system/node/nodeN/hugepages).
  * @fs: roots (NULL: the real ones).
@@ -201,16 +201,16 @@ struct zdk_pci_sysfs_hugepages {
  *
  * Return: the number of pools, or -ENOMEM.
  */
-ZDK_EXPORT int zdk_pci_sysfs_hugepages_read(const struct zdk_pci_sysfs *fs,
-					    struct zdk_pci_sysfs_hugepages **pools);
+int pci_sysfs_hugepages_read(const struct pci_sysfs *fs,
+					    struct pci_sysfs_hugepages **pools);
 
-struct zdk_pci_sysfs_mount {
+struct pci_sysfs_mount {
 	char path[256];
 	uint64_t pagesize; /* bytes */
 };
 
 /**
- * zdk_pci_sysfs_hugetlbfs_mounts() - hugetlbfs mounts from <proc>/mounts,
+ * pci_sysfs_hugetlbfs_mounts() - hugetlbfs mounts from <proc>/mounts,
  * with their page size (the pagesize= option, else the default size from
  * <proc>/meminfo).
  * @fs: roots (NULL: the real ones).
@@ -218,7 +218,7 @@ struct zdk_pci_sysfs_mount {
  *
  * Return: the number of mounts, -ENOENT (no <proc>/mounts), or -ENOMEM.
  */
-ZDK_EXPORT int zdk_pci_sysfs_hugetlbfs_mounts(const struct zdk_pci_sysfs *fs,
-					      struct zdk_pci_sysfs_mount **mounts);
+int pci_sysfs_hugetlbfs_mounts(const struct pci_sysfs *fs,
+					      struct pci_sysfs_mount **mounts);
 
-#endif /* ZDK_PCI_SYSFS_H */
+#endif /* PCI_SYSFS_H */

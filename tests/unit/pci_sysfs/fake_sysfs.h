@@ -17,7 +17,7 @@ struct fake_sysfs {
 	char sys[PATH_MAX];  /* root/sys */
 	char dev[PATH_MAX];  /* root/dev */
 	char proc[PATH_MAX]; /* root/proc */
-	struct zdk_pci_sysfs fs;
+	struct pci_sysfs fs;
 };
 
 /* An empty machine: the sysfs, /dev and /proc skeleton, no devices. */

@@ -77,7 +77,7 @@ static void test_addr_parse(void)
 
 static void test_scan(void)
 {
-	struct zdk_pci_sysfs_dev *devs, d;
+	struct pci_sysfs_dev *devs, d;
 	struct zdk_pci_addr a;
 	int n;
 
@@ -87,7 +87,7 @@ static void test_scan(void)
 	fake_file(&f, "sys/devices/pci0000:00/" IGB0 "/sriov_numvfs", "%s", "2\n");
 	fake_file(&f, "sys/devices/pci0000:00/" IGB1 "/driver_override", "%s", "vfio-pci\n");
 
-	n = zdk_pci_sysfs_scan(&f.fs, &devs);
+	n = pci_sysfs_scan(&f.fs, &devs);
 	CU_ASSERT_EQUAL_FATAL(n, 4);
 	/* Address order, whatever order the directory has. */
 	CU_ASSERT_STRING_EQUAL(devs[0].name, "0000:00:00.0");
@@ -121,37 +121,37 @@ static void test_scan(void)
 	free(devs);
 
 	a = addr_of(IGB1);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_read(&f.fs, &a, &d), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_read(&f.fs, &a, &d), 0);
 	CU_ASSERT_STRING_EQUAL(d.name, IGB1);
 	CU_ASSERT_EQUAL(d.iommu_group, 4);
 	a = addr_of("0000:09:00.0");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_read(&f.fs, &a, &d), -ENODEV);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_read(&f.fs, &a, &d), -ENODEV);
 	fake_destroy(&f);
 }
 
 static void test_scan_empty(void)
 {
-	struct zdk_pci_sysfs_dev *devs;
-	struct zdk_pci_sysfs none = { .sys = "/nonexistent-zdk-root" };
+	struct pci_sysfs_dev *devs;
+	struct pci_sysfs none = { .sys = "/nonexistent-zdk-root" };
 
 	fake_create(&f);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_scan(&f.fs, &devs), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_scan(&f.fs, &devs), 0);
 	CU_ASSERT_PTR_NULL(devs);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_scan(&none, &devs), -ENOENT);
+	CU_ASSERT_EQUAL(pci_sysfs_scan(&none, &devs), -ENOENT);
 	fake_destroy(&f);
 }
 
 static void test_group_viable(void)
 {
-	struct zdk_pci_sysfs_dev *devs, culprit;
+	struct pci_sysfs_dev *devs, culprit;
 	int n;
 
 	machine();
 	/* Group 4: igb bound to the kernel's igb with its sibling on vfio-pci. */
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_group_viable(&f.fs, 4, &culprit), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_group_viable(&f.fs, 4, &culprit), 0);
 	CU_ASSERT_STRING_EQUAL(culprit.name, IGB0);
 	CU_ASSERT_STRING_EQUAL(culprit.driver, "igb");
-	n = zdk_pci_sysfs_group_list(&f.fs, 4, &devs);
+	n = pci_sysfs_group_list(&f.fs, 4, &devs);
 	CU_ASSERT_EQUAL_FATAL(n, 2);
 	CU_ASSERT_STRING_EQUAL(devs[0].name, IGB0);
 	CU_ASSERT_STRING_EQUAL(devs[1].name, IGB1);
@@ -163,14 +163,14 @@ static void test_group_viable(void)
 	fake_pci(&f, PORT, 0x8086, 0x2940, 0x060400, -1, 4, "pcieport");
 	fake_pci(&f, "0000:00:1c.1", 0x8086, 0x2941, 0x060400, -1, 4, NULL);
 	fake_pci(&f, "0000:00:1c.2", 0x8086, 0x2942, 0x060400, -1, 4, "pci-stub");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_group_viable(&f.fs, 4, &culprit), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_group_viable(&f.fs, 4, &culprit), 1);
 
 	/* A sound card in the group spoils it. */
 	fake_pci(&f, HDA, 0x8086, 0x293e, 0x040300, -1, 4, "snd_hda_intel");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_group_viable(&f.fs, 4, &culprit), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_group_viable(&f.fs, 4, &culprit), 0);
 	CU_ASSERT_STRING_EQUAL(culprit.name, HDA);
 	CU_ASSERT_STRING_EQUAL(culprit.driver, "snd_hda_intel");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_group_viable(&f.fs, 4, NULL), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_group_viable(&f.fs, 4, NULL), 0);
 
 	/* A non-PCI member is named by its directory and judged by its driver. */
 	fake_pci_driver(&f, HDA, "vfio-pci");
@@ -178,14 +178,14 @@ static void test_group_viable(void)
 	fake_link(&f, "sys/kernel/iommu_groups/4/devices/foo.0", "../../../../devices/platform/foo.0");
 	fake_driver(&f, "foo");
 	fake_link(&f, "sys/devices/platform/foo.0/driver", "../../../bus/pci/drivers/foo");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_group_viable(&f.fs, 4, &culprit), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_group_viable(&f.fs, 4, &culprit), 0);
 	CU_ASSERT_STRING_EQUAL(culprit.name, "foo.0");
 	CU_ASSERT_STRING_EQUAL(culprit.driver, "foo");
 
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_group_viable(&f.fs, 3, &culprit), 0); /* nvme */
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_group_viable(&f.fs, 42, &culprit), -ENOENT);
-	CU_ASSERT(zdk_pci_sysfs_driver_viable("mlx5_vfio_pci"));
-	CU_ASSERT(!zdk_pci_sysfs_driver_viable("e1000e"));
+	CU_ASSERT_EQUAL(pci_sysfs_group_viable(&f.fs, 3, &culprit), 0); /* nvme */
+	CU_ASSERT_EQUAL(pci_sysfs_group_viable(&f.fs, 42, &culprit), -ENOENT);
+	CU_ASSERT(pci_sysfs_driver_viable("mlx5_vfio_pci"));
+	CU_ASSERT(!pci_sysfs_driver_viable("e1000e"));
 	fake_destroy(&f);
 }
 
@@ -242,7 +242,7 @@ static void test_bind_sequence(void)
 	machine();
 	fake_driver(&f, "vfio-pci");
 	log_start(&log, "sys/bus/pci/drivers/nvme/unbind");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_bind(&f.fs, &a, "vfio-pci"), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_bind(&f.fs, &a, "vfio-pci"), 0);
 	CU_ASSERT_STRING_EQUAL(log_order(&log), "012");
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, watched[0]), "vfio-pci");
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, watched[1]), NVME);
@@ -251,12 +251,12 @@ static void test_bind_sequence(void)
 	/* Already bound: nothing is written. */
 	fake_pci_driver(&f, NVME, "vfio-pci");
 	fake_file(&f, watched[2], "%s", "");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_bind(&f.fs, &a, "vfio-pci"), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_bind(&f.fs, &a, "vfio-pci"), 0);
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, watched[2]), "");
 
 	/* Restore: clear the override, unbind from vfio-pci, probe. */
 	log_start(&log, "sys/bus/pci/drivers/vfio-pci/unbind");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_restore(&f.fs, &a), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_restore(&f.fs, &a), 0);
 	CU_ASSERT_STRING_EQUAL(log_order(&log), "012");
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, watched[0]), "\n");
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, "sys/bus/pci/drivers/vfio-pci/unbind"), NVME);
@@ -265,20 +265,20 @@ static void test_bind_sequence(void)
 	/* Unbind writes only the driver's unbind file; no driver, nothing. */
 	fake_file(&f, "sys/bus/pci/drivers/vfio-pci/unbind", "%s", "");
 	fake_file(&f, watched[0], "%s", "vfio-pci\n");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_unbind(&f.fs, &a), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_unbind(&f.fs, &a), 0);
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, "sys/bus/pci/drivers/vfio-pci/unbind"), NVME);
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, watched[0]), "vfio-pci\n");
 	fake_pci_driver(&f, NVME, NULL);
 	fake_file(&f, "sys/bus/pci/drivers/vfio-pci/unbind", "%s", "");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_unbind(&f.fs, &a), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_unbind(&f.fs, &a), 0);
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, "sys/bus/pci/drivers/vfio-pci/unbind"), "");
 
 	/* Bad requests. */
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_bind(&f.fs, &a, ""), -EINVAL);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_bind(&f.fs, &a, "../x"), -EINVAL);
+	CU_ASSERT_EQUAL(pci_sysfs_bind(&f.fs, &a, ""), -EINVAL);
+	CU_ASSERT_EQUAL(pci_sysfs_bind(&f.fs, &a, "../x"), -EINVAL);
 	a = addr_of("0000:09:00.0");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_bind(&f.fs, &a, "vfio-pci"), -ENODEV);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_restore(&f.fs, &a), -ENODEV);
+	CU_ASSERT_EQUAL(pci_sysfs_bind(&f.fs, &a, "vfio-pci"), -ENODEV);
+	CU_ASSERT_EQUAL(pci_sysfs_restore(&f.fs, &a), -ENODEV);
 	fake_destroy(&f);
 }
 
@@ -292,7 +292,7 @@ static void test_bind_failures(void)
 	/* The override cannot be written: nothing else is. */
 	fake_unlink(&f, watched[0]);
 	fake_dir(&f, watched[0]);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_bind(&f.fs, &a, "vfio-pci"), -EISDIR);
+	CU_ASSERT_EQUAL(pci_sysfs_bind(&f.fs, &a, "vfio-pci"), -EISDIR);
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, "sys/bus/pci/drivers/nvme/unbind"), "");
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, watched[2]), "");
 	rmdir(fake_path(&f, watched[0]));
@@ -301,7 +301,7 @@ static void test_bind_failures(void)
 	fake_file(&f, watched[0], "%s", "(null)\n");
 	fake_unlink(&f, "sys/bus/pci/drivers/nvme/unbind");
 	fake_dir(&f, "sys/bus/pci/drivers/nvme/unbind");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_bind(&f.fs, &a, "vfio-pci"), -EISDIR);
+	CU_ASSERT_EQUAL(pci_sysfs_bind(&f.fs, &a, "vfio-pci"), -EISDIR);
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, watched[0]), "\n");
 	CU_ASSERT_STRING_EQUAL(fake_read(&f, watched[2]), "");
 	zdk_log_level = saved;
@@ -314,32 +314,32 @@ static void test_in_use(void)
 	char why[128];
 
 	machine();
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 0);
 	fake_netdev(&f, IGB0, "eth1", "down", 0x1002);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 0);
 	fake_netdev(&f, IGB0, "eth1", "up", 0x1003);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 1);
 	CU_ASSERT_STRING_EQUAL(why, "network interface eth1 is up");
 	/* Administratively up without carrier still counts. */
 	fake_netdev(&f, IGB0, "eth1", "down", 0x1003);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 1);
 	/* The interface of another function does not. */
 	igb = addr_of(IGB1);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 0);
 
 	fake_blockdev(&f, NVME, "nvme0n1");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &nvme, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_in_use(&f.fs, &nvme, why, sizeof(why)), 0);
 	fake_file(&f, "proc/mounts", "%s",
 		  "/dev/sda1 / ext4 rw 0 0\n/dev/nvme0n1 /mnt/data xfs rw 0 0\n");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &nvme, why, sizeof(why)), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_in_use(&f.fs, &nvme, why, sizeof(why)), 1);
 	CU_ASSERT_STRING_EQUAL(why, "block device nvme0n1 is mounted on /mnt/data");
 	fake_file(&f, "proc/mounts", "%s", "/dev/sda1 / ext4 rw 0 0\n");
 	fake_file(&f, "proc/swaps", "%s", "Filename Type\n/dev/nvme0n1 partition 1 0 -2\n");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &nvme, why, sizeof(why)), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_in_use(&f.fs, &nvme, why, sizeof(why)), 1);
 	CU_ASSERT_STRING_EQUAL(why, "block device nvme0n1 is used as swap");
 	fake_file(&f, "proc/swaps", "%s", "Filename Type\n");
 	fake_dir(&f, "sys/devices/pci0000:00/" NVME "/nvme/nvme0/nvme0n1/holders/dm-0");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &nvme, why, sizeof(why)), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_in_use(&f.fs, &nvme, why, sizeof(why)), 1);
 	CU_ASSERT_STRING_EQUAL(why, "block device nvme0n1 is held by dm-0");
 
 	/* On vfio-pci: a process holding the group node or the device cdev. */
@@ -348,13 +348,13 @@ static void test_in_use(void)
 	fake_file(&f, "proc/4242/comm", "%s", "l2fwd\n");
 	fake_link(&f, "proc/4242/fd/0", "/dev/null");
 	fake_link(&f, "proc/4242/fd/1", "/dev/vfio/40");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 0);
 	fake_link(&f, "proc/4242/fd/9", "/dev/vfio/4");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 1);
 	CU_ASSERT_STRING_EQUAL(why, "/dev/vfio/4 is open in process 4242 (l2fwd)");
 	fake_unlink(&f, "proc/4242/fd/9");
 	fake_link(&f, "proc/77/fd/3", "/dev/vfio/devices/vfio2");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_dev_in_use(&f.fs, &igb, why, sizeof(why)), 1);
 	CU_ASSERT_STRING_EQUAL(why, "/dev/vfio/devices/vfio2 is open in process 77 (?)");
 	fake_destroy(&f);
 }
@@ -362,38 +362,38 @@ static void test_in_use(void)
 static void test_iommu_vfio(void)
 {
 	fake_create(&f);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_iommu_present(&f.fs), 0);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_noiommu_enabled(&f.fs), -ENOENT);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_iommufd_present(&f.fs), 0);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_vfio_pci_present(&f.fs), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_iommu_present(&f.fs), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_noiommu_enabled(&f.fs), -ENOENT);
+	CU_ASSERT_EQUAL(pci_sysfs_iommufd_present(&f.fs), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_vfio_pci_present(&f.fs), 0);
 
 	/* Groups made by no-IOMMU mode are not an IOMMU. */
 	fake_file(&f, "sys/module/vfio/parameters/enable_unsafe_noiommu_mode", "%s", "Y\n");
 	fake_pci(&f, NVME, 0x1b36, 0x0010, 0x010802, 0, 0, "vfio-pci");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_noiommu_enabled(&f.fs), 1);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_iommu_present(&f.fs), 0);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_vfio_pci_present(&f.fs), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_noiommu_enabled(&f.fs), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_iommu_present(&f.fs), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_vfio_pci_present(&f.fs), 1);
 
 	fake_file(&f, "sys/module/vfio/parameters/enable_unsafe_noiommu_mode", "%s", "N\n");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_noiommu_enabled(&f.fs), 0);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_iommu_present(&f.fs), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_noiommu_enabled(&f.fs), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_iommu_present(&f.fs), 1);
 	fake_dir(&f, "sys/class/iommu/dmar0");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_iommu_present(&f.fs), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_iommu_present(&f.fs), 1);
 	fake_file(&f, "dev/iommu", "%s", "");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_iommufd_present(&f.fs), 1);
+	CU_ASSERT_EQUAL(pci_sysfs_iommufd_present(&f.fs), 1);
 	fake_destroy(&f);
 }
 
 static void test_hugepages(void)
 {
-	struct zdk_pci_sysfs_hugepages *p;
-	struct zdk_pci_sysfs_mount *m;
+	struct pci_sysfs_hugepages *p;
+	struct pci_sysfs_mount *m;
 	int n;
 
 	fake_create(&f);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_hugepages_read(&f.fs, &p), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_hugepages_read(&f.fs, &p), 0);
 	free(p);
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_hugetlbfs_mounts(&f.fs, &m), 0);
+	CU_ASSERT_EQUAL(pci_sysfs_hugetlbfs_mounts(&f.fs, &m), 0);
 	free(m);
 
 	fake_hugepages(&f, -1, 2048, 64, 60);
@@ -402,7 +402,7 @@ static void test_hugepages(void)
 	fake_hugepages(&f, 1, 2048, 32, 30);
 	fake_hugepages(&f, 1, 1048576, 1, 1);
 	fake_dir(&f, "sys/devices/system/node/power");
-	n = zdk_pci_sysfs_hugepages_read(&f.fs, &p);
+	n = pci_sysfs_hugepages_read(&f.fs, &p);
 	CU_ASSERT_EQUAL_FATAL(n, 5);
 	/* Global pools first, then node by node; sizes in name order. */
 	CU_ASSERT(p[0].node == -1 && p[0].size == 1ull << 30 && p[0].nr == 1 && p[0].free == 1);
@@ -418,7 +418,7 @@ static void test_hugepages(void)
 		  "none /mnt/huge\\0401G hugetlbfs rw,pagesize=1024M 0 0\n"
 		  "none /mnt/default hugetlbfs rw,relatime 0 0\n"
 		  "tmpfs /run tmpfs rw 0 0\n");
-	n = zdk_pci_sysfs_hugetlbfs_mounts(&f.fs, &m);
+	n = pci_sysfs_hugetlbfs_mounts(&f.fs, &m);
 	CU_ASSERT_EQUAL_FATAL(n, 3);
 	CU_ASSERT_STRING_EQUAL(m[0].path, "/dev/hugepages");
 	CU_ASSERT_EQUAL(m[0].pagesize, 2ull << 20);
@@ -428,7 +428,7 @@ static void test_hugepages(void)
 	CU_ASSERT_EQUAL(m[2].pagesize, 2ull << 20); /* from meminfo */
 	free(m);
 	fake_unlink(&f, "proc/mounts");
-	CU_ASSERT_EQUAL(zdk_pci_sysfs_hugetlbfs_mounts(&f.fs, &m), -ENOENT);
+	CU_ASSERT_EQUAL(pci_sysfs_hugetlbfs_mounts(&f.fs, &m), -ENOENT);
 	fake_destroy(&f);
 }
 
