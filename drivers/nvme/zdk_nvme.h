@@ -28,6 +28,10 @@
 #include "zdk_mem.h"
 #include "zdk_nvme_spec.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct zdk_nvme_ctrlr;
 
 /**
@@ -458,5 +462,9 @@ static inline uint32_t zdk_nvme_qpair_outstanding(const struct zdk_nvme_qpair *q
 {
 	return (uint32_t)(qp->mask >> 1) + 1 - qp->nfree;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_NVME_H */

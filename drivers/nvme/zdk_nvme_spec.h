@@ -8,6 +8,11 @@
 #define ZDK_NVME_SPEC_H
 
 #include <stdint.h>
+#include "zdk_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Controller registers (base spec 3.1.3, figure 35). */
 #define ZDK_NVME_REG_CAP 0x00   /* 64-bit capabilities */
@@ -96,7 +101,7 @@ struct zdk_nvme_sqe {
 	uint32_t cdw3;
 	uint64_t mptr;
 	union {
-		struct {
+		__extension__ struct {
 			uint64_t prp1;
 			uint64_t prp2;
 		};
@@ -175,8 +180,8 @@ struct zdk_nvme_id_ctrlr {
 	uint32_t sgls; /* 536: bits 1:0 SGL support */
 	uint8_t rsvd540[3556];
 };
-_Static_assert(sizeof(struct zdk_nvme_id_ctrlr) == 4096, "Identify Controller is 4 KiB");
-_Static_assert(__builtin_offsetof(struct zdk_nvme_id_ctrlr, sgls) == 536, "SGLS at 536");
+ZDK_STATIC_ASSERT(sizeof(struct zdk_nvme_id_ctrlr) == 4096, "Identify Controller is 4 KiB");
+ZDK_STATIC_ASSERT(__builtin_offsetof(struct zdk_nvme_id_ctrlr, sgls) == 536, "SGLS at 536");
 
 #define ZDK_NVME_ONCS_DSM (1u << 2)
 #define ZDK_NVME_ONCS_WRITE_ZEROES (1u << 3)
@@ -194,6 +199,10 @@ struct zdk_nvme_id_ns {
 	uint32_t lbaf[64]; /* 128: MS 15:0, LBADS 23:16, RP 25:24 */
 	uint8_t rsvd384[3712];
 };
-_Static_assert(sizeof(struct zdk_nvme_id_ns) == 4096, "Identify Namespace is 4 KiB");
+ZDK_STATIC_ASSERT(sizeof(struct zdk_nvme_id_ns) == 4096, "Identify Namespace is 4 KiB");
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_NVME_SPEC_H */

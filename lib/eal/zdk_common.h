@@ -14,7 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ZDK_EXPORT __attribute__((visibility("default")))
+
+/* A compile-time check that C and C++ both accept in a header. */
+#ifdef __cplusplus
+#define ZDK_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define ZDK_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
 
 #define zdk_likely(x) __builtin_expect(!!(x), 1)
 #define zdk_unlikely(x) __builtin_expect(!!(x), 0)
@@ -109,5 +120,9 @@ ZDK_EXPORT uint64_t zdk_tsc_hz(void);
  * zdk_time_ns() - monotonic time in nanoseconds (a vDSO call, no syscall).
  */
 ZDK_EXPORT uint64_t zdk_time_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_COMMON_H */

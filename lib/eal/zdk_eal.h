@@ -12,6 +12,10 @@
 #include <stdbool.h>
 #include "zdk_common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ZDK_MAX_LCORE 128
 #define ZDK_LCORE_ANY UINT32_MAX
 
@@ -103,5 +107,9 @@ ZDK_EXPORT int zdk_lcore_wait(unsigned lcore);
 
 /** zdk_lcore_wait_all() - wait for every worker; return the first non-zero. */
 ZDK_EXPORT int zdk_lcore_wait_all(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_EAL_H */

@@ -12,6 +12,10 @@
 
 #include "zdk_common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum zdk_log_level {
 	ZDK_LOG_ERR = 1,
 	ZDK_LOG_WARN,
@@ -58,5 +62,9 @@ ZDK_EXPORT void zdk_log_print(int level, const char *component, const char *fmt,
 #define ZDK_NOTICE(...) ZDK_LOG(ZDK_LOG_NOTICE, __VA_ARGS__)
 #define ZDK_INFO(...) ZDK_LOG(ZDK_LOG_INFO, __VA_ARGS__)
 #define ZDK_DEBUG(...) ZDK_LOG(ZDK_LOG_DEBUG, __VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_LOG_H */

@@ -22,6 +22,10 @@
 #include "zdk_common.h"
 #include "zdk_mbuf.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ZDK_ETH_MAX_PORTS 32
 #define ZDK_ETH_MAX_QUEUES 16
 #define ZDK_ETHER_ADDR_LEN 6
@@ -297,5 +301,9 @@ ZDK_EXPORT int zdk_eth_stats_reset(uint16_t port);
 
 /** zdk_eth_addr_format() - "aa:bb:cc:dd:ee:ff" into @buf (18 bytes). */
 ZDK_EXPORT void zdk_eth_addr_format(const struct zdk_ether_addr *mac, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_ETH_H */

@@ -20,6 +20,10 @@
 #include "zdk_eth.h"
 #include "zdk_pci.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct zdk_eth_dev;
 
 /**
@@ -112,5 +116,9 @@ ZDK_EXPORT struct zdk_eth_dev *zdk_eth_dev_get(uint16_t port);
  * application gives none (the key from Microsoft's RSS verification suite).
  */
 ZDK_EXPORT const uint8_t *zdk_eth_rss_key_default(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_ETH_DRIVER_H */

@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include "zdk_common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum zdk_iommu_mode {
 	ZDK_IOMMU_NONE = 0, /* no VFIO at all: memory works, devices do not */
 	ZDK_IOMMU_IOMMUFD,  /* /dev/iommu + /dev/vfio/devices/vfioN */
@@ -73,5 +77,9 @@ ZDK_EXPORT int zdk_iommu_iova_alloc(size_t len, size_t align, uint64_t *iova);
 
 /** zdk_iommu_iova_free() - return space from zdk_iommu_iova_alloc(). */
 ZDK_EXPORT void zdk_iommu_iova_free(uint64_t iova, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_IOMMU_H */

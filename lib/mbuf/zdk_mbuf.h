@@ -14,6 +14,10 @@
 #include "zdk_common.h"
 #include "zdk_mempool.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ZDK_MBUF_HEADROOM 128
 /* 2 KiB of data room (igb's SRRCTL buffer size unit is 1 KiB) + headroom. */
 #define ZDK_MBUF_DEFAULT_BUF_SIZE (2048 + ZDK_MBUF_HEADROOM)
@@ -30,7 +34,7 @@ struct zdk_mbuf {
 	/* Written as one 64-bit store by rx paths (rearm_data). */
 	union {
 		uint64_t rearm_data;
-		struct {
+		__extension__ struct { /* anonymous: C11, and a GNU extension in C++ */
 			uint16_t data_off; /* packet start, from buf_addr */
 			uint16_t port;     /* rx port, or ZDK_MBUF_PORT_INVALID */
 			uint16_t buf_len;  /* buffer bytes, headroom included */
@@ -47,7 +51,7 @@ struct zdk_mbuf {
 	uint64_t udata64;         /* the application's */
 } __zdk_cache_aligned;
 
-_Static_assert(sizeof(struct zdk_mbuf) == ZDK_CACHE_LINE, "mbuf metadata is one cache line");
+ZDK_STATIC_ASSERT(sizeof(struct zdk_mbuf) == ZDK_CACHE_LINE, "mbuf metadata is one cache line");
 
 /* rearm_data for an mbuf with the default headroom, received on @port. */
 static inline uint64_t zdk_mbuf_rearm_value(uint16_t buf_len, uint16_t port)
@@ -103,8 +107,8 @@ static inline struct zdk_mbuf *zdk_mbuf_alloc(struct zdk_mempool *mp)
 
 	if (zdk_unlikely(zdk_mempool_get(mp, &obj)))
 		return NULL;
-	zdk_mbuf_reset(obj);
-	return obj;
+	zdk_mbuf_reset((struct zdk_mbuf *)obj);
+	return (struct zdk_mbuf *)obj;
 }
 
 /**
@@ -192,5 +196,9 @@ static inline void *zdk_mbuf_append(struct zdk_mbuf *m, unsigned len)
 	m->pkt_len += len;
 	return tail;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_MBUF_H */

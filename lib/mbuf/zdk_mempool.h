@@ -20,6 +20,10 @@
 #include "zdk_eal.h"
 #include "zdk_ring.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ZDK_MEMPOOL_NAMESIZE 32
 #define ZDK_MEMPOOL_CACHE_MAX 512
 
@@ -211,5 +215,9 @@ static inline int zdk_mempool_get(struct zdk_mempool *mp, void **obj)
 {
 	return zdk_mempool_get_bulk(mp, obj, 1);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_MEMPOOL_H */

@@ -14,6 +14,10 @@
 #include <stdint.h>
 #include "zdk_common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /**
  * zdk_dma_zalloc() - zeroed DMA memory from the arena.
  * @size: bytes.
@@ -95,5 +99,9 @@ struct zdk_mem_stats {
  * Return: 0, or -ENOENT if the node has no arena.
  */
 ZDK_EXPORT int zdk_mem_stats_get(int socket, struct zdk_mem_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_MEM_H */

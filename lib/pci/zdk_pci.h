@@ -12,6 +12,10 @@
 #include <sys/types.h>
 #include "zdk_common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* "dddd:bb:dd.f" plus NUL */
 #define ZDK_PCI_ADDR_LEN 13
 #define ZDK_PCI_BAR_COUNT 6
@@ -152,5 +156,9 @@ ZDK_EXPORT const struct zdk_pci_driver *zdk_pci_driver_match(uint16_t vendor, ui
 	{                                                                   \
 		zdk_pci_driver_register(&(drv));                            \
 	}
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_PCI_H */

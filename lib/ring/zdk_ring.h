@@ -20,10 +20,13 @@
 
 #include <errno.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "zdk_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define ZDK_RING_NAMESIZE 32
 /* create() flags: the default is multi-producer, multi-consumer. */
@@ -31,9 +34,10 @@
 #define ZDK_RING_F_SC_DEQ 0x2 /* one consumer thread */
 #define ZDK_RING_SZ_MAX (1u << 28)
 
+/* head and tail are only touched through __atomic builtins (C and C++ alike). */
 struct zdk_ring_headtail {
-	_Atomic uint32_t head; /* next slot to reserve */
-	_Atomic uint32_t tail; /* slots before it are published */
+	uint32_t head; /* next slot to reserve */
+	uint32_t tail; /* slots before it are published */
 	uint32_t single;       /* 1: single producer/consumer */
 };
 
@@ -44,7 +48,7 @@ struct zdk_ring {
 	uint32_t flags;
 	struct zdk_ring_headtail prod __zdk_cache_aligned;
 	struct zdk_ring_headtail cons __zdk_cache_aligned;
-	void *slots[] __zdk_cache_aligned;
+	__extension__ void *slots[] __zdk_cache_aligned; /* flexible: C++ takes it as a GNU extension */
 };
 
 /**
@@ -66,8 +70,8 @@ ZDK_EXPORT void zdk_ring_destroy(struct zdk_ring *ring);
 /** zdk_ring_count() - objects in the ring (a snapshot under concurrency). */
 static inline unsigned zdk_ring_count(const struct zdk_ring *r)
 {
-	uint32_t prod = atomic_load_explicit(&r->prod.tail, memory_order_relaxed);
-	uint32_t cons = atomic_load_explicit(&r->cons.tail, memory_order_relaxed);
+	uint32_t prod = __atomic_load_n(&r->prod.tail, __ATOMIC_RELAXED);
+	uint32_t cons = __atomic_load_n(&r->cons.tail, __ATOMIC_RELAXED);
 
 	return prod - cons;
 }
@@ -94,7 +98,7 @@ static inline unsigned zdk_ring_move_head(struct zdk_ring_headtail *ht,
 					  unsigned n, enum zdk_ring_behavior behavior,
 					  uint32_t *old)
 {
-	uint32_t head = atomic_load_explicit(&ht->head, memory_order_relaxed);
+	uint32_t head = __atomic_load_n(&ht->head, __ATOMIC_RELAXED);
 	unsigned avail, want;
 
 	for (;;) {
@@ -103,21 +107,20 @@ static inline unsigned zdk_ring_move_head(struct zdk_ring_headtail *ht,
 		 * slots it handed over (freed or filled) are seen as such
 		 * before we touch them.
 		 */
-		avail = room + atomic_load_explicit(&other->tail, memory_order_acquire) - head;
+		avail = room + __atomic_load_n(&other->tail, __ATOMIC_ACQUIRE) - head;
 		want = n <= avail ? n : (behavior == ZDK_RING_FIXED ? 0 : avail);
 		if (want == 0)
 			return 0;
 		if (ht->single) {
 			/* Only we move this head: nobody to order against. */
-			atomic_store_explicit(&ht->head, head + want, memory_order_relaxed);
+			__atomic_store_n(&ht->head, head + want, __ATOMIC_RELAXED);
 			break;
 		}
 		/* Relaxed CAS: the slots are claimed, not yet published; the
 		 * tail update below carries the ordering. On failure head is
 		 * reloaded and the room recomputed. */
-		if (atomic_compare_exchange_weak_explicit(&ht->head, &head, head + want,
-							  memory_order_relaxed,
-							  memory_order_relaxed))
+		if (__atomic_compare_exchange_n(&ht->head, &head, head + want, true,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			break;
 	}
 	*old = head;
@@ -133,7 +136,7 @@ static inline void zdk_ring_update_tail(struct zdk_ring_headtail *ht, uint32_t o
 	unsigned spins = 0;
 
 	if (!ht->single) {
-		while (atomic_load_explicit(&ht->tail, memory_order_relaxed) != old) {
+		while (__atomic_load_n(&ht->tail, __ATOMIC_RELAXED) != old) {
 			zdk_pause();
 			/* An earlier reserver was preempted (threads outnumber
 			 * cores): let it run instead of spinning out our slice.
@@ -145,7 +148,7 @@ static inline void zdk_ring_update_tail(struct zdk_ring_headtail *ht, uint32_t o
 		}
 	}
 	/* Release: our slot copies are visible before the other side sees the tail move. */
-	atomic_store_explicit(&ht->tail, old + n, memory_order_release);
+	__atomic_store_n(&ht->tail, old + n, __ATOMIC_RELEASE);
 }
 
 static inline unsigned zdk_ring_do_enqueue(struct zdk_ring *r, void *const *objs, unsigned n,
@@ -236,5 +239,9 @@ static inline int zdk_ring_dequeue(struct zdk_ring *r, void **obj)
 {
 	return zdk_ring_dequeue_bulk(r, obj, 1, NULL) ? 0 : -ENOENT;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ZDK_RING_H */

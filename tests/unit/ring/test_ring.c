@@ -6,6 +6,7 @@
  */
 #include "../zdk_test.h"
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
