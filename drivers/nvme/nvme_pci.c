@@ -95,13 +95,11 @@ static void nvme_pci_remove(struct zdk_pci_device *dev)
 	dev->driver_data = NULL;
 }
 
-/*
- * The registry matches vendor/device pairs only; QEMU's controller is listed.
- * Any other NVMe-class function works through zdk_nvme_ctrlr_attach().
- */
+/* Every NVMe controller, by class code (NVMe base spec 3.1.3.x, CC): a real
+ * drive of any vendor is probed as QEMU's is. */
 static const struct zdk_pci_id nvme_pci_ids[] = {
-	{ 0x1b36, 0x0010 }, /* QEMU NVM Express controller */
-	{ 0, 0 },
+	ZDK_PCI_CLASS(0x010802), /* mass storage, non-volatile memory, NVM Express */
+	{ 0 },
 };
 
 static struct zdk_pci_driver nvme_pci_driver = {

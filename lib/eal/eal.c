@@ -114,7 +114,7 @@ static int devices_pick(const struct eal_conf *c, struct zdk_pci_addr *out, unsi
 		const struct pci_sysfs_dev *d = &devs[i];
 
 		if (strcmp(d->driver, "vfio-pci") || in_list(&d->addr, c->block, c->nblock) ||
-		    !zdk_pci_driver_match(d->vendor_id, d->device_id))
+		    !zdk_pci_driver_match(d->vendor_id, d->device_id, d->class_code))
 			continue;
 		out[(*n)++] = d->addr;
 	}

@@ -451,7 +451,7 @@ int pci_probe_all(void)
 
 		if (d->driver)
 			continue;
-		drv = zdk_pci_driver_match(d->vendor_id, d->device_id);
+		drv = zdk_pci_driver_match(d->vendor_id, d->device_id, d->class_code);
 		if (!drv) {
 			ZDK_INFO("%s (%04x:%04x): no zdk driver; left open for direct use", d->name,
 				 d->vendor_id, d->device_id);

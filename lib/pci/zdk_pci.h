@@ -127,16 +127,25 @@ ZDK_EXPORT int zdk_pci_irq_enable(struct zdk_pci_device *dev, enum zdk_pci_irq_t
 /** zdk_pci_irq_disable() - tear down the vectors and close their eventfds. */
 ZDK_EXPORT void zdk_pci_irq_disable(struct zdk_pci_device *dev);
 
-/* The driver registry. */
+/*
+ * The driver registry. A function matches an id entry when its vendor and
+ * device IDs match (ZDK_PCI_ANY_ID matches any) and its class code, masked
+ * by class_mask, equals the entry's (mask 0: any class). NVMe is matched by
+ * class, as the kernel and SPDK do: ZDK_PCI_CLASS(0x010802).
+ */
 struct zdk_pci_id {
 	uint16_t vendor_id;
 	uint16_t device_id;
+	uint32_t class_code; /* base class << 16 | subclass << 8 | programming interface */
+	uint32_t class_mask;
 };
 #define ZDK_PCI_ANY_ID 0xffff
+#define ZDK_PCI_DEVICE(vendor, device) { (vendor), (device), 0, 0 }
+#define ZDK_PCI_CLASS(class_code) { ZDK_PCI_ANY_ID, ZDK_PCI_ANY_ID, (class_code), 0xffffff }
 
 struct zdk_pci_driver {
 	const char *name;
-	const struct zdk_pci_id *id_table; /* ends with a zero vendor_id */
+	const struct zdk_pci_id *id_table; /* ends with an all-zero entry */
 	int (*probe)(struct zdk_pci_device *dev);
 	void (*remove)(struct zdk_pci_device *dev);
 	struct zdk_pci_driver *next;
@@ -148,8 +157,12 @@ ZDK_EXPORT void zdk_pci_driver_register(struct zdk_pci_driver *drv);
 /** zdk_pci_driver_next() - iterate the registry: NULL starts. */
 ZDK_EXPORT const struct zdk_pci_driver *zdk_pci_driver_next(const struct zdk_pci_driver *prev);
 
-/** zdk_pci_driver_match() - the registered driver for @vendor/@device, or NULL. */
-ZDK_EXPORT const struct zdk_pci_driver *zdk_pci_driver_match(uint16_t vendor, uint16_t device);
+/**
+ * zdk_pci_driver_match() - the first registered driver whose id table
+ * matches @vendor, @device and @class_code, or NULL.
+ */
+ZDK_EXPORT const struct zdk_pci_driver *zdk_pci_driver_match(uint16_t vendor, uint16_t device,
+							      uint32_t class_code);
 
 #define ZDK_PCI_DRIVER_REGISTER(drv)                                        \
 	__attribute__((constructor)) static void zdk_pci_register_##drv(void) \

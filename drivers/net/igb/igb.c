@@ -412,8 +412,8 @@ static void igb_remove(struct zdk_pci_device *pci)
 }
 
 static const struct zdk_pci_id igb_ids[] = {
-	{ IGB_VENDOR_INTEL, IGB_DEV_82576 },
-	{ 0, 0 },
+	ZDK_PCI_DEVICE(IGB_VENDOR_INTEL, IGB_DEV_82576),
+	{ 0 },
 };
 
 static struct zdk_pci_driver igb_driver = {

@@ -724,8 +724,8 @@ static void vnet_remove(struct zdk_pci_device *pdev)
 }
 
 static const struct zdk_pci_id vnet_ids[] = {
-	{ VIRTIO_PCI_VENDOR_ID, VIRTIO_PCI_MODERN_ID_BASE + VIRTIO_ID_NET },
-	{ 0, 0 },
+	ZDK_PCI_DEVICE(VIRTIO_PCI_VENDOR_ID, VIRTIO_PCI_MODERN_ID_BASE + VIRTIO_ID_NET),
+	{ 0 },
 };
 
 static struct zdk_pci_driver vnet_driver = {

@@ -607,7 +607,8 @@ static void test_pci_probe_attach(void)
 	test_fake = &fake;
 	CU_ASSERT_FATAL(test_registered != NULL);
 	CU_ASSERT(strcmp(test_registered->name, "nvme") == 0);
-	CU_ASSERT(test_registered->id_table[0].vendor_id == 0x1b36);
+	CU_ASSERT(test_registered->id_table[0].class_code == 0x010802 &&
+		  test_registered->id_table[0].class_mask == 0xffffff);
 	CU_ASSERT(zdk_nvme_ctrlr_attach("0000:02:00.0", &c) == -ENODEV);
 	CU_ASSERT_FATAL(zdk_nvme_ctrlr_attach("0000:01:00.0", &c) == 0);
 	CU_ASSERT(test_bus_master == 1);
