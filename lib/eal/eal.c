@@ -21,7 +21,7 @@
 static struct {
 	bool initialized;
 	bool opening;   /* zdk_eal_init() is opening its devices */
-	enum eal_iommu iommu_req;
+	enum zdk_eal_iommu iommu_req;
 } eal;
 
 /*
@@ -171,7 +171,7 @@ static int backend_without_devices(const struct eal_conf *c)
 {
 	int rc = eal_iommu_get(NULL, &(struct iommu *){ NULL });
 
-	if (c->iommu != EAL_IOMMU_AUTO)
+	if (c->iommu != ZDK_EAL_IOMMU_AUTO)
 		return rc;
 	if (rc)
 		ZDK_NOTICE("no IOMMU backend at init: memory only until a device is attached");
@@ -184,24 +184,18 @@ static int backend_without_devices(const struct eal_conf *c)
 	return 0;
 }
 
-int zdk_eal_init(int argc, char **argv)
+/* Everything after the options: the same for argv and for a zdk_eal_conf. */
+static int eal_start(const struct eal_conf *c)
 {
 	struct zdk_pci_addr devs[EAL_MAX_DEVS];
-	struct eal_conf conf;
+	struct eal_conf conf = *c;
 	struct mem_conf mc;
 	unsigned ndevs;
-	int consumed, rc;
+	int rc;
 
 	if (eal.initialized) {
 		ZDK_ERR("zdk_eal_init() called twice: call zdk_eal_cleanup() first");
 		return -EALREADY;
-	}
-	consumed = eal_parse_args(argc, argv, &conf);
-	if (consumed < 0)
-		return consumed;
-	if (conf.help) {
-		zdk_eal_usage(argv[0]);
-		return -ECANCELED;
 	}
 	if (conf.log_level)
 		zdk_log_set_level(conf.log_level);
@@ -243,12 +237,51 @@ int zdk_eal_init(int argc, char **argv)
 			goto err_cleanup;
 	}
 	eal.initialized = true;
-	return consumed;
+	return 0;
 
 err_cleanup:
 	eal.initialized = true;
 	zdk_eal_cleanup();
 	return rc;
+}
+
+int zdk_eal_init(int argc, char **argv)
+{
+	struct eal_conf conf;
+	int consumed, rc;
+
+	if (eal.initialized) {
+		ZDK_ERR("zdk_eal_init() called twice: call zdk_eal_cleanup() first");
+		return -EALREADY;
+	}
+	consumed = eal_parse_args(argc, argv, &conf);
+	if (consumed < 0)
+		return consumed;
+	if (conf.help) {
+		zdk_eal_usage(argv[0]);
+		return -ECANCELED;
+	}
+	rc = eal_start(&conf);
+	return rc ? rc : consumed;
+}
+
+int zdk_eal_init_conf(const struct zdk_eal_conf *pub)
+{
+	struct zdk_eal_conf known;
+	struct eal_conf conf;
+	int rc;
+
+	if (!pub || pub->size < sizeof(pub->size) || pub->size > sizeof(known)) {
+		ZDK_ERR("zdk_eal_init_conf(): conf.size is %zu, this zdk knows %zu bytes: fill "
+			"the struct with zdk_eal_conf_init() first", pub ? pub->size : 0,
+			sizeof(known));
+		return -EINVAL;
+	}
+	/* An older caller's struct is shorter: what it does not have reads as 0. */
+	memset(&known, 0, sizeof(known));
+	memcpy(&known, pub, pub->size);
+	rc = eal_conf_check(&known, &conf);
+	return rc ? rc : eal_start(&conf);
 }
 
 void zdk_eal_cleanup(void)

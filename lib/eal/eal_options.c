@@ -169,71 +169,158 @@ int eal_parse_socket_mem(const char *s, size_t *mb, unsigned max)
 	return -EINVAL;
 }
 
-static int add_dev(struct zdk_pci_addr *list, unsigned *n, const char *opt, const char *arg)
+/* ---- a zdk_eal_conf, from any caller, into the checked eal_conf ---- */
+
+static int conf_devs(const char *const *in, struct zdk_pci_addr *out, unsigned *n,
+		     const char *what)
+{
+	for (*n = 0; in && in[*n]; (*n)++) {
+		if (*n == EAL_MAX_DEVS) {
+			ZDK_ERR("%s: at most %d devices", what, EAL_MAX_DEVS);
+			return -EINVAL;
+		}
+		if (zdk_pci_addr_parse(in[*n], &out[*n])) {
+			ZDK_ERR("%s '%s': not a PCI address; write it as 0000:01:00.0 (zdk-devbind "
+				"lists them)", what, in[*n]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int conf_mem(const struct zdk_eal_conf *pub, struct eal_conf *c)
+{
+	for (unsigned i = 0; i < EAL_MAX_NODES; i++) {
+		if (pub->socket_mem_mb[i] > EAL_MAX_NODE_MEM_MB) {
+			ZDK_ERR("-m/--socket-mem: %zu MiB on node %u is over 1 PiB (1073741824 MiB)",
+				pub->socket_mem_mb[i], i);
+			return -EINVAL;
+		}
+		c->node_mem_mb[i] = pub->socket_mem_mb[i];
+		c->mem_set |= pub->socket_mem_mb[i] != 0;
+	}
+	return 0;
+}
+
+static int conf_strings(const struct zdk_eal_conf *pub, struct eal_conf *c)
+{
+	const char *prefix = pub->file_prefix ? pub->file_prefix : "zdk";
+
+	if (pub->huge_dir && (!*pub->huge_dir || strlen(pub->huge_dir) >= sizeof(c->huge_dir))) {
+		ZDK_ERR("--huge-dir: path empty or too long");
+		return -EINVAL;
+	}
+	if (!*prefix || strlen(prefix) >= sizeof(c->file_prefix) || strchr(prefix, '/')) {
+		ZDK_ERR("--file-prefix '%s': use a short name without '/'", prefix);
+		return -EINVAL;
+	}
+	snprintf(c->huge_dir, sizeof(c->huge_dir), "%s", pub->huge_dir ? pub->huge_dir : "");
+	snprintf(c->file_prefix, sizeof(c->file_prefix), "%s", prefix);
+	return 0;
+}
+
+static int check_conflicts(const struct eal_conf *c);
+
+int eal_conf_check(const struct zdk_eal_conf *pub, struct eal_conf *c)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (pub->lcores) {
+		rc = eal_parse_lcores(pub->lcores, c->lcores, &c->main_lcore);
+		if (rc) {
+			ZDK_ERR("-l/--lcores '%s': %s; write a list of CPUs like 0-3,6", pub->lcores,
+				rc == -ERANGE ? "CPU number out of range" : "malformed");
+			return -EINVAL;
+		}
+		c->lcore_set = true;
+	}
+	rc = conf_devs(pub->allow, c->allow, &c->nallow, "-a/--allow");
+	if (!rc)
+		rc = conf_devs(pub->block, c->block, &c->nblock, "-b/--block");
+	if (!rc)
+		rc = conf_mem(pub, c);
+	if (!rc)
+		rc = conf_strings(pub, c);
+	if (rc)
+		return rc;
+	if ((unsigned)pub->iommu > ZDK_EAL_IOMMU_NOIOMMU) {
+		ZDK_ERR("--iommu: unknown backend %d; use auto, iommufd, type1 or noiommu",
+			(int)pub->iommu);
+		return -EINVAL;
+	}
+	if (pub->huge_size && pub->huge_size != (2UL << 20) && pub->huge_size != (1UL << 30)) {
+		ZDK_ERR("--huge-size %zu: use 2M or 1G", pub->huge_size);
+		return -EINVAL;
+	}
+	if (pub->log_level && (pub->log_level < ZDK_LOG_ERR || pub->log_level > ZDK_LOG_DEBUG)) {
+		ZDK_ERR("--log-level %d: use err, warn, notice, info or debug", pub->log_level);
+		return -EINVAL;
+	}
+	c->iommu = pub->iommu;
+	c->huge_size = pub->huge_size;
+	c->no_huge = pub->no_huge;
+	c->no_probe = pub->no_probe;
+	c->log_level = pub->log_level;
+	return check_conflicts(c);
+}
+
+void zdk_eal_conf_init(struct zdk_eal_conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	conf->size = sizeof(*conf);
+}
+
+/* ---- argv into a zdk_eal_conf: only what is particular to text ---- */
+
+static int add_dev(const char **list, unsigned *n, const char *opt, const char *arg)
 {
 	if (*n == EAL_MAX_DEVS) {
 		ZDK_ERR("%s: at most %d devices", opt, EAL_MAX_DEVS);
 		return -EINVAL;
 	}
-	if (zdk_pci_addr_parse(arg, &list[*n])) {
-		ZDK_ERR("%s '%s': not a PCI address; write it as 0000:01:00.0 (zdk-devbind "
-			"--status lists them)", opt, arg);
-		return -EINVAL;
-	}
-	(*n)++;
+	list[(*n)++] = arg;
 	return 0;
 }
 
-static int parse_one(int opt, const char *arg, struct eal_conf *c)
+static int parse_iommu(const char *arg, enum zdk_eal_iommu *mode)
 {
+	static const char *const names[] = { "auto", "iommufd", "type1", "noiommu" };
+
+	for (unsigned i = 0; i < ZDK_ARRAY_SIZE(names); i++)
+		if (!strcmp(arg, names[i])) {
+			*mode = (enum zdk_eal_iommu)i;
+			return 0;
+		}
+	ZDK_ERR("--iommu '%s': unknown backend; use auto, iommufd, type1 or noiommu", arg);
+	return -EINVAL;
+}
+
+static int parse_one(int opt, const char *arg, struct eal_args *a)
+{
+	struct zdk_eal_conf *c = &a->conf;
 	int rc;
 
 	switch (opt) {
 	case 'l':
-		rc = eal_parse_lcores(arg, c->lcores, &c->main_lcore);
-		if (rc) {
-			ZDK_ERR("--lcores '%s': %s; write a list of CPUs like 0-3,6", arg,
-				rc == -ERANGE ? "CPU number out of range" : "malformed");
-			return -EINVAL;
-		}
-		c->lcore_set = true;
+		c->lcores = arg;
 		return 0;
 	case 'a':
-		return add_dev(c->allow, &c->nallow, "--allow", arg);
+		return add_dev(a->allow, &a->nallow, "--allow", arg);
 	case 'b':
-		return add_dev(c->block, &c->nblock, "--block", arg);
+		return add_dev(a->block, &a->nblock, "--block", arg);
 	case OPT_IOMMU:
-		if (!strcmp(arg, "auto"))
-			c->iommu = EAL_IOMMU_AUTO;
-		else if (!strcmp(arg, "iommufd"))
-			c->iommu = EAL_IOMMU_IOMMUFD;
-		else if (!strcmp(arg, "type1"))
-			c->iommu = EAL_IOMMU_TYPE1;
-		else if (!strcmp(arg, "noiommu"))
-			c->iommu = EAL_IOMMU_NOIOMMU;
-		else {
-			ZDK_ERR("--iommu '%s': unknown backend; use auto, iommufd, type1 or noiommu",
-				arg);
-			return -EINVAL;
-		}
-		return 0;
+		return parse_iommu(arg, &c->iommu);
 	case 'm':
 	case OPT_SOCKET_MEM:
-		rc = eal_parse_socket_mem(arg, c->node_mem_mb, EAL_MAX_NODES);
-		if (rc) {
+		rc = eal_parse_socket_mem(arg, c->socket_mem_mb, EAL_MAX_NODES);
+		if (rc)
 			ZDK_ERR("--socket-mem '%s': %s; write MiB per NUMA node, like 512 or 512,512",
 				arg, rc == -ERANGE ? "more than 8 nodes, or over 1073741824 MiB (1 PiB) "
 				"on one" : "malformed");
-			return -EINVAL;
-		}
-		c->mem_set = true;
-		return 0;
+		return rc ? -EINVAL : 0;
 	case OPT_HUGE_DIR:
-		if (strlen(arg) >= sizeof(c->huge_dir) || !*arg) {
-			ZDK_ERR("--huge-dir: path empty or too long");
-			return -EINVAL;
-		}
-		strcpy(c->huge_dir, arg);
+		c->huge_dir = arg;
 		return 0;
 	case OPT_HUGE_SIZE:
 		if (eal_parse_size(arg, &c->huge_size) ||
@@ -246,11 +333,7 @@ static int parse_one(int opt, const char *arg, struct eal_conf *c)
 		c->no_huge = true;
 		return 0;
 	case OPT_FILE_PREFIX:
-		if (!*arg || strlen(arg) >= sizeof(c->file_prefix) || strchr(arg, '/')) {
-			ZDK_ERR("--file-prefix '%s': use a short name without '/'", arg);
-			return -EINVAL;
-		}
-		strcpy(c->file_prefix, arg);
+		c->file_prefix = arg;
 		return 0;
 	case OPT_LOG_LEVEL:
 		rc = zdk_log_parse_level(arg);
@@ -264,7 +347,7 @@ static int parse_one(int opt, const char *arg, struct eal_conf *c)
 		c->no_probe = true;
 		return 0;
 	case 'h':
-		c->help = true;
+		a->help = true;
 		return 0;
 	}
 	return -EINVAL;
@@ -282,7 +365,7 @@ static int check_conflicts(const struct eal_conf *c)
 									       : "huge-size");
 		return -EINVAL;
 	}
-	if (c->no_huge && c->iommu == EAL_IOMMU_NOIOMMU) {
+	if (c->no_huge && c->iommu == ZDK_EAL_IOMMU_NOIOMMU) {
 		ZDK_ERR("--no-huge cannot work with --iommu=noiommu: without an IOMMU a buffer "
 			"must be physically contiguous, which only hugepages give");
 		return -EINVAL;
@@ -299,12 +382,14 @@ static int check_conflicts(const struct eal_conf *c)
 	return 0;
 }
 
-int eal_parse_args(int argc, char **argv, struct eal_conf *c)
+int eal_parse_argv(int argc, char **argv, struct eal_args *a)
 {
 	int opt, rc, consumed;
 
-	memset(c, 0, sizeof(*c));
-	strcpy(c->file_prefix, "zdk");
+	memset(a, 0, sizeof(*a));
+	zdk_eal_conf_init(&a->conf);
+	a->conf.allow = a->allow;
+	a->conf.block = a->block;
 	opterr = 0;
 	optind = 0; /* glibc: restart scanning, even after an earlier parse */
 	while ((opt = getopt_long(argc, argv, "+:l:a:b:m:h", long_opts, NULL)) != -1) {
@@ -317,13 +402,10 @@ int eal_parse_args(int argc, char **argv, struct eal_conf *c)
 			ZDK_ERR("option '%s' needs a value", argv[optind - 1]);
 			return -EINVAL;
 		}
-		rc = parse_one(opt, optarg, c);
+		rc = parse_one(opt, optarg, a);
 		if (rc)
 			return rc;
 	}
-	rc = check_conflicts(c);
-	if (rc)
-		return rc;
 	/*
 	 * As DPDK: the program name moves to the last consumed slot, so the
 	 * application parses (argc - ret, argv + ret) with argv[0] intact.
@@ -333,4 +415,16 @@ int eal_parse_args(int argc, char **argv, struct eal_conf *c)
 		argv[consumed] = argv[0];
 	optind = 1; /* leave getopt ready for the application */
 	return consumed;
+}
+
+int eal_parse_args(int argc, char **argv, struct eal_conf *c)
+{
+	struct eal_args a;
+	int consumed = eal_parse_argv(argc, argv, &a), rc;
+
+	if (consumed < 0)
+		return consumed;
+	rc = eal_conf_check(&a.conf, c);
+	c->help = a.help;
+	return rc ? rc : consumed;
 }

@@ -9,21 +9,14 @@
 #include "zdk_eal.h"
 #include "zdk_pci.h"
 
-#define EAL_MAX_DEVS 64
-#define EAL_MAX_NODES 8
+#define EAL_MAX_DEVS ZDK_EAL_MAX_DEVS
+#define EAL_MAX_NODES ZDK_EAL_MAX_NODES
 #define EAL_DEFAULT_MEM_MB 128
 
-enum eal_iommu {
-	EAL_IOMMU_AUTO = 0,
-	EAL_IOMMU_IOMMUFD,
-	EAL_IOMMU_TYPE1,
-	EAL_IOMMU_NOIOMMU,
-};
-
-/* Everything the options say; defaults filled by eal_parse_args(). */
 /* Per node: 1 PiB, far beyond any machine, and << 20 cannot overflow. */
 #define EAL_MAX_NODE_MEM_MB (1UL << 30)
 
+/* A zdk_eal_conf once checked: addresses parsed, lcores as a set. */
 struct eal_conf {
 	bool lcore_set;
 	unsigned char lcores[ZDK_MAX_LCORE]; /* 1 = enabled */
@@ -32,7 +25,7 @@ struct eal_conf {
 	unsigned nallow;
 	struct zdk_pci_addr block[EAL_MAX_DEVS];
 	unsigned nblock;
-	enum eal_iommu iommu;
+	enum zdk_eal_iommu iommu;
 	bool mem_set;
 	size_t node_mem_mb[EAL_MAX_NODES];
 	char huge_dir[PATH_MAX];
@@ -44,8 +37,29 @@ struct eal_conf {
 	bool help;
 };
 
+/* zdk_eal_init()'s argv as a zdk_eal_conf; the lists point into argv. */
+struct eal_args {
+	struct zdk_eal_conf conf;
+	const char *allow[EAL_MAX_DEVS + 1];
+	const char *block[EAL_MAX_DEVS + 1];
+	unsigned nallow, nblock;
+	bool help;
+};
+
 /*
- * eal_parse_args() - parse zdk's options.
+ * eal_parse_argv() - the options into @a, checking only what is particular
+ * to text. Return: argv entries consumed, or -EINVAL with the fix logged.
+ */
+int eal_parse_argv(int argc, char **argv, struct eal_args *a);
+
+/*
+ * eal_conf_check() - check every field of @pub, whoever filled it, into @c.
+ * Return: 0, or -EINVAL with the field, its option and the fix logged.
+ */
+int eal_conf_check(const struct zdk_eal_conf *pub, struct eal_conf *c);
+
+/*
+ * eal_parse_args() - eal_parse_argv() then eal_conf_check().
  * Return: argv entries consumed (a "--" included, argv[0] not), or -EINVAL
  * with the option and the fix logged.
  */

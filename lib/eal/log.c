@@ -9,6 +9,14 @@
 #include "zdk_log.h"
 
 int zdk_log_level = ZDK_LOG_NOTICE;
+static zdk_log_sink_fn log_sink;
+static void *log_sink_ctx;
+
+void zdk_log_set_sink(zdk_log_sink_fn sink, void *ctx)
+{
+	log_sink = sink;
+	log_sink_ctx = ctx;
+}
 
 static const char *const level_names[] = {
 	[ZDK_LOG_ERR] = "err",	   [ZDK_LOG_WARN] = "warn", [ZDK_LOG_NOTICE] = "notice",
@@ -39,25 +47,31 @@ int zdk_log_parse_level(const char *s)
 	return (int)v;
 }
 
+/* Callers log and then return a code they captured before: keep errno. */
 void zdk_log_print(int level, const char *component, const char *fmt, ...)
 {
+	int saved = errno, n, head;
 	char buf[1024];
 	va_list ap;
-	int n;
 
 	/* One write per message, so lines from several lcores do not mix. */
-	n = snprintf(buf, sizeof(buf), "zdk: %s: %s%s", component,
-		     level == ZDK_LOG_ERR ? "error: " : level == ZDK_LOG_WARN ? "warning: " : "", "");
+	head = snprintf(buf, sizeof(buf), "zdk: %s: %s", component,
+			level == ZDK_LOG_ERR ? "error: " : level == ZDK_LOG_WARN ? "warning: " : "");
 	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < sizeof(buf))
-		n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	n = vsnprintf(buf + head, sizeof(buf) - head - 1, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(buf) - 1)
-		n = sizeof(buf) - 2;
-	if (buf[n - 1] != '\n')
-		buf[n++] = '\n';
+		goto out;
+	n = head + ZDK_MIN(n, (int)sizeof(buf) - head - 2);
+	while (n > head && buf[n - 1] == '\n')
+		n--;
 	buf[n] = '\0';
-	fputs(buf, stderr);
+	if (log_sink) {
+		log_sink(level, component, buf + head, log_sink_ctx);
+	} else {
+		buf[n] = '\n';
+		fwrite(buf, 1, n + 1, stderr);
+	}
+out:
+	errno = saved;
 }

@@ -4,12 +4,15 @@
  *
  * zdk_eal_init() parses DPDK-style options, reserves the hugepage arena on
  * each NUMA node, picks the IOMMU backend, maps the arena for DMA once, opens
- * the allowed VFIO devices and probes their drivers.
+ * the allowed VFIO devices and probes their drivers. zdk_eal_init_conf()
+ * does the same from a struct, for programs that embed zdk; the options are
+ * parsed into that struct.
  */
 #ifndef ZDK_EAL_H
 #define ZDK_EAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "zdk_common.h"
 
 #ifdef __cplusplus
@@ -18,6 +21,63 @@ extern "C" {
 
 #define ZDK_MAX_LCORE 128
 #define ZDK_LCORE_ANY UINT32_MAX
+#define ZDK_EAL_MAX_NODES 8 /* NUMA nodes in zdk_eal_conf.socket_mem_mb */
+#define ZDK_EAL_MAX_DEVS 64 /* devices in an allow or block list */
+
+/** How the IOMMU backend is chosen (--iommu). */
+enum zdk_eal_iommu {
+	ZDK_EAL_IOMMU_AUTO = 0, /* iommufd, else type1; no-IOMMU only without an IOMMU */
+	ZDK_EAL_IOMMU_IOMMUFD,
+	ZDK_EAL_IOMMU_TYPE1,
+	ZDK_EAL_IOMMU_NOIOMMU,
+};
+
+/**
+ * struct zdk_eal_conf - what zdk_eal_init_conf() sets up; each field names
+ * the option it stands for. Start from zdk_eal_conf_init(), which sets @size
+ * and the defaults, and change what you need. Strings and lists are read
+ * during the call only.
+ * @size: sizeof(struct zdk_eal_conf) as the caller was compiled: fields
+ *        added in later versions read as zero for an older caller.
+ * @lcores: -l, CPUs like "0-3,6", the first the main lcore; NULL: the CPU
+ *          the caller runs on.
+ * @allow: -a, NULL-terminated PCI addresses ("0000:01:00.0"); NULL: every
+ *         device bound to vfio-pci that a driver supports.
+ * @block: -b, NULL-terminated PCI addresses to skip.
+ * @iommu: --iommu.
+ * @socket_mem_mb: -m, MiB of hugepages per NUMA node; all 0: 128 MiB on
+ *                 each node that runs an lcore.
+ * @huge_dir: --huge-dir, a hugetlbfs mount; NULL: found by libhugetlbfs.
+ * @huge_size: --huge-size, 2 MiB or 1 GiB in bytes; 0: the system default.
+ * @no_huge: --no-huge, 4 KiB pages (still DMA-mapped; refused without an IOMMU).
+ * @no_probe: --no-probe, open the devices but attach no driver.
+ * @file_prefix: --file-prefix, of the hugepage files; NULL: "zdk".
+ * @log_level: --log-level, an enum zdk_log_level; 0: unchanged.
+ */
+struct zdk_eal_conf {
+	size_t size;
+	const char *lcores;
+	const char *const *allow;
+	const char *const *block;
+	enum zdk_eal_iommu iommu;
+	size_t socket_mem_mb[ZDK_EAL_MAX_NODES];
+	const char *huge_dir;
+	size_t huge_size;
+	bool no_huge;
+	bool no_probe;
+	const char *file_prefix;
+	int log_level;
+};
+
+/** zdk_eal_conf_init() - @conf with every default, and its size set. */
+ZDK_EXPORT void zdk_eal_conf_init(struct zdk_eal_conf *conf);
+
+/**
+ * zdk_eal_init_conf() - initialise zdk from @conf (see zdk_eal_init()).
+ * Return: 0, or the negative errno zdk_eal_init() documents; -EINVAL also
+ * when @conf->size is 0 or larger than this library knows (a newer header).
+ */
+ZDK_EXPORT int zdk_eal_init_conf(const struct zdk_eal_conf *conf);
 
 /**
  * zdk_eal_init() - initialise zdk from command-line options.

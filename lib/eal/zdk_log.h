@@ -42,7 +42,26 @@ ZDK_EXPORT void zdk_log_set_level(int level);
 ZDK_EXPORT int zdk_log_parse_level(const char *s);
 
 /**
- * zdk_log_print() - format and print one message on stderr (use the macros).
+ * zdk_log_sink_fn - where an embedding program wants zdk's messages.
+ * @level: an enum zdk_log_level.
+ * @component: the part of zdk that speaks ("eal", "nvme", ...).
+ * @msg: the message, one line without its newline.
+ * @ctx: as given to zdk_log_set_sink().
+ *
+ * Called once per message, from whichever thread logs, with errno preserved
+ * around the call.
+ */
+typedef void (*zdk_log_sink_fn)(int level, const char *component, const char *msg, void *ctx);
+
+/**
+ * zdk_log_set_sink() - send messages to @sink instead of stderr; NULL
+ * restores stderr. Set it before zdk_eal_init() (or while no thread logs).
+ */
+ZDK_EXPORT void zdk_log_set_sink(zdk_log_sink_fn sink, void *ctx);
+
+/**
+ * zdk_log_print() - format one message and hand it to the sink (stderr by
+ * default); use the macros. errno is left as it was.
  */
 ZDK_EXPORT void zdk_log_print(int level, const char *component, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

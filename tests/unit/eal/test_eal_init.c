@@ -9,6 +9,7 @@
 #include "../zdk_test.h"
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,7 +159,86 @@ static void test_memory(void)
 	CU_ASSERT_PTR_NULL(zdk_dma_zalloc(64, 0, ZDK_SOCKET_ANY, NULL));
 }
 
+/* The embedder's way in: a struct, its size checked, argv's checks applied. */
+static void test_conf(void)
+{
+	const char *bad_allow[] = { "0000:zz:00.0", NULL };
+	struct zdk_eal_conf c, older;
+
+	zdk_eal_conf_init(&c);
+	CU_ASSERT_EQUAL(c.size, sizeof(c));
+	c.no_huge = true;
+	c.socket_mem_mb[0] = 4;
+	c.lcores = "0";
+	CU_ASSERT_EQUAL_FATAL(zdk_eal_init_conf(&c), 0);
+	CU_ASSERT_EQUAL(zdk_lcore_count(), 1);
+	CU_ASSERT_EQUAL(zdk_eal_init_conf(&c), -EALREADY);
+	zdk_eal_cleanup();
+
+	/* a caller built against an older, shorter struct: the rest reads as 0 */
+	older = c;
+	older.size = offsetof(struct zdk_eal_conf, no_probe);
+	CU_ASSERT_EQUAL_FATAL(zdk_eal_init_conf(&older), 0);
+	zdk_eal_cleanup();
+
+	c.size = 0; /* forgot zdk_eal_conf_init() */
+	CU_ASSERT_EQUAL(zdk_eal_init_conf(&c), -EINVAL);
+	c.size = sizeof(c) + 8; /* a newer header than this library */
+	CU_ASSERT_EQUAL(zdk_eal_init_conf(&c), -EINVAL);
+	CU_ASSERT_EQUAL(zdk_eal_init_conf(NULL), -EINVAL);
+	c.size = sizeof(c);
+	c.allow = bad_allow;
+	CU_ASSERT_EQUAL(zdk_eal_init_conf(&c), -EINVAL);
+	c.allow = NULL;
+	c.lcores = "0-x";
+	CU_ASSERT_EQUAL(zdk_eal_init_conf(&c), -EINVAL);
+	c.lcores = NULL;
+	c.iommu = (enum zdk_eal_iommu)9;
+	CU_ASSERT_EQUAL(zdk_eal_init_conf(&c), -EINVAL);
+	c.iommu = ZDK_EAL_IOMMU_AUTO;
+	c.huge_size = 4096;
+	CU_ASSERT_EQUAL(zdk_eal_init_conf(&c), -EINVAL);
+	c.huge_size = 0;
+	c.socket_mem_mb[1] = (size_t)1 << 40;
+	CU_ASSERT_EQUAL(zdk_eal_init_conf(&c), -EINVAL);
+	CU_ASSERT_EQUAL(zdk_iommu_mode(), ZDK_IOMMU_NONE);
+}
+
+static struct {
+	int n, level;
+	char comp[16], msg[256];
+} sunk;
+
+static void sink(int level, const char *component, const char *msg, void *ctx)
+{
+	CU_ASSERT_PTR_EQUAL(ctx, &sunk);
+	sunk.n++;
+	sunk.level = level;
+	snprintf(sunk.comp, sizeof(sunk.comp), "%s", component);
+	snprintf(sunk.msg, sizeof(sunk.msg), "%s", msg);
+	errno = EBADF; /* a sink may clobber errno: the caller's survives */
+}
+
+/* Messages reach an embedder's sink, one line each, and errno survives. */
+static void test_log_sink(void)
+{
+	zdk_log_set_sink(sink, &sunk);
+	errno = EAGAIN;
+	CU_ASSERT_EQUAL(INIT("--iommu=nope"), -EINVAL);
+	CU_ASSERT_EQUAL(sunk.n, 1);
+	CU_ASSERT_EQUAL(sunk.level, ZDK_LOG_ERR);
+	CU_ASSERT_STRING_EQUAL(sunk.comp, "eal");
+	CU_ASSERT_PTR_NOT_NULL(strstr(sunk.msg, "--iommu 'nope'"));
+	CU_ASSERT_PTR_NULL(strchr(sunk.msg, '\n'));
+	errno = EAGAIN;
+	zdk_log_print(ZDK_LOG_ERR, "t", "%s", "x");
+	CU_ASSERT_EQUAL(errno, EAGAIN);
+	zdk_log_set_sink(NULL, NULL);
+}
+
 static const struct zdk_test tests[] = {
+	{ "zdk_eal_init_conf(): size, fields, checks", test_conf },
+	{ "log sink", test_log_sink },
 	{ "100 init/cleanup rounds leak nothing", test_rounds },
 	{ "failed inits leak nothing", test_failures_leak_nothing },
 	{ "init twice", test_twice },

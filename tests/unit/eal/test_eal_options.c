@@ -19,7 +19,7 @@ static void test_defaults(void)
 
 	CU_ASSERT_EQUAL(eal_parse_args(1, argv, &c), 0);
 	CU_ASSERT_FALSE(c.lcore_set);
-	CU_ASSERT_EQUAL(c.iommu, EAL_IOMMU_AUTO);
+	CU_ASSERT_EQUAL(c.iommu, ZDK_EAL_IOMMU_AUTO);
 	CU_ASSERT_STRING_EQUAL(c.file_prefix, "zdk");
 	CU_ASSERT_FALSE(c.no_huge);
 	CU_ASSERT_EQUAL(c.nallow, 0);
@@ -59,13 +59,13 @@ static void test_devices(void)
 static void test_iommu(void)
 {
 	CU_ASSERT_EQUAL(PARSE(&c, "--iommu=iommufd"), 1);
-	CU_ASSERT_EQUAL(c.iommu, EAL_IOMMU_IOMMUFD);
+	CU_ASSERT_EQUAL(c.iommu, ZDK_EAL_IOMMU_IOMMUFD);
 	CU_ASSERT_EQUAL(PARSE(&c, "--iommu", "type1"), 2);
-	CU_ASSERT_EQUAL(c.iommu, EAL_IOMMU_TYPE1);
+	CU_ASSERT_EQUAL(c.iommu, ZDK_EAL_IOMMU_TYPE1);
 	CU_ASSERT_EQUAL(PARSE(&c, "--iommu=noiommu"), 1);
-	CU_ASSERT_EQUAL(c.iommu, EAL_IOMMU_NOIOMMU);
+	CU_ASSERT_EQUAL(c.iommu, ZDK_EAL_IOMMU_NOIOMMU);
 	CU_ASSERT_EQUAL(PARSE(&c, "--iommu=auto"), 1);
-	CU_ASSERT_EQUAL(c.iommu, EAL_IOMMU_AUTO);
+	CU_ASSERT_EQUAL(c.iommu, ZDK_EAL_IOMMU_AUTO);
 	CU_ASSERT_EQUAL(PARSE(&c, "--iommu=vfio"), -EINVAL);
 	CU_ASSERT_EQUAL(PARSE(&c, "--iommu"), -EINVAL);
 }
