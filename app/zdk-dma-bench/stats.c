@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "stats.h"
+#include "zdk_common.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -12,23 +13,10 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Nearest rank, as every zdk tool reports (zdk_percentile_rank()). */
 double stats_percentile(const double *sorted, unsigned n, double p)
 {
-	double rank, frac;
-	unsigned lo;
-
-	if (n == 0)
-		return NAN;
-	if (p <= 0)
-		return sorted[0];
-	if (p >= 100)
-		return sorted[n - 1];
-	rank = p / 100.0 * (n - 1);
-	lo = (unsigned)rank;
-	frac = rank - lo;
-	if (lo + 1 >= n)
-		return sorted[n - 1];
-	return sorted[lo] + frac * (sorted[lo + 1] - sorted[lo]);
+	return n ? sorted[zdk_percentile_rank(n, p) - 1] : NAN;
 }
 
 int stats_compute(double *v, unsigned n, struct stats *st)

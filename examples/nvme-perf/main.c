@@ -138,7 +138,7 @@ static void hist_merge(struct hist *to, const struct hist *from)
 
 static uint64_t hist_pct(const struct hist *h, double pct)
 {
-	uint64_t want = (uint64_t)(h->n * pct / 100.0 + 0.5), seen = 0;
+	uint64_t want = zdk_percentile_rank(h->n, pct), seen = 0;
 
 	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
 		seen += h->count[i];

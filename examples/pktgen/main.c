@@ -305,6 +305,12 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The @p-th percentile of the sorted latency samples (nearest rank). */
+static uint64_t lat_pct(const struct results *r, double p)
+{
+	return r->lat[zdk_percentile_rank(r->nlat, p) - 1];
+}
+
 static void report(struct results *r, const struct opts *o, uint64_t hz)
 {
 	double rx_secs = r->rx_last > r->rx_first ? (double)(r->rx_last - r->rx_first) / hz : 0;
@@ -321,9 +327,8 @@ static void report(struct results *r, const struct opts *o, uint64_t hz)
 
 		qsort(r->lat, r->nlat, sizeof(*r->lat), cmp_u64);
 		printf("pktgen: latency us: p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f "
-		       "(%u samples)\n", r->lat[r->nlat / 2] * us, r->lat[r->nlat * 9 / 10] * us,
-		       r->lat[r->nlat * 99 / 100] * us, r->lat[r->nlat * 999 / 1000] * us,
-		       r->lat[r->nlat - 1] * us, r->nlat);
+		       "(%u samples)\n", lat_pct(r, 50) * us, lat_pct(r, 90) * us,
+		       lat_pct(r, 99) * us, lat_pct(r, 99.9) * us, r->lat[r->nlat - 1] * us, r->nlat);
 	}
 	printf("pktgen: RESULT tx=%" PRIu64 " rx=%" PRIu64 " lost=%" PRIu64 " dup=%" PRIu64
 	       " reorder=%" PRIu64 " corrupt=%" PRIu64 " badmac=%" PRIu64 " other=%" PRIu64

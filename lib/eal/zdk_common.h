@@ -41,6 +41,31 @@ extern "C" {
 #define ZDK_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ZDK_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/**
+ * zdk_percentile_rank() - where the @p-th percentile of @n samples lies, by
+ * the nearest-rank definition: the 1-based rank ceil(@p / 100 x @n), at
+ * least 1, so that at least @p percent of the samples are at or below it. A
+ * sorted array's percentile is at index rank - 1; a histogram's is the first
+ * bucket whose running count reaches the rank. nvme-perf, pktgen and
+ * zdk-dma-bench all report percentiles this way. Return: 0 when @n is 0.
+ */
+static inline uint64_t zdk_percentile_rank(uint64_t n, double p)
+{
+	double r = p / 100.0 * (double)n;
+	uint64_t k = (uint64_t)r;
+
+	if (n == 0)
+		return 0;
+	if (p <= 0)
+		return 1;
+	if (p >= 100)
+		return n;
+	/* ceil, without counting a rounding error just above an integer */
+	if (r - (double)k > 1e-9 * (double)n)
+		k++;
+	return k < 1 ? 1 : k > n ? n : k;
+}
+
 /* Socket (NUMA node) wildcard for allocations. */
 #define ZDK_SOCKET_ANY (-1)
 /* Returned by address translation for memory zdk does not know. */

@@ -25,15 +25,18 @@ static void test_percentile(void)
 
 	CU_ASSERT_EQUAL(stats_compute(v, 10, &st), 0);
 	CU_ASSERT_EQUAL(st.n, 10);
-	NEAR(st.median, 5.5);
-	NEAR(st.p10, 1.9);  /* rank 0.9: 1 + 0.9 * (2 - 1) */
-	NEAR(st.p90, 9.1);
-	NEAR(st.mad, 2.5);  /* |x - 5.5| = 0.5 0.5 1.5 1.5 ... 4.5 4.5 */
+	/* nearest rank: ceil(p / 100 * n), 1-based */
+	NEAR(st.median, 5);
+	NEAR(st.p10, 1);
+	NEAR(st.p90, 9);
+	NEAR(st.mad, 2);    /* |x - 5| = 0 1 1 2 2 3 3 4 4 5 */
 	NEAR(v[0], 1);      /* sorted in place */
 	NEAR(v[9], 10);
 	NEAR(stats_percentile(v, 10, 0), 1);
 	NEAR(stats_percentile(v, 10, 100), 10);
-	NEAR(stats_percentile(v, 10, 25), 3.25);
+	NEAR(stats_percentile(v, 10, 25), 3);  /* rank ceil(2.5) */
+	NEAR(stats_percentile(v, 10, 99.9), 10);
+	NEAR(stats_percentile(v, 10, 30), 3);  /* rank exactly 3, not 4 */
 }
 
 static void test_stats_edges(void)
@@ -51,7 +54,7 @@ static void test_stats_edges(void)
 	CU_ASSERT_EQUAL(stats_compute(odd, 3, &st), 0);
 	NEAR(st.median, 3);
 	NEAR(st.mad, 2);
-	NEAR(st.p90, 3 + 0.8 * 97);
+	NEAR(st.p90, 100);
 	stats_scale(&st, 1000);
 	NEAR(st.median, 3000);
 	NEAR(st.mad, 2000);
