@@ -17,6 +17,7 @@
 #include "pci_private.h"
 #include "pci_sysfs.h"
 #include "zdk_log.h"
+#include "zdk_version.h"
 
 static struct {
 	bool initialized;
@@ -174,7 +175,7 @@ static int backend_without_devices(const struct eal_conf *c)
 	if (c->iommu != ZDK_EAL_IOMMU_AUTO)
 		return rc;
 	if (rc)
-		ZDK_NOTICE("no IOMMU backend at init: memory only until a device is attached");
+		ZDK_INFO("no IOMMU backend at init: memory only until a device is attached");
 	else if (iommu_g->ops->mode == ZDK_IOMMU_NOIOMMU && c->no_huge) {
 		ZDK_NOTICE("--no-huge: no-IOMMU mode is not started (it needs hugepages): "
 			   "memory only");
@@ -245,6 +246,11 @@ err_cleanup:
 	return rc;
 }
 
+const char *zdk_version(void)
+{
+	return ZDK_VERSION;
+}
+
 int zdk_eal_init(int argc, char **argv)
 {
 	struct eal_conf conf;
@@ -259,6 +265,10 @@ int zdk_eal_init(int argc, char **argv)
 		return consumed;
 	if (conf.help) {
 		zdk_eal_usage(argv[0]);
+		return -ECANCELED;
+	}
+	if (conf.version) {
+		printf("%s (zdk %s)\n", argv[0], zdk_version());
 		return -ECANCELED;
 	}
 	rc = eal_start(&conf);

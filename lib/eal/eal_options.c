@@ -38,6 +38,7 @@ static const struct option long_opts[] = {
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "no-probe", no_argument, NULL, OPT_NO_PROBE },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -60,6 +61,7 @@ void zdk_eal_usage(const char *prog)
 	       "      --file-prefix NAME   prefix of the hugepage files (default: zdk); give each\n"
 	       "                           process on a machine its own\n"
 	       "      --log-level LEVEL    err, warn, notice (default), info or debug\n"
+	       "  -v, --version            the zdk release, then exit\n"
 	       "  -h, --help               this text\n",
 	       prog, EAL_DEFAULT_MEM_MB);
 }
@@ -349,6 +351,9 @@ static int parse_one(int opt, const char *arg, struct eal_args *a)
 	case 'h':
 		a->help = true;
 		return 0;
+	case 'v':
+		a->version = true;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -392,19 +397,19 @@ int eal_parse_argv(int argc, char **argv, struct eal_args *a)
 	a->conf.block = a->block;
 	opterr = 0;
 	optind = 0; /* glibc: restart scanning, even after an earlier parse */
-	while ((opt = getopt_long(argc, argv, "+:l:a:b:m:h", long_opts, NULL)) != -1) {
-		if (opt == '?') {
+	while ((opt = getopt_long(argc, argv, "+:l:a:b:m:hv", long_opts, NULL)) != -1) {
+		rc = -EINVAL;
+		if (opt == '?')
 			ZDK_ERR("unknown option '%s' (zdk options come first; end them with --; "
 				"-h lists them)", argv[optind - 1]);
-			return -EINVAL;
-		}
-		if (opt == ':') {
+		else if (opt == ':')
 			ZDK_ERR("option '%s' needs a value", argv[optind - 1]);
-			return -EINVAL;
-		}
-		rc = parse_one(opt, optarg, a);
-		if (rc)
+		else
+			rc = parse_one(opt, optarg, a);
+		if (rc) {
+			opterr = 1;
 			return rc;
+		}
 	}
 	/*
 	 * As DPDK: the program name moves to the last consumed slot, so the
@@ -413,7 +418,8 @@ int eal_parse_argv(int argc, char **argv, struct eal_args *a)
 	consumed = optind - 1;
 	if (consumed > 0)
 		argv[consumed] = argv[0];
-	optind = 1; /* leave getopt ready for the application */
+	optind = 1; /* leave getopt ready for the application, */
+	opterr = 1; /* which names the options it does not know */
 	return consumed;
 }
 
@@ -426,5 +432,6 @@ int eal_parse_args(int argc, char **argv, struct eal_conf *c)
 		return consumed;
 	rc = eal_conf_check(&a.conf, c);
 	c->help = a.help;
+	c->version = a.version;
 	return rc ? rc : consumed;
 }

@@ -35,6 +35,7 @@ struct eal_conf {
 	int log_level; /* 0 = unchanged */
 	bool no_probe;
 	bool help;
+	bool version;
 };
 
 /* zdk_eal_init()'s argv as a zdk_eal_conf; the lists point into argv. */
@@ -43,7 +44,7 @@ struct eal_args {
 	const char *allow[EAL_MAX_DEVS + 1];
 	const char *block[EAL_MAX_DEVS + 1];
 	unsigned nallow, nblock;
-	bool help;
+	bool help, version;
 };
 
 /*

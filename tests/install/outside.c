@@ -26,6 +26,7 @@
 #include <zdk/zdk_nvme_spec.h>
 #include <zdk/zdk_pci.h>
 #include <zdk/zdk_ring.h>
+#include <zdk/zdk_version.h>
 
 static int blocks(const char *bdf, int write, unsigned long lba, unsigned long n)
 {
