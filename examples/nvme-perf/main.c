@@ -494,9 +494,9 @@ static int report(uint64_t t_stop)
 
 static void usage(const char *prog)
 {
-	printf("Usage: %s [zdk options --] [options]\n"
-	       "  -a BDF          controller to use (repeatable; passed to zdk as -a)\n"
-	       "  -l LIST, -c MASK  lcores, as a list (0-3,6) or a hex mask (0x3)\n"
+	printf("Usage: %s [zdk options] -- [nvme-perf options]\n"
+	       "The controllers are zdk's -a BDF, the lcores its -l LIST (one qpair each).\n"
+	       "nvme-perf options:\n"
 	       "  -q DEPTH        queue depth per qpair (default 32)\n"
 	       "  -o BYTES        I/O size (default 4096)\n"
 	       "  -w PATTERN      read, write, randread, randwrite, rw, randrw (default randread)\n"
@@ -506,39 +506,12 @@ static void usage(const char *prog)
 	       "      --warmup S  run S seconds before measuring\n"
 	       "      --verify    stamp writes with LBA and sequence, check them on reads\n"
 	       "      --json      print the summary as JSON\n"
-	       "Other zdk options (--iommu, -m, ...) go before --.\n"
-	       "Example: %s -c 0x1 -a 0000:01:00.0 -q 32 -o 4096 -w randread -t 10\n\n",
+	       "Example: %s -l 0 -a 0000:01:00.0 -- -q 32 -o 4096 -w randread -t 10\n\n",
 	       prog, prog);
 	zdk_eal_usage(prog);
 }
 
 /* -a, -l and -c given to nvme-perf go to zdk_eal_init() as -a and -l. */
-static char *eal_extra[2 * 34];
-static int neal_extra;
-
-static int eal_pass(const char *opt, const char *val)
-{
-	static char lcores[4 * 64];
-
-	if (neal_extra + 2 > (int)ZDK_ARRAY_SIZE(eal_extra))
-		return -E2BIG;
-	if (strcmp(opt, "-c") == 0) { /* a core mask becomes a list */
-		char *end;
-		unsigned long long mask = strtoull(val, &end, 16);
-		size_t n = 0;
-
-		if (!*val || *end || !mask)
-			return -EINVAL;
-		for (unsigned i = 0; i < 64; i++)
-			if (mask >> i & 1)
-				n += (size_t)snprintf(lcores + n, sizeof(lcores) - n, "%s%u", n ? "," : "", i);
-		opt = "-l";
-		val = lcores;
-	}
-	eal_extra[neal_extra++] = (char *)opt;
-	eal_extra[neal_extra++] = (char *)val;
-	return 0;
-}
 
 static int parse_uint(const char *s, unsigned *v)
 {
@@ -576,11 +549,8 @@ static int parse_args(int argc, char **argv)
 	};
 	int opt, rc = 0;
 
-	while (rc == 0 && (opt = getopt_long(argc, argv, "q:o:w:M:t:n:a:l:c:h", opts, NULL)) != -1) {
+	while (rc == 0 && (opt = getopt_long(argc, argv, "q:o:w:M:t:n:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'a': rc = eal_pass("-a", optarg); break;
-		case 'l': rc = eal_pass("-l", optarg); break;
-		case 'c': rc = eal_pass("-c", optarg); break;
 		case 'q': rc = parse_uint(optarg, &cfg.qd); break;
 		case 'o': rc = parse_uint(optarg, &cfg.io_size); break;
 		case 'w': rc = parse_workload(optarg); break;
@@ -607,30 +577,20 @@ static int parse_args(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	char *eal_argv[256];
-	int rc, dd, eal_argc, failed = 0;
+	int rc, failed = 0;
 	unsigned l;
 
-	/* zdk options end at "--"; without one, every option is nvme-perf's. */
-	for (dd = 1; dd < argc && strcmp(argv[dd], "--") != 0; dd++)
-		;
-	eal_argc = dd < argc ? dd : 1;
-	if (dd < argc)
-		argv[dd] = argv[0];
-	else
-		dd = 0;
-	rc = parse_args(argc - dd, argv + dd);
-	if (rc)
-		return rc < 0 ? 1 : 0;
-	if (eal_argc + neal_extra >= (int)ZDK_ARRAY_SIZE(eal_argv))
-		return 1;
-	memcpy(eal_argv, argv, (size_t)eal_argc * sizeof(*argv));
-	memcpy(eal_argv + eal_argc, eal_extra, (size_t)neal_extra * sizeof(*argv));
-	eal_argc += neal_extra;
-	eal_argv[eal_argc] = NULL;
-	rc = zdk_eal_init(eal_argc, eal_argv);
+	/* As every zdk program: zdk's options, "--", then nvme-perf's. */
+	rc = zdk_eal_init(argc, argv);
 	if (rc < 0)
 		return rc == -ECANCELED ? 0 : 1;
+	argc -= rc;
+	argv += rc;
+	rc = parse_args(argc, argv);
+	if (rc) {
+		zdk_eal_cleanup();
+		return rc < 0 ? 1 : 0;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	failed = setup() != 0;

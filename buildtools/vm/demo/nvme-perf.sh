@@ -11,9 +11,9 @@ set -euo pipefail
 perf=$ZDK_BUILD/examples/nvme-perf/zdk-nvme-perf
 [ -x "$perf" ] || fail "$perf is not built"
 vfio_bind "$NVME_BDF"
-echo "\$ zdk-nvme-perf -c 0x1 -a $NVME_BDF -q 32 -o 4096 -w randread -t 5"
-"$perf" -c 0x1 -a "$NVME_BDF" -q 32 -o 4096 -w randread -t 5
+echo "\$ zdk-nvme-perf -l 0 -a $NVME_BDF -- -q 32 -o 4096 -w randread -t 5"
+"$perf" -l 0 -a "$NVME_BDF" -- -q 32 -o 4096 -w randread -t 5
 echo
-echo "\$ zdk-nvme-perf -c 0x1 -a $NVME_BDF -q 16 -o 4096 -w randrw -M 70 -t 3 --verify"
-"$perf" -c 0x1 -a "$NVME_BDF" -q 16 -o 4096 -w randrw -M 70 -t 3 --verify
+echo "\$ zdk-nvme-perf -l 0 -a $NVME_BDF -- -q 16 -o 4096 -w randrw -M 70 -t 3 --verify"
+"$perf" -l 0 -a "$NVME_BDF" -- -q 16 -o 4096 -w randrw -M 70 -t 3 --verify
 kernel_bind "$NVME_BDF"
