@@ -43,6 +43,8 @@ struct bench_opts {
 	unsigned arena_mib; /* zdk's arena (-m) */
 	const char *load[8]; /* --load: CSV files to report instead of measuring */
 	unsigned nload;
+	char **zdk_argv;  /* the zdk options before "--", for every backend's run */
+	int zdk_argc;
 };
 
 /* How a mapping is made; "file" variants go through a file descriptor. */

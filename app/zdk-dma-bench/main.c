@@ -19,6 +19,7 @@
 
 #include "zdk_eal.h"
 #include "zdk_iommu.h"
+#include "zdk_version.h"
 #include "bench.h"
 
 static const char *const all_backends[] = { "type1", "iommufd" };
@@ -31,10 +32,12 @@ static const char *const all_backends[] = { "type1", "iommufd" };
 
 static void usage(const char *prog)
 {
-	printf("usage: %s -a BDF [options] [-- EAL options]\n"
+	printf("usage: %s -a BDF [zdk options] -- [options]\n"
 	       "Measure DMA map/unmap through type1 and iommufd, raw ioctls against zdk.\n\n"
-	       "  -a, --allow BDF     device to attach (bound to vfio-pci): mappings are only\n"
-	       "                      real with a device in the container or IOAS\n"
+	       "zdk options: -a BDF, the device to attach (bound to vfio-pci): mappings are\n"
+	       "only real with a device in the container or IOAS. dma-bench sets -l, --iommu,\n"
+	       "-m and --file-prefix itself for each backend; other zdk options go through.\n"
+	       "Options:\n"
 	       "  --backend=B         type1, iommufd or all (default: all, one process each)\n"
 	       "  --quick             smoke run: fewer sizes and repetitions (seconds)\n"
 	       "  --tests=LIST        latency,arena,small,threads,io (default: all)\n"
@@ -101,7 +104,6 @@ enum { O_BACKEND = 256, O_QUICK, O_TESTS, O_REPS, O_CPU, O_ARENA, O_CSV, O_PLOT,
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option lo[] = {
-		{ "allow", required_argument, NULL, 'a' },
 		{ "backend", required_argument, NULL, O_BACKEND },
 		{ "quick", no_argument, NULL, O_QUICK },
 		{ "tests", required_argument, NULL, O_TESTS },
@@ -120,9 +122,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 
 	*o = (struct bench_opts){ .table = true, .backend = "all", .cpu = -1, .tests = T_ALL,
 				  .arena_mib = 64 };
-	while ((c = getopt_long(argc, argv, "+a:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'a': o->bdf = optarg; break;
 		case O_BACKEND: o->backend = optarg; break;
 		case O_QUICK: o->quick = true; break;
 		case O_TESTS:
@@ -155,9 +156,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		default: return -EINVAL;
 		}
 	}
-	/* Only EAL options may follow, and only after "--". */
-	if (optind < argc && strcmp(argv[optind - 1], "--")) {
-		fprintf(stderr, "dma-bench: unexpected argument '%s' (EAL options go after --)\n",
+	if (optind < argc) {
+		fprintf(stderr, "dma-bench: unexpected argument '%s' (zdk options go before --)\n",
 			argv[optind]);
 		return -EINVAL;
 	}
@@ -166,11 +166,60 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		fprintf(stderr, "dma-bench: --backend=%s: use type1, iommufd or all\n", o->backend);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* The device among the zdk options: -a BDF, -aBDF, --allow BDF or --allow=BDF. */
+static const char *zdk_opts_bdf(int argc, char **argv)
+{
+	const char *bdf = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		if ((!strcmp(argv[i], "-a") || !strcmp(argv[i], "--allow")) && i + 1 < argc)
+			bdf = argv[++i];
+		else if (!strncmp(argv[i], "--allow=", 8))
+			bdf = argv[i] + 8;
+		else if (!strncmp(argv[i], "-a", 2) && argv[i][2])
+			bdf = argv[i] + 2;
+	}
+	return bdf;
+}
+
+/*
+ * As every zdk program: zdk options, "--", then dma-bench's. The zdk options
+ * are kept for each backend's zdk_eal_init(); dma-bench reads only the device.
+ */
+static int parse_cmdline(int argc, char **argv, struct bench_opts *o)
+{
+	int dd = 1, ret;
+
+	while (dd < argc && strcmp(argv[dd], "--"))
+		dd++;
+	if (dd < argc)
+		argv[dd] = argv[0]; /* dma-bench's part starts with the program name */
+	ret = parse_opts(dd < argc ? argc - dd : 1, argv + (dd < argc ? dd : argc - 1), o);
+	if (ret)
+		return ret;
+	o->zdk_argv = argv + 1;
+	o->zdk_argc = dd - 1;
+	/* The parent starts no zdk: answer zdk's -h and -v here. */
+	for (int i = 0; i < o->zdk_argc; i++) {
+		if (!strcmp(o->zdk_argv[i], "-h") || !strcmp(o->zdk_argv[i], "--help")) {
+			usage(argv[0]);
+			exit(0);
+		}
+		if (!strcmp(o->zdk_argv[i], "-v") || !strcmp(o->zdk_argv[i], "--version")) {
+			printf("%s (zdk %s)\n", argv[0], zdk_version());
+			exit(0);
+		}
+	}
+	o->bdf = zdk_opts_bdf(o->zdk_argc, o->zdk_argv);
 	if (!o->bdf && !o->nload) {
-		fprintf(stderr, "dma-bench: -a BDF is needed: mappings are only real with a device in the container or IOAS; bind one with zdk-devbind --bind=vfio-pci BDF\n");
+		fprintf(stderr, "dma-bench: -a BDF is needed: mappings are only real with a device "
+			"in the container or IOAS; bind one with zdk-devbind --bind=vfio-pci BDF\n");
 		return -EINVAL;
 	}
-	return optind;
+	return 0;
 }
 
 /* Write the table, CSV and plot of @res as the options ask. */
@@ -208,10 +257,9 @@ static int report(const struct bench_opts *o, const struct results *res)
 }
 
 /* Run this program for one backend, its figures into @csv. */
-static int run_child(const struct bench_opts *o, char *prog, int argc, char **argv, int nopt,
-		     const char *backend, const char *csv)
+static int run_child(const struct bench_opts *o, char *prog, const char *backend, const char *csv)
 {
-	char **cargv = calloc((size_t)(argc - nopt) + 16, sizeof(char *));
+	char **cargv = calloc((size_t)o->zdk_argc + 16, sizeof(char *));
 	char bopt[32], copt[96], topt[96], ropt[32], popt[32], aopt[32];
 	int i, n = 0, status;
 	pid_t pid;
@@ -225,6 +273,9 @@ static int run_child(const struct bench_opts *o, char *prog, int argc, char **ar
 	snprintf(popt, sizeof(popt), "--cpu=%d", o->cpu);
 	snprintf(aopt, sizeof(aopt), "--arena=%u", o->arena_mib);
 	cargv[n++] = prog;
+	for (i = 0; i < o->zdk_argc; i++)
+		cargv[n++] = o->zdk_argv[i];
+	cargv[n++] = "--";
 	cargv[n++] = bopt;
 	cargv[n++] = copt;
 	cargv[n++] = topt;
@@ -234,13 +285,8 @@ static int run_child(const struct bench_opts *o, char *prog, int argc, char **ar
 	if (o->cpu >= 0)
 		cargv[n++] = popt;
 	cargv[n++] = "--no-table";
-	cargv[n++] = "-a";
-	cargv[n++] = (char *)o->bdf;
 	if (o->quick)
 		cargv[n++] = "--quick";
-	cargv[n++] = "--";
-	for (i = nopt; i < argc; i++)
-		cargv[n++] = argv[i];
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
@@ -259,7 +305,7 @@ static int run_child(const struct bench_opts *o, char *prog, int argc, char **ar
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-static int run_all(const struct bench_opts *o, int argc, char **argv, int nopt)
+static int run_all(const struct bench_opts *o, char *prog)
 {
 	char dir[] = "/tmp/zdk-dma-bench.XXXXXX", csv[64];
 	struct results res = { 0 };
@@ -273,7 +319,7 @@ static int run_all(const struct bench_opts *o, int argc, char **argv, int nopt)
 
 		snprintf(csv, sizeof(csv), "%s/%s.csv", dir, all_backends[i]);
 		fprintf(stderr, "dma-bench: === backend %s ===\n", all_backends[i]);
-		ret = run_child(o, argv[0], argc, argv, nopt, all_backends[i], csv);
+		ret = run_child(o, prog, all_backends[i], csv);
 		f = ret ? NULL : fopen(csv, "r");
 		if (ret == -ENODEV) {
 			/* Not a failure: say so and compare what the machine has. */
@@ -302,7 +348,7 @@ static int run_all(const struct bench_opts *o, int argc, char **argv, int nopt)
  * The EAL command line for one backend: our device, a small arena, and the
  * measuring core as the main lcore (zdk pins main() there).
  */
-static int eal_start(const struct bench_opts *o, int cpu, int argc, char **argv, int nopt)
+static int eal_start(const struct bench_opts *o, int cpu, char *prog)
 {
 	char iommu[32], mem[16], lcore[16], *eargv[64];
 	int n = 0, i, ret;
@@ -310,18 +356,16 @@ static int eal_start(const struct bench_opts *o, int cpu, int argc, char **argv,
 	snprintf(iommu, sizeof(iommu), "--iommu=%s", o->backend);
 	snprintf(mem, sizeof(mem), "%u", o->arena_mib);
 	snprintf(lcore, sizeof(lcore), "%d", cpu);
-	eargv[n++] = argv[0];
+	eargv[n++] = prog;
+	/* The caller's zdk options, then ours, which win where both are given. */
+	for (i = 0; i < o->zdk_argc && n < 55; i++)
+		eargv[n++] = o->zdk_argv[i];
 	eargv[n++] = "-l";
 	eargv[n++] = lcore;
 	eargv[n++] = iommu;
-	eargv[n++] = "-a";
-	eargv[n++] = (char *)o->bdf;
 	eargv[n++] = "-m";
 	eargv[n++] = mem;
 	eargv[n++] = "--file-prefix=zdk-dma-bench";
-	/* EAL options after "--" go through as given. */
-	for (i = nopt; i < argc && n < 63; i++)
-		eargv[n++] = argv[i];
 	eargv[n] = NULL;
 	ret = zdk_eal_init(n, eargv);
 	if (ret >= 0)
@@ -379,7 +423,7 @@ static const struct {
 	{ T_IO, "I/O strategies", bench_io },
 };
 
-static int run_one(const struct bench_opts *o, int argc, char **argv, int nopt)
+static int run_one(const struct bench_opts *o, char *prog)
 {
 	struct results res = { 0 };
 	struct bench b;
@@ -391,7 +435,7 @@ static int run_one(const struct bench_opts *o, int argc, char **argv, int nopt)
 	if (sched_getaffinity(0, sizeof(cpus), &cpus))
 		return -errno;
 	cpu = o->cpu >= 0 ? o->cpu : bench_cpu_nth(&cpus, (unsigned)CPU_COUNT(&cpus) - 1);
-	ret = eal_start(o, cpu, argc, argv, nopt);
+	ret = eal_start(o, cpu, prog);
 	if (ret)
 		return ret;
 	ret = bench_setup(&b, o, &cpus, cpu, &res);
@@ -440,19 +484,18 @@ static int run_load(const struct bench_opts *o)
 int main(int argc, char **argv)
 {
 	struct bench_opts o;
-	int nopt, ret;
+	int ret;
 
-	nopt = parse_opts(argc, argv, &o);
-	if (nopt < 0) {
-		fprintf(stderr, "try %s --help\n", argv[0]);
+	if (parse_cmdline(argc, argv, &o)) {
+		fprintf(stderr, "try %s -- --help\n", argv[0]);
 		return 2;
 	}
 	if (o.nload)
 		ret = run_load(&o);
 	else if (!strcmp(o.backend, "all"))
-		ret = run_all(&o, argc, argv, nopt);
+		ret = run_all(&o, argv[0]);
 	else
-		ret = run_one(&o, argc, argv, nopt);
+		ret = run_one(&o, argv[0]);
 	if (ret == -ENODEV)
 		return EXIT_NO_BACKEND;
 	return ret ? 1 : 0;

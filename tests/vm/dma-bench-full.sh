@@ -17,6 +17,6 @@ BDF=$1
 vfio_bind "$BDF"
 echo "guest: Linux $(uname -r), $(nproc) vCPUs, $(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB," \
 	"dma_entry_limit=$(cat /sys/module/vfio_iommu_type1/parameters/dma_entry_limit)" | tee "$OUT/dma-bench.txt"
-echo "command: zdk-dma-bench -a $BDF --csv dma-bench.csv --plot dma-bench.svg" | tee -a "$OUT/dma-bench.txt"
-"$BENCH" -a "$BDF" --csv "$OUT/dma-bench.csv" --plot "$OUT/dma-bench.svg" | tee -a "$OUT/dma-bench.txt"
+echo "command: zdk-dma-bench -a $BDF -- --csv dma-bench.csv --plot dma-bench.svg" | tee -a "$OUT/dma-bench.txt"
+"$BENCH" -a "$BDF" -- --csv "$OUT/dma-bench.csv" --plot "$OUT/dma-bench.svg" | tee -a "$OUT/dma-bench.txt"
 kernel_bind "$BDF"

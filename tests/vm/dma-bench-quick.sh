@@ -19,7 +19,7 @@ vfio_bind "$BDF"
 
 OUT=$(mktemp -d)
 CSV=$OUT/quick.csv
-"$BENCH" -a "$BDF" --quick --csv "$CSV" --plot "$OUT/quick.svg" | tee "$OUT/table" ||
+"$BENCH" -a "$BDF" -- --quick --csv "$CSV" --plot "$OUT/quick.svg" | tee "$OUT/table" ||
 	fail "zdk-dma-bench --quick failed"
 
 # fig BACKEND TEST BACKING SIZE PATH: the median, or nothing if not measured.
