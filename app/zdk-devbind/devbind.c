@@ -12,6 +12,7 @@
 
 #include "devbind.h"
 #include "pci_sysfs.h"
+#include "zdk_version.h"
 
 #define VFIO_PCI "vfio-pci"
 
@@ -323,6 +324,7 @@ static void usage(FILE *f)
 		"  -r, --restore      give back to the kernel's driver (clears driver_override)\n"
 		"      --force        bind even if the kernel uses the function or its IOMMU\n"
 		"                     group is not viable\n"
+		"  -v, --version      the zdk release\n"
 		"  -h, --help         this help\n"
 		"BDF is dddd:bb:dd.f or bb:dd.f. Exit status: 0 ok, 1 error, 2 usage.\n");
 }
@@ -338,6 +340,7 @@ static const struct option long_opts[] = {
 	{ "restore", no_argument, NULL, 'r' },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'v' },
 	/* Hidden: for tests over a fake tree. */
 	{ "sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT },
 	{ "proc-root", required_argument, NULL, OPT_PROC_ROOT },
@@ -353,7 +356,7 @@ static int parse_args(struct devbind *db, int argc, char **argv, enum action *ac
 	optind = 0; /* restart getopt: tests call devbind_main() more than once */
 	opterr = 0;
 	*act = ACT_STATUS;
-	while ((c = getopt_long(argc, argv, "sb:urh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "sb:urhv", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 's': *act = ACT_STATUS; acts++; break;
 		case 'b': *act = ACT_BIND; *driver = optarg; acts++; break;
@@ -363,6 +366,7 @@ static int parse_args(struct devbind *db, int argc, char **argv, enum action *ac
 		case OPT_SYSFS_ROOT: db->fs.sys = optarg; break;
 		case OPT_PROC_ROOT: db->fs.proc = optarg; break;
 		case 'h': usage(db->out); return 1;
+		case 'v': fprintf(db->out, "zdk-devbind (zdk %s)\n", zdk_version()); return 1;
 		default:
 			fprintf(db->err, "zdk-devbind: bad option '%s' (see -h)\n", argv[optind - 1]);
 			return -1;

@@ -17,6 +17,7 @@
 
 #include "doctor.h"
 #include "pci_sysfs.h"
+#include "zdk_version.h"
 
 #define MAX_NODES 64
 #define CAP_IPC_LOCK_BIT 14 /* <linux/capability.h> */
@@ -31,23 +32,57 @@ struct doctor {
 	int naddrs;
 	uint64_t mem_mib[MAX_NODES]; /* -m, per node */
 	int nmem;
+	bool json;  /* --json: one object, the verdicts in an array */
+	int nchecks; /* verdicts written (JSON: an object is open after the first) */
 };
 
 enum verdict { OK, WARN, FAIL };
+
+/* @s as a JSON string. */
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void vsay(struct doctor *dr, const char *key, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (dr->json) {
+		fprintf(dr->out, ", \"%s\": ", key);
+		json_str(dr->out, msg);
+	} else {
+		fprintf(dr->out, "%s\n", msg);
+	}
+}
 
 __attribute__((format(printf, 3, 4)))
 static void verdict(struct doctor *dr, enum verdict v, const char *fmt, ...)
 {
 	static const char *const tags[] = { [OK] = "[ OK ]", [WARN] = "[WARN]", [FAIL] = "[FAIL]" };
+	static const char *const names[] = { [OK] = "ok", [WARN] = "warn", [FAIL] = "fail" };
 	va_list ap;
 
 	dr->fails += v == FAIL;
 	dr->warns += v == WARN;
-	fprintf(dr->out, "%s ", tags[v]);
+	if (dr->json)
+		fprintf(dr->out, "%s\n    {\"verdict\": \"%s\"", dr->nchecks ? "}," : "", names[v]);
+	else
+		fprintf(dr->out, "%s ", tags[v]);
+	dr->nchecks++;
 	va_start(ap, fmt);
-	vfprintf(dr->out, fmt, ap);
+	vsay(dr, "check", fmt, ap);
 	va_end(ap);
-	fputc('\n', dr->out);
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -55,11 +90,11 @@ static void fix(struct doctor *dr, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(dr->out, "       fix: ");
+	if (!dr->json)
+		fprintf(dr->out, "       fix: ");
 	va_start(ap, fmt);
-	vfprintf(dr->out, fmt, ap);
+	vsay(dr, "fix", fmt, ap);
 	va_end(ap);
-	fputc('\n', dr->out);
 }
 
 static const char *path_in(const char *root, const char *dflt, const char *rel, char *buf,
@@ -474,23 +509,29 @@ static int parse_mem(struct doctor *dr, const char *s)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: zdk-doctor [-a BDF]... [-m MiB[,MiB...]]\n"
+		"Usage: zdk-doctor [-a BDF]... [-m MiB[,MiB...]] [--json]\n"
 		"Check that this machine can run zdk: IOMMU, iommufd, vfio-pci, the devices\n"
 		"(bound to vfio-pci, IOMMU group viable, device nodes accessible), hugepages,\n"
 		"hugetlbfs mounts, RLIMIT_MEMLOCK, no-IOMMU mode. Each failure says its fix.\n"
 		"  -a, --allow BDF           check this device (repeatable; default: every\n"
 		"                            device bound to vfio-pci)\n"
 		"  -m, --socket-mem MiB,...  hugepage memory needed per NUMA node\n"
+		"      --json                the verdicts as one JSON object: {\"checks\":\n"
+		"                            [{\"verdict\": ok|warn|fail, \"check\", \"fix\"}...],\n"
+		"                            \"fails\", \"warnings\", \"ready\"}\n"
+		"  -v, --version             the zdk release\n"
 		"  -h, --help                this help\n"
 		"Exit status: 0 everything needed is there, 1 something is missing, 2 usage.\n");
 }
 
-enum { OPT_SYSFS_ROOT = 256, OPT_DEV_ROOT, OPT_PROC_ROOT };
+enum { OPT_SYSFS_ROOT = 256, OPT_DEV_ROOT, OPT_PROC_ROOT, OPT_JSON };
 
 static const struct option long_opts[] = {
 	{ "allow", required_argument, NULL, 'a' },
 	{ "socket-mem", required_argument, NULL, 'm' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "version", no_argument, NULL, 'v' },
 	/* Hidden: for tests over a fake tree. */
 	{ "sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT },
 	{ "dev-root", required_argument, NULL, OPT_DEV_ROOT },
@@ -505,7 +546,7 @@ static int parse_args(struct doctor *dr, int argc, char **argv)
 
 	optind = 0; /* restart getopt: tests call doctor_main() more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "a:m:h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:m:hv", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			grown = realloc(dr->addrs, (size_t)(dr->naddrs + 1) * sizeof(*grown));
@@ -529,7 +570,9 @@ static int parse_args(struct doctor *dr, int argc, char **argv)
 		case OPT_SYSFS_ROOT: dr->fs.sys = optarg; break;
 		case OPT_DEV_ROOT: dr->fs.dev = optarg; break;
 		case OPT_PROC_ROOT: dr->fs.proc = optarg; break;
+		case OPT_JSON: dr->json = true; break;
 		case 'h': usage(dr->out); return 1;
+		case 'v': fprintf(dr->out, "zdk-doctor (zdk %s)\n", zdk_version()); return 1;
 		default:
 			fprintf(dr->out, "zdk-doctor: bad option '%s' (see -h)\n", argv[optind - 1]);
 			return -EINVAL;
@@ -552,13 +595,18 @@ int doctor_main(int argc, char **argv, FILE *out)
 		free(dr.addrs);
 		return rc > 0 ? DOCTOR_OK : DOCTOR_USAGE;
 	}
+	if (dr.json)
+		fprintf(out, "{\n  \"checks\": [");
 	check_iommu(&dr);
 	check_vfio(&dr);
 	check_devices(&dr);
 	check_hugepages(&dr);
 	check_memlock(&dr);
 	free(dr.addrs);
-	if (dr.fails)
+	if (dr.json)
+		fprintf(out, "%s\n  ],\n  \"fails\": %d,\n  \"warnings\": %d,\n  \"ready\": %s\n}\n",
+			dr.nchecks ? "}" : "", dr.fails, dr.warns, dr.fails ? "false" : "true");
+	else if (dr.fails)
 		fprintf(out, "zdk-doctor: %d check%s failed, %d warning%s\n", dr.fails,
 			dr.fails > 1 ? "s" : "", dr.warns, dr.warns == 1 ? "" : "s");
 	else

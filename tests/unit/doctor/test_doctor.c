@@ -338,7 +338,56 @@ static void test_usage(void)
 	fake_destroy(&f);
 }
 
+static int contains(const char *s)
+{
+	return strstr(out, s) != NULL;
+}
+
+/* --json: the same verdicts as one object a script can read (checked with
+ * python3's json module when the host has it). */
+static void test_json(void)
+{
+	FILE *py;
+	int rc;
+
+	ready_machine();
+	CU_ASSERT_EQUAL(RUN("--json"), DOCTOR_OK);
+	CU_ASSERT(contains("\"verdict\": \"ok\", \"check\": \"IOMMU: enabled\""));
+	CU_ASSERT(contains("\"fails\": 0"));
+	CU_ASSERT(contains("\"ready\": true"));
+	CU_ASSERT_PTR_NULL(strstr(out, "[ OK ]"));
+	fake_destroy(&f);
+
+	ready_machine();
+	fake_pci_driver(&f, NVME, "nvme");
+	CU_ASSERT_EQUAL(RUN("--json", "-a", NVME), DOCTOR_FAIL);
+	CU_ASSERT(contains("\"verdict\": \"fail\", \"check\": \"" NVME ": bound to nvme, not vfio-pci\", "
+		      "\"fix\": \"zdk-devbind --bind=vfio-pci " NVME "\""));
+	CU_ASSERT(contains("\"ready\": false"));
+	CU_ASSERT(contains("\"fix\": "));
+	py = popen("python3 -c 'import json,sys; d=json.load(sys.stdin); "
+		   "sys.exit(0 if d[\"fails\"] > 0 and d[\"checks\"] else 1)' 2>/dev/null", "w");
+	if (py) {
+		fputs(out, py);
+		rc = pclose(py);
+		/* 127: no python3 here; anything else is the verdict on the JSON */
+		if (WIFEXITED(rc) && WEXITSTATUS(rc) != 127)
+			CU_ASSERT_EQUAL(WEXITSTATUS(rc), 0);
+	}
+	fake_destroy(&f);
+}
+
+static void test_version(void)
+{
+	ready_machine();
+	CU_ASSERT_EQUAL(RUN("--version"), DOCTOR_OK);
+	CU_ASSERT(has("zdk-doctor (zdk "));
+	fake_destroy(&f);
+}
+
 static const struct zdk_test tests[] = {
+	{ "json", test_json },
+	{ "version", test_version },
 	{ "ready", test_ready },
 	{ "no_iommu", test_no_iommu },
 	{ "vfio_and_device", test_vfio_and_device },
