@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "eal_private.h"
+#include "sys.h"
 #include "zdk_log.h"
 
 enum {
@@ -104,15 +105,13 @@ int eal_parse_lcores(const char *s, unsigned char *set, unsigned *first)
 
 int eal_parse_size(const char *s, size_t *bytes)
 {
-	unsigned long long v;
+	uint64_t v;
 	unsigned shift = 0;
 	char *end;
 
 	if (!isdigit((unsigned char)*s))
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
+	if (sys_strtou64(s, &end, 10, &v))
 		return -EINVAL;
 	switch (toupper((unsigned char)*end)) {
 	case 'G':
@@ -146,6 +145,7 @@ int eal_parse_socket_mem(const char *s, size_t *mb, unsigned max)
 {
 	unsigned n = 0;
 	const char *p = s;
+	uint64_t v;
 	char *end;
 
 	memset(mb, 0, max * sizeof(*mb));
@@ -154,10 +154,9 @@ int eal_parse_socket_mem(const char *s, size_t *mb, unsigned max)
 			return -ERANGE;
 		if (!isdigit((unsigned char)*p))
 			return -EINVAL;
-		errno = 0;
-		mb[n] = strtoul(p, &end, 10);
-		if (errno || mb[n] > EAL_MAX_NODE_MEM_MB)
+		if (sys_strtou64(p, &end, 10, &v) || v > EAL_MAX_NODE_MEM_MB)
 			return -ERANGE;
+		mb[n] = (size_t)v;
 		n++;
 		p = end;
 		if (*p == ',' && p[1])

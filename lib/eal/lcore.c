@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sys.h"
 #include "eal_private.h"
 #include "zdk_log.h"
 
@@ -98,8 +99,9 @@ int eal_lcores_init(const struct eal_conf *conf)
 	cpu_set_t avail;
 	int rc;
 
-	if (sched_getaffinity(0, sizeof(avail), &avail))
-		return -errno;
+	rc = sys_sched_getaffinity(&avail);
+	if (rc)
+		return rc;
 	saved_affinity = avail;
 	if (conf->lcore_set) {
 		memcpy(enabled, conf->lcores, sizeof(enabled));

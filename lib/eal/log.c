@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sys.h"
 #include "zdk_log.h"
 
 int zdk_log_level = ZDK_LOG_NOTICE;
@@ -35,14 +37,13 @@ void zdk_log_set_level(int level)
 int zdk_log_parse_level(const char *s)
 {
 	char *end;
-	long v;
+	uint64_t v;
 
 	for (int i = ZDK_LOG_ERR; i <= ZDK_LOG_DEBUG; i++)
 		if (strcasecmp(s, level_names[i]) == 0)
 			return i;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < ZDK_LOG_ERR || v > ZDK_LOG_DEBUG)
+	if (!isdigit((unsigned char)*s) || sys_strtou64(s, &end, 10, &v) || *end ||
+	    v < ZDK_LOG_ERR || v > ZDK_LOG_DEBUG)
 		return -EINVAL;
 	return (int)v;
 }

@@ -21,18 +21,6 @@
 struct iommu *iommu_g;
 struct iommu_env iommu_env = { .dev_root = "/dev", .sys_root = "/sys" };
 
-int sys_ioctl(int fd, unsigned long req, void *arg)
-{
-	return ioctl(fd, req, arg) < 0 ? -errno : 0;
-}
-
-int sys_open(const char *path, int flags)
-{
-	int fd = open(path, flags);
-
-	return fd < 0 ? -errno : fd;
-}
-
 int iommu_open_node(const char *rel, const char *enoent_fix)
 {
 	char path[PATH_MAX];

@@ -137,8 +137,8 @@ int iommu_extent_del(struct iommu *io, uint64_t iova, uint64_t len);
 /* Open <dev_root>/@rel read-write; a failure is logged with its fix. */
 int iommu_open_node(const char *rel, const char *enoent_fix);
 
-/* Small wrappers: the only places that read errno. */
-int sys_ioctl(int fd, unsigned long req, void *arg);
-int sys_open(const char *path, int flags);
+
+
+#include "sys.h" /* sys_ioctl(), sys_open(): the only readers of errno */
 
 #endif /* ZDK_IOMMU_PRIVATE_H */

@@ -227,9 +227,9 @@ static int container_dev_attach(struct iommu *io, const struct iommu_dev_info *i
 		if (rc)
 			goto err_put_group;
 	}
-	dfd = ioctl(g->fd, VFIO_GROUP_GET_DEVICE_FD, info->bdf);
+	dfd = sys_ioctl_ret(g->fd, VFIO_GROUP_GET_DEVICE_FD, (void *)info->bdf);
 	if (dfd < 0) {
-		rc = -errno;
+		rc = dfd;
 		ZDK_ERR("%s: VFIO_GROUP_GET_DEVICE_FD failed: %s%s", info->bdf, strerror(-rc),
 			rc == -EBUSY ? " (the device is already open)" : "");
 		goto err_put_group;

@@ -24,6 +24,7 @@
 
 #include "iommu_private.h"
 #include "mem_private.h"
+#include "sys.h"
 #include "zdk_log.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -136,15 +137,15 @@ static int huge_dir_pick(const struct mem_conf *conf, size_t pgsz, char *dir, si
 /* A hugepage file of ours, locked while in use; a stale one is reused. */
 static int seg_open_file(struct mem_seg *s, const char *dir, const char *prefix)
 {
-	int fd;
+	int fd, rc;
 
 	snprintf(s->path, sizeof(s->path), "%s/%s-node%d", dir, prefix, s->node);
-	fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = sys_open_create(s->path, O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		ZDK_ERR("cannot create %s: %s%s", s->path, strerror(errno),
-			errno == EACCES ? " (run as root or make the mount writable)" : "");
+		ZDK_ERR("cannot create %s: %s%s", s->path, strerror(-fd),
+			fd == -EACCES ? " (run as root or make the mount writable)" : "");
 		s->path[0] = '\0';
-		return -errno;
+		return fd;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		ZDK_ERR("%s is in use by another zdk process: give this one its own "
@@ -154,9 +155,10 @@ static int seg_open_file(struct mem_seg *s, const char *dir, const char *prefix)
 		return -EBUSY;
 	}
 	/* Drop whatever a crashed process left in it. */
-	if (ftruncate(fd, 0)) {
+	rc = sys_ftruncate(fd, 0);
+	if (rc) {
 		close(fd);
-		return -errno;
+		return rc;
 	}
 	return fd;
 }
@@ -165,7 +167,7 @@ static int seg_open(struct mem_seg *s, const char *dir, const struct mem_conf *c
 {
 	unsigned flags = MFD_CLOEXEC;
 	char name[32];
-	int fd;
+	int fd, rc;
 
 	if (dir[0]) {
 		fd = seg_open_file(s, dir, conf->prefix);
@@ -173,44 +175,46 @@ static int seg_open(struct mem_seg *s, const char *dir, const struct mem_conf *c
 		if (!conf->no_huge)
 			flags |= MFD_HUGETLB | (log2_u64(pgsz) << MFD_HUGE_SHIFT);
 		snprintf(name, sizeof(name), "zdk-node%d", s->node);
-		fd = memfd_create(name, flags);
-		if (fd < 0) {
-			fd = -errno;
-			ZDK_ERR("memfd_create(%s) failed: %s", name, strerror(errno));
-		}
+		fd = sys_memfd_create(name, flags);
+		if (fd < 0)
+			ZDK_ERR("memfd_create(%s) failed: %s", name, strerror(-fd));
 	}
 	if (fd < 0)
 		return fd;
 	s->fd = fd;
-	if (ftruncate(fd, (off_t)s->len)) {
+	rc = sys_ftruncate(fd, (off_t)s->len);
+	if (rc)
 		ZDK_ERR("cannot size the arena of node %d to %zu MiB: %s", s->node, s->len >> 20,
-			strerror(errno));
-		return -errno;
-	}
-	return 0;
+			strerror(-rc));
+	return rc;
 }
 
 static int seg_place(struct mem_seg *s, size_t pgsz, bool no_huge)
 {
 	unsigned long mask = 1UL << s->node;
+	void *va;
 	long nfree;
 	char b[32];
+	int rc;
 
-	if (mmap(s->va, s->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, s->fd, 0) ==
-	    MAP_FAILED) {
-		ZDK_ERR("cannot map the arena of node %d: %s", s->node, strerror(errno));
-		return -errno;
+	rc = sys_mmap(s->va, s->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, s->fd, 0, &va);
+	if (rc) {
+		ZDK_ERR("cannot map the arena of node %d: %s", s->node, strerror(-rc));
+		return rc;
 	}
-	if (numa_available() >= 0 &&
-	    mbind(s->va, s->len, MPOL_BIND, &mask, sizeof(mask) * 8, 0)) {
-		ZDK_ERR("cannot bind the arena to node %d: %s", s->node, strerror(errno));
-		return -errno;
+	if (numa_available() >= 0) {
+		rc = sys_mbind(s->va, s->len, MPOL_BIND, &mask, sizeof(mask) * 8, 0);
+		if (rc) {
+			ZDK_ERR("cannot bind the arena to node %d: %s", s->node, strerror(-rc));
+			return rc;
+		}
 	}
-	if (madvise(s->va, s->len, MADV_POPULATE_WRITE) == 0)
+	rc = sys_madvise(s->va, s->len, MADV_POPULATE_WRITE);
+	if (rc == 0)
 		return 0;
 	if (no_huge) {
 		ZDK_ERR("cannot populate %zu MiB on node %d: %s", s->len >> 20, s->node,
-			strerror(errno));
+			strerror(-rc));
 		return -ENOMEM;
 	}
 	nfree = free_hugepages(s->node, pgsz);
@@ -252,14 +256,15 @@ void mem_fini(void)
 static int arena_reserve(struct mem_arena *a)
 {
 	uintptr_t base;
+	int rc;
 
 	a->resv_len = a->len + a->pgsz;
-	a->resv = mmap(NULL, a->resv_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
-	if (a->resv == MAP_FAILED) {
+	rc = sys_mmap(NULL, a->resv_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		      -1, 0, &a->resv);
+	if (rc) {
 		a->resv = NULL;
 		ZDK_ERR("cannot reserve %zu MiB of address space: %s", a->resv_len >> 20,
-			strerror(errno));
+			strerror(-rc));
 		return -ENOMEM;
 	}
 	base = ((uintptr_t)a->resv + a->pgsz - 1) & ~(uintptr_t)(a->pgsz - 1);
@@ -380,16 +385,15 @@ int mem_virt2phys(const void *va, uint64_t *pa)
 {
 	long pgsz = sysconf(_SC_PAGESIZE);
 	uint64_t ent;
-	ssize_t n;
-	int fd;
+	int fd, rc;
 
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	fd = sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
-	n = pread(fd, &ent, sizeof(ent), (off_t)((uintptr_t)va / pgsz * sizeof(ent)));
+		return fd;
+	rc = sys_pread_all(fd, &ent, sizeof(ent), (off_t)((uintptr_t)va / pgsz * sizeof(ent)));
 	close(fd);
-	if (n != sizeof(ent))
-		return -EIO;
+	if (rc)
+		return rc;
 	/* bit 63: present; bits 0-54: PFN (0 without CAP_SYS_ADMIN) */
 	if (!(ent & (1ULL << 63)) || !(ent & ((1ULL << 55) - 1)))
 		return -EPERM;

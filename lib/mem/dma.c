@@ -12,6 +12,7 @@
 
 #include "iommu_private.h"
 #include "mem_private.h"
+#include "sys.h"
 #include "zdk_eal.h"
 #include "zdk_log.h"
 
@@ -181,10 +182,10 @@ static int ext_phys(void *va, size_t len, uint64_t **pa_out)
 	uint64_t *pa;
 	int rc;
 
-	if (mlock(va, len)) {
-		rc = -errno;
+	rc = sys_mlock(va, len);
+	if (rc) {
 		ZDK_ERR("zdk_dma_map(%p, %zu): cannot lock the range: %s (raise RLIMIT_MEMLOCK: "
-			"ulimit -l unlimited)", va, len, strerror(errno));
+			"ulimit -l unlimited)", va, len, strerror(-rc));
 		return rc;
 	}
 	pa = malloc(n * sizeof(*pa));

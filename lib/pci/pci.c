@@ -211,19 +211,19 @@ void zdk_pci_device_close(struct zdk_pci_device *dev)
 static int bar_map_sparse(struct zdk_pci_device *dev, struct zdk_pci_bar *bar,
 			  struct vfio_region_info_cap_sparse_mmap *sp)
 {
-	char *base = mmap(NULL, bar->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *base, *va;
+	int rc = sys_mmap(NULL, bar->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &base);
 
-	if (base == MAP_FAILED)
-		return -errno;
+	if (rc)
+		return rc;
 	for (uint32_t i = 0; i < sp->nr_areas; i++) {
 		struct vfio_region_sparse_mmap_area *a = &sp->areas[i];
 
 		if (!a->size)
 			continue;
-		if (mmap(base + a->offset, a->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-			 dev->fd, (off_t)(bar->offset + a->offset)) == MAP_FAILED) {
-			int rc = -errno;
-
+		rc = sys_mmap((char *)base + a->offset, a->size, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_FIXED, dev->fd, (off_t)(bar->offset + a->offset), &va);
+		if (rc) {
 			munmap(base, bar->len);
 			return rc;
 		}
@@ -273,9 +273,8 @@ static int bar_map_region(struct zdk_pci_device *dev, int idx, struct zdk_pci_ba
 	if (sp) {
 		rc = bar_map_sparse(dev, bar, sp);
 	} else {
-		va = mmap(NULL, bar->len, PROT_READ | PROT_WRITE, MAP_SHARED, dev->fd,
-			  (off_t)bar->offset);
-		rc = va == MAP_FAILED ? -errno : 0;
+		rc = sys_mmap(NULL, bar->len, PROT_READ | PROT_WRITE, MAP_SHARED, dev->fd,
+			      (off_t)bar->offset, &va);
 		if (!rc)
 			bar->va = va;
 	}
@@ -327,9 +326,7 @@ int zdk_pci_cfg_read(struct zdk_pci_device *dev, void *buf, size_t len, off_t of
 
 	if (rc)
 		return rc;
-	if (pread(dev->fd, buf, len, base + off) != (ssize_t)len)
-		return errno ? -errno : -EIO;
-	return 0;
+	return sys_pread_all(dev->fd, buf, len, base + off);
 }
 
 int zdk_pci_cfg_write(struct zdk_pci_device *dev, const void *buf, size_t len, off_t off)
@@ -339,9 +336,7 @@ int zdk_pci_cfg_write(struct zdk_pci_device *dev, const void *buf, size_t len, o
 
 	if (rc)
 		return rc;
-	if (pwrite(dev->fd, buf, len, base + off) != (ssize_t)len)
-		return errno ? -errno : -EIO;
-	return 0;
+	return sys_pwrite_all(dev->fd, buf, len, base + off);
 }
 
 int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable)
@@ -392,9 +387,9 @@ int zdk_pci_irq_enable(struct zdk_pci_device *dev, enum zdk_pci_irq_type type, u
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < count; i++) {
-		efds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		efds[i] = sys_eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (efds[i] < 0) {
-			rc = -errno;
+			rc = efds[i];
 			while (i--)
 				close(efds[i]);
 			goto out_free;

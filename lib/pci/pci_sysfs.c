@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "pci_sysfs.h"
+#include "sys.h"
 #include "zdk_log.h"
 
 /* IFF_UP from <net/if.h>, which clashes with <linux/if.h> in some builds. */
@@ -62,12 +63,10 @@ static int read_str(const char *path, char *buf, size_t len)
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = sys_open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0)
-		n = -errno;
+		return fd;
+	n = sys_read(fd, buf, len - 1);
 	close(fd);
 	if (n < 0)
 		return (int)n;
@@ -84,11 +83,11 @@ static int write_str(const char *path, const char *s)
 	int fd, rc = 0;
 
 	/* O_TRUNC as the shell's ">" does: sysfs ignores it, a fake tree needs it. */
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	fd = sys_open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
-		rc = -errno;
-	else if ((n = write(fd, s, len)) < 0)
-		rc = -errno;
+		rc = fd;
+	else if ((n = sys_write(fd, s, len)) < 0)
+		rc = (int)n;
 	else if ((size_t)n != len)
 		rc = -EIO;
 	if (fd >= 0)
@@ -106,9 +105,9 @@ static int link_base(const char *path, char *buf, size_t len)
 	const char *base;
 	ssize_t n;
 
-	n = readlink(path, target, sizeof(target) - 1);
+	n = sys_readlink(path, target, sizeof(target) - 1);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	target[n] = '\0';
 	base = strrchr(target, '/');
 	base = base ? base + 1 : target;
@@ -142,9 +141,7 @@ static int no_dots(const struct dirent *d)
 /* The entries of a directory but . and .., sorted. Return: count or -errno. */
 static int dir_list(const char *path, struct dirent ***ents)
 {
-	int n = scandir(path, ents, no_dots, alphasort);
-
-	return n < 0 ? -errno : n;
+	return sys_scandir(path, ents, no_dots, alphasort);
 }
 
 static void dir_free(struct dirent **ents, int n)
@@ -755,9 +752,9 @@ int pci_sysfs_hugetlbfs_mounts(const struct pci_sysfs *fs,
 	rc = path_fmt(path, root_proc(fs), "mounts");
 	if (rc)
 		return rc;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
+	rc = sys_fopen(path, "re", &f);
+	if (rc)
+		return rc;
 	while (fgets(line, sizeof(line), f)) {
 		struct pci_sysfs_mount *m;
 
