@@ -83,7 +83,7 @@ struct zdk_nvme_ctrlr {
 	struct zdk_nvme_ns *ns;  /* nn entries, index nsid - 1 */
 	uint32_t db_sink[2];     /* doorbells of qpairs whose queues a reset deleted */
 	struct zdk_pci_device *pci;
-	bool attached;           /* by zdk_nvme_ctrlr_attach(), not by probe */
+	unsigned refs;           /* probe's and each attach's (nvme_pci.c) */
 	struct zdk_nvme_ctrlr *next;
 };
 

@@ -74,6 +74,7 @@ static int nvme_pci_probe(struct zdk_pci_device *dev)
 	if (rc)
 		goto err_bus_master;
 	c->pci = dev;
+	c->refs = 1;
 	dev->driver_data = c;
 	nvme_ctrlr_list_add(c);
 	return 0;
@@ -110,15 +111,22 @@ static struct zdk_pci_driver nvme_pci_driver = {
 };
 ZDK_PCI_DRIVER_REGISTER(nvme_pci_driver)
 
+/*
+ * One lifetime rule, however a controller came up: zdk_eal_init()'s probe
+ * holds one reference and each zdk_nvme_ctrlr_attach() one more; detach
+ * drops one, and the last one out shuts the controller down (CC.SHN), frees
+ * it and closes the device. zdk_eal_cleanup() removes whatever is left the
+ * same way, since an attached controller is a probed device like the rest.
+ */
 int zdk_nvme_ctrlr_attach(const char *bdf, struct zdk_nvme_ctrlr **ctrlr)
 {
 	struct zdk_pci_device *dev = zdk_pci_device_find(bdf);
 	bool opened = false;
 	int rc;
 
-	/* Probed by zdk_eal_init(), or attached earlier on an open device. */
-	if (dev && dev->driver_data && (!dev->driver || dev->driver == &nvme_pci_driver)) {
+	if (dev && dev->driver == &nvme_pci_driver && dev->driver_data) {
 		*ctrlr = dev->driver_data;
+		(*ctrlr)->refs++;
 		return 0;
 	}
 	if (dev && dev->driver) {
@@ -134,7 +142,7 @@ int zdk_nvme_ctrlr_attach(const char *bdf, struct zdk_nvme_ctrlr **ctrlr)
 	rc = nvme_pci_probe(dev);
 	if (rc)
 		goto err_close;
-	((struct zdk_nvme_ctrlr *)dev->driver_data)->attached = opened;
+	dev->driver = &nvme_pci_driver;
 	*ctrlr = dev->driver_data;
 	return 0;
 
@@ -148,9 +156,10 @@ void zdk_nvme_ctrlr_detach(struct zdk_nvme_ctrlr *c)
 {
 	struct zdk_pci_device *dev;
 
-	if (!c || !c->attached)
+	if (!c || --c->refs)
 		return;
 	dev = c->pci;
 	nvme_pci_remove(dev);
+	dev->driver = NULL;
 	zdk_pci_device_close(dev);
 }

@@ -317,7 +317,9 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
  *       vfio-pci (any NVMe class device, not only the ids the registry lists).
  * @ctrlr: set to the controller.
  *
- * Returns the probed controller if zdk_eal_init() already brought it up.
+ * Returns the controller zdk_eal_init() (or an earlier attach) brought up,
+ * with one more reference. Every reference is dropped by
+ * zdk_nvme_ctrlr_detach(); zdk_eal_cleanup() drops whatever is left.
  * Return: 0, -ENODEV (not an NVMe controller, or not found), -EBUSY, -EPERM,
  * -EACCES (see zdk_pci_device_open()), -ETIMEDOUT (controller never ready),
  * -ENOTSUP (4 KiB memory pages unsupported), -ENOMEM, -EIO (admin command
@@ -326,9 +328,10 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 ZDK_EXPORT int zdk_nvme_ctrlr_attach(const char *bdf, struct zdk_nvme_ctrlr **ctrlr);
 
 /**
- * zdk_nvme_ctrlr_detach() - undo zdk_nvme_ctrlr_attach(): shut the
- * controller down and close the device. Probed controllers (from
- * zdk_eal_init()) stay until zdk_eal_cleanup(). Every qpair must be freed.
+ * zdk_nvme_ctrlr_detach() - drop a reference from zdk_nvme_ctrlr_attach()
+ * (or zdk_eal_init()'s probe); the last one shuts the controller down
+ * (CC.SHN), frees it and closes the device. Every qpair must be freed first.
+ * NULL is ignored.
  */
 ZDK_EXPORT void zdk_nvme_ctrlr_detach(struct zdk_nvme_ctrlr *ctrlr);
 

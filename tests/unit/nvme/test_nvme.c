@@ -616,7 +616,39 @@ static void test_pci_probe_attach(void)
 	CU_ASSERT(strcmp(zdk_nvme_ctrlr_name(c), "0000:01:00.0") == 0);
 	CU_ASSERT(zdk_nvme_ctrlr_attach("01:00.0", &again) == 0 || again == NULL);
 	CU_ASSERT(zdk_nvme_ctrlr_attach("0000:01:00.0", &again) == 0 && again == c);
+	/* one lifetime rule: each attach is a reference, the last detach shuts down */
+	zdk_nvme_ctrlr_detach(again);
+	CU_ASSERT(test_bus_master == 1);
+	CU_ASSERT(zdk_nvme_ctrlr_next(NULL) == c);
 	zdk_nvme_ctrlr_detach(c);
+	CU_ASSERT(test_bus_master == 0);
+	CU_ASSERT(zdk_nvme_ctrlr_next(NULL) == NULL);
+	CU_ASSERT(test_dma_live == 0);
+	zdk_nvme_ctrlr_detach(NULL);
+	fake_nvme_fini(&fake);
+}
+
+/* Probed by zdk_eal_init(): an attach shares the controller, its detach
+ * leaves the probe's reference, and cleanup's remove shuts it down. Before,
+ * that detach did nothing at all and the attached one was never shut down. */
+static void test_pci_probe_then_attach(void)
+{
+	struct zdk_pci_device *dev;
+	struct zdk_nvme_ctrlr *c = NULL;
+
+	fake_nvme_init(&fake);
+	test_fake = &fake;
+	CU_ASSERT_FATAL(zdk_pci_device_open("0000:01:00.0", &dev) == 0);
+	CU_ASSERT_FATAL(test_registered->probe(dev) == 0);
+	dev->driver = test_registered; /* as pci_probe_all() does */
+	CU_ASSERT_FATAL(zdk_nvme_ctrlr_attach("0000:01:00.0", &c) == 0);
+	CU_ASSERT(c == dev->driver_data);
+	zdk_nvme_ctrlr_detach(c);
+	CU_ASSERT(test_bus_master == 1);
+	CU_ASSERT(zdk_nvme_ctrlr_next(NULL) == c);
+	test_registered->remove(dev); /* zdk_eal_cleanup() */
+	dev->driver = NULL;
+	zdk_pci_device_close(dev);
 	CU_ASSERT(test_bus_master == 0);
 	CU_ASSERT(zdk_nvme_ctrlr_next(NULL) == NULL);
 	CU_ASSERT(test_dma_live == 0);
@@ -639,6 +671,7 @@ static const struct zdk_test tests[] = {
 	{ "allocation failures (fail-nth)", test_fail_nth },
 	{ "qpair limits", test_qpair_limits },
 	{ "PCI probe, attach, detach", test_pci_probe_attach },
+	{ "probed, then attached: one lifetime", test_pci_probe_then_attach },
 	{ NULL, NULL },
 };
 
