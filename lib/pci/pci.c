@@ -453,6 +453,10 @@ int pci_probe_all(void)
 			continue;
 		}
 		rc = drv->probe(d);
+		if (rc == -ENOTSUP) {
+			/* a family the driver knows but does not drive: it said so */
+			continue;
+		}
 		if (rc) {
 			ZDK_ERR("%s: the %s driver failed to probe it: %s", d->name, drv->name,
 				strerror(-rc));

@@ -337,6 +337,14 @@ static int hw_init(struct igb_dev *igb)
 	if (ret)
 		return ret;
 	igb_write(igb, IGB_CTRL_EXT, igb_read(igb, IGB_CTRL_EXT) | IGB_CTRL_EXT_DRV_LOAD);
+	if (igb_read(igb, IGB_CTRL_EXT) & IGB_CTRL_EXT_LINK_MODE_MASK) {
+		/* Fiber and SerDes parts have no MDIO PHY: their PCS negotiates the
+		 * link (82576 datasheet 3.5, 8.23), with the MAC following (SLU). */
+		igb_write(igb, IGB_CTRL, igb_read(igb, IGB_CTRL) | IGB_CTRL_SLU);
+		igb_write(igb, IGB_PCS_LCTL, igb_read(igb, IGB_PCS_LCTL) | IGB_PCS_LCTL_AN_ENABLE |
+						     IGB_PCS_LCTL_AN_RESTART);
+		goto stats;
+	}
 	/*
 	 * 4.5.7 (copper link setup): SLU lets the MAC follow the PHY, and an
 	 * auto-negotiation restart in the PHY brings the link up (QEMU's igb
@@ -347,9 +355,53 @@ static int hw_init(struct igb_dev *igb)
 					   IGB_BMCR_SPEED1000);
 	if (ret)
 		return ret;
+stats:
 	hw_stats_update(igb); /* start the totals at zero (4.5.6) */
 	memset(&igb->hw, 0, sizeof(igb->hw));
 	return 0;
+}
+
+/*
+ * The id table: the 82576 family, which this driver drives, then igb-class
+ * parts of other generations (82575, 82580, I350, I354, I210/I211), which
+ * look alike but differ in their queues, descriptors and PHY access: they
+ * are matched only so that zdk says it does not support them yet, instead
+ * of passing over them in silence.
+ */
+#define IGB_NSUPPORTED 8
+static const struct zdk_pci_id igb_ids[] = {
+	ZDK_PCI_DEVICE(IGB_VENDOR_INTEL, IGB_DEV_82576),
+	ZDK_PCI_DEVICE(IGB_VENDOR_INTEL, IGB_DEV_82576_FIBER),
+	ZDK_PCI_DEVICE(IGB_VENDOR_INTEL, IGB_DEV_82576_SERDES),
+	ZDK_PCI_DEVICE(IGB_VENDOR_INTEL, IGB_DEV_82576_QUAD_COPPER),
+	ZDK_PCI_DEVICE(IGB_VENDOR_INTEL, IGB_DEV_82576_QUAD_COPPER_ET2),
+	ZDK_PCI_DEVICE(IGB_VENDOR_INTEL, IGB_DEV_82576_NS),
+	ZDK_PCI_DEVICE(IGB_VENDOR_INTEL, IGB_DEV_82576_NS_SERDES),
+	ZDK_PCI_DEVICE(IGB_VENDOR_INTEL, IGB_DEV_82576_SERDES_QUAD),
+	/* not supported yet */
+	ZDK_PCI_DEVICE(0x8086, 0x10a7), ZDK_PCI_DEVICE(0x8086, 0x10a9), /* 82575 */
+	ZDK_PCI_DEVICE(0x8086, 0x10d6),
+	ZDK_PCI_DEVICE(0x8086, 0x150e), ZDK_PCI_DEVICE(0x8086, 0x150f), /* 82580 */
+	ZDK_PCI_DEVICE(0x8086, 0x1510), ZDK_PCI_DEVICE(0x8086, 0x1511),
+	ZDK_PCI_DEVICE(0x8086, 0x1516), ZDK_PCI_DEVICE(0x8086, 0x1527),
+	ZDK_PCI_DEVICE(0x8086, 0x1521), ZDK_PCI_DEVICE(0x8086, 0x1522), /* I350 */
+	ZDK_PCI_DEVICE(0x8086, 0x1523), ZDK_PCI_DEVICE(0x8086, 0x1524),
+	ZDK_PCI_DEVICE(0x8086, 0x1546),
+	ZDK_PCI_DEVICE(0x8086, 0x1f40), ZDK_PCI_DEVICE(0x8086, 0x1f41), /* I354 */
+	ZDK_PCI_DEVICE(0x8086, 0x1f45),
+	ZDK_PCI_DEVICE(0x8086, 0x1533), ZDK_PCI_DEVICE(0x8086, 0x1536), /* I210 */
+	ZDK_PCI_DEVICE(0x8086, 0x1537), ZDK_PCI_DEVICE(0x8086, 0x1538),
+	ZDK_PCI_DEVICE(0x8086, 0x157b), ZDK_PCI_DEVICE(0x8086, 0x157c),
+	ZDK_PCI_DEVICE(0x8086, 0x1539),                                 /* I211 */
+	{ 0 },
+};
+
+static bool family_unsupported(uint16_t device)
+{
+	for (const struct zdk_pci_id *id = &igb_ids[IGB_NSUPPORTED]; id->vendor_id; id++)
+		if (id->device_id == device)
+			return true;
+	return false;
 }
 
 static int igb_probe(struct zdk_pci_device *pci)
@@ -358,6 +410,13 @@ static int igb_probe(struct zdk_pci_device *pci)
 	size_t len = 0;
 	void *bar;
 	int ret;
+
+	if (family_unsupported(pci->device_id)) {
+		ZDK_WARN("%s: %04x:%04x is an igb-class controller that zdk's igb driver does "
+			 "not support yet (it drives the 82576 family); left unused", pci->name,
+			 pci->vendor_id, pci->device_id);
+		return -ENOTSUP;
+	}
 
 	ret = zdk_pci_bar_map(pci, 0, &bar, &len);
 	if (ret) {
@@ -410,11 +469,6 @@ static void igb_remove(struct zdk_pci_device *pci)
 	pci->driver_data = NULL;
 	free(igb);
 }
-
-static const struct zdk_pci_id igb_ids[] = {
-	ZDK_PCI_DEVICE(IGB_VENDOR_INTEL, IGB_DEV_82576),
-	{ 0 },
-};
 
 static struct zdk_pci_driver igb_driver = {
 	.name = "igb",

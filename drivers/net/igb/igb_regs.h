@@ -11,7 +11,15 @@
 #include <stdint.h>
 
 #define IGB_VENDOR_INTEL 0x8086
-#define IGB_DEV_82576 0x10c9
+/* The 82576 family: one programming model, four media (datasheet 1.1). */
+#define IGB_DEV_82576 0x10c9             /* copper */
+#define IGB_DEV_82576_FIBER 0x10e6
+#define IGB_DEV_82576_SERDES 0x10e7
+#define IGB_DEV_82576_QUAD_COPPER 0x10e8
+#define IGB_DEV_82576_QUAD_COPPER_ET2 0x1526
+#define IGB_DEV_82576_NS 0x150a
+#define IGB_DEV_82576_NS_SERDES 0x1518
+#define IGB_DEV_82576_SERDES_QUAD 0x150d
 
 /* General (8.2) */
 #define IGB_CTRL 0x00000
@@ -36,6 +44,10 @@
 #define IGB_BMCR_AUTOEN (1u << 12)
 #define IGB_CTRL_EXT 0x00018
 #define IGB_CTRL_EXT_DRV_LOAD (1u << 28) /* driver loaded (firmware hint) */
+#define IGB_CTRL_EXT_LINK_MODE_MASK (3u << 22) /* 00 copper; else SerDes, SGMII, KX */
+#define IGB_PCS_LCTL 0x04208      /* PCS link control (SerDes media) */
+#define IGB_PCS_LCTL_AN_ENABLE (1u << 16)
+#define IGB_PCS_LCTL_AN_RESTART (1u << 17)
 
 /* Interrupts (8.8): masked for a poll-mode driver. */
 #define IGB_ICR 0x01500
