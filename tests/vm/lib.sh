@@ -9,6 +9,9 @@
 #   IGB_BDFS      8086:10c9  four ports; cabled 1st <-> 2nd and 3rd <-> 4th
 #   E1000E_BDF    8086:10d3  alone on its hub
 #   VIRTIO_BDFS   1af4:1041  two modern virtio-net, cabled to each other
+#   NVME_INTEL_BDF 8086:5845 a small controller with Intel's ID (mdts=1, 2 x 16 entries)
+#   VIRTIO_T_BDFS 1af4:1000  two transitional virtio-net without ACCESS_PLATFORM,
+#                            cabled to each other (--no-iommu guest only)
 # Each NIC's MAC is 52:54:00:5a:HH:PP (HH = its hub, PP = its port on the hub,
 # from 01); zdk_check_cabling verifies the slot order against it.
 #
@@ -44,6 +47,10 @@ E1000E_BDF=$(zdk_bdfs 8086:10d3)
 E1000E_BDF=${E1000E_BDF%%$'\n'*}
 VIRTIO_BDFS=$(zdk_bdfs 1af4:1041)
 VIRTIO_BDFS=${VIRTIO_BDFS//$'\n'/ }
+NVME_INTEL_BDF=$(zdk_bdfs 8086:5845)
+NVME_INTEL_BDF=${NVME_INTEL_BDF%%$'\n'*}
+VIRTIO_T_BDFS=$(zdk_bdfs 1af4:1000) # transitional; --no-iommu guest only
+VIRTIO_T_BDFS=${VIRTIO_T_BDFS//$'\n'/ }
 
 # wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
 wait_for() {

@@ -28,10 +28,13 @@ for mode in ${NVME_IOMMU_MODES:-iommufd type1}; do
 	done
 	"$CHECK" "${eal[@]}" -- stress 1 64 $((RANDOM + 1)) reset || fail "$mode: reset during I/O"
 	ok "$mode: three resets during writes lost nothing"
-	# zdk_eal_init() with no device, then zdk_nvme_ctrlr_attach(), twice.
-	"$CHECK" -l 0 -b "$NVME_BDF" --iommu="$mode" -- lateattach "$NVME_BDF" 1 $RANDOM ||
-		fail "$mode: attach after init"
-	ok "$mode: a controller attached after init DMAs to buffers made before it, again after detach"
+	# zdk_eal_init() with no device, then zdk_nvme_ctrlr_attach(), twice;
+	# and the same with --iommu=auto, where init chose no backend before.
+	for m in "$mode" auto; do
+		"$CHECK" -l 0 -b "$NVME_BDF" --iommu="$m" -- lateattach "$NVME_BDF" 1 $RANDOM ||
+			fail "$m: attach after init"
+		ok "--iommu=$m: a controller attached after init DMAs to buffers made before it, again after detach"
+	done
 	if [ "$mode" = noiommu ]; then
 		# IOVA = physical address: zdk_dma_map() gives each page its own address,
 		# but the driver's SGL path describes an iov element as one contiguous

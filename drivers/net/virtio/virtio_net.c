@@ -725,6 +725,9 @@ static void vnet_remove(struct zdk_pci_device *pdev)
 
 static const struct zdk_pci_id vnet_ids[] = {
 	ZDK_PCI_DEVICE(VIRTIO_PCI_VENDOR_ID, VIRTIO_PCI_MODERN_ID_BASE + VIRTIO_ID_NET),
+	/* Transitional (§4.1.2.3), as cloud VMs present it: driven through its
+	 * modern interface; without ACCESS_PLATFORM only in no-IOMMU mode. */
+	ZDK_PCI_DEVICE(VIRTIO_PCI_VENDOR_ID, VIRTIO_PCI_TRANSITIONAL_ID_NET),
 	{ 0 },
 };
 

@@ -30,6 +30,7 @@
 
 #define VIRTIO_PCI_VENDOR_ID 0x1af4
 #define VIRTIO_PCI_MODERN_ID_BASE 0x1040 /* + device type (§4.1.2) */
+#define VIRTIO_PCI_TRANSITIONAL_ID_NET 0x1000 /* §4.1.2.3 */
 
 /* Device status bits (§2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE 0x01
