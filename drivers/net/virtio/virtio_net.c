@@ -140,13 +140,11 @@ static bool rx_refill(struct vnet_rxq *rxq)
 			m[i]->rearm_data = rxq->rearm;
 			m[i]->ol_flags = 0;
 			m[i]->packet_type = 0;
-			/* The header in the headroom, then the frame (rx_len()). */
-			virtq_add_fixed(&q, m[i]->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN,
-					m[i]);
+			/* The header in the headroom, then the frame (rx_deliver()). */
+			virtq_add_fixed(&q, m[i]->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN, m[i]);
 		}
 	}
-	rxq->vq.avail_idx = q.avail_idx;
-	rxq->vq.nfree = q.nfree;
+	virtq_sync(&rxq->vq, &q);
 	return ok;
 }
 
@@ -168,74 +166,77 @@ static inline void rx_deliver(struct vnet_rxq *rxq, struct zdk_mbuf *m, uint32_t
 	pkts[(*nb)++] = m;
 }
 
+/*
+ * Take what the device returned, then post fresh buffers on the descriptors
+ * it freed. Refilling after the whole burst, not entry by entry, is what
+ * lets virtq_get() see a duplicate id within a burst: a descriptor
+ * re-posted at once would look in flight again.
+ */
 static uint16_t vnet_rx_burst(void *rq, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct vnet_rxq *rxq = rq;
-	struct virtq *vq = &rxq->vq, q = *vq; /* see virtq_add() */
-	struct zdk_mbuf *fresh[VNET_FREE_BATCH];
-	uint16_t i, nb = 0, ready = virtq_used_count(&q);
+	struct virtq *vq = &rxq->vq;
+	uint16_t i, nb = 0, ready = virtq_used_count(vq);
+	struct virtq q = *vq; /* see virtq_add() */
 	uint32_t len, room = rxq->data_room;
 	uint64_t bytes = 0;
 
 	/* The device keeps adding entries: read the count once. */
-	ready = ZDK_MIN(ready, ZDK_MIN(n, VNET_FREE_BATCH));
-	if (zdk_likely(ready && zdk_mempool_get_bulk(rxq->mp, (void **)fresh, ready) == 0)) {
-		/* Each descriptor goes back to the device with a fresh mbuf. */
-		for (i = 0; i < ready; i++) {
-			struct zdk_mbuf *f = fresh[i], *m;
+	ready = ZDK_MIN(ready, n);
+	for (i = 0; i < ready; i++) {
+		struct zdk_mbuf *m = virtq_get(&q, &len);
 
-			f->rearm_data = rxq->rearm;
-			f->ol_flags = 0;
-			f->packet_type = 0;
-			m = virtq_swap(&q, f->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN, f, &len);
-			rx_deliver(rxq, m, len, room, pkts, &nb, &bytes);
+		if (zdk_unlikely(m == NULL)) {
+			vq->errors++;
+			continue;
 		}
-	} else {
-		/* No mbufs: deliver anyway; rx_refill() reposts the descriptors later. */
-		rxq->nombuf += ready != 0;
-		for (i = 0; i < ready; i++) {
-			struct zdk_mbuf *m = virtq_get(&q, &len);
-
-			rx_deliver(rxq, m, len, room, pkts, &nb, &bytes);
-		}
+		rx_deliver(rxq, m, len, room, pkts, &nb, &bytes);
 	}
-	vq->used_idx = q.used_idx;
-	vq->avail_idx = q.avail_idx;
-	vq->nfree = q.nfree;
+	virtq_sync(vq, &q);
+	/* An empty pool is retried once a batch of descriptors waits for it. */
+	if (zdk_likely(ready) || q.nfree >= VNET_RX_REFILL_THRESH)
+		rx_refill(rxq);
 	rxq->packets += nb;
 	rxq->bytes += bytes;
-	if (zdk_unlikely(vq->nfree >= VNET_RX_REFILL_THRESH))
-		rx_refill(rxq);
 	if (vq->avail_idx != vq->avail->idx && virtq_publish(vq))
 		virtq_notify(vq);
 	return nb;
 }
 
 /* Give back to their pools the mbufs of every transmitted descriptor. */
-static void tx_reclaim(struct virtq *q)
+static void tx_reclaim(struct vnet_txq *txq)
 {
+	struct virtq *vq = &txq->vq;
 	struct zdk_mbuf *m[VNET_FREE_BATCH];
-	uint16_t n = virtq_used_count(q), k, i;
+	uint16_t n = virtq_used_count(vq), k, i, got;
+	struct virtq q = *vq; /* see virtq_add() */
 	uint32_t len;
 
 	while (n > 0) {
 		k = ZDK_MIN(n, VNET_FREE_BATCH);
-		for (i = 0; i < k; i++)
-			m[i] = virtq_get(q, &len);
-		zdk_mbuf_free_bulk(m, k);
+		for (i = got = 0; i < k; i++) {
+			m[got] = virtq_get(&q, &len);
+			if (zdk_unlikely(m[got] == NULL))
+				vq->errors++;
+			else
+				got++;
+		}
+		zdk_mbuf_free_bulk(m, got);
 		n -= k;
 	}
+	virtq_sync(vq, &q);
 }
 
 static uint16_t vnet_tx_burst(void *tq, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct vnet_txq *txq = tq;
-	struct virtq *vq = &txq->vq, q = *vq; /* see virtq_add() */
+	struct virtq *vq = &txq->vq, q;
 	uint64_t bytes = 0;
 	uint16_t i;
 
-	if (q.nfree < ZDK_MAX(n, VNET_TX_FREE_THRESH))
-		tx_reclaim(&q);
+	if (vq->nfree < ZDK_MAX(n, VNET_TX_FREE_THRESH))
+		tx_reclaim(txq);
+	q = *vq; /* see virtq_add() */
 	n = ZDK_MIN(n, q.nfree);
 	for (i = 0; i < n; i++) {
 		struct zdk_mbuf *m = pkts[i];
@@ -246,9 +247,7 @@ static uint16_t vnet_tx_burst(void *tq, struct zdk_mbuf **pkts, uint16_t n)
 		virtq_add(&q, zdk_mbuf_data_iova(m) - VNET_HDR_LEN, m->data_len + VNET_HDR_LEN, m);
 		bytes += m->data_len;
 	}
-	vq->used_idx = q.used_idx;
-	vq->avail_idx = q.avail_idx;
-	vq->nfree = q.nfree;
+	virtq_sync(vq, &q);
 	if (n && virtq_publish(vq))
 		virtq_notify(vq);
 	txq->packets += n;
@@ -281,7 +280,8 @@ static int ctrl_cmd(struct vnet_dev *vd, uint8_t class, uint8_t cmd, uint8_t dat
 	vq->avail->ring[vq->avail_idx++ & vq->mask] = 0;
 	virtq_publish(vq);
 	virtq_notify(vq);
-	while (virtq_used_count(vq) == 0) {
+	/* Not virtq_used_count(): the three descriptors are not on the free stack. */
+	while (vq->used->idx == vq->used_idx) {
 		if (zdk_time_ns() > deadline) {
 			ZDK_ERR("%s: control command %u.%u not answered in 1 s", vd->eth->name,
 				class, cmd);
@@ -360,6 +360,7 @@ static int vnet_rx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_
 		free(rxq);
 		return ret;
 	}
+	rxq->vq.owner = dev->name;
 	rxq->mp = mp;
 	rxq->id = q;
 	rxq->rearm = zdk_mbuf_rearm_value(zdk_mbuf_pool_data_room(mp), dev->port_id);
@@ -387,6 +388,7 @@ static int vnet_tx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_
 		free(txq);
 		return ret;
 	}
+	txq->vq.owner = dev->name;
 	txq->id = q;
 	dev->txq[q] = txq;
 	return 0;
@@ -562,12 +564,13 @@ static int vnet_stats_get(struct zdk_eth_dev *dev, struct zdk_eth_stats *st)
 	if (rxq) {
 		st->ipackets = st->q_ipackets[0] = rxq->packets;
 		st->ibytes = st->q_ibytes[0] = rxq->bytes;
-		st->ierrors = st->q_errors[0] = rxq->errors;
+		st->ierrors = st->q_errors[0] = rxq->errors + rxq->vq.errors;
 		st->rx_nombuf = rxq->nombuf;
 	}
 	if (txq) {
 		st->opackets = st->q_opackets[0] = txq->packets;
 		st->obytes = st->q_obytes[0] = txq->bytes;
+		st->oerrors = txq->vq.errors;
 	}
 	return 0;
 }
@@ -578,9 +581,9 @@ static int vnet_stats_reset(struct zdk_eth_dev *dev)
 	struct vnet_txq *txq = dev->txq[0];
 
 	if (rxq)
-		rxq->packets = rxq->bytes = rxq->errors = rxq->nombuf = 0;
+		rxq->packets = rxq->bytes = rxq->errors = rxq->nombuf = rxq->vq.errors = 0;
 	if (txq)
-		txq->packets = txq->bytes = 0;
+		txq->packets = txq->bytes = txq->vq.errors = 0;
 	return 0;
 }
 

@@ -555,6 +555,149 @@ static void test_rx_runt(void)
 	CU_ASSERT(test_dma_live() == 0);
 }
 
+/*
+ * A device that lies in its used ring (issue 9, defect 4). The driver must
+ * drop what names no buffer in flight, stop trusting a queue whose used->idx
+ * claims more than it has, and never free or hand out a buffer twice.
+ */
+static uint64_t port_oerrors(struct port *p)
+{
+	struct zdk_eth_stats st;
+
+	CU_ASSERT(zdk_eth_stats_get(p->id, &st) == 0);
+	return st.oerrors;
+}
+
+static uint64_t port_ierrors(struct port *p)
+{
+	struct zdk_eth_stats st;
+
+	CU_ASSERT(zdk_eth_stats_get(p->id, &st) == 0);
+	return st.ierrors;
+}
+
+/* Send @n frames of 100 bytes from seq @seq and check the device got them. */
+static void tx_roundtrip(struct port *p, unsigned n, uint32_t seq)
+{
+	struct zdk_mbuf *pkts[32];
+	uint8_t buf[2048];
+
+	for (unsigned i = 0; i < n; i++)
+		pkts[i] = frame_mbuf(p->mp, 100, seq + i);
+	CU_ASSERT_FATAL(zdk_eth_tx_burst(p->id, 0, pkts, (uint16_t)n) == n);
+	for (unsigned i = 0; i < n; i++) {
+		CU_ASSERT(fake_virtio_tx_pop(p->f, buf, sizeof(buf)) == 100);
+		CU_ASSERT(memcmp(buf + 14, &(uint32_t){ seq + i }, 4) == 0);
+	}
+}
+
+static void test_tx_used_over_report(void)
+{
+	struct port a;
+	struct zdk_mbuf *pkts[40];
+	unsigned i;
+
+	port_up(&a, FAKE_F_DEFAULT, 32);
+	tx_roundtrip(&a, 8, 0);
+	/* 8 buffers were in flight; the device claims 208 used entries. */
+	fake_virtio_used_idx_set(a.f, FAKE_TXQ, (uint16_t)(a.f->vq[FAKE_TXQ].used_idx + 200));
+	for (i = 0; i < 40; i++)
+		pkts[i] = frame_mbuf(a.mp, 100, 100 + i);
+	/* The queue is broken: it takes nothing more, and says so once. */
+	test_errs = 0;
+	CU_ASSERT(zdk_eth_tx_burst(a.id, 0, pkts, 40) == 0);
+	CU_ASSERT(zdk_eth_tx_burst(a.id, 0, pkts, 40) == 0);
+	CU_ASSERT(test_errs == 1);
+	CU_ASSERT(strstr(test_last_err, "restarted") != NULL);
+	zdk_mbuf_free_bulk(pkts, 40);
+	CU_ASSERT(port_oerrors(&a) == 1);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	/* A restart resets the device, and the ring is trusted again. */
+	CU_ASSERT(zdk_eth_dev_stop(a.id) == 0);
+	CU_ASSERT(zdk_eth_dev_start(a.id) == 0);
+	tx_roundtrip(&a, 32, 200);
+	tx_roundtrip(&a, 32, 300);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
+static void test_tx_used_bad_ids(void)
+{
+	struct port a;
+	struct zdk_mbuf *pkts[8];
+	uint8_t buf[2048];
+	unsigned i;
+
+	port_up(&a, FAKE_F_DEFAULT, 32);
+	for (i = 0; i < 8; i++)
+		pkts[i] = frame_mbuf(a.mp, 100, i);
+	CU_ASSERT_FATAL(zdk_eth_tx_burst(a.id, 0, pkts, 8) == 8);
+	for (i = 0; i < 8; i++)
+		CU_ASSERT_FATAL(fake_virtio_hold(a.f, FAKE_TXQ) == 0);
+	/* Four sent, then a duplicate of the first and two ids beyond the ring. */
+	for (i = 0; i < 4; i++)
+		CU_ASSERT(fake_virtio_tx_complete(a.f, 0, buf, sizeof(buf)) == 100);
+	fake_virtio_used_put(a.f, FAKE_TXQ, 0, 0);
+	fake_virtio_used_put(a.f, FAKE_TXQ, 32 + 5, 0);
+	fake_virtio_used_put(a.f, FAKE_TXQ, 0x80000005u, 0);
+	/* 7 entries, 8 in flight: each bad one is dropped and counted. */
+	tx_roundtrip(&a, 1, 50);
+	CU_ASSERT(port_oerrors(&a) == 3);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	/* The four the device still had are intact and go out now. */
+	for (i = 0; i < 4; i++) {
+		CU_ASSERT(fake_virtio_tx_complete(a.f, 0, buf, sizeof(buf)) == 100);
+		CU_ASSERT(memcmp(buf + 14, &(uint32_t){ 4 + i }, 4) == 0);
+	}
+	tx_roundtrip(&a, 32, 100);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
+static void test_rx_used_lies(void)
+{
+	struct port a;
+	struct zdk_mbuf *pkts[32];
+	uint8_t buf[64];
+	unsigned i, n;
+	bool ok = true;
+
+	port_up(&a, FAKE_F_DEFAULT, 64);
+	for (i = 0; i < 3; i++) {
+		frame_fill(buf, 64, i);
+		CU_ASSERT(fake_virtio_rx_push(a.f, buf, 64) == 0);
+	}
+	/* A duplicate of a returned id, and two ids beyond the ring (one 32-bit). */
+	fake_virtio_used_put(a.f, FAKE_RXQ, 0, 12 + 64);
+	fake_virtio_used_put(a.f, FAKE_RXQ, 64 + 3, 12 + 64);
+	fake_virtio_used_put(a.f, FAKE_RXQ, 0x80000001u, 12 + 64);
+	n = zdk_eth_rx_burst(a.id, 0, pkts, 32);
+	CU_ASSERT(n == 3);
+	for (i = 0; i < n && i < 3; i++)
+		ok &= frame_check(pkts[i], 64, i);
+	CU_ASSERT(ok);
+	zdk_mbuf_free_bulk(pkts, n);
+	CU_ASSERT(port_ierrors(&a) == 3);
+	CU_ASSERT(fake_virtio_avail(a.f, FAKE_RXQ) == 64);
+	/* More used entries than buffers posted: the queue is broken until restart. */
+	fake_virtio_used_idx_set(a.f, FAKE_RXQ, (uint16_t)(a.f->vq[FAKE_RXQ].used_idx + 100));
+	CU_ASSERT(zdk_eth_rx_burst(a.id, 0, pkts, 32) == 0);
+	CU_ASSERT(port_ierrors(&a) == 4);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	CU_ASSERT(zdk_eth_dev_stop(a.id) == 0);
+	CU_ASSERT(zdk_eth_dev_start(a.id) == 0);
+	frame_fill(buf, 64, 7);
+	CU_ASSERT(fake_virtio_rx_push(a.f, buf, 64) == 0);
+	CU_ASSERT(zdk_eth_rx_burst(a.id, 0, pkts, 32) == 1);
+	CU_ASSERT(frame_check(pkts[0], 64, 7));
+	zdk_mbuf_free(pkts[0]);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
 static void test_promisc(void)
 {
 	struct port a;
@@ -717,12 +860,16 @@ int main(void)
 		{ "notify suppression", test_notify_suppression },
 		{ "rx runt", test_rx_runt },
 		{ "rx without mbufs", test_rx_no_mbufs },
+		{ "tx used->idx over-reported", test_tx_used_over_report },
+		{ "tx used ids duplicated or out of range", test_tx_used_bad_ids },
+		{ "rx used ring lies", test_rx_used_lies },
 		{ "promisc", test_promisc },
 		{ "control command rejected", test_ctrl_rejected },
 		{ "link", test_link },
 		{ "stop start", test_stop_start },
 		{ "concurrent device", test_concurrent_device },
 	};
+	const char *only = getenv("ZDK_TEST_ONLY"); /* run the tests whose name has this */
 	CU_pSuite s;
 	unsigned fails;
 
@@ -730,7 +877,8 @@ int main(void)
 		return 1;
 	s = CU_add_suite("virtio", NULL, NULL);
 	for (size_t i = 0; i < ZDK_ARRAY_SIZE(tests); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
+		if (!only || strstr(tests[i].name, only))
+			CU_add_test(s, tests[i].name, tests[i].fn);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
