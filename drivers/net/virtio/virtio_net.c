@@ -63,6 +63,7 @@ _Static_assert(ZDK_MBUF_HEADROOM >= VNET_HDR_LEN, "the header lives in the headr
 #define VIRTIO_NET_OK 0
 #define VNET_CTRL_TIMEOUT_NS 1000000000ULL
 #define VNET_CTRL_QSIZE 16
+#define VNET_CTRL_SLOTS 4 /* commands the device may hold at once: see ctrl_cmd() */
 
 #define VNET_RXQ 0
 #define VNET_TXQ 1
@@ -103,8 +104,11 @@ struct vnet_dev {
 	uint16_t rxq_max, txq_max;
 	bool has_ctrl;            /* CTRL_VQ and CTRL_RX negotiated */
 	struct virtq cvq;
-	struct vnet_ctrl *ctrl;   /* DMA memory for one command */
+	struct vnet_ctrl *ctrl;   /* DMA memory: one command per slot */
 	uint64_t ctrl_iova;
+	unsigned ctrl_slots;      /* at most VNET_CTRL_SLOTS, 3 descriptors each */
+	unsigned ctrl_busy;       /* slots the device has not returned, one bit each */
+	uint64_t ctrl_timeout_ns; /* how long a command waits for its ack */
 };
 
 /*
@@ -256,45 +260,98 @@ static uint16_t vnet_tx_burst(void *tq, struct zdk_mbuf **pkts, uint16_t n)
 }
 
 /*
- * Control queue: one command at a time, descriptors 0-2 (§5.1.6.5).
+ * Control queue (§5.1.6.5): one command at a time, each in a slot of its
+ * own, descriptors 3s..3s+2 and bytes 4s..4s+3 of vd->ctrl. A command that
+ * times out keeps its slot until the device returns that slot's head: the
+ * device may still read the command and write its ack. The next command
+ * takes a free slot and waits for its own head, so a late answer to an old
+ * command is never read as the answer to a new one.
  */
-static int ctrl_cmd(struct vnet_dev *vd, uint8_t class, uint8_t cmd, uint8_t data)
+
+/* Free the slots of the commands the device has answered. */
+static int ctrl_reap(struct vnet_dev *vd)
 {
 	struct virtq *vq = &vd->cvq;
-	const struct timespec us = { .tv_nsec = 10000 };
-	uint64_t deadline = zdk_time_ns() + VNET_CTRL_TIMEOUT_NS;
-	uint16_t flags = VIRTQ_DESC_F_NEXT;
+	uint16_t n = (uint16_t)(vq->used->idx - vq->used_idx);
 
-	*vd->ctrl = (struct vnet_ctrl){ .class = class, .cmd = cmd, .data = data, .ack = 0xff };
-	/* Header and data are device-readable, the ack device-writable. */
-	for (uint16_t i = 0; i < 3; i++) {
-		if (i == 2)
-			flags = VIRTQ_DESC_F_WRITE;
-		vq->desc[i] = (struct virtq_desc){
-			.addr = vd->ctrl_iova + (i == 0 ? 0 : i + 1),
-			.len = i == 0 ? 2 : 1,
-			.flags = flags,
-			.next = i + 1,
-		};
+	/* The used->idx load before the loads of the entries it covers (§2.6.14). */
+	zdk_rmb();
+	if (n > (unsigned)__builtin_popcount(vd->ctrl_busy) || vq->broken) {
+		virtq_used_bad(vq, n);
+		return -EIO;
 	}
-	vq->avail->ring[vq->avail_idx++ & vq->mask] = 0;
+	while (n--) {
+		uint32_t id = vq->used->ring[vq->used_idx++ & vq->mask].id, slot = id / 3;
+
+		/* A duplicate, or an id we never posted: nothing to free. */
+		if (id % 3 || slot >= vd->ctrl_slots || !(vd->ctrl_busy & 1u << slot)) {
+			vq->errors++;
+			continue;
+		}
+		vd->ctrl_busy &= ~(1u << slot);
+		vq->nfree += 3;
+	}
+	return 0;
+}
+
+/* Header and data device-readable, the ack device-writable (§5.1.6.5). */
+static void ctrl_post(struct vnet_dev *vd, unsigned slot)
+{
+	struct virtq *vq = &vd->cvq;
+	uint64_t iova = vd->ctrl_iova + slot * sizeof(struct vnet_ctrl);
+	uint16_t d = (uint16_t)(3 * slot);
+
+	vq->desc[d] = (struct virtq_desc){ iova, 2, VIRTQ_DESC_F_NEXT, d + 1 };
+	vq->desc[d + 1] = (struct virtq_desc){ iova + 2, 1, VIRTQ_DESC_F_NEXT, d + 2 };
+	vq->desc[d + 2] = (struct virtq_desc){ iova + 3, 1, VIRTQ_DESC_F_WRITE, 0 };
+	vq->avail->ring[vq->avail_idx++ & vq->mask] = d;
+	vd->ctrl_busy |= 1u << slot;
+	vq->nfree -= 3;
 	virtq_publish(vq);
 	virtq_notify(vq);
-	/* Not virtq_used_count(): the three descriptors are not on the free stack. */
-	while (vq->used->idx == vq->used_idx) {
+}
+
+static int ctrl_cmd(struct vnet_dev *vd, uint8_t class, uint8_t cmd, uint8_t data)
+{
+	const struct timespec us = { .tv_nsec = 10000 };
+	const char *name = vd->eth->name;
+	uint64_t deadline;
+	unsigned slot;
+
+	if (ctrl_reap(vd) < 0)
+		goto err_broken;
+	for (slot = 0; slot < vd->ctrl_slots && (vd->ctrl_busy & 1u << slot); slot++)
+		;
+	if (slot == vd->ctrl_slots) {
+		ZDK_ERR("%s: the device has not answered %u control commands: stop and start the "
+			"port to reset it", name, vd->ctrl_slots);
+		return -EBUSY;
+	}
+	vd->ctrl[slot] = (struct vnet_ctrl){ .class = class, .cmd = cmd, .data = data, .ack = 0xff };
+	ctrl_post(vd, slot);
+	deadline = zdk_time_ns() + vd->ctrl_timeout_ns;
+	for (;;) {
+		if (ctrl_reap(vd) < 0)
+			goto err_broken;
+		if (!(vd->ctrl_busy & 1u << slot))
+			break;
 		if (zdk_time_ns() > deadline) {
-			ZDK_ERR("%s: control command %u.%u not answered in 1 s", vd->eth->name,
-				class, cmd);
+			ZDK_ERR("%s: control command %u.%u not answered in %llu ms", name, class, cmd,
+				(unsigned long long)(vd->ctrl_timeout_ns / 1000000));
 			return -ETIMEDOUT;
 		}
 		nanosleep(&us, NULL);
 	}
-	vq->used_idx++;
-	if (vd->ctrl->ack != VIRTIO_NET_OK) {
-		ZDK_ERR("%s: device rejected control command %u.%u", vd->eth->name, class, cmd);
+	if (*(volatile uint8_t *)&vd->ctrl[slot].ack != VIRTIO_NET_OK) {
+		ZDK_ERR("%s: device rejected control command %u.%u", name, class, cmd);
 		return -EIO;
 	}
 	return 0;
+
+err_broken:
+	ZDK_ERR("%s: the control queue's used ring is broken: stop and start the port to reset "
+		"the device", name);
+	return -EIO;
 }
 
 /*
@@ -489,6 +546,7 @@ static int vnet_start(struct zdk_eth_dev *dev)
 		ret = virtq_enable(&txq->vq, &vd->vp);
 	if (ret == 0 && vd->has_ctrl) {
 		virtq_reset(&vd->cvq, 0, 0);
+		vd->ctrl_busy = 0; /* the reset took every command with it */
 		ret = virtq_enable(&vd->cvq, &vd->vp);
 	}
 	if (ret < 0)
@@ -652,7 +710,16 @@ static int queues_probe(struct vnet_dev *vd)
 			  vp->pdev->numa_node);
 	if (ret < 0)
 		return ret;
-	vd->ctrl = zdk_dma_zalloc(sizeof(*vd->ctrl), 0, vp->pdev->numa_node, &vd->ctrl_iova);
+	vd->cvq.owner = vp->pdev->name;
+	vd->ctrl_slots = ZDK_MIN(vd->cvq.size / 3u, VNET_CTRL_SLOTS);
+	vd->ctrl_timeout_ns = VNET_CTRL_TIMEOUT_NS;
+	if (vd->ctrl_slots == 0) {
+		ZDK_ERR("%s: control queue of %u entries: a command needs 3", vp->pdev->name,
+			vd->cvq.size);
+		return -ENODEV;
+	}
+	vd->ctrl = zdk_dma_zalloc(vd->ctrl_slots * sizeof(*vd->ctrl), 0, vp->pdev->numa_node,
+				  &vd->ctrl_iova);
 	return vd->ctrl ? 0 : -ENOMEM;
 }
 

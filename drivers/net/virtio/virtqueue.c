@@ -128,7 +128,8 @@ uint16_t virtq_used_bad(struct virtq *vq, uint16_t n)
 		return 0;
 	vq->broken = true;
 	vq->errors++;
-	ZDK_ERR("%s: virtqueue %u: the device reports %u new used entries with %u in flight: "
+	ZDK_ERR("%s: virtqueue %u: the device reports %u new used entries with %u descriptors "
+		"in flight: "
 		"ignoring the queue until the port is restarted (stop, start)",
 		vq->owner ? vq->owner : "virtio", vq->index, n, (unsigned)(vq->size - vq->nfree));
 	/* Nothing is ours to post until the reset: rx refills nothing, tx takes nothing. */

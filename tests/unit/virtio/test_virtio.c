@@ -10,6 +10,7 @@
  * the real ones.
  */
 #include <CUnit/Basic.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -266,6 +267,77 @@ static void test_ctrl_rejected(void)
 				  VIRTIO_STATUS_FEATURES_OK));
 	a.f->reject_ctrl = false;
 	CU_ASSERT(zdk_eth_dev_start(a.id) == 0);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
+/*
+ * A control command the device answers late, or never (issue 9, defect 5):
+ * a late ack is not the next command's, and a stuck queue says how to
+ * recover.
+ */
+static void test_ctrl_late_ack(void)
+{
+	struct port a;
+	struct vnet_dev *vd;
+
+	port_up(&a, FAKE_F_DEFAULT, 64);
+	vd = a.f->pdev.driver_data;
+	vd->ctrl_timeout_ns = 2000000;
+	/* The device sits on the command: it times out. */
+	a.f->ctrl_hold = UINT_MAX;
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == -ETIMEDOUT);
+	/* The next doorbell answers that one, late, but not the new command. */
+	a.f->ctrl_hold = 1;
+	CU_ASSERT(zdk_eth_promiscuous_disable(a.id) == -ETIMEDOUT);
+	CU_ASSERT(a.f->ctrl_cmds == 2);
+	/* The device answers everything again; each command reads its own ack. */
+	a.f->ctrl_hold = 0;
+	a.f->reject_ctrl = true;
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == -EIO);
+	a.f->reject_ctrl = false;
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == 0);
+	CU_ASSERT(a.f->promisc);
+	/* A device that never answers: commands time out until no slot is left. */
+	a.f->ctrl_hold = UINT_MAX;
+	for (unsigned i = 0; i < VNET_CTRL_SLOTS; i++)
+		CU_ASSERT(zdk_eth_promiscuous_disable(a.id) == -ETIMEDOUT);
+	CU_ASSERT(zdk_eth_promiscuous_disable(a.id) == -EBUSY);
+	CU_ASSERT(strstr(test_last_err, "stop and start") != NULL);
+	/* A restart resets the device and the queue. */
+	a.f->ctrl_hold = 0;
+	CU_ASSERT(zdk_eth_dev_stop(a.id) == 0);
+	CU_ASSERT(zdk_eth_dev_start(a.id) == 0);
+	CU_ASSERT(zdk_eth_promiscuous_disable(a.id) == 0);
+	CU_ASSERT(!a.f->promisc);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
+/* Used entries on the control queue that name no command in flight. */
+static void test_ctrl_used_lies(void)
+{
+	struct port a;
+	struct vnet_dev *vd;
+
+	port_up(&a, FAKE_F_DEFAULT, 64);
+	vd = a.f->pdev.driver_data;
+	vd->ctrl_timeout_ns = 2000000;
+	a.f->ctrl_hold = UINT_MAX;
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == -ETIMEDOUT);
+	/* A foreign id within the count in flight: dropped, the command stays pending. */
+	fake_virtio_used_put(a.f, FAKE_CTRLQ, 1, 1);
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == -ETIMEDOUT);
+	CU_ASSERT(vd->cvq.errors == 1);
+	/* More used entries than commands in flight: broken until restart. */
+	fake_virtio_used_idx_set(a.f, FAKE_CTRLQ, (uint16_t)(a.f->vq[FAKE_CTRLQ].used_idx + 9));
+	a.f->ctrl_hold = 0;
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == -EIO);
+	CU_ASSERT(strstr(test_last_err, "broken") != NULL);
+	CU_ASSERT(zdk_eth_dev_stop(a.id) == 0);
+	CU_ASSERT(zdk_eth_dev_start(a.id) == 0);
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == 0);
+	CU_ASSERT(a.f->promisc);
 	port_down(&a);
 	CU_ASSERT(test_dma_live() == 0);
 }
@@ -865,6 +937,8 @@ int main(void)
 		{ "rx used ring lies", test_rx_used_lies },
 		{ "promisc", test_promisc },
 		{ "control command rejected", test_ctrl_rejected },
+		{ "control ack late", test_ctrl_late_ack },
+		{ "control used ring lies", test_ctrl_used_lies },
 		{ "link", test_link },
 		{ "stop start", test_stop_start },
 		{ "concurrent device", test_concurrent_device },
