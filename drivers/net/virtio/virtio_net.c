@@ -6,8 +6,9 @@
  * One queue pair (receiveq1 = 0, transmitq1 = 1) and, when offered, the
  * control queue for the rx mode. Each packet is one descriptor: the 12-byte
  * virtio_net_hdr sits in the mbuf headroom just before the packet, so the
- * device reads and writes the mbuf data in place (tx needs 12 bytes of
- * headroom, which every mbuf has unless the application consumed it).
+ * device reads and writes the mbuf data in place. A tx mbuf with less than
+ * 12 bytes of headroom goes out as a two-descriptor chain instead, a shared
+ * zero header then the data (tx_add_chain()).
  * Feature negotiation, MAC address and link come from the device; counters
  * are software.
  */
@@ -55,7 +56,7 @@ struct virtio_net_hdr {
 };
 #define VNET_HDR_LEN sizeof(struct virtio_net_hdr)
 _Static_assert(VNET_HDR_LEN == 12, "virtio_net_hdr is 12 bytes with VERSION_1");
-_Static_assert(ZDK_MBUF_HEADROOM >= VNET_HDR_LEN, "the header lives in the headroom");
+_Static_assert(ZDK_MBUF_HEADROOM >= VNET_HDR_LEN, "the rx header lives in the headroom");
 
 /* Control queue (§5.1.6.5). */
 #define VIRTIO_NET_CTRL_RX 0
@@ -84,10 +85,20 @@ struct vnet_rxq {
 	uint16_t id;
 } __zdk_cache_aligned;
 
+/* A tx packet sent as a chain: what its head descriptor's cookie points to. */
+struct vnet_tx_chain {
+	struct zdk_mbuf *m;
+	uint16_t tail; /* the data descriptor */
+};
+#define VNET_TX_CHAIN_TAG 2 /* in a head's cookie: a struct vnet_tx_chain, not an mbuf */
+
 struct vnet_txq {
 	struct virtq vq;
 	uint64_t packets, bytes;
 	uint16_t id;
+	struct vnet_tx_chain *chains; /* per head descriptor id */
+	void *hdr;                    /* DMA: the zero header chains point to */
+	uint64_t hdr_iova;
 } __zdk_cache_aligned;
 
 struct vnet_ctrl {
@@ -207,6 +218,50 @@ static uint16_t vnet_rx_burst(void *rq, struct zdk_mbuf **pkts, uint16_t n)
 	return nb;
 }
 
+/*
+ * An mbuf without VNET_HDR_LEN bytes of headroom: the header goes in a
+ * descriptor of its own, chained before the untouched data (§2.6.4: with
+ * VIRTIO_F_VERSION_1 the device accepts any framing, §5.1.6.2). Without
+ * offloads every header is the same zeros and the device only reads it, so
+ * all chains share one per queue. False if fewer than 2 descriptors are free.
+ * Works on the queue itself: a burst's local copy must not escape (virtq_add()).
+ */
+static __attribute__((noinline)) bool tx_add_chain(struct vnet_txq *txq, struct zdk_mbuf *m)
+{
+	struct virtq *q = &txq->vq;
+	struct vnet_tx_chain *c;
+	uint16_t head, tail;
+
+	if (q->nfree < 2)
+		return false;
+	head = q->free[--q->nfree];
+	tail = q->free[--q->nfree];
+	c = &txq->chains[head];
+	c->m = m;
+	c->tail = tail;
+	q->desc[head] = (struct virtq_desc){ txq->hdr_iova, VNET_HDR_LEN, VIRTQ_DESC_F_NEXT, tail };
+	q->desc[tail] = (struct virtq_desc){ zdk_mbuf_data_iova(m), m->data_len, 0, 0 };
+	q->cookie[head] = (void *)((uintptr_t)c | VNET_TX_CHAIN_TAG);
+	q->cookie[tail] = VIRTQ_COOKIE_CHAINED;
+	q->avail->ring[q->avail_idx++ & q->mask] = head;
+	return true;
+}
+
+/*
+ * The device returned a chain's head (virtq_get() freed it): its chain,
+ * whose tail descriptor the caller puts back on the free stack.
+ */
+static __attribute__((noinline)) struct vnet_tx_chain *tx_unchain(struct vnet_txq *txq,
+								  void *cookie)
+{
+	struct vnet_tx_chain *c = (void *)((uintptr_t)cookie & ~(uintptr_t)VNET_TX_CHAIN_TAG);
+
+	/* As virtq_reset() left it: virtq_add() sets no flags. */
+	txq->vq.desc[c - txq->chains].flags = 0;
+	txq->vq.cookie[c->tail] = NULL;
+	return c;
+}
+
 /* Give back to their pools the mbufs of every transmitted descriptor. */
 static void tx_reclaim(struct vnet_txq *txq)
 {
@@ -219,11 +274,19 @@ static void tx_reclaim(struct vnet_txq *txq)
 	while (n > 0) {
 		k = ZDK_MIN(n, VNET_FREE_BATCH);
 		for (i = got = 0; i < k; i++) {
-			m[got] = virtq_get(&q, &len);
-			if (zdk_unlikely(m[got] == NULL))
+			void *c = virtq_get(&q, &len);
+
+			if (zdk_unlikely(c == NULL)) {
 				vq->errors++;
-			else
-				got++;
+				continue;
+			}
+			if (zdk_unlikely((uintptr_t)c & VNET_TX_CHAIN_TAG)) {
+				struct vnet_tx_chain *ch = tx_unchain(txq, c);
+
+				q.free[q.nfree++] = ch->tail;
+				c = ch->m;
+			}
+			m[got++] = c;
 		}
 		zdk_mbuf_free_bulk(m, got);
 		n -= k;
@@ -244,13 +307,27 @@ static uint16_t vnet_tx_burst(void *tq, struct zdk_mbuf **pkts, uint16_t n)
 	n = ZDK_MIN(n, q.nfree);
 	for (i = 0; i < n; i++) {
 		struct zdk_mbuf *m = pkts[i];
-		char *hdr = zdk_mbuf_mtod_offset(m, char *, -(int)VNET_HDR_LEN);
 
-		/* No offloads: an all-zero header (flags 0, GSO_NONE). */
-		memset(hdr, 0, VNET_HDR_LEN);
-		virtq_add(&q, zdk_mbuf_data_iova(m) - VNET_HDR_LEN, m->data_len + VNET_HDR_LEN, m);
+		if (zdk_unlikely(m->data_off < VNET_HDR_LEN)) {
+			bool added;
+
+			virtq_sync(vq, &q);
+			added = tx_add_chain(txq, m);
+			q.avail_idx = vq->avail_idx;
+			q.nfree = vq->nfree;
+			if (!added)
+				break;
+			/* Two descriptors gone: the packets after it get fewer. */
+			n = ZDK_MIN(n, i + 1 + q.nfree);
+		} else {
+			/* No offloads: an all-zero header (flags 0, GSO_NONE). */
+			memset(zdk_mbuf_mtod_offset(m, char *, -(int)VNET_HDR_LEN), 0, VNET_HDR_LEN);
+			virtq_add(&q, zdk_mbuf_data_iova(m) - VNET_HDR_LEN,
+				  m->data_len + VNET_HDR_LEN, m);
+		}
 		bytes += m->data_len;
 	}
+	n = i;
 	virtq_sync(vq, &q);
 	if (n && virtq_publish(vq))
 		virtq_notify(vq);
@@ -441,14 +518,26 @@ static int vnet_tx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_
 		return -ENOMEM;
 	memset(txq, 0, sizeof(*txq));
 	ret = virtq_alloc(&txq->vq, VNET_TXQ, nb_desc, socket);
-	if (ret < 0) {
-		free(txq);
-		return ret;
+	if (ret < 0)
+		goto err_free_txq;
+	txq->chains = calloc(nb_desc, sizeof(*txq->chains));
+	txq->hdr = zdk_dma_zalloc(VNET_HDR_LEN, 0, socket, &txq->hdr_iova);
+	if (!txq->chains || !txq->hdr) {
+		ret = -ENOMEM;
+		goto err_free_chains;
 	}
 	txq->vq.owner = dev->name;
 	txq->id = q;
 	dev->txq[q] = txq;
 	return 0;
+
+err_free_chains:
+	zdk_dma_free(txq->hdr);
+	free(txq->chains);
+	virtq_free(&txq->vq);
+err_free_txq:
+	free(txq);
+	return ret;
 }
 
 /* Every rx descriptor: device-writable, header plus the mbuf's data room. */
@@ -463,10 +552,25 @@ static void mbuf_free_cookie(void *m)
 	zdk_mbuf_free(m);
 }
 
+/* A tx cookie: an mbuf, a chain's head (tagged), or a chain's tail (nothing). */
+static void tx_free_cookie(void *cookie)
+{
+	if (cookie == VIRTQ_COOKIE_CHAINED)
+		return;
+	if ((uintptr_t)cookie & VNET_TX_CHAIN_TAG)
+		cookie = ((struct vnet_tx_chain *)((uintptr_t)cookie - VNET_TX_CHAIN_TAG))->m;
+	zdk_mbuf_free(cookie);
+}
+
 /* Free every mbuf a ring still holds (the device is reset or never saw it). */
 static void vq_drop_cookies(struct virtq *vq)
 {
 	virtq_inflight_foreach(vq, mbuf_free_cookie);
+}
+
+static void txq_drop_cookies(struct vnet_txq *txq)
+{
+	virtq_inflight_foreach(&txq->vq, tx_free_cookie);
 }
 
 static void vnet_rx_queue_release(struct zdk_eth_dev *dev, uint16_t q)
@@ -487,8 +591,10 @@ static void vnet_tx_queue_release(struct zdk_eth_dev *dev, uint16_t q)
 
 	if (!txq)
 		return;
-	vq_drop_cookies(&txq->vq);
+	txq_drop_cookies(txq);
 	virtq_free(&txq->vq);
+	zdk_dma_free(txq->hdr);
+	free(txq->chains);
 	free(txq);
 	dev->txq[q] = NULL;
 }
@@ -537,7 +643,7 @@ static int vnet_start(struct zdk_eth_dev *dev)
 	int ret;
 
 	/* The tx mbufs the device had when it was last reset are done with. */
-	vq_drop_cookies(&txq->vq);
+	txq_drop_cookies(txq);
 	virtq_reset(&txq->vq, 0, 0);
 	vq_drop_cookies(&rxq->vq);
 	rxq_reset(rxq);
