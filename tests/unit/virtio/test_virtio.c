@@ -407,6 +407,41 @@ static void test_queue_setup(void)
 	port_down(&p);
 }
 
+/*
+ * Which ring sizes a port takes, through lib/eth and the driver: exactly the
+ * powers of two from 32 (info.min_desc) to the device's queue size, for every
+ * queue size a device may offer up to 1024 (the pool holds more mbufs than
+ * any ring, as lib/eth requires). The property tests run them all.
+ */
+static void test_ring_sizes(void)
+{
+	for (unsigned qmax = 32; qmax <= 1024; qmax *= 2) {
+		struct port p;
+		unsigned wrong = 0;
+
+		p.f = fake_virtio_create(FAKE_F_DEFAULT, (uint16_t)qmax);
+		CU_ASSERT_FATAL(probe(p.f) == 0);
+		p.id = ((struct vnet_dev *)p.f->pdev.driver_data)->eth->port_id;
+		CU_ASSERT_FATAL(zdk_mbuf_pool_create("sizes", 2048, 0, ZDK_MBUF_DEFAULT_BUF_SIZE,
+						     ZDK_SOCKET_ANY, &p.mp) == 0);
+		CU_ASSERT_FATAL(zdk_eth_dev_configure(p.id, 1, 1, NULL) == 0);
+		for (unsigned nb = 0; nb <= 2 * qmax + 1; nb++) {
+			bool legal = nb >= 32 && nb <= qmax && ZDK_IS_POW2(nb);
+
+			wrong += (zdk_eth_rx_queue_setup(p.id, 0, (uint16_t)nb, ZDK_SOCKET_ANY,
+							 p.mp) == 0) != legal;
+			wrong += (zdk_eth_tx_queue_setup(p.id, 0, (uint16_t)nb, ZDK_SOCKET_ANY) == 0) !=
+				 legal;
+		}
+		CU_ASSERT(wrong == 0);
+		CU_ASSERT(zdk_eth_dev_close(p.id) == 0);
+		test_pci_driver->remove(&p.f->pdev);
+		zdk_mbuf_pool_destroy(p.mp);
+		fake_virtio_destroy(p.f);
+	}
+	CU_ASSERT(test_dma_live() == 0);
+}
+
 /* Send @n frames from @a to @b through the fake cable, checking each. */
 static void traffic(struct port *a, struct port *b, uint32_t n, unsigned (*len_of)(uint32_t),
 		    unsigned seed)
@@ -1003,6 +1038,7 @@ int main(void)
 		{ "random MAC", test_random_mac },
 		{ "dma fail nth", test_dma_fail_nth_alloc },
 		{ "queue setup", test_queue_setup },
+		{ "ring sizes", test_ring_sizes },
 		{ "data integrity", test_data_integrity },
 		{ "index wrap", test_index_wrap },
 		{ "tx ring full", test_tx_ring_full },
