@@ -407,7 +407,7 @@ static int setup(struct model *m)
 	const struct vnet_model_conf *c = m->conf;
 	struct vnet_dev *vd;
 
-	m->nb_mbufs = c->rx_desc + 3u * c->tx_desc + APP_KEEP + 64;
+	m->nb_mbufs = c->rx_desc + 2u * c->tx_desc + APP_KEEP + 64; /* bursts may run it dry */
 	m->app_cap = m->nb_mbufs + MAX_BURST;
 	m->app = calloc(m->app_cap, sizeof(*m->app));
 	m->mark = calloc(m->nb_mbufs, 1);
@@ -415,7 +415,7 @@ static int setup(struct model *m)
 	CHECK(m, m->app && m->mark && m->f);
 	CHECK(m, test_pci_driver->probe(&m->f->pdev) == 0);
 	vd = m->f->pdev.driver_data;
-	vd->ctrl_timeout_ns = 20000; /* an unanswered command gives up at once */
+	vd->ctrl_timeout_ns = 0; /* the fake answers at the doorbell or not at all */
 	m->port = vd->eth->port_id;
 	CHECK(m, zdk_mbuf_pool_create("model", m->nb_mbufs, 0, ZDK_MBUF_DEFAULT_BUF_SIZE,
 				      ZDK_SOCKET_ANY, &m->mp) == 0);
