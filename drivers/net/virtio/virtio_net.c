@@ -6,8 +6,9 @@
  * One queue pair (receiveq1 = 0, transmitq1 = 1) and, when offered, the
  * control queue for the rx mode. Each packet is one descriptor: the 12-byte
  * virtio_net_hdr sits in the mbuf headroom just before the packet, so the
- * device reads and writes the mbuf data in place (tx needs 12 bytes of
- * headroom, which every mbuf has unless the application consumed it).
+ * device reads and writes the mbuf data in place. A tx mbuf with less than
+ * 12 bytes of headroom goes out as a two-descriptor chain instead, a shared
+ * zero header then the data (tx_add_chain()).
  * Feature negotiation, MAC address and link come from the device; counters
  * are software.
  */
@@ -55,7 +56,7 @@ struct virtio_net_hdr {
 };
 #define VNET_HDR_LEN sizeof(struct virtio_net_hdr)
 _Static_assert(VNET_HDR_LEN == 12, "virtio_net_hdr is 12 bytes with VERSION_1");
-_Static_assert(ZDK_MBUF_HEADROOM >= VNET_HDR_LEN, "the header lives in the headroom");
+_Static_assert(ZDK_MBUF_HEADROOM >= VNET_HDR_LEN, "the rx header lives in the headroom");
 
 /* Control queue (§5.1.6.5). */
 #define VIRTIO_NET_CTRL_RX 0
@@ -63,6 +64,7 @@ _Static_assert(ZDK_MBUF_HEADROOM >= VNET_HDR_LEN, "the header lives in the headr
 #define VIRTIO_NET_OK 0
 #define VNET_CTRL_TIMEOUT_NS 1000000000ULL
 #define VNET_CTRL_QSIZE 16
+#define VNET_CTRL_SLOTS 4 /* commands the device may hold at once: see ctrl_cmd() */
 
 #define VNET_RXQ 0
 #define VNET_TXQ 1
@@ -83,10 +85,20 @@ struct vnet_rxq {
 	uint16_t id;
 } __zdk_cache_aligned;
 
+/* A tx packet sent as a chain: what its head descriptor's cookie points to. */
+struct vnet_tx_chain {
+	struct zdk_mbuf *m;
+	uint16_t tail; /* the data descriptor */
+};
+#define VNET_TX_CHAIN_TAG 2 /* in a head's cookie: a struct vnet_tx_chain, not an mbuf */
+
 struct vnet_txq {
 	struct virtq vq;
 	uint64_t packets, bytes;
 	uint16_t id;
+	struct vnet_tx_chain *chains; /* per head descriptor id */
+	void *hdr;                    /* DMA: the zero header chains point to */
+	uint64_t hdr_iova;
 } __zdk_cache_aligned;
 
 struct vnet_ctrl {
@@ -103,8 +115,11 @@ struct vnet_dev {
 	uint16_t rxq_max, txq_max;
 	bool has_ctrl;            /* CTRL_VQ and CTRL_RX negotiated */
 	struct virtq cvq;
-	struct vnet_ctrl *ctrl;   /* DMA memory for one command */
+	struct vnet_ctrl *ctrl;   /* DMA memory: one command per slot */
 	uint64_t ctrl_iova;
+	unsigned ctrl_slots;      /* at most VNET_CTRL_SLOTS, 3 descriptors each */
+	unsigned ctrl_busy;       /* slots the device has not returned, one bit each */
+	uint64_t ctrl_timeout_ns; /* how long a command waits for its ack */
 };
 
 /*
@@ -140,13 +155,11 @@ static bool rx_refill(struct vnet_rxq *rxq)
 			m[i]->rearm_data = rxq->rearm;
 			m[i]->ol_flags = 0;
 			m[i]->packet_type = 0;
-			/* The header in the headroom, then the frame (rx_len()). */
-			virtq_add_fixed(&q, m[i]->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN,
-					m[i]);
+			/* The header in the headroom, then the frame (rx_deliver()). */
+			virtq_add_fixed(&q, m[i]->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN, m[i]);
 		}
 	}
-	rxq->vq.avail_idx = q.avail_idx;
-	rxq->vq.nfree = q.nfree;
+	virtq_sync(&rxq->vq, &q);
 	return ok;
 }
 
@@ -168,87 +181,154 @@ static inline void rx_deliver(struct vnet_rxq *rxq, struct zdk_mbuf *m, uint32_t
 	pkts[(*nb)++] = m;
 }
 
+/*
+ * Take what the device returned, then post fresh buffers on the descriptors
+ * it freed. Refilling after the whole burst, not entry by entry, is what
+ * lets virtq_get() see a duplicate id within a burst: a descriptor
+ * re-posted at once would look in flight again.
+ */
 static uint16_t vnet_rx_burst(void *rq, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct vnet_rxq *rxq = rq;
-	struct virtq *vq = &rxq->vq, q = *vq; /* see virtq_add() */
-	struct zdk_mbuf *fresh[VNET_FREE_BATCH];
-	uint16_t i, nb = 0, ready = virtq_used_count(&q);
+	struct virtq *vq = &rxq->vq;
+	uint16_t i, nb = 0, ready = virtq_used_count(vq);
+	struct virtq q = *vq; /* see virtq_add() */
 	uint32_t len, room = rxq->data_room;
 	uint64_t bytes = 0;
 
 	/* The device keeps adding entries: read the count once. */
-	ready = ZDK_MIN(ready, ZDK_MIN(n, VNET_FREE_BATCH));
-	if (zdk_likely(ready && zdk_mempool_get_bulk(rxq->mp, (void **)fresh, ready) == 0)) {
-		/* Each descriptor goes back to the device with a fresh mbuf. */
-		for (i = 0; i < ready; i++) {
-			struct zdk_mbuf *f = fresh[i], *m;
+	ready = ZDK_MIN(ready, n);
+	for (i = 0; i < ready; i++) {
+		struct zdk_mbuf *m = virtq_get(&q, &len);
 
-			f->rearm_data = rxq->rearm;
-			f->ol_flags = 0;
-			f->packet_type = 0;
-			m = virtq_swap(&q, f->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN, f, &len);
-			rx_deliver(rxq, m, len, room, pkts, &nb, &bytes);
+		if (zdk_unlikely(m == NULL)) {
+			vq->errors++;
+			continue;
 		}
-	} else {
-		/* No mbufs: deliver anyway; rx_refill() reposts the descriptors later. */
-		rxq->nombuf += ready != 0;
-		for (i = 0; i < ready; i++) {
-			struct zdk_mbuf *m = virtq_get(&q, &len);
-
-			rx_deliver(rxq, m, len, room, pkts, &nb, &bytes);
-		}
+		rx_deliver(rxq, m, len, room, pkts, &nb, &bytes);
 	}
-	vq->used_idx = q.used_idx;
-	vq->avail_idx = q.avail_idx;
-	vq->nfree = q.nfree;
+	virtq_sync(vq, &q);
+	/* An empty pool is retried once a batch of descriptors waits for it. */
+	if (zdk_likely(ready) || q.nfree >= VNET_RX_REFILL_THRESH)
+		rx_refill(rxq);
 	rxq->packets += nb;
 	rxq->bytes += bytes;
-	if (zdk_unlikely(vq->nfree >= VNET_RX_REFILL_THRESH))
-		rx_refill(rxq);
 	if (vq->avail_idx != vq->avail->idx && virtq_publish(vq))
 		virtq_notify(vq);
 	return nb;
 }
 
-/* Give back to their pools the mbufs of every transmitted descriptor. */
-static void tx_reclaim(struct virtq *q)
+/*
+ * An mbuf without VNET_HDR_LEN bytes of headroom: the header goes in a
+ * descriptor of its own, chained before the untouched data (§2.6.4: with
+ * VIRTIO_F_VERSION_1 the device accepts any framing, §5.1.6.2). Without
+ * offloads every header is the same zeros and the device only reads it, so
+ * all chains share one per queue. False if fewer than 2 descriptors are free.
+ * Works on the queue itself: a burst's local copy must not escape (virtq_add()).
+ */
+static __attribute__((noinline)) bool tx_add_chain(struct vnet_txq *txq, struct zdk_mbuf *m)
 {
+	struct virtq *q = &txq->vq;
+	struct vnet_tx_chain *c;
+	uint16_t head, tail;
+
+	if (q->nfree < 2)
+		return false;
+	head = q->free[--q->nfree];
+	tail = q->free[--q->nfree];
+	c = &txq->chains[head];
+	c->m = m;
+	c->tail = tail;
+	q->desc[head] = (struct virtq_desc){ txq->hdr_iova, VNET_HDR_LEN, VIRTQ_DESC_F_NEXT, tail };
+	q->desc[tail] = (struct virtq_desc){ zdk_mbuf_data_iova(m), m->data_len, 0, 0 };
+	q->cookie[head] = (void *)((uintptr_t)c | VNET_TX_CHAIN_TAG);
+	q->cookie[tail] = VIRTQ_COOKIE_CHAINED;
+	q->avail->ring[q->avail_idx++ & q->mask] = head;
+	return true;
+}
+
+/*
+ * The device returned a chain's head (virtq_get() freed it): its chain,
+ * whose tail descriptor the caller puts back on the free stack.
+ */
+static __attribute__((noinline)) struct vnet_tx_chain *tx_unchain(struct vnet_txq *txq,
+								  void *cookie)
+{
+	struct vnet_tx_chain *c = (void *)((uintptr_t)cookie & ~(uintptr_t)VNET_TX_CHAIN_TAG);
+
+	/* As virtq_reset() left it: virtq_add() sets no flags. */
+	txq->vq.desc[c - txq->chains].flags = 0;
+	txq->vq.cookie[c->tail] = NULL;
+	return c;
+}
+
+/* Give back to their pools the mbufs of every transmitted descriptor. */
+static void tx_reclaim(struct vnet_txq *txq)
+{
+	struct virtq *vq = &txq->vq;
 	struct zdk_mbuf *m[VNET_FREE_BATCH];
-	uint16_t n = virtq_used_count(q), k, i;
+	uint16_t n = virtq_used_count(vq), k, i, got;
+	struct virtq q = *vq; /* see virtq_add() */
 	uint32_t len;
 
 	while (n > 0) {
 		k = ZDK_MIN(n, VNET_FREE_BATCH);
-		for (i = 0; i < k; i++)
-			m[i] = virtq_get(q, &len);
-		zdk_mbuf_free_bulk(m, k);
+		for (i = got = 0; i < k; i++) {
+			void *c = virtq_get(&q, &len);
+
+			if (zdk_unlikely(c == NULL)) {
+				vq->errors++;
+				continue;
+			}
+			if (zdk_unlikely((uintptr_t)c & VNET_TX_CHAIN_TAG)) {
+				struct vnet_tx_chain *ch = tx_unchain(txq, c);
+
+				q.free[q.nfree++] = ch->tail;
+				c = ch->m;
+			}
+			m[got++] = c;
+		}
+		zdk_mbuf_free_bulk(m, got);
 		n -= k;
 	}
+	virtq_sync(vq, &q);
 }
 
 static uint16_t vnet_tx_burst(void *tq, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct vnet_txq *txq = tq;
-	struct virtq *vq = &txq->vq, q = *vq; /* see virtq_add() */
+	struct virtq *vq = &txq->vq, q;
 	uint64_t bytes = 0;
 	uint16_t i;
 
-	if (q.nfree < ZDK_MAX(n, VNET_TX_FREE_THRESH))
-		tx_reclaim(&q);
+	if (vq->nfree < ZDK_MAX(n, VNET_TX_FREE_THRESH))
+		tx_reclaim(txq);
+	q = *vq; /* see virtq_add() */
 	n = ZDK_MIN(n, q.nfree);
 	for (i = 0; i < n; i++) {
 		struct zdk_mbuf *m = pkts[i];
-		char *hdr = zdk_mbuf_mtod_offset(m, char *, -(int)VNET_HDR_LEN);
 
-		/* No offloads: an all-zero header (flags 0, GSO_NONE). */
-		memset(hdr, 0, VNET_HDR_LEN);
-		virtq_add(&q, zdk_mbuf_data_iova(m) - VNET_HDR_LEN, m->data_len + VNET_HDR_LEN, m);
+		if (zdk_unlikely(m->data_off < VNET_HDR_LEN)) {
+			bool added;
+
+			virtq_sync(vq, &q);
+			added = tx_add_chain(txq, m);
+			q.avail_idx = vq->avail_idx;
+			q.nfree = vq->nfree;
+			if (!added)
+				break;
+			/* Two descriptors gone: the packets after it get fewer. */
+			n = ZDK_MIN(n, i + 1 + q.nfree);
+		} else {
+			/* No offloads: an all-zero header (flags 0, GSO_NONE). */
+			memset(zdk_mbuf_mtod_offset(m, char *, -(int)VNET_HDR_LEN), 0, VNET_HDR_LEN);
+			virtq_add(&q, zdk_mbuf_data_iova(m) - VNET_HDR_LEN,
+				  m->data_len + VNET_HDR_LEN, m);
+		}
 		bytes += m->data_len;
 	}
-	vq->used_idx = q.used_idx;
-	vq->avail_idx = q.avail_idx;
-	vq->nfree = q.nfree;
+	n = i;
+	virtq_sync(vq, &q);
 	if (n && virtq_publish(vq))
 		virtq_notify(vq);
 	txq->packets += n;
@@ -257,44 +337,98 @@ static uint16_t vnet_tx_burst(void *tq, struct zdk_mbuf **pkts, uint16_t n)
 }
 
 /*
- * Control queue: one command at a time, descriptors 0-2 (§5.1.6.5).
+ * Control queue (§5.1.6.5): one command at a time, each in a slot of its
+ * own, descriptors 3s..3s+2 and bytes 4s..4s+3 of vd->ctrl. A command that
+ * times out keeps its slot until the device returns that slot's head: the
+ * device may still read the command and write its ack. The next command
+ * takes a free slot and waits for its own head, so a late answer to an old
+ * command is never read as the answer to a new one.
  */
-static int ctrl_cmd(struct vnet_dev *vd, uint8_t class, uint8_t cmd, uint8_t data)
+
+/* Free the slots of the commands the device has answered. */
+static int ctrl_reap(struct vnet_dev *vd)
 {
 	struct virtq *vq = &vd->cvq;
-	const struct timespec us = { .tv_nsec = 10000 };
-	uint64_t deadline = zdk_time_ns() + VNET_CTRL_TIMEOUT_NS;
-	uint16_t flags = VIRTQ_DESC_F_NEXT;
+	uint16_t n = (uint16_t)(vq->used->idx - vq->used_idx);
 
-	*vd->ctrl = (struct vnet_ctrl){ .class = class, .cmd = cmd, .data = data, .ack = 0xff };
-	/* Header and data are device-readable, the ack device-writable. */
-	for (uint16_t i = 0; i < 3; i++) {
-		if (i == 2)
-			flags = VIRTQ_DESC_F_WRITE;
-		vq->desc[i] = (struct virtq_desc){
-			.addr = vd->ctrl_iova + (i == 0 ? 0 : i + 1),
-			.len = i == 0 ? 2 : 1,
-			.flags = flags,
-			.next = i + 1,
-		};
+	/* The used->idx load before the loads of the entries it covers (§2.6.14). */
+	zdk_rmb();
+	if (n > (unsigned)__builtin_popcount(vd->ctrl_busy) || vq->broken) {
+		virtq_used_bad(vq, n);
+		return -EIO;
 	}
-	vq->avail->ring[vq->avail_idx++ & vq->mask] = 0;
+	while (n--) {
+		uint32_t id = vq->used->ring[vq->used_idx++ & vq->mask].id, slot = id / 3;
+
+		/* A duplicate, or an id we never posted: nothing to free. */
+		if (id % 3 || slot >= vd->ctrl_slots || !(vd->ctrl_busy & 1u << slot)) {
+			vq->errors++;
+			continue;
+		}
+		vd->ctrl_busy &= ~(1u << slot);
+		vq->nfree += 3;
+	}
+	return 0;
+}
+
+/* Header and data device-readable, the ack device-writable (§5.1.6.5). */
+static void ctrl_post(struct vnet_dev *vd, unsigned slot)
+{
+	struct virtq *vq = &vd->cvq;
+	uint64_t iova = vd->ctrl_iova + slot * sizeof(struct vnet_ctrl);
+	uint16_t d = (uint16_t)(3 * slot);
+
+	vq->desc[d] = (struct virtq_desc){ iova, 2, VIRTQ_DESC_F_NEXT, d + 1 };
+	vq->desc[d + 1] = (struct virtq_desc){ iova + 2, 1, VIRTQ_DESC_F_NEXT, d + 2 };
+	vq->desc[d + 2] = (struct virtq_desc){ iova + 3, 1, VIRTQ_DESC_F_WRITE, 0 };
+	vq->avail->ring[vq->avail_idx++ & vq->mask] = d;
+	vd->ctrl_busy |= 1u << slot;
+	vq->nfree -= 3;
 	virtq_publish(vq);
 	virtq_notify(vq);
-	while (virtq_used_count(vq) == 0) {
+}
+
+static int ctrl_cmd(struct vnet_dev *vd, uint8_t class, uint8_t cmd, uint8_t data)
+{
+	const struct timespec us = { .tv_nsec = 10000 };
+	const char *name = vd->eth->name;
+	uint64_t deadline;
+	unsigned slot;
+
+	if (ctrl_reap(vd) < 0)
+		goto err_broken;
+	for (slot = 0; slot < vd->ctrl_slots && (vd->ctrl_busy & 1u << slot); slot++)
+		;
+	if (slot == vd->ctrl_slots) {
+		ZDK_ERR("%s: the device has not answered %u control commands: stop and start the "
+			"port to reset it", name, vd->ctrl_slots);
+		return -EBUSY;
+	}
+	vd->ctrl[slot] = (struct vnet_ctrl){ .class = class, .cmd = cmd, .data = data, .ack = 0xff };
+	ctrl_post(vd, slot);
+	deadline = zdk_time_ns() + vd->ctrl_timeout_ns;
+	for (;;) {
+		if (ctrl_reap(vd) < 0)
+			goto err_broken;
+		if (!(vd->ctrl_busy & 1u << slot))
+			break;
 		if (zdk_time_ns() > deadline) {
-			ZDK_ERR("%s: control command %u.%u not answered in 1 s", vd->eth->name,
-				class, cmd);
+			ZDK_ERR("%s: control command %u.%u not answered in %llu ms", name, class, cmd,
+				(unsigned long long)(vd->ctrl_timeout_ns / 1000000));
 			return -ETIMEDOUT;
 		}
 		nanosleep(&us, NULL);
 	}
-	vq->used_idx++;
-	if (vd->ctrl->ack != VIRTIO_NET_OK) {
-		ZDK_ERR("%s: device rejected control command %u.%u", vd->eth->name, class, cmd);
+	if (*(volatile uint8_t *)&vd->ctrl[slot].ack != VIRTIO_NET_OK) {
+		ZDK_ERR("%s: device rejected control command %u.%u", name, class, cmd);
 		return -EIO;
 	}
 	return 0;
+
+err_broken:
+	ZDK_ERR("%s: the control queue's used ring is broken: stop and start the port to reset "
+		"the device", name);
+	return -EIO;
 }
 
 /*
@@ -360,6 +494,7 @@ static int vnet_rx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_
 		free(rxq);
 		return ret;
 	}
+	rxq->vq.owner = dev->name;
 	rxq->mp = mp;
 	rxq->id = q;
 	rxq->rearm = zdk_mbuf_rearm_value(zdk_mbuf_pool_data_room(mp), dev->port_id);
@@ -383,13 +518,26 @@ static int vnet_tx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_
 		return -ENOMEM;
 	memset(txq, 0, sizeof(*txq));
 	ret = virtq_alloc(&txq->vq, VNET_TXQ, nb_desc, socket);
-	if (ret < 0) {
-		free(txq);
-		return ret;
+	if (ret < 0)
+		goto err_free_txq;
+	txq->chains = calloc(nb_desc, sizeof(*txq->chains));
+	txq->hdr = zdk_dma_zalloc(VNET_HDR_LEN, 0, socket, &txq->hdr_iova);
+	if (!txq->chains || !txq->hdr) {
+		ret = -ENOMEM;
+		goto err_free_chains;
 	}
+	txq->vq.owner = dev->name;
 	txq->id = q;
 	dev->txq[q] = txq;
 	return 0;
+
+err_free_chains:
+	zdk_dma_free(txq->hdr);
+	free(txq->chains);
+	virtq_free(&txq->vq);
+err_free_txq:
+	free(txq);
+	return ret;
 }
 
 /* Every rx descriptor: device-writable, header plus the mbuf's data room. */
@@ -404,10 +552,25 @@ static void mbuf_free_cookie(void *m)
 	zdk_mbuf_free(m);
 }
 
+/* A tx cookie: an mbuf, a chain's head (tagged), or a chain's tail (nothing). */
+static void tx_free_cookie(void *cookie)
+{
+	if (cookie == VIRTQ_COOKIE_CHAINED)
+		return;
+	if ((uintptr_t)cookie & VNET_TX_CHAIN_TAG)
+		cookie = ((struct vnet_tx_chain *)((uintptr_t)cookie - VNET_TX_CHAIN_TAG))->m;
+	zdk_mbuf_free(cookie);
+}
+
 /* Free every mbuf a ring still holds (the device is reset or never saw it). */
 static void vq_drop_cookies(struct virtq *vq)
 {
 	virtq_inflight_foreach(vq, mbuf_free_cookie);
+}
+
+static void txq_drop_cookies(struct vnet_txq *txq)
+{
+	virtq_inflight_foreach(&txq->vq, tx_free_cookie);
 }
 
 static void vnet_rx_queue_release(struct zdk_eth_dev *dev, uint16_t q)
@@ -428,8 +591,10 @@ static void vnet_tx_queue_release(struct zdk_eth_dev *dev, uint16_t q)
 
 	if (!txq)
 		return;
-	vq_drop_cookies(&txq->vq);
+	txq_drop_cookies(txq);
 	virtq_free(&txq->vq);
+	zdk_dma_free(txq->hdr);
+	free(txq->chains);
 	free(txq);
 	dev->txq[q] = NULL;
 }
@@ -478,7 +643,7 @@ static int vnet_start(struct zdk_eth_dev *dev)
 	int ret;
 
 	/* The tx mbufs the device had when it was last reset are done with. */
-	vq_drop_cookies(&txq->vq);
+	txq_drop_cookies(txq);
 	virtq_reset(&txq->vq, 0, 0);
 	vq_drop_cookies(&rxq->vq);
 	rxq_reset(rxq);
@@ -487,6 +652,7 @@ static int vnet_start(struct zdk_eth_dev *dev)
 		ret = virtq_enable(&txq->vq, &vd->vp);
 	if (ret == 0 && vd->has_ctrl) {
 		virtq_reset(&vd->cvq, 0, 0);
+		vd->ctrl_busy = 0; /* the reset took every command with it */
 		ret = virtq_enable(&vd->cvq, &vd->vp);
 	}
 	if (ret < 0)
@@ -562,12 +728,13 @@ static int vnet_stats_get(struct zdk_eth_dev *dev, struct zdk_eth_stats *st)
 	if (rxq) {
 		st->ipackets = st->q_ipackets[0] = rxq->packets;
 		st->ibytes = st->q_ibytes[0] = rxq->bytes;
-		st->ierrors = st->q_errors[0] = rxq->errors;
+		st->ierrors = st->q_errors[0] = rxq->errors + rxq->vq.errors;
 		st->rx_nombuf = rxq->nombuf;
 	}
 	if (txq) {
 		st->opackets = st->q_opackets[0] = txq->packets;
 		st->obytes = st->q_obytes[0] = txq->bytes;
+		st->oerrors = txq->vq.errors;
 	}
 	return 0;
 }
@@ -578,9 +745,9 @@ static int vnet_stats_reset(struct zdk_eth_dev *dev)
 	struct vnet_txq *txq = dev->txq[0];
 
 	if (rxq)
-		rxq->packets = rxq->bytes = rxq->errors = rxq->nombuf = 0;
+		rxq->packets = rxq->bytes = rxq->errors = rxq->nombuf = rxq->vq.errors = 0;
 	if (txq)
-		txq->packets = txq->bytes = 0;
+		txq->packets = txq->bytes = txq->vq.errors = 0;
 	return 0;
 }
 
@@ -649,7 +816,16 @@ static int queues_probe(struct vnet_dev *vd)
 			  vp->pdev->numa_node);
 	if (ret < 0)
 		return ret;
-	vd->ctrl = zdk_dma_zalloc(sizeof(*vd->ctrl), 0, vp->pdev->numa_node, &vd->ctrl_iova);
+	vd->cvq.owner = vp->pdev->name;
+	vd->ctrl_slots = ZDK_MIN(vd->cvq.size / 3u, VNET_CTRL_SLOTS);
+	vd->ctrl_timeout_ns = VNET_CTRL_TIMEOUT_NS;
+	if (vd->ctrl_slots == 0) {
+		ZDK_ERR("%s: control queue of %u entries: a command needs 3", vp->pdev->name,
+			vd->cvq.size);
+		return -ENODEV;
+	}
+	vd->ctrl = zdk_dma_zalloc(vd->ctrl_slots * sizeof(*vd->ctrl), 0, vp->pdev->numa_node,
+				  &vd->ctrl_iova);
 	return vd->ctrl ? 0 : -ENOMEM;
 }
 

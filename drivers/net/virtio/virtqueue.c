@@ -73,8 +73,9 @@ void virtq_free(struct virtq *vq)
 /*
  * Empty ring, all descriptors free, indexes at 0: the state a device expects
  * after its reset. Every descriptor gets @len and @flags, which the data path
- * then leaves alone (virtq_add_fixed()). Cookies are left for the caller to
- * reclaim or repost.
+ * then leaves alone (virtq_add_fixed()). The caller has dealt with the
+ * cookies (virtq_inflight_foreach()); errors are kept, they are the port's
+ * counters.
  */
 void virtq_reset(struct virtq *vq, uint32_t len, uint16_t flags)
 {
@@ -87,6 +88,8 @@ void virtq_reset(struct virtq *vq, uint32_t len, uint16_t flags)
 	vq->used_idx = 0;
 	vq->publishes = 0;
 	vq->kicks = 0;
+	vq->broken = false;
+	memset(vq->cookie, 0, vq->size * sizeof(*vq->cookie));
 	vq->nfree = vq->size;
 	for (uint16_t i = 0; i < vq->size; i++)
 		vq->free[i] = vq->size - 1 - i; /* pop 0 first */
@@ -111,19 +114,36 @@ int virtq_enable(struct virtq *vq, struct virtio_pci *vp)
 	return 0;
 }
 
+/*
+ * A used->idx claiming @n new entries with fewer descriptors in flight: the
+ * device is broken (a bug, or memory it should not write). Walking those
+ * entries would free buffers twice or hand out ones it still owns, and a
+ * clamp would still trust entries it never wrote; so the queue answers no
+ * more until the port is stopped and started, which resets the device.
+ * Logged once; counted in the port's error counters.
+ */
+uint16_t virtq_used_bad(struct virtq *vq, uint16_t n)
+{
+	if (vq->broken)
+		return 0;
+	vq->broken = true;
+	vq->errors++;
+	ZDK_ERR("%s: virtqueue %u: the device reports %u new used entries with %u descriptors "
+		"in flight: "
+		"ignoring the queue until the port is restarted (stop, start)",
+		vq->owner ? vq->owner : "virtio", vq->index, n, (unsigned)(vq->size - vq->nfree));
+	/* Nothing is ours to post until the reset: rx refills nothing, tx takes nothing. */
+	vq->nfree = 0;
+	return 0;
+}
+
 void virtq_inflight_foreach(struct virtq *vq, void (*fn)(void *cookie))
 {
-	bool *is_free;
-
-	if (!vq->cookie || vq->nfree == vq->size)
+	if (!vq->cookie)
 		return;
-	is_free = calloc(vq->size, sizeof(*is_free));
-	if (!is_free) /* cannot tell which are live: leak rather than double free */
-		return;
-	for (uint16_t i = 0; i < vq->nfree; i++)
-		is_free[vq->free[i]] = true;
-	for (uint16_t id = 0; id < vq->size; id++)
-		if (!is_free[id])
+	for (uint16_t id = 0; id < vq->size; id++) {
+		if (vq->cookie[id])
 			fn(vq->cookie[id]);
-	free(is_free);
+		vq->cookie[id] = NULL;
+	}
 }

@@ -2,10 +2,18 @@
 /*
  * virtqueue.h - split virtqueues (virtio v1.1 §2.6), driver side.
  *
- * One descriptor per buffer, no chains on the data path: a stack of free
- * descriptor ids and, per descriptor, the cookie (an mbuf) it carries. Buffers
- * are added with virtq_add(), exposed to the device once per burst with
- * virtq_publish(), and come back through virtq_used_count()/virtq_get().
+ * Mostly one descriptor per buffer: a stack of free descriptor ids and, per
+ * descriptor, the cookie (an mbuf) it carries, NULL while the descriptor is
+ * free. Buffers are added with virtq_add(), exposed to the device once per
+ * burst with virtq_publish(), and come back through virtq_used_count() and
+ * virtq_get().
+ *
+ * The used ring is written by the device, so nothing read from it is
+ * trusted (README.md, "A device that lies"): virtq_used_count() refuses a
+ * used->idx that claims more entries than there are descriptors in flight
+ * and then marks the queue broken until the next reset; virtq_get() drops an
+ * entry whose id is out of range or not in flight (a duplicate), so a buffer
+ * is never freed or handed out twice and no array is indexed out of range.
  * Notifications are suppressed without VIRTIO_F_EVENT_IDX: the device sets
  * VIRTQ_USED_F_NO_NOTIFY while it is processing, and we never ask for
  * interrupts (VIRTQ_AVAIL_F_NO_INTERRUPT) since we poll.
@@ -64,10 +72,13 @@ struct virtq {
 	volatile uint16_t *notify;
 	uint16_t index;         /* queue number, the value written to notify */
 	uint16_t size;
+	bool broken;            /* the device lied about used->idx: ignore it until reset */
 	uint64_t publishes;     /* avail->idx updates, about one per burst */
 	uint64_t kicks;         /* doorbells: publishes the device asked to hear of */
+	uint64_t errors;        /* used entries dropped, plus the lie that broke the queue */
 
 	/* Control path. */
+	const char *owner;      /* for messages, e.g. the port's name */
 	void *mem;              /* descriptor table, then avail, then used */
 	uint64_t iova;
 	size_t avail_off, used_off;
@@ -77,6 +88,13 @@ int virtq_alloc(struct virtq *vq, uint16_t index, uint16_t size, int socket);
 void virtq_free(struct virtq *vq);
 void virtq_reset(struct virtq *vq, uint32_t len, uint16_t flags);
 int virtq_enable(struct virtq *vq, struct virtio_pci *vp);
+uint16_t virtq_used_bad(struct virtq *vq, uint16_t n);
+
+/*
+ * The cookie of a descriptor that is in flight as the second link of a chain
+ * the driver built: never a buffer the device may return by itself.
+ */
+#define VIRTQ_COOKIE_CHAINED ((void *)1)
 
 /* Descriptors in use (added and not yet returned by virtq_get()). */
 static inline uint16_t virtq_inflight(const struct virtq *vq)
@@ -133,51 +151,65 @@ static inline void virtq_notify(struct virtq *vq)
 	vq->kicks++;
 }
 
-/* How many used entries the device has returned that we have not read. */
+/*
+ * How many used entries the device has returned that we have not read. A
+ * device returns each buffer once (§2.6.8.1), so more new entries than
+ * descriptors in flight is a lie (over-reported, or a used->idx gone
+ * backwards): virtq_used_bad() then marks the queue broken and it answers 0
+ * until virtq_reset(). Call it on the queue itself, not on a burst's local
+ * copy, so that the mark sticks.
+ */
 static inline uint16_t virtq_used_count(struct virtq *vq)
 {
 	uint16_t n = (uint16_t)(vq->used->idx - vq->used_idx);
 
 	/* The used->idx load before the loads of the entries it covers (§2.6.14). */
 	zdk_rmb();
+	if (zdk_unlikely(n > (uint16_t)(vq->size - vq->nfree) || vq->broken))
+		return virtq_used_bad(vq, n);
 	return n;
 }
 
 /*
  * Take the next used entry (virtq_used_count() said there is one): its
- * cookie, and in @len the bytes the device wrote. The id is masked so that
- * a confused device cannot make us index out of the ring. The cookie slot
- * keeps its stale value: virtq_inflight_cookie() knows which are live.
+ * cookie, and in @len the bytes the device wrote; the descriptor is free
+ * again. NULL if the entry names no descriptor in flight: an id beyond the
+ * ring, one already returned (a duplicate, or a stale entry), or the second
+ * link of a chain. The caller drops such an entry and counts it.
  */
 static inline void *virtq_get(struct virtq *vq, uint32_t *len)
 {
 	volatile struct virtq_used_elem *e = &vq->used->ring[vq->used_idx++ & vq->mask];
-	uint16_t id = (uint16_t)e->id & vq->mask;
+	uint32_t id = e->id; /* read once: the device may rewrite it */
+	void *c;
 
 	*len = e->len;
-	vq->free[vq->nfree++] = id;
-	return vq->cookie[id];
+	if (zdk_unlikely(id > vq->mask))
+		return NULL;
+	c = vq->cookie[id];
+	if (zdk_unlikely((uintptr_t)c <= (uintptr_t)VIRTQ_COOKIE_CHAINED))
+		return NULL;
+	vq->cookie[id] = NULL;
+	vq->free[vq->nfree++] = (uint16_t)id;
+	return c;
 }
 
 /*
- * Take the next used entry like virtq_get() and give its descriptor straight
- * back to the device with a new buffer at @iova (same len and flags): a
- * receive ring refilled in place, without a trip through the free stack.
+ * The data path works on a local copy of the virtq (see virtq_add()): store
+ * back what a burst changes.
  */
-static inline void *virtq_swap(struct virtq *vq, uint64_t iova, void *cookie, uint32_t *len)
+static inline void virtq_sync(struct virtq *vq, const struct virtq *q)
 {
-	volatile struct virtq_used_elem *e = &vq->used->ring[vq->used_idx++ & vq->mask];
-	uint16_t id = (uint16_t)e->id & vq->mask;
-	void *old = vq->cookie[id];
-
-	*len = e->len;
-	vq->desc[id].addr = iova;
-	vq->cookie[id] = cookie;
-	vq->avail->ring[vq->avail_idx++ & vq->mask] = id;
-	return old;
+	vq->used_idx = q->used_idx;
+	vq->avail_idx = q->avail_idx;
+	vq->nfree = q->nfree;
 }
 
-/* Call @fn on the cookie of every descriptor still with the device. */
+/*
+ * Call @fn on the cookie of every descriptor still with the device (the
+ * chained ones included) and forget them: the device was reset or never saw
+ * them.
+ */
 void virtq_inflight_foreach(struct virtq *vq, void (*fn)(void *cookie));
 
 #endif /* VIRTQUEUE_H */

@@ -98,10 +98,11 @@ static void device_reset(struct fake_virtio *f)
 	f->qselect = 0;
 	f->promisc = true; /* QEMU's default rx mode */
 	for (unsigned q = 0; q < FAKE_NQ; q++) {
-		uint16_t max = f->vq[q].max_size;
+		uint16_t max = f->vq[q].max_size, *held = f->vq[q].held;
 
 		memset(&f->vq[q], 0, sizeof(f->vq[q]));
 		f->vq[q].max_size = max;
+		f->vq[q].held = held;
 		f->vq[q].size = max;
 		f->vq[q].msix = 0;
 	}
@@ -118,8 +119,10 @@ struct fake_virtio *fake_virtio_create(uint64_t features, uint16_t qsize)
 	memset(f->bar, 0, BAR_LEN);
 	f->modern = true;
 	f->offered = features;
-	for (i = 0; i < FAKE_NQ; i++)
+	for (i = 0; i < FAKE_NQ; i++) {
 		f->vq[i].max_size = i == FAKE_CTRLQ ? 64 : qsize;
+		f->vq[i].held = calloc(f->vq[i].max_size, sizeof(uint16_t));
+	}
 	device_reset(f);
 	f->resets = 0;
 	cfg_build(f);
@@ -142,8 +145,11 @@ void fake_virtio_destroy(struct fake_virtio *f)
 	for (unsigned i = 0; i < MAX_FAKES; i++)
 		if (fakes[i] == f)
 			fakes[i] = NULL;
-	if (f)
+	if (f) {
 		free(f->bar);
+		for (unsigned q = 0; q < FAKE_NQ; q++)
+			free(f->vq[q].held);
+	}
 	free(f);
 }
 
@@ -348,44 +354,107 @@ void fake_virtio_set_no_notify(struct fake_virtio *f, unsigned q, bool on)
 		f->dma_faults++;
 }
 
-int fake_virtio_tx_pop(struct fake_virtio *f, void *buf, size_t cap)
+int fake_virtio_hold(struct fake_virtio *f, unsigned q)
 {
-	static const uint8_t zero[FAKE_HDR_LEN];
+	struct fake_vq *vq = &f->vq[q];
 	struct fdesc d;
-	uint16_t id;
-	uint8_t *p;
-	size_t len;
 
-	if (!fake_virtio_avail(f, FAKE_TXQ))
+	if (!fake_virtio_avail(f, q) || vq->nheld >= vq->max_size)
 		return -1;
-	id = avail_pop(f, FAKE_TXQ, &d);
-	p = test_dma_ptr(d.addr, d.len);
-	if (!p)
-		f->dma_faults++;
-	/* §5.1.6.2: one device-readable buffer, header first, no offloads. */
-	if ((d.flags & (FDESC_WRITE | FDESC_NEXT)) || d.len <= FAKE_HDR_LEN ||
-	    (p && memcmp(p, zero, FAKE_HDR_LEN)))
-		f->proto_errors++;
-	len = d.len > FAKE_HDR_LEN ? d.len - FAKE_HDR_LEN : 0;
-	if (p && len <= cap)
-		memcpy(buf, p + FAKE_HDR_LEN, len);
-	used_push(f, FAKE_TXQ, id, 0);
-	return p && len <= cap ? (int)len : 0;
+	vq->held[vq->nheld++] = avail_pop(f, q, &d);
+	return 0;
 }
 
-int fake_virtio_rx_push(struct fake_virtio *f, const void *frame, size_t len)
+/* Take held buffer @k off the list: the head it had. */
+static uint16_t unhold(struct fake_vq *vq, unsigned k)
 {
-	struct fdesc d;
+	uint16_t head = vq->held[k];
+
+	memmove(&vq->held[k], &vq->held[k + 1], (vq->nheld - k - 1) * sizeof(*vq->held));
+	vq->nheld--;
+	return head;
+}
+
+/*
+ * Gather the device-readable chain at @head into @buf (§2.6.5.1: any
+ * framing); its length, or -1 for a chain that loops, leaves the ring or
+ * DMA memory, has a device-writable part, or overflows @cap.
+ */
+static long chain_read(struct fake_virtio *f, unsigned q, uint16_t head, uint8_t *buf, size_t cap)
+{
+	struct fake_vq *vq = &f->vq[q];
+	struct fdesc *t = test_dma_ptr(vq->desc, 16 * (size_t)vq->size);
+	size_t len = 0;
+	uint16_t id = head;
+
+	for (unsigned n = 0; t && id < vq->size && n < vq->size; n++) {
+		struct fdesc d = t[id];
+		const uint8_t *p = test_dma_ptr(d.addr, d.len);
+
+		if (!p)
+			f->dma_faults++;
+		if (!p || (d.flags & FDESC_WRITE) || len + d.len > cap)
+			return -1;
+		memcpy(buf + len, p, d.len);
+		len += d.len;
+		if (!(d.flags & FDESC_NEXT))
+			return (long)len;
+		id = d.next;
+	}
+	return -1;
+}
+
+int fake_virtio_tx_complete(struct fake_virtio *f, unsigned k, void *buf, size_t cap)
+{
+	static const uint8_t zero[FAKE_HDR_LEN];
+	static uint8_t pkt[FAKE_HDR_LEN + 65536];
+	struct fake_vq *vq = &f->vq[FAKE_TXQ];
+	uint16_t head;
+	long len;
+
+	if (k >= vq->nheld)
+		return -1;
+	head = unhold(vq, k);
+	len = chain_read(f, FAKE_TXQ, head, pkt, sizeof(pkt));
+	/* §5.1.6.2: a header with no offloads, then a frame. */
+	if (len <= FAKE_HDR_LEN || memcmp(pkt, zero, FAKE_HDR_LEN) ||
+	    (size_t)len - FAKE_HDR_LEN > cap) {
+		f->proto_errors++;
+		used_push(f, FAKE_TXQ, head, 0);
+		return -1;
+	}
+	memcpy(buf, pkt + FAKE_HDR_LEN, (size_t)len - FAKE_HDR_LEN);
+	used_push(f, FAKE_TXQ, head, 0);
+	return (int)(len - FAKE_HDR_LEN);
+}
+
+int fake_virtio_tx_pop(struct fake_virtio *f, void *buf, size_t cap)
+{
+	int len;
+
+	if (fake_virtio_hold(f, FAKE_TXQ))
+		return -1;
+	len = fake_virtio_tx_complete(f, f->vq[FAKE_TXQ].nheld - 1, buf, cap);
+	return len < 0 ? 0 : len;
+}
+
+int fake_virtio_rx_complete(struct fake_virtio *f, unsigned k, const void *frame, size_t len)
+{
+	struct fake_vq *vq = &f->vq[FAKE_RXQ];
+	struct fdesc *t = test_dma_ptr(vq->desc, 16 * (size_t)vq->size);
+	struct fdesc d = { 0 };
 	uint16_t id;
 	uint8_t *p;
 
-	if (!fake_virtio_avail(f, FAKE_RXQ))
+	if (k >= vq->nheld)
 		return -1;
-	id = avail_pop(f, FAKE_RXQ, &d);
+	id = unhold(vq, k);
+	if (t && id < vq->size)
+		d = t[id];
 	p = test_dma_ptr(d.addr, d.len);
 	if (!p)
 		f->dma_faults++;
-	if (!(d.flags & FDESC_WRITE) || d.len < FAKE_HDR_LEN + len) {
+	if (!(d.flags & FDESC_WRITE) || (d.flags & FDESC_NEXT) || d.len < FAKE_HDR_LEN + len) {
 		f->proto_errors++;
 		p = NULL;
 	}
@@ -397,6 +466,43 @@ int fake_virtio_rx_push(struct fake_virtio *f, const void *frame, size_t len)
 	}
 	used_push(f, FAKE_RXQ, id, p ? (uint32_t)(FAKE_HDR_LEN + len) : 0);
 	return 0;
+}
+
+int fake_virtio_rx_push(struct fake_virtio *f, const void *frame, size_t len)
+{
+	if (fake_virtio_hold(f, FAKE_RXQ))
+		return -1;
+	return fake_virtio_rx_complete(f, f->vq[FAKE_RXQ].nheld - 1, frame, len);
+}
+
+void fake_virtio_used_put(struct fake_virtio *f, unsigned q, uint32_t id, uint32_t len)
+{
+	struct fake_vq *vq = &f->vq[q];
+	volatile uint8_t *used = test_dma_ptr(vq->device, 6 + 8 * (size_t)vq->size);
+	volatile uint32_t *e;
+
+	if (!used) {
+		f->dma_faults++;
+		return;
+	}
+	/* Like used_push(), with all 32 bits of id the device's to choose. */
+	e = (volatile uint32_t *)(used + 4 + 8 * (vq->used_idx & (vq->size - 1)));
+	e[0] = id;
+	e[1] = len;
+	zdk_wmb();
+	*(volatile uint16_t *)(used + 2) = ++vq->used_idx;
+}
+
+void fake_virtio_used_idx_set(struct fake_virtio *f, unsigned q, uint16_t idx)
+{
+	volatile uint8_t *used = test_dma_ptr(f->vq[q].device, 6 + 8 * (size_t)f->vq[q].size);
+
+	if (!used) {
+		f->dma_faults++;
+		return;
+	}
+	f->vq[q].used_idx = idx;
+	*(volatile uint16_t *)(used + 2) = idx;
 }
 
 int fake_virtio_rx_push_len(struct fake_virtio *f, uint32_t len)
@@ -424,9 +530,9 @@ unsigned fake_virtio_wire(struct fake_virtio *from, struct fake_virtio *to, unsi
 }
 
 /* The control queue (§5.1.6.5): header, one data byte, ack; run at once. */
-static void ctrl_process(struct fake_virtio *f)
+static void ctrl_process(struct fake_virtio *f, unsigned keep)
 {
-	while (fake_virtio_avail(f, FAKE_CTRLQ)) {
+	while (fake_virtio_avail(f, FAKE_CTRLQ) > keep) {
 		struct fake_vq *vq = &f->vq[FAKE_CTRLQ];
 		struct fdesc *t = test_dma_ptr(vq->desc, 16 * (size_t)vq->size);
 		struct fdesc d0, d1, d2;
@@ -473,7 +579,12 @@ static void notify_write(struct fake_virtio *f, unsigned off, uint32_t v, unsign
 		f->early_notifies++;
 	f->vq[q].notifies++;
 	if (q == FAKE_CTRLQ)
-		ctrl_process(f);
+		ctrl_process(f, f->ctrl_hold);
+}
+
+void fake_virtio_ctrl_answer(struct fake_virtio *f)
+{
+	ctrl_process(f, 0);
 }
 
 /*

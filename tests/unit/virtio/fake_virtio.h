@@ -49,6 +49,8 @@ struct fake_vq {
 	uint16_t last_avail;           /* next avail entry the device reads */
 	uint16_t used_idx;             /* the device's used->idx */
 	unsigned notifies;             /* doorbell writes */
+	uint16_t *held;                /* heads taken from avail, not yet used (max_size) */
+	unsigned nheld;
 };
 
 struct fake_virtio {
@@ -73,6 +75,7 @@ struct fake_virtio {
 
 	bool promisc;            /* the rx mode set through the control queue */
 	bool reject_ctrl;        /* answer control commands VIRTIO_NET_ERR */
+	unsigned ctrl_hold;      /* on a doorbell, leave the newest this many commands unanswered */
 	unsigned ctrl_cmds;
 	unsigned early_notifies; /* doorbells before DRIVER_OK */
 	unsigned proto_errors;
@@ -119,6 +122,33 @@ int fake_virtio_rx_push_len(struct fake_virtio *f, uint32_t len);
  * hub does for virtio). Return the number moved.
  */
 unsigned fake_virtio_wire(struct fake_virtio *from, struct fake_virtio *to, unsigned max);
+
+/*
+ * Out of order and hostile devices. A device may take buffers and return
+ * them in any order (§2.6.8); these let a test do so, and lie.
+ */
+
+/* Take the next available head of @q without returning it; -1 if none. */
+int fake_virtio_hold(struct fake_virtio *f, unsigned q);
+
+/*
+ * Return held transmit buffer @k (0 = the oldest held): copy its frame
+ * (header stripped) into @buf, post the used entry. Return the frame length,
+ * or -1 (and proto_errors++) if the chain is malformed or larger than @cap.
+ */
+int fake_virtio_tx_complete(struct fake_virtio *f, unsigned k, void *buf, size_t cap);
+
+/* Fill held receive buffer @k with a header and @frame, post the used entry. */
+int fake_virtio_rx_complete(struct fake_virtio *f, unsigned k, const void *frame, size_t len);
+
+/* Write a used entry of @q as is (any id, any length) and publish it. */
+void fake_virtio_used_put(struct fake_virtio *f, unsigned q, uint32_t id, uint32_t len);
+
+/* Set @q's used->idx (and where the device writes next) to @idx. */
+void fake_virtio_used_idx_set(struct fake_virtio *f, unsigned q, uint16_t idx);
+
+/* Answer every control command posted so far (late, after a ctrl_hold). */
+void fake_virtio_ctrl_answer(struct fake_virtio *f);
 
 /* The MMIO accessors the driver is compiled against in the tests. */
 uint32_t fake_mmio_read(const volatile void *addr, unsigned size);

@@ -10,6 +10,7 @@
  * the real ones.
  */
 #include <CUnit/Basic.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -270,6 +271,77 @@ static void test_ctrl_rejected(void)
 	CU_ASSERT(test_dma_live() == 0);
 }
 
+/*
+ * A control command the device answers late, or never (issue 9, defect 5):
+ * a late ack is not the next command's, and a stuck queue says how to
+ * recover.
+ */
+static void test_ctrl_late_ack(void)
+{
+	struct port a;
+	struct vnet_dev *vd;
+
+	port_up(&a, FAKE_F_DEFAULT, 64);
+	vd = a.f->pdev.driver_data;
+	vd->ctrl_timeout_ns = 2000000;
+	/* The device sits on the command: it times out. */
+	a.f->ctrl_hold = UINT_MAX;
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == -ETIMEDOUT);
+	/* The next doorbell answers that one, late, but not the new command. */
+	a.f->ctrl_hold = 1;
+	CU_ASSERT(zdk_eth_promiscuous_disable(a.id) == -ETIMEDOUT);
+	CU_ASSERT(a.f->ctrl_cmds == 2);
+	/* The device answers everything again; each command reads its own ack. */
+	a.f->ctrl_hold = 0;
+	a.f->reject_ctrl = true;
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == -EIO);
+	a.f->reject_ctrl = false;
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == 0);
+	CU_ASSERT(a.f->promisc);
+	/* A device that never answers: commands time out until no slot is left. */
+	a.f->ctrl_hold = UINT_MAX;
+	for (unsigned i = 0; i < VNET_CTRL_SLOTS; i++)
+		CU_ASSERT(zdk_eth_promiscuous_disable(a.id) == -ETIMEDOUT);
+	CU_ASSERT(zdk_eth_promiscuous_disable(a.id) == -EBUSY);
+	CU_ASSERT(strstr(test_last_err, "stop and start") != NULL);
+	/* A restart resets the device and the queue. */
+	a.f->ctrl_hold = 0;
+	CU_ASSERT(zdk_eth_dev_stop(a.id) == 0);
+	CU_ASSERT(zdk_eth_dev_start(a.id) == 0);
+	CU_ASSERT(zdk_eth_promiscuous_disable(a.id) == 0);
+	CU_ASSERT(!a.f->promisc);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
+/* Used entries on the control queue that name no command in flight. */
+static void test_ctrl_used_lies(void)
+{
+	struct port a;
+	struct vnet_dev *vd;
+
+	port_up(&a, FAKE_F_DEFAULT, 64);
+	vd = a.f->pdev.driver_data;
+	vd->ctrl_timeout_ns = 2000000;
+	a.f->ctrl_hold = UINT_MAX;
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == -ETIMEDOUT);
+	/* A foreign id within the count in flight: dropped, the command stays pending. */
+	fake_virtio_used_put(a.f, FAKE_CTRLQ, 1, 1);
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == -ETIMEDOUT);
+	CU_ASSERT(vd->cvq.errors == 1);
+	/* More used entries than commands in flight: broken until restart. */
+	fake_virtio_used_idx_set(a.f, FAKE_CTRLQ, (uint16_t)(a.f->vq[FAKE_CTRLQ].used_idx + 9));
+	a.f->ctrl_hold = 0;
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == -EIO);
+	CU_ASSERT(strstr(test_last_err, "broken") != NULL);
+	CU_ASSERT(zdk_eth_dev_stop(a.id) == 0);
+	CU_ASSERT(zdk_eth_dev_start(a.id) == 0);
+	CU_ASSERT(zdk_eth_promiscuous_enable(a.id) == 0);
+	CU_ASSERT(a.f->promisc);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
 /* Fail every DMA allocation of probe and start in turn: clean errors, no leaks. */
 static void test_dma_fail_nth_alloc(void)
 {
@@ -333,6 +405,41 @@ static void test_queue_setup(void)
 	CU_ASSERT(zdk_eth_rx_queue_setup(p.id, 0, 64, ZDK_SOCKET_ANY, p.mp) == 0);
 	CU_ASSERT(zdk_eth_dev_start(p.id) == 0);
 	port_down(&p);
+}
+
+/*
+ * Which ring sizes a port takes, through lib/eth and the driver: exactly the
+ * powers of two from 32 (info.min_desc) to the device's queue size, for every
+ * queue size a device may offer up to 1024 (the pool holds more mbufs than
+ * any ring, as lib/eth requires). The property tests run them all.
+ */
+static void test_ring_sizes(void)
+{
+	for (unsigned qmax = 32; qmax <= 1024; qmax *= 2) {
+		struct port p;
+		unsigned wrong = 0;
+
+		p.f = fake_virtio_create(FAKE_F_DEFAULT, (uint16_t)qmax);
+		CU_ASSERT_FATAL(probe(p.f) == 0);
+		p.id = ((struct vnet_dev *)p.f->pdev.driver_data)->eth->port_id;
+		CU_ASSERT_FATAL(zdk_mbuf_pool_create("sizes", 2048, 0, ZDK_MBUF_DEFAULT_BUF_SIZE,
+						     ZDK_SOCKET_ANY, &p.mp) == 0);
+		CU_ASSERT_FATAL(zdk_eth_dev_configure(p.id, 1, 1, NULL) == 0);
+		for (unsigned nb = 0; nb <= 2 * qmax + 1; nb++) {
+			bool legal = nb >= 32 && nb <= qmax && ZDK_IS_POW2(nb);
+
+			wrong += (zdk_eth_rx_queue_setup(p.id, 0, (uint16_t)nb, ZDK_SOCKET_ANY,
+							 p.mp) == 0) != legal;
+			wrong += (zdk_eth_tx_queue_setup(p.id, 0, (uint16_t)nb, ZDK_SOCKET_ANY) == 0) !=
+				 legal;
+		}
+		CU_ASSERT(wrong == 0);
+		CU_ASSERT(zdk_eth_dev_close(p.id) == 0);
+		test_pci_driver->remove(&p.f->pdev);
+		zdk_mbuf_pool_destroy(p.mp);
+		fake_virtio_destroy(p.f);
+	}
+	CU_ASSERT(test_dma_live() == 0);
 }
 
 /* Send @n frames from @a to @b through the fake cable, checking each. */
@@ -555,6 +662,226 @@ static void test_rx_runt(void)
 	CU_ASSERT(test_dma_live() == 0);
 }
 
+/*
+ * A device that lies in its used ring (issue 9, defect 4). The driver must
+ * drop what names no buffer in flight, stop trusting a queue whose used->idx
+ * claims more than it has, and never free or hand out a buffer twice.
+ */
+static uint64_t port_oerrors(struct port *p)
+{
+	struct zdk_eth_stats st;
+
+	CU_ASSERT(zdk_eth_stats_get(p->id, &st) == 0);
+	return st.oerrors;
+}
+
+static uint64_t port_ierrors(struct port *p)
+{
+	struct zdk_eth_stats st;
+
+	CU_ASSERT(zdk_eth_stats_get(p->id, &st) == 0);
+	return st.ierrors;
+}
+
+/* Send @n frames of 100 bytes from seq @seq and check the device got them. */
+static void tx_roundtrip(struct port *p, unsigned n, uint32_t seq)
+{
+	struct zdk_mbuf *pkts[32];
+	uint8_t buf[2048];
+
+	for (unsigned i = 0; i < n; i++)
+		pkts[i] = frame_mbuf(p->mp, 100, seq + i);
+	CU_ASSERT_FATAL(zdk_eth_tx_burst(p->id, 0, pkts, (uint16_t)n) == n);
+	for (unsigned i = 0; i < n; i++) {
+		CU_ASSERT(fake_virtio_tx_pop(p->f, buf, sizeof(buf)) == 100);
+		CU_ASSERT(memcmp(buf + 14, &(uint32_t){ seq + i }, 4) == 0);
+	}
+}
+
+static void test_tx_used_over_report(void)
+{
+	struct port a;
+	struct zdk_mbuf *pkts[40];
+	unsigned i;
+
+	port_up(&a, FAKE_F_DEFAULT, 32);
+	tx_roundtrip(&a, 8, 0);
+	/* 8 buffers were in flight; the device claims 208 used entries. */
+	fake_virtio_used_idx_set(a.f, FAKE_TXQ, (uint16_t)(a.f->vq[FAKE_TXQ].used_idx + 200));
+	for (i = 0; i < 40; i++)
+		pkts[i] = frame_mbuf(a.mp, 100, 100 + i);
+	/* The queue is broken: it takes nothing more, and says so once. */
+	test_errs = 0;
+	CU_ASSERT(zdk_eth_tx_burst(a.id, 0, pkts, 40) == 0);
+	CU_ASSERT(zdk_eth_tx_burst(a.id, 0, pkts, 40) == 0);
+	CU_ASSERT(test_errs == 1);
+	CU_ASSERT(strstr(test_last_err, "restarted") != NULL);
+	zdk_mbuf_free_bulk(pkts, 40);
+	CU_ASSERT(port_oerrors(&a) == 1);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	/* A restart resets the device, and the ring is trusted again. */
+	CU_ASSERT(zdk_eth_dev_stop(a.id) == 0);
+	CU_ASSERT(zdk_eth_dev_start(a.id) == 0);
+	tx_roundtrip(&a, 32, 200);
+	tx_roundtrip(&a, 32, 300);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
+static void test_tx_used_bad_ids(void)
+{
+	struct port a;
+	struct zdk_mbuf *pkts[8];
+	uint8_t buf[2048];
+	unsigned i;
+
+	port_up(&a, FAKE_F_DEFAULT, 32);
+	for (i = 0; i < 8; i++)
+		pkts[i] = frame_mbuf(a.mp, 100, i);
+	CU_ASSERT_FATAL(zdk_eth_tx_burst(a.id, 0, pkts, 8) == 8);
+	for (i = 0; i < 8; i++)
+		CU_ASSERT_FATAL(fake_virtio_hold(a.f, FAKE_TXQ) == 0);
+	/* Four sent, then a duplicate of the first and two ids beyond the ring. */
+	for (i = 0; i < 4; i++)
+		CU_ASSERT(fake_virtio_tx_complete(a.f, 0, buf, sizeof(buf)) == 100);
+	fake_virtio_used_put(a.f, FAKE_TXQ, 0, 0);
+	fake_virtio_used_put(a.f, FAKE_TXQ, 32 + 5, 0);
+	fake_virtio_used_put(a.f, FAKE_TXQ, 0x80000005u, 0);
+	/* 7 entries, 8 in flight: each bad one is dropped and counted. */
+	tx_roundtrip(&a, 1, 50);
+	CU_ASSERT(port_oerrors(&a) == 3);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	/* The four the device still had are intact and go out now. */
+	for (i = 0; i < 4; i++) {
+		CU_ASSERT(fake_virtio_tx_complete(a.f, 0, buf, sizeof(buf)) == 100);
+		CU_ASSERT(memcmp(buf + 14, &(uint32_t){ 4 + i }, 4) == 0);
+	}
+	tx_roundtrip(&a, 32, 100);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
+static void test_rx_used_lies(void)
+{
+	struct port a;
+	struct zdk_mbuf *pkts[32];
+	uint8_t buf[64];
+	unsigned i, n;
+	bool ok = true;
+
+	port_up(&a, FAKE_F_DEFAULT, 64);
+	for (i = 0; i < 3; i++) {
+		frame_fill(buf, 64, i);
+		CU_ASSERT(fake_virtio_rx_push(a.f, buf, 64) == 0);
+	}
+	/* A duplicate of a returned id, and two ids beyond the ring (one 32-bit). */
+	fake_virtio_used_put(a.f, FAKE_RXQ, 0, 12 + 64);
+	fake_virtio_used_put(a.f, FAKE_RXQ, 64 + 3, 12 + 64);
+	fake_virtio_used_put(a.f, FAKE_RXQ, 0x80000001u, 12 + 64);
+	n = zdk_eth_rx_burst(a.id, 0, pkts, 32);
+	CU_ASSERT(n == 3);
+	for (i = 0; i < n && i < 3; i++)
+		ok &= frame_check(pkts[i], 64, i);
+	CU_ASSERT(ok);
+	zdk_mbuf_free_bulk(pkts, n);
+	CU_ASSERT(port_ierrors(&a) == 3);
+	CU_ASSERT(fake_virtio_avail(a.f, FAKE_RXQ) == 64);
+	/* More used entries than buffers posted: the queue is broken until restart. */
+	fake_virtio_used_idx_set(a.f, FAKE_RXQ, (uint16_t)(a.f->vq[FAKE_RXQ].used_idx + 100));
+	CU_ASSERT(zdk_eth_rx_burst(a.id, 0, pkts, 32) == 0);
+	CU_ASSERT(port_ierrors(&a) == 4);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	CU_ASSERT(zdk_eth_dev_stop(a.id) == 0);
+	CU_ASSERT(zdk_eth_dev_start(a.id) == 0);
+	frame_fill(buf, 64, 7);
+	CU_ASSERT(fake_virtio_rx_push(a.f, buf, 64) == 0);
+	CU_ASSERT(zdk_eth_rx_burst(a.id, 0, pkts, 32) == 1);
+	CU_ASSERT(frame_check(pkts[0], 64, 7));
+	zdk_mbuf_free(pkts[0]);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
+/*
+ * tx mbufs with any headroom (issue 9, defect 6): the virtio_net_hdr needs
+ * 12 bytes before the data; with less, the packet must still go out
+ * unchanged and nothing outside the data may be written.
+ */
+static struct zdk_mbuf *mbuf_at(struct zdk_mempool *mp, unsigned headroom, unsigned len,
+				uint32_t seq)
+{
+	struct zdk_mbuf *m = zdk_mbuf_alloc(mp);
+	uint8_t *b;
+
+	CU_ASSERT_FATAL(m != NULL);
+	m->data_off = (uint16_t)headroom;
+	b = zdk_mbuf_append(m, len);
+	CU_ASSERT_FATAL(b != NULL);
+	for (unsigned i = 0; i < len; i++)
+		b[i] = (uint8_t)(seq * 131 + i);
+	m->udata64 = 0x5eed0000u + seq;
+	return m;
+}
+
+static bool frame_is(const uint8_t *b, int got, unsigned len, uint32_t seq)
+{
+	if (got != (int)len)
+		return false;
+	for (unsigned i = 0; i < len; i++)
+		if (b[i] != (uint8_t)(seq * 131 + i))
+			return false;
+	return true;
+}
+
+static void test_tx_headroom(void)
+{
+	static uint8_t buf[4096];
+	struct port a;
+	struct zdk_mbuf *pkts[40];
+	unsigned h, k, i, bad = 0;
+	uint32_t seq = 0;
+
+	port_up(&a, FAKE_F_DEFAULT, 32);
+	for (h = 0; h <= ZDK_MBUF_HEADROOM; h++) {
+		unsigned room = ZDK_MBUF_DEFAULT_BUF_SIZE - h;
+		const unsigned lens[] = { 1, 13, 60, 1514, room };
+
+		for (k = 0; k < ZDK_ARRAY_SIZE(lens); k++, seq++) {
+			struct zdk_mbuf *m = mbuf_at(a.mp, h, lens[k], seq);
+
+			CU_ASSERT_FATAL(zdk_eth_tx_burst(a.id, 0, &m, 1) == 1);
+			/* Still the driver's: its fields are as the application left them. */
+			if (m->pool != a.mp || m->udata64 != 0x5eed0000u + seq ||
+			    m->data_off != h || m->data_len != lens[k]) {
+				printf("\nheadroom %u, %u bytes: the mbuf's fields were overwritten\n",
+				       h, lens[k]);
+				CU_FAIL_FATAL("tx wrote outside the packet");
+			}
+			bad += !frame_is(buf, fake_virtio_tx_pop(a.f, buf, sizeof(buf)), lens[k], seq);
+		}
+	}
+	CU_ASSERT(bad == 0);
+	CU_ASSERT(a.f->proto_errors == 0);
+	/* A full ring of both kinds: a chain takes two descriptors of the 32. */
+	for (i = 0; i < 40; i++)
+		pkts[i] = mbuf_at(a.mp, i % 2 ? ZDK_MBUF_HEADROOM : 0, 100, 1000 + i);
+	CU_ASSERT(zdk_eth_tx_burst(a.id, 0, pkts, 40) == 21);
+	for (i = 0; i < 21; i++)
+		bad += !frame_is(buf, fake_virtio_tx_pop(a.f, buf, sizeof(buf)), 100, 1000 + i);
+	CU_ASSERT(bad == 0);
+	CU_ASSERT(fake_virtio_tx_pop(a.f, buf, sizeof(buf)) == -1);
+	CU_ASSERT(zdk_eth_tx_burst(a.id, 0, pkts + 21, 19) == 19);
+	for (i = 21; i < 40; i++)
+		bad += !frame_is(buf, fake_virtio_tx_pop(a.f, buf, sizeof(buf)), 100, 1000 + i);
+	CU_ASSERT(bad == 0);
+	CU_ASSERT(zdk_mempool_audit_errors(a.mp) == 0);
+	port_down(&a);
+	CU_ASSERT(test_dma_live() == 0);
+}
+
 static void test_promisc(void)
 {
 	struct port a;
@@ -711,18 +1038,26 @@ int main(void)
 		{ "random MAC", test_random_mac },
 		{ "dma fail nth", test_dma_fail_nth_alloc },
 		{ "queue setup", test_queue_setup },
+		{ "ring sizes", test_ring_sizes },
 		{ "data integrity", test_data_integrity },
 		{ "index wrap", test_index_wrap },
 		{ "tx ring full", test_tx_ring_full },
 		{ "notify suppression", test_notify_suppression },
 		{ "rx runt", test_rx_runt },
 		{ "rx without mbufs", test_rx_no_mbufs },
+		{ "tx used->idx over-reported", test_tx_used_over_report },
+		{ "tx used ids duplicated or out of range", test_tx_used_bad_ids },
+		{ "rx used ring lies", test_rx_used_lies },
+		{ "tx any headroom", test_tx_headroom },
 		{ "promisc", test_promisc },
 		{ "control command rejected", test_ctrl_rejected },
+		{ "control ack late", test_ctrl_late_ack },
+		{ "control used ring lies", test_ctrl_used_lies },
 		{ "link", test_link },
 		{ "stop start", test_stop_start },
 		{ "concurrent device", test_concurrent_device },
 	};
+	const char *only = getenv("ZDK_TEST_ONLY"); /* run the tests whose name has this */
 	CU_pSuite s;
 	unsigned fails;
 
@@ -730,7 +1065,8 @@ int main(void)
 		return 1;
 	s = CU_add_suite("virtio", NULL, NULL);
 	for (size_t i = 0; i < ZDK_ARRAY_SIZE(tests); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
+		if (!only || strstr(tests[i].name, only))
+			CU_add_test(s, tests[i].name, tests[i].fn);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
