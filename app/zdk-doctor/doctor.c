@@ -53,6 +53,7 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+__attribute__((format(printf, 3, 0)))
 static void vsay(struct doctor *dr, const char *key, const char *fmt, va_list ap)
 {
 	char msg[1024];
