@@ -45,6 +45,36 @@ static inline int rx_refill(struct igb_rx_queue *rxq, uint16_t first, uint16_t n
 	return 0;
 }
 
+/*
+ * Give the held descriptors fresh buffers, a batch at a time from the oldest
+ * (rxq->refill), and move RDT once to the last one refilled. Every batch
+ * starts at a multiple of the batch size, and the ring size is one too, so
+ * no batch straddles the ring end, whatever the ring size.
+ */
+static inline void rx_refill_held(struct igb_rx_queue *rxq)
+{
+	uint16_t first = rxq->refill, last = first, done = 0;
+
+	do {
+		if (zdk_unlikely(rx_refill(rxq, first, IGB_RX_FREE_THRESH))) {
+			rxq->nombuf++;
+			break;
+		}
+		last = first + IGB_RX_FREE_THRESH - 1;
+		first += IGB_RX_FREE_THRESH;
+		if (first == rxq->nb_desc)
+			first = 0;
+		done += IGB_RX_FREE_THRESH;
+	} while (zdk_unlikely(rxq->nb_hold - done >= IGB_RX_FREE_THRESH));
+	if (done == 0)
+		return;
+	rxq->nb_hold -= done;
+	rxq->refill = first;
+	/* Descriptor writes must be visible before the tail moves (7.1.4). */
+	zdk_io_wmb();
+	zdk_mmio_write32(rxq->rdt, last);
+}
+
 uint16_t igb_rx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct igb_rx_queue *rxq = queue;
@@ -78,26 +108,15 @@ uint16_t igb_rx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 		pkts[i] = m;
 		bytes += len;
 	}
-	idx = (idx + i) & rxq->mask;
+	idx += i;
+	if (idx == rxq->nb_desc)
+		idx = 0;
 	rxq->next = idx;
 	rxq->packets += i;
 	rxq->bytes += bytes;
 	rxq->nb_hold += i;
-
-	if (rxq->nb_hold >= IGB_RX_FREE_THRESH) {
-		/* The held descriptors start nb_hold before next; batches never
-		 * straddle the ring end because nb_desc is a batch multiple. */
-		uint16_t first = (idx - rxq->nb_hold) & rxq->mask;
-
-		if (zdk_likely(rx_refill(rxq, first, IGB_RX_FREE_THRESH) == 0)) {
-			rxq->nb_hold -= IGB_RX_FREE_THRESH;
-			/* Descriptor writes must be visible before the tail moves. */
-			zdk_io_wmb();
-			zdk_mmio_write32(rxq->rdt, (first + IGB_RX_FREE_THRESH - 1) & rxq->mask);
-		} else {
-			rxq->nombuf++;
-		}
-	}
+	if (rxq->nb_hold >= IGB_RX_FREE_THRESH)
+		rx_refill_held(rxq);
 	return i;
 }
 
@@ -112,7 +131,9 @@ static inline int tx_free_batch(struct igb_tx_queue *txq)
 	first = txq->next_dd - (IGB_TX_RS_THRESH - 1);
 	zdk_mbuf_free_bulk(&txq->sw_ring[first], IGB_TX_RS_THRESH);
 	txq->nb_free += IGB_TX_RS_THRESH;
-	txq->next_dd = (txq->next_dd + IGB_TX_RS_THRESH) & txq->mask;
+	txq->next_dd += IGB_TX_RS_THRESH;
+	if (txq->next_dd >= txq->nb_desc)
+		txq->next_dd -= txq->nb_desc;
 	return 1;
 }
 
@@ -142,7 +163,7 @@ static inline uint64_t tx_fill(union igb_tx_desc *d, struct zdk_mbuf **sw,
 uint16_t igb_tx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct igb_tx_queue *txq = queue;
-	uint16_t tail = txq->tail, first_part, k;
+	uint16_t tail = txq->tail, first_part, k, idx;
 	uint64_t bytes;
 
 	if (txq->nb_free < n)
@@ -157,12 +178,19 @@ uint16_t igb_tx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 	bytes = tx_fill(&txq->ring[tail], &txq->sw_ring[tail], pkts, first_part);
 	if (first_part < n)
 		bytes += tx_fill(txq->ring, txq->sw_ring, pkts + first_part, n - first_part);
-	/* Report status only on the last descriptor of each batch of 32. */
+	/* Report status only on the last descriptor of each batch of 32 (batch
+	 * boundaries are multiples of 32 because the ring size is one). */
 	for (k = IGB_TX_RS_THRESH - 1 - (tail & (IGB_TX_RS_THRESH - 1)); k < n;
-	     k += IGB_TX_RS_THRESH)
-		txq->ring[(tail + k) & txq->mask].read.cmd_type_len |= IGB_TXD_CMD_RS;
-
-	txq->tail = (tail + n) & txq->mask;
+	     k += IGB_TX_RS_THRESH) {
+		idx = tail + k;
+		if (idx >= txq->nb_desc)
+			idx -= txq->nb_desc;
+		txq->ring[idx].read.cmd_type_len |= IGB_TXD_CMD_RS;
+	}
+	tail += n;
+	if (tail >= txq->nb_desc)
+		tail -= txq->nb_desc;
+	txq->tail = tail;
 	txq->nb_free -= n;
 	txq->packets += n;
 	txq->bytes += bytes;
@@ -207,7 +235,6 @@ int igb_rx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_desc, in
 	rxq->rdt = (volatile uint32_t *)(igb->bar + IGB_RDT(q));
 	rxq->mp = mp;
 	rxq->nb_desc = nb_desc;
-	rxq->mask = nb_desc - 1;
 	rxq->port = dev->port_id;
 	rxq->qid = q;
 	rxq->rearm = zdk_mbuf_rearm_value(zdk_mbuf_pool_data_room(mp), dev->port_id);
@@ -219,6 +246,15 @@ err_free_sw_ring:
 err_free_queue:
 	free(rxq);
 	return ret;
+}
+
+/* An empty ring: nothing in flight, the first RS batch ends at 31. A queue
+ * that is stopped without ever being started is in this state too. */
+static void tx_queue_reset(struct igb_tx_queue *txq)
+{
+	txq->tail = 0;
+	txq->nb_free = txq->nb_desc - 1; /* TDT == TDH means empty: one stays unused */
+	txq->next_dd = IGB_TX_RS_THRESH - 1;
 }
 
 int igb_tx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_desc, int socket)
@@ -240,8 +276,8 @@ int igb_tx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_desc, in
 	}
 	txq->tdt = (volatile uint32_t *)(igb->bar + IGB_TDT(q));
 	txq->nb_desc = nb_desc;
-	txq->mask = nb_desc - 1;
 	txq->qid = q;
+	tx_queue_reset(txq);
 	dev->txq[q] = txq;
 	return 0;
 
@@ -258,8 +294,11 @@ static void rx_mbufs_free(struct igb_rx_queue *rxq)
 {
 	uint16_t i, idx = rxq->next;
 
-	for (i = 0; i < rxq->nb_desc - rxq->nb_hold; i++, idx = (idx + 1) & rxq->mask)
+	for (i = 0; i < rxq->nb_desc - rxq->nb_hold; i++) {
 		zdk_mbuf_free(rxq->sw_ring[idx]);
+		if (++idx == rxq->nb_desc)
+			idx = 0;
+	}
 	memset(rxq->sw_ring, 0, rxq->nb_desc * sizeof(*rxq->sw_ring));
 	rxq->nb_hold = 0;
 }
@@ -267,9 +306,9 @@ static void rx_mbufs_free(struct igb_rx_queue *rxq)
 /* Free the in-flight mbufs: from the oldest unfreed batch up to tail. */
 static void tx_mbufs_free(struct igb_tx_queue *txq)
 {
-	uint16_t idx = (txq->next_dd - (IGB_TX_RS_THRESH - 1)) & txq->mask;
+	uint16_t idx = txq->next_dd - (IGB_TX_RS_THRESH - 1); /* next_dd >= 31 */
 
-	for (; idx != txq->tail; idx = (idx + 1) & txq->mask) {
+	for (; idx != txq->tail; idx = idx + 1 == txq->nb_desc ? 0 : idx + 1) {
 		zdk_mbuf_free(txq->sw_ring[idx]);
 		txq->sw_ring[idx] = NULL;
 	}
@@ -329,6 +368,7 @@ int igb_rx_queue_start(struct igb_dev *igb, struct igb_rx_queue *rxq)
 	}
 	rxq->next = 0;
 	rxq->nb_hold = 0;
+	rxq->refill = 0;
 	igb_write(igb, IGB_RDBAL(q), (uint32_t)rxq->ring_iova);
 	igb_write(igb, IGB_RDBAH(q), (uint32_t)(rxq->ring_iova >> 32));
 	igb_write(igb, IGB_RDLEN(q), rxq->nb_desc * sizeof(union igb_rx_desc));
@@ -354,9 +394,7 @@ int igb_tx_queue_start(struct igb_dev *igb, struct igb_tx_queue *txq)
 	uint16_t q = txq->qid;
 
 	memset(txq->ring, 0, (size_t)txq->nb_desc * sizeof(*txq->ring));
-	txq->tail = 0;
-	txq->nb_free = txq->nb_desc - 1;
-	txq->next_dd = IGB_TX_RS_THRESH - 1;
+	tx_queue_reset(txq);
 	igb_write(igb, IGB_TDBAL(q), (uint32_t)txq->ring_iova);
 	igb_write(igb, IGB_TDBAH(q), (uint32_t)(txq->ring_iova >> 32));
 	igb_write(igb, IGB_TDLEN(q), txq->nb_desc * sizeof(union igb_tx_desc));
@@ -386,7 +424,5 @@ void igb_tx_queue_stop(struct igb_dev *igb, struct igb_tx_queue *txq)
 	if (wait_bit(igb, IGB_TXDCTL(txq->qid), IGB_TXDCTL_ENABLE, 0))
 		ZDK_WARN("%s: tx queue %u still enabled", igb->eth->name, txq->qid);
 	tx_mbufs_free(txq);
-	txq->tail = 0;
-	txq->next_dd = IGB_TX_RS_THRESH - 1;
-	txq->nb_free = txq->nb_desc - 1;
+	tx_queue_reset(txq);
 }

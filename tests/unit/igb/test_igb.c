@@ -118,16 +118,21 @@ static void test_probe(void)
 	CU_ASSERT(fake_igb_reg(fk[0], IGB_CTRL_EXT) & IGB_CTRL_EXT_DRV_LOAD);
 }
 
-static void port_start(uint16_t port, uint16_t nq, uint32_t rss_hf)
+static void port_start_desc(uint16_t port, uint16_t nq, uint32_t rss_hf, uint16_t nb_desc)
 {
 	struct zdk_eth_conf conf = { .rss_hf = rss_hf };
 
 	CU_ASSERT_FATAL(zdk_eth_dev_configure(port, nq, nq, &conf) == 0);
 	for (uint16_t q = 0; q < nq; q++) {
-		CU_ASSERT_FATAL(zdk_eth_rx_queue_setup(port, q, NB_DESC, 0, mp) == 0);
-		CU_ASSERT_FATAL(zdk_eth_tx_queue_setup(port, q, NB_DESC, 0) == 0);
+		CU_ASSERT_FATAL(zdk_eth_rx_queue_setup(port, q, nb_desc, 0, mp) == 0);
+		CU_ASSERT_FATAL(zdk_eth_tx_queue_setup(port, q, nb_desc, 0) == 0);
 	}
 	CU_ASSERT_FATAL(zdk_eth_dev_start(port) == 0);
+}
+
+static void port_start(uint16_t port, uint16_t nq, uint32_t rss_hf)
+{
+	port_start_desc(port, nq, rss_hf, NB_DESC);
 }
 
 static void port_close_check(uint16_t port)
@@ -226,13 +231,16 @@ static void test_tx(void)
 	port_close_check(0);
 }
 
-static int rx_drain(uint16_t port, uint16_t q, unsigned *idx, unsigned *bad)
+/* Receive until the queue is empty, or for at most @max_bursts bursts (a
+ * driver that keeps "receiving" must fail the test, not hang it). */
+static int rx_drain_max(uint16_t port, uint16_t q, unsigned *idx, unsigned *bad,
+			unsigned max_bursts)
 {
 	struct zdk_mbuf *pkts[32];
 	uint16_t n, i;
 	int total = 0;
 
-	while ((n = zdk_eth_rx_burst(port, q, pkts, 32)) > 0) {
+	while (max_bursts-- > 0 && (n = zdk_eth_rx_burst(port, q, pkts, 32)) > 0) {
 		for (i = 0; i < n; i++) {
 			struct zdk_mbuf *m = pkts[i];
 
@@ -245,6 +253,11 @@ static int rx_drain(uint16_t port, uint16_t q, unsigned *idx, unsigned *bad)
 		total += n;
 	}
 	return total;
+}
+
+static int rx_drain(uint16_t port, uint16_t q, unsigned *idx, unsigned *bad)
+{
+	return rx_drain_max(port, q, idx, bad, ~0u);
 }
 
 static void test_rx(void)
@@ -290,6 +303,54 @@ static void test_rx(void)
 	CU_ASSERT_EQUAL(zdk_eth_stats_get(0, &st), 0);
 	CU_ASSERT_EQUAL(st.ipackets + st.q_ipackets[0] + st.imissed, 0);
 	port_close_check(0);
+}
+
+/*
+ * Issue 9, defect 1: ring sizes that are not powers of two (igb takes 64..4096
+ * in steps of 32) were indexed with "& (nb_desc - 1)": 400 frames came out as
+ * thousands, and tx freed in-flight mbufs into the pool twice.
+ */
+static void test_ring_sizes_not_pow2(void)
+{
+	static const uint16_t sizes[] = { 96, 160, 480, 992 };
+	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x77 };
+	struct zdk_mbuf *pkts[32];
+	uint8_t f[1514];
+
+	for (unsigned z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		unsigned idx = 0, bad = 0, got = 0, sent = 0, i, n;
+		struct sink s = { 0 };
+
+		port_start_desc(0, 1, 0, sizes[z]);
+		fake_igb_set_sink(fk[0], sink_check, &s);
+		for (i = 0; i < 400; i++) {
+			CU_ASSERT_EQUAL(fake_igb_rx_inject(fk[0], f, frame_make(f, fk[0]->mac, i,
+									  frame_len(i))), 0);
+			if (i % 50 == 49)
+				got += rx_drain_max(0, 0, &idx, &bad, 100);
+		}
+		while (sent < 416) {
+			for (i = 0; i < 32; i++)
+				pkts[i] = mbuf_frame(sent + i, dst);
+			n = zdk_eth_tx_burst(0, 0, pkts, 32);
+			CU_ASSERT_EQUAL(n, 32);
+			zdk_mbuf_free_bulk(pkts + n, 32 - n);
+			sent += 32;
+			CU_ASSERT_EQUAL(fake_igb_tx_run(fk[0]), n);
+		}
+		if (zdk_mempool_audit_errors(mp) || got != 400 || s.count != 416 || bad || s.bad)
+			printf("ring of %u: %u frames received of 400 (%u bad), %u on the wire of "
+			       "416 (%u bad), %lu mempool errors\n", sizes[z], got, bad, s.count,
+			       s.bad, zdk_mempool_audit_errors(mp));
+		CU_ASSERT_EQUAL(got, 400);
+		CU_ASSERT_EQUAL(bad, 0);
+		CU_ASSERT_EQUAL(s.count, 416);
+		CU_ASSERT_EQUAL(s.bad, 0);
+		CU_ASSERT_EQUAL(fk[0]->bad_desc, 0);
+		CU_ASSERT_EQUAL(zdk_mempool_audit_errors(mp), 0);
+		fake_igb_set_sink(fk[0], NULL, NULL);
+		port_close_check(0);
+	}
 }
 
 static void test_promisc(void)
@@ -403,6 +464,7 @@ static const struct zdk_test tests[] = {
 	{ "setup errors", test_setup_errors },
 	{ "tx: 1024 frames, data and order; full ring", test_tx },
 	{ "rx: 1000 frames across wrap; full ring drops; stats", test_rx },
+	{ "rx/tx on rings that are not powers of two", test_ring_sizes_not_pow2 },
 	{ "promiscuous filter", test_promisc },
 	{ "RSS over 4 queues", test_rss },
 	{ "forward port 0 -> port 1", test_forward },
