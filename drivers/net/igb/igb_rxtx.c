@@ -120,12 +120,23 @@ uint16_t igb_rx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 	return i;
 }
 
-/* Free the oldest batch if the device has written its DD. Return: 1 if freed. */
+/*
+ * Free the oldest batch if the device has written its DD. Return: 1 if freed.
+ *
+ * The DD bit of next_dd belongs to this lap only once tx_fill() has written
+ * next_dd (which clears it) and the device has processed it (7.2.2.3: DD is
+ * written back for RS descriptors). Until the batch is whole in flight, the
+ * bit is the previous lap's: trusting it freed in-flight mbufs, one of them
+ * twice. The nb_desc - 1 - nb_free descriptors in flight start at the
+ * batch's first one, so the batch is whole once at least 32 are in flight.
+ */
 static inline int tx_free_batch(struct igb_tx_queue *txq)
 {
 	volatile union igb_tx_desc *d = &txq->ring[txq->next_dd];
 	uint16_t first;
 
+	if (txq->nb_free > txq->nb_desc - 1 - IGB_TX_RS_THRESH)
+		return 0;
 	if (!(d->read.olinfo_status & IGB_TXD_STAT_DD))
 		return 0;
 	first = txq->next_dd - (IGB_TX_RS_THRESH - 1);
@@ -169,6 +180,7 @@ uint16_t igb_tx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 	if (txq->nb_free < n)
 		while (tx_free_batch(txq) && txq->nb_free < n)
 			;
+	/* A burst larger than the free descriptors takes what fits. */
 	if (n > txq->nb_free)
 		n = txq->nb_free;
 	if (zdk_unlikely(n == 0))

@@ -233,6 +233,49 @@ static void test_tx(void)
 
 /* Receive until the queue is empty, or for at most @max_bursts bursts (a
  * driver that keeps "receiving" must fail the test, not hang it). */
+/*
+ * Issue 9, defect 2: a tx burst larger than nb_desc - 32 made the cleanup read
+ * a DD bit left from the previous lap: in-flight mbufs were freed (one twice),
+ * TDT caught TDH, frames vanished and the queue stalled. Bursts around and
+ * beyond a 64-descriptor ring, with the device sometimes lagging a burst.
+ */
+static void test_tx_burst_beyond_ring(void)
+{
+	static const uint16_t bursts[] = { 64, 63, 33, 65, 100, 200 };
+	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x77 };
+	struct zdk_mbuf *pkts[200];
+
+	for (unsigned z = 0; z < sizeof(bursts) / sizeof(bursts[0]); z++) {
+		unsigned b = bursts[z], sent = 0, round, i, n;
+		struct sink s = { 0 };
+
+		port_start_desc(0, 1, 0, 64);
+		fake_igb_set_sink(fk[0], sink_check, &s);
+		for (round = 0; round < 200 && sent < 1000; round++) {
+			for (i = 0; i < b; i++)
+				pkts[i] = mbuf_frame(sent + i, dst);
+			n = zdk_eth_tx_burst(0, 0, pkts, (uint16_t)b);
+			CU_ASSERT(n <= 63);
+			zdk_mbuf_free_bulk(pkts + n, b - n);
+			sent += n;
+			if (round % 3 != 2)
+				fake_igb_tx_run(fk[0]);
+		}
+		fake_igb_tx_run(fk[0]);
+		if (sent < 1000 || s.count != sent || s.bad || zdk_mempool_audit_errors(mp))
+			printf("bursts of %u on 64 descriptors: %u accepted in %u bursts, %u on the "
+			       "wire (%u bad), %lu mempool errors\n", b, sent, round, s.count, s.bad,
+			       zdk_mempool_audit_errors(mp));
+		CU_ASSERT(sent >= 1000); /* no stall */
+		CU_ASSERT_EQUAL(s.count, sent);
+		CU_ASSERT_EQUAL(s.bad, 0);
+		CU_ASSERT_EQUAL(fk[0]->bad_desc, 0);
+		CU_ASSERT_EQUAL(zdk_mempool_audit_errors(mp), 0);
+		fake_igb_set_sink(fk[0], NULL, NULL);
+		port_close_check(0);
+	}
+}
+
 static int rx_drain_max(uint16_t port, uint16_t q, unsigned *idx, unsigned *bad,
 			unsigned max_bursts)
 {
@@ -465,6 +508,7 @@ static const struct zdk_test tests[] = {
 	{ "tx: 1024 frames, data and order; full ring", test_tx },
 	{ "rx: 1000 frames across wrap; full ring drops; stats", test_rx },
 	{ "rx/tx on rings that are not powers of two", test_ring_sizes_not_pow2 },
+	{ "tx bursts around and beyond the ring", test_tx_burst_beyond_ring },
 	{ "promiscuous filter", test_promisc },
 	{ "RSS over 4 queues", test_rss },
 	{ "forward port 0 -> port 1", test_forward },
