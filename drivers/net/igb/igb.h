@@ -6,6 +6,7 @@
 #ifndef IGB_H
 #define IGB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "igb_regs.h"
 #include "zdk_eth_driver.h"
@@ -32,11 +33,14 @@ struct igb_rx_queue {
 	uint16_t next;               /* next descriptor to look at */
 	uint16_t nb_hold;            /* consumed, waiting for new buffers */
 	uint16_t refill;             /* the oldest of them: the next refill batch */
+	uint16_t max_len;            /* SRRCTL buffer size: longer write-backs are bad */
 	uint16_t port;
 	uint16_t qid;
+	bool discard;                /* in a frame without EOP: drop up to its EOP */
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t nombuf;
+	uint64_t errors;             /* descriptors dropped: length, no EOP, RXE */
 	uint64_t ring_iova;
 } __zdk_cache_aligned;
 

@@ -9,12 +9,21 @@
  * takes completed descriptors in order; once IGB_RX_FREE_THRESH are taken it
  * gives them fresh mbufs from one bulk mempool get and moves RDT once. RDT
  * always names the last refilled descriptor, so RDH == RDT means "no
- * buffers", never "all buffers".
+ * buffers", never "all buffers". A write-back is handed out only with EOP,
+ * no frame error and a length of 1..the SRRCTL buffer size; any other is
+ * dropped, its mbuf recycled and counted in the queue's errors (q_errors,
+ * ierrors), as DPDK does. rx_burst never looks at a descriptor the device
+ * was not given, so a device that writes DD where it should not cannot make
+ * it hand an mbuf out twice.
  *
  * Transmit (7.2): one advanced data descriptor per packet. Only every
  * IGB_TX_RS_THRESH-th descriptor asks for a status write-back (RS), so the
  * device writes one DD per 32 packets and tx_burst frees the mbufs of a
- * whole batch with one bulk put. TDT is written once per burst.
+ * whole batch with one bulk put, once the whole batch was sent in this lap.
+ * TDT is written once per burst.
+ *
+ * Ring sizes are any multiple of 32 in 64..4096: indices wrap by compare and
+ * subtract, never with a mask.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -47,77 +56,141 @@ static inline int rx_refill(struct igb_rx_queue *rxq, uint16_t first, uint16_t n
 
 /*
  * Give the held descriptors fresh buffers, a batch at a time from the oldest
- * (rxq->refill), and move RDT once to the last one refilled. Every batch
- * starts at a multiple of the batch size, and the ring size is one too, so
- * no batch straddles the ring end, whatever the ring size.
+ * (rxq->refill), moving RDT to the last descriptor of each batch. Batches
+ * start at multiples of the batch size, and the ring size is one too, so no
+ * batch straddles the ring end, whatever the ring size.
  */
 static inline void rx_refill_held(struct igb_rx_queue *rxq)
 {
-	uint16_t first = rxq->refill, last = first, done = 0;
+	uint16_t first;
 
 	do {
+		first = rxq->refill;
 		if (zdk_unlikely(rx_refill(rxq, first, IGB_RX_FREE_THRESH))) {
 			rxq->nombuf++;
-			break;
+			return;
 		}
-		last = first + IGB_RX_FREE_THRESH - 1;
-		first += IGB_RX_FREE_THRESH;
-		if (first == rxq->nb_desc)
-			first = 0;
-		done += IGB_RX_FREE_THRESH;
-	} while (zdk_unlikely(rxq->nb_hold - done >= IGB_RX_FREE_THRESH));
-	if (done == 0)
-		return;
-	rxq->nb_hold -= done;
-	rxq->refill = first;
-	/* Descriptor writes must be visible before the tail moves (7.1.4). */
-	zdk_io_wmb();
-	zdk_mmio_write32(rxq->rdt, last);
+		rxq->nb_hold -= IGB_RX_FREE_THRESH;
+		rxq->refill = first + IGB_RX_FREE_THRESH == rxq->nb_desc ? 0 :
+								    first + IGB_RX_FREE_THRESH;
+		/* Descriptor writes must be visible before the tail moves: the
+		 * device may fetch every descriptor before RDT (7.1). */
+		zdk_io_wmb();
+		zdk_mmio_write32(rxq->rdt, first + IGB_RX_FREE_THRESH - 1);
+	} while (zdk_unlikely(rxq->nb_hold >= IGB_RX_FREE_THRESH));
+}
+
+/* A write-back rx_burst hands out as it is: DD, EOP (one buffer per frame),
+ * no frame error; anything else in these bits is dropped (7.1.5). */
+#define IGB_RXD_CHECK (IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP | IGB_RXD_ERR_FRAME)
+#define IGB_RXD_GOOD (IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP)
+
+static inline void rx_mbuf_fill(struct zdk_mbuf *m, volatile union igb_rx_desc *d, uint32_t len,
+				uint64_t rearm, uint64_t ol_flags)
+{
+	m->rearm_data = rearm;
+	m->pkt_len = len;
+	m->data_len = (uint16_t)len;
+	m->ol_flags = ol_flags;
+	m->rss_hash = d->wb.rss_hash;
+}
+
+/* Every burst ends here: past @used descriptors, @got of them handed out. */
+static inline uint16_t rx_burst_end(struct igb_rx_queue *rxq, uint16_t used, uint16_t got,
+				    uint64_t bytes)
+{
+	uint16_t idx = rxq->next + used;
+
+	if (idx == rxq->nb_desc)
+		idx = 0;
+	rxq->next = idx;
+	rxq->packets += got;
+	rxq->bytes += bytes;
+	rxq->nb_hold += used;
+	if (rxq->nb_hold >= IGB_RX_FREE_THRESH)
+		rx_refill_held(rxq);
+	return got;
+}
+
+/*
+ * The rest of a burst, from descriptor @i on, once a write-back failed the
+ * checks or a frame is being dropped. A bad descriptor is dropped as DPDK
+ * does: its mbuf goes back to the pool (the refill gives the descriptor a
+ * new one) and the queue's error count (q_errors, ierrors) grows by one.
+ * Bad means: no EOP (a frame larger than its buffer, which the driver never
+ * allows; the descriptors up to its EOP are dropped with it), a frame error
+ * (RXE...), or a length of 0 or beyond the buffer size given in SRRCTL.
+ */
+__attribute__((noinline, cold)) static uint16_t
+rx_burst_checked(struct igb_rx_queue *rxq, struct zdk_mbuf **pkts, uint16_t i, uint16_t n,
+		 uint64_t bytes)
+{
+	volatile union igb_rx_desc *d = &rxq->ring[rxq->next];
+	struct zdk_mbuf **sw = &rxq->sw_ring[rxq->next];
+	uint16_t got = i;
+
+	for (; i < n; i++) {
+		uint32_t status = d[i].wb.status_error, len;
+
+		if (!(status & IGB_RXD_STAT_DD))
+			break;
+		zdk_io_rmb(); /* the rest of the write-back after DD */
+		len = d[i].wb.length;
+		if (rxq->discard || (status & IGB_RXD_CHECK) != IGB_RXD_GOOD ||
+		    len - 1 >= rxq->max_len) {
+			rxq->discard = !(status & IGB_RXD_STAT_EOP);
+			rxq->errors++;
+			zdk_mbuf_free(sw[i]);
+			continue;
+		}
+		rx_mbuf_fill(sw[i], &d[i], len, rxq->rearm, rxq->ol_flags);
+		pkts[got++] = sw[i];
+		bytes += len;
+	}
+	return rx_burst_end(rxq, i, got, bytes);
 }
 
 uint16_t igb_rx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct igb_rx_queue *rxq = queue;
-	uint16_t idx = rxq->next, i;
+	unsigned idx = rxq->next, i;
 	volatile union igb_rx_desc *d = &rxq->ring[idx];
 	struct zdk_mbuf **sw = &rxq->sw_ring[idx];
 	const uint64_t rearm = rxq->rearm, ol_flags = rxq->ol_flags;
+	const uint32_t max_len = rxq->max_len;
 	uint64_t bytes = 0;
 
 	/* A burst stops at the ring end and the next one starts at 0: no
-	 * wrap-around arithmetic per packet. */
+	 * wrap-around arithmetic per packet. It looks only at descriptors the
+	 * device was given: not the nb_hold ones handed out and not yet
+	 * refilled (their DD is stale: a device writing it anyway must not
+	 * make us hand their mbufs out twice), nor the one at RDT. */
 	if (n > rxq->nb_desc - idx)
 		n = rxq->nb_desc - idx;
+	if (n > rxq->nb_desc - 1 - rxq->nb_hold)
+		n = rxq->nb_desc - 1 - rxq->nb_hold;
+	if (zdk_unlikely(rxq->discard))
+		return rx_burst_checked(rxq, pkts, 0, n, 0);
 #pragma GCC unroll 4
 	for (i = 0; i < n; i++) {
-		uint32_t status = d[i].wb.status_error;
-		struct zdk_mbuf *m;
-		uint32_t len;
+		uint32_t status = d[i].wb.status_error, len;
 
-		if (!(status & IGB_RXD_STAT_DD))
+		if ((status & IGB_RXD_CHECK) != IGB_RXD_GOOD)
 			break;
 		/* The rest of the write-back must be read after DD was seen set. */
 		zdk_io_rmb();
 		len = d[i].wb.length;
-		m = sw[i];
-		m->rearm_data = rearm;
-		m->pkt_len = len;
-		m->data_len = (uint16_t)len;
-		m->ol_flags = ol_flags;
-		m->rss_hash = d[i].wb.rss_hash;
-		pkts[i] = m;
+		/* 1..max_len in one unsigned compare. */
+		if (zdk_unlikely(len - 1 >= max_len))
+			break;
+		rx_mbuf_fill(sw[i], &d[i], len, rearm, ol_flags);
+		pkts[i] = sw[i];
 		bytes += len;
 	}
-	idx += i;
-	if (idx == rxq->nb_desc)
-		idx = 0;
-	rxq->next = idx;
-	rxq->packets += i;
-	rxq->bytes += bytes;
-	rxq->nb_hold += i;
-	if (rxq->nb_hold >= IGB_RX_FREE_THRESH)
-		rx_refill_held(rxq);
-	return i;
+	/* Stopped early by a write-back that is there (DD) but bad? */
+	if (zdk_unlikely(i < n) && (d[i].wb.status_error & IGB_RXD_STAT_DD))
+		return rx_burst_checked(rxq, pkts, (uint16_t)i, n, bytes);
+	return rx_burst_end(rxq, (uint16_t)i, (uint16_t)i, bytes);
 }
 
 /*
@@ -366,7 +439,7 @@ static int wait_bit(struct igb_dev *igb, uint32_t reg, uint32_t bit, uint32_t wa
 int igb_rx_queue_start(struct igb_dev *igb, struct igb_rx_queue *rxq)
 {
 	uint16_t q = rxq->qid, i;
-	uint32_t bsize = (zdk_mbuf_pool_data_room(rxq->mp) - ZDK_MBUF_HEADROOM) >> 10;
+	uint32_t bsize = ZDK_MIN((zdk_mbuf_pool_data_room(rxq->mp) - ZDK_MBUF_HEADROOM) >> 10, 127u);
 
 	memset(rxq->ring, 0, (size_t)rxq->nb_desc * sizeof(*rxq->ring));
 	for (i = 0; i < rxq->nb_desc; i += IGB_RX_FREE_THRESH) {
@@ -381,11 +454,14 @@ int igb_rx_queue_start(struct igb_dev *igb, struct igb_rx_queue *rxq)
 	rxq->next = 0;
 	rxq->nb_hold = 0;
 	rxq->refill = 0;
+	rxq->discard = false;
+	/* The buffer size the device is told (<= buf_len - data_off): a
+	 * write-back longer than this is the device's error, never data. */
+	rxq->max_len = (uint16_t)(bsize << 10);
 	igb_write(igb, IGB_RDBAL(q), (uint32_t)rxq->ring_iova);
 	igb_write(igb, IGB_RDBAH(q), (uint32_t)(rxq->ring_iova >> 32));
 	igb_write(igb, IGB_RDLEN(q), rxq->nb_desc * sizeof(union igb_rx_desc));
-	igb_write(igb, IGB_SRRCTL(q), ZDK_MIN(bsize, 127u) | IGB_SRRCTL_DESCTYPE_ADV_ONEBUF |
-					     IGB_SRRCTL_DROP_EN);
+	igb_write(igb, IGB_SRRCTL(q), bsize | IGB_SRRCTL_DESCTYPE_ADV_ONEBUF | IGB_SRRCTL_DROP_EN);
 	igb_write(igb, IGB_RDH(q), 0);
 	igb_write(igb, IGB_RDT(q), 0);
 	igb_write(igb, IGB_RXDCTL(q), IGB_RXDCTL_ENABLE | 8 | (8 << 8) | (4 << 16));

@@ -224,6 +224,12 @@ static unsigned rx_queue_pick(struct fake_igb *f, const uint8_t *frame, unsigned
 
 int fake_igb_rx_inject(struct fake_igb *f, const uint8_t *frame, unsigned len)
 {
+	return fake_igb_rx_inject_wb(f, frame, len, len, IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP);
+}
+
+int fake_igb_rx_inject_wb(struct fake_igb *f, const uint8_t *frame, unsigned len,
+			  uint32_t wb_len, uint32_t status)
+{
 	uint32_t hash, rlen, n, head, tail, bufsize;
 	union igb_rx_desc *ring, *d;
 	unsigned q;
@@ -255,10 +261,9 @@ int fake_igb_rx_inject(struct fake_igb *f, const uint8_t *frame, unsigned len)
 	memcpy(buf, frame, len);
 	/* Write-back: everything but the status first, then DD (as QEMU does). */
 	memset(d, 0, sizeof(*d));
-	d->wb.length = (uint16_t)len;
+	d->wb.length = (uint16_t)wb_len;
 	d->wb.rss_hash = hash;
-	__atomic_store_n(&d->wb.status_error, IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP,
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(&d->wb.status_error, status, __ATOMIC_RELEASE);
 	*reg32(f, IGB_RDH(q)) = (head + 1) % n;
 	f->gprc++;
 	f->gorc += len + 4;

@@ -45,6 +45,12 @@ unsigned fake_igb_tx_run(struct fake_igb *f);
  * -EIO (receiver disabled, or a buffer IOVA outside DMA memory). */
 int fake_igb_rx_inject(struct fake_igb *f, const uint8_t *frame, unsigned len);
 
+/* The same, but the write-back says what the test wants: @wb_len (the
+ * descriptor keeps its low 16 bits) and @status (DD, EOP, errors), while
+ * the buffer gets the @len bytes of @frame. */
+int fake_igb_rx_inject_wb(struct fake_igb *f, const uint8_t *frame, unsigned len,
+			  uint32_t wb_len, uint32_t status);
+
 /* The RSS hash the fake computes for @frame (not Toeplitz: any function
  * will do to check the queue selection and the descriptor field). */
 uint32_t fake_igb_rss_hash(const uint8_t *frame, unsigned len);

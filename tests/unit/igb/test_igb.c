@@ -396,6 +396,81 @@ static void test_ring_sizes_not_pow2(void)
 	}
 }
 
+/*
+ * Issue 9, defect 3: rx_burst took the write-back length as it came and never
+ * looked at EOP or the errors: a bad length sent the application reading,
+ * and forwarding, memory past the 2 KiB buffer. Each bad write-back between
+ * good frames is dropped, its mbuf recycled, and counted in q_errors and
+ * ierrors; a length of exactly the buffer size is good.
+ */
+static void test_rx_bad_writeback(void)
+{
+	static const struct { uint32_t wb_len, status; } bad[] = {
+		{ 0, IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP },          /* no bytes */
+		{ 2049, IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP },       /* buffer + 1 */
+		{ 65535, IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP },      /* 16-bit field full */
+		{ 100, IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP | 0x80000000u }, /* RXE */
+		{ 100, IGB_RXD_STAT_DD },                           /* no EOP ... */
+	};
+	const unsigned nbad = sizeof(bad) / sizeof(bad[0]);
+	struct zdk_mbuf *pkts[64];
+	struct zdk_eth_stats st;
+	unsigned i, idx = 0, got = 0, over = 0, wrong = 0, n;
+	uint8_t f[2048];
+
+	port_start(0, 1, 0);
+	for (i = 0; i < nbad; i++) {
+		CU_ASSERT_EQUAL(fake_igb_rx_inject(fk[0], f, frame_make(f, fk[0]->mac, i,
+									  frame_len(i))), 0);
+		frame_make(f, fk[0]->mac, 1000 + i, 100);
+		CU_ASSERT_EQUAL(fake_igb_rx_inject_wb(fk[0], f, 100, bad[i].wb_len, bad[i].status), 0);
+	}
+	/* ... whose tail, with EOP, goes with it. */
+	CU_ASSERT_EQUAL(fake_igb_rx_inject(fk[0], f, frame_make(f, fk[0]->mac, 1100, 100)), 0);
+	/* A frame that fills the buffer exactly, then a last good one. */
+	CU_ASSERT_EQUAL(fake_igb_rx_inject(fk[0], f, frame_make(f, fk[0]->mac, 2000, 2048)), 0);
+	CU_ASSERT_EQUAL(fake_igb_rx_inject(fk[0], f, frame_make(f, fk[0]->mac, nbad,
+								  frame_len(nbad))), 0);
+	n = zdk_eth_rx_burst(0, 0, pkts, 64);
+	for (i = 0; i < n; i++) {
+		struct zdk_mbuf *m = pkts[i];
+		const uint8_t *data = zdk_mbuf_mtod(m, const uint8_t *);
+
+		if (m->data_len > m->buf_len - m->data_off || m->data_len == 0) {
+			printf("rx_burst handed out a %u-byte frame from a %u-byte buffer\n",
+			       m->data_len, m->buf_len - m->data_off);
+			over++;
+		} else if (m->data_len == 2048) {
+			uint8_t want[2048];
+
+			frame_make(want, fk[0]->mac, 2000, 2048);
+			wrong += memcmp(want, data, 2048) != 0;
+		} else {
+			wrong += frame_check(data, m->data_len, idx++) != 0;
+		}
+		got++;
+	}
+	zdk_mbuf_free_bulk(pkts, n);
+	printf("%u write-backs, %u handed out (want %u), %u beyond the buffer, %u wrong\n",
+	       2 * nbad + 3, got, nbad + 2, over, wrong);
+	CU_ASSERT_EQUAL(got, nbad + 2);
+	CU_ASSERT_EQUAL(over, 0);
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT_EQUAL(idx, nbad + 1);
+	CU_ASSERT_EQUAL(zdk_eth_stats_get(0, &st), 0);
+	CU_ASSERT_EQUAL(st.q_errors[0], nbad + 1);
+	CU_ASSERT_EQUAL(st.ierrors, nbad + 1);
+	CU_ASSERT_EQUAL(st.q_ipackets[0], nbad + 2);
+	/* The ring keeps receiving: the dropped descriptors were refilled. */
+	for (i = 0; i < 200; i++)
+		CU_ASSERT_EQUAL(fake_igb_rx_inject(fk[0], f, frame_make(f, fk[0]->mac, nbad + 1 + i,
+									  frame_len(nbad + 1 + i))), 0);
+	CU_ASSERT_EQUAL(rx_drain(0, 0, &idx, &over), 200);
+	CU_ASSERT_EQUAL(over, 0);
+	CU_ASSERT_EQUAL(zdk_mempool_audit_errors(mp), 0);
+	port_close_check(0);
+}
+
 static void test_promisc(void)
 {
 	static const uint8_t other[6] = { 0x02, 0, 0, 0, 0, 0x42 };
@@ -509,6 +584,7 @@ static const struct zdk_test tests[] = {
 	{ "rx: 1000 frames across wrap; full ring drops; stats", test_rx },
 	{ "rx/tx on rings that are not powers of two", test_ring_sizes_not_pow2 },
 	{ "tx bursts around and beyond the ring", test_tx_burst_beyond_ring },
+	{ "rx: bad write-backs are dropped and counted", test_rx_bad_writeback },
 	{ "promiscuous filter", test_promisc },
 	{ "RSS over 4 queues", test_rss },
 	{ "forward port 0 -> port 1", test_forward },
