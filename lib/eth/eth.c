@@ -285,8 +285,16 @@ static struct zdk_eth_dev *queue_check(uint16_t port, uint16_t q, uint16_t nb_de
 	}
 	if (nb_desc < info->min_desc || nb_desc > info->max_desc ||
 	    (info->desc_align && nb_desc % info->desc_align)) {
-		ZDK_ERR("%s: %u descriptors: need %u..%u in multiples of %u", dev->name, nb_desc,
-			info->min_desc, info->max_desc, info->desc_align);
+		unsigned align = info->desc_align ? info->desc_align : 1;
+		unsigned down = nb_desc / align * align, up = down + align;
+
+		/* Name the nearest legal sizes, so the fix is in the message. */
+		down = ZDK_MIN(ZDK_MAX(down, info->min_desc), info->max_desc);
+		up = ZDK_MIN(ZDK_MAX(up, info->min_desc), info->max_desc);
+		ZDK_ERR("port %u (%s): %s queue %u: %u descriptors: the port takes %u..%u in "
+			"steps of %u (nearest: %u%s%.0u)", port, dev->name, rx ? "rx" : "tx", q,
+			nb_desc, info->min_desc, info->max_desc, align, down,
+			up != down ? " or " : "", up != down ? up : 0);
 		return NULL;
 	}
 	return dev;

@@ -95,10 +95,13 @@ struct zdk_eth_link {
  * @ipackets/@ibytes: received successfully.
  * @opackets/@obytes: transmitted successfully.
  * @imissed: dropped by the device for lack of rx descriptors/buffers.
- * @ierrors: received with errors (CRC, length...).
+ * @ierrors: received with errors (CRC, length...), including the descriptors
+ *           the driver dropped as malformed (@q_errors).
  * @oerrors: failed to transmit.
  * @rx_nombuf: rx refill failures (mempool empty).
- * @q_*: the same per queue (software counts of the burst functions).
+ * @q_*: the same per queue (software counts of the burst functions);
+ *        @q_errors: rx descriptors the driver dropped (bad length, no EOP,
+ *        frame error), their mbufs recycled.
  */
 struct zdk_eth_stats {
 	uint64_t ipackets;

@@ -17,6 +17,9 @@
 enum { OBJ_FREE, OBJ_OUT, OBJ_FREE_POISONED };
 #define POISON 0x6b
 
+/* What an intact poisoned span reads, a block at a time (set at create). */
+static unsigned char poison_block[256];
+
 /* The index of @obj in @mp, or -1 if it is not the start of one of its objects. */
 static long obj_index(const struct zdk_mempool *mp, const void *obj)
 {
@@ -83,8 +86,11 @@ ZDK_EXPORT void zdk_mempool_audit_get(struct zdk_mempool *mp, void *const *objs,
 		if (was != OBJ_FREE_POISONED)
 			continue;
 		poison_span(mp, objs[k], &p, &len);
-		for (j = 0; j < len && p[j] == POISON; j++)
-			;
+		/* A block at a time: a byte loop here was most of the time of the
+		 * tests and fuzzers that cycle many mbufs. */
+		for (j = 0; j < len; j += sizeof(poison_block))
+			if (memcmp(p + j, poison_block, ZDK_MIN(len - j, sizeof(poison_block))))
+				break;
 		if (j < len)
 			audit_error(mp, objs[k], "object written to while it was free (its poison is overwritten)");
 	}
@@ -154,6 +160,7 @@ ZDK_EXPORT int zdk_mempool_create(const char *name, unsigned count, unsigned elt
 		goto err_destroy_ring;
 	}
 #ifdef ZDK_MEMPOOL_CHECKED
+	memset(poison_block, POISON, sizeof(poison_block));
 	mp->audit = calloc(count, 1); /* all OBJ_FREE */
 	if (!mp->audit) {
 		ret = -ENOMEM;

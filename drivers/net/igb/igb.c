@@ -234,6 +234,8 @@ static int igb_stats_get(struct zdk_eth_dev *dev, struct zdk_eth_stats *st)
 			continue;
 		st->q_ipackets[q] = rxq->packets;
 		st->q_ibytes[q] = rxq->bytes;
+		st->q_errors[q] = rxq->errors; /* descriptors rx_burst dropped */
+		st->ierrors += rxq->errors;
 		st->rx_nombuf += rxq->nombuf;
 	}
 	for (q = 0; q < dev->nb_txq && q < IGB_NB_QUEUES; q++) {
@@ -259,7 +261,7 @@ static int igb_stats_reset(struct zdk_eth_dev *dev)
 		struct igb_tx_queue *txq = dev->txq[q];
 
 		if (rxq)
-			rxq->packets = rxq->bytes = rxq->nombuf = 0;
+			rxq->packets = rxq->bytes = rxq->nombuf = rxq->errors = 0;
 		if (txq)
 			txq->packets = txq->bytes = 0;
 	}

@@ -6,6 +6,7 @@
 #ifndef IGB_H
 #define IGB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "igb_regs.h"
 #include "zdk_eth_driver.h"
@@ -15,6 +16,9 @@
 #define IGB_MIN_DESC 64
 #define IGB_MAX_DESC 4096
 #define IGB_DESC_ALIGN 32     /* ring sizes: multiples of the RS/refill batch */
+/* Ring sizes need not be powers of two (64..4096 in steps of 32): indices
+ * wrap by compare-and-subtract, never by a mask; the refill and RS batches
+ * never straddle the ring end because every size is a batch multiple. */
 #define IGB_TX_RS_THRESH 32   /* RS (report status) on every 32nd descriptor */
 #define IGB_RX_FREE_THRESH 32 /* give buffers back in batches of 32 */
 
@@ -26,14 +30,17 @@ struct igb_rx_queue {
 	uint64_t rearm;              /* mbuf rearm_data for this queue */
 	uint64_t ol_flags;           /* ZDK_MBUF_F_RX_RSS_HASH with RSS */
 	uint16_t nb_desc;
-	uint16_t mask;
 	uint16_t next;               /* next descriptor to look at */
 	uint16_t nb_hold;            /* consumed, waiting for new buffers */
+	uint16_t refill;             /* the oldest of them: the next refill batch */
+	uint16_t max_len;            /* SRRCTL buffer size: longer write-backs are bad */
 	uint16_t port;
 	uint16_t qid;
+	bool discard;                /* in a frame without EOP: drop up to its EOP */
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t nombuf;
+	uint64_t errors;             /* descriptors dropped: length, no EOP, RXE */
 	uint64_t ring_iova;
 } __zdk_cache_aligned;
 
@@ -42,7 +49,6 @@ struct igb_tx_queue {
 	struct zdk_mbuf **sw_ring;   /* the mbuf of each in-flight descriptor */
 	volatile uint32_t *tdt;      /* tail register */
 	uint16_t nb_desc;
-	uint16_t mask;
 	uint16_t tail;               /* next descriptor to fill */
 	uint16_t nb_free;            /* descriptors we may fill */
 	uint16_t next_dd;            /* the RS descriptor that ends the oldest batch */

@@ -144,7 +144,11 @@ union igb_rx_desc {
 };
 #define IGB_RXD_STAT_DD (1u << 0)
 #define IGB_RXD_STAT_EOP (1u << 1)
-#define IGB_RXD_ERR_MASK 0xff000000u /* RXE, IPE, L4E, ... */
+/* Extended errors (7.1.5, write-back format): RXE sums up the frame errors
+ * (CRC, symbol, sequence, length, carrier extension), whose own bits are CE,
+ * SE, SEQ and CXE. IPE and L4E (bits 30, 29) are checksum results, meaningful
+ * only with the RXCSUM offloads, which zdk does not enable: not frame errors. */
+#define IGB_RXD_ERR_FRAME 0x97000000u
 
 /* Advanced transmit data descriptor (7.2.2.3). */
 union igb_tx_desc {

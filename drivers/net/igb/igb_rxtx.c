@@ -9,12 +9,21 @@
  * takes completed descriptors in order; once IGB_RX_FREE_THRESH are taken it
  * gives them fresh mbufs from one bulk mempool get and moves RDT once. RDT
  * always names the last refilled descriptor, so RDH == RDT means "no
- * buffers", never "all buffers".
+ * buffers", never "all buffers". A write-back is handed out only with EOP,
+ * no frame error and a length of 1..the SRRCTL buffer size; any other is
+ * dropped, its mbuf recycled and counted in the queue's errors (q_errors,
+ * ierrors), as DPDK does. rx_burst never looks at a descriptor the device
+ * was not given, so a device that writes DD where it should not cannot make
+ * it hand an mbuf out twice.
  *
  * Transmit (7.2): one advanced data descriptor per packet. Only every
  * IGB_TX_RS_THRESH-th descriptor asks for a status write-back (RS), so the
  * device writes one DD per 32 packets and tx_burst frees the mbufs of a
- * whole batch with one bulk put. TDT is written once per burst.
+ * whole batch with one bulk put, once the whole batch was sent in this lap.
+ * TDT is written once per burst.
+ *
+ * Ring sizes are any multiple of 32 in 64..4096: indices wrap by compare and
+ * subtract, never with a mask.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -45,74 +54,170 @@ static inline int rx_refill(struct igb_rx_queue *rxq, uint16_t first, uint16_t n
 	return 0;
 }
 
+/*
+ * Give the held descriptors fresh buffers, a batch at a time from the oldest
+ * (rxq->refill), moving RDT to the last descriptor of each batch. Batches
+ * start at multiples of the batch size, and the ring size is one too, so no
+ * batch straddles the ring end, whatever the ring size.
+ */
+static inline void rx_refill_held(struct igb_rx_queue *rxq)
+{
+	uint16_t first;
+
+	do {
+		first = rxq->refill;
+		if (zdk_unlikely(rx_refill(rxq, first, IGB_RX_FREE_THRESH))) {
+			rxq->nombuf++;
+			return;
+		}
+		rxq->nb_hold -= IGB_RX_FREE_THRESH;
+		rxq->refill = first + IGB_RX_FREE_THRESH == rxq->nb_desc ? 0 :
+								    first + IGB_RX_FREE_THRESH;
+		/* Descriptor writes must be visible before the tail moves: the
+		 * device may fetch every descriptor before RDT (7.1). */
+		zdk_io_wmb();
+		zdk_mmio_write32(rxq->rdt, first + IGB_RX_FREE_THRESH - 1);
+	} while (zdk_unlikely(rxq->nb_hold >= IGB_RX_FREE_THRESH));
+}
+
+/* A write-back rx_burst hands out as it is: DD, EOP (one buffer per frame),
+ * no frame error; anything else in these bits is dropped (7.1.5). */
+#define IGB_RXD_CHECK (IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP | IGB_RXD_ERR_FRAME)
+#define IGB_RXD_GOOD (IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP)
+
+static inline void rx_mbuf_fill(struct zdk_mbuf *m, volatile union igb_rx_desc *d, uint32_t len,
+				uint64_t rearm, uint64_t ol_flags)
+{
+	m->rearm_data = rearm;
+	m->pkt_len = len;
+	m->data_len = (uint16_t)len;
+	m->ol_flags = ol_flags;
+	m->rss_hash = d->wb.rss_hash;
+}
+
+/* Every burst ends here: past @used descriptors, @got of them handed out. */
+static inline uint16_t rx_burst_end(struct igb_rx_queue *rxq, uint16_t used, uint16_t got,
+				    uint64_t bytes)
+{
+	uint16_t idx = rxq->next + used;
+
+	if (idx == rxq->nb_desc)
+		idx = 0;
+	rxq->next = idx;
+	rxq->packets += got;
+	rxq->bytes += bytes;
+	rxq->nb_hold += used;
+	if (rxq->nb_hold >= IGB_RX_FREE_THRESH)
+		rx_refill_held(rxq);
+	return got;
+}
+
+/*
+ * The rest of a burst, from descriptor @i on, once a write-back failed the
+ * checks or a frame is being dropped. A bad descriptor is dropped as DPDK
+ * does: its mbuf goes back to the pool (the refill gives the descriptor a
+ * new one) and the queue's error count (q_errors, ierrors) grows by one.
+ * Bad means: no EOP (a frame larger than its buffer, which the driver never
+ * allows; the descriptors up to its EOP are dropped with it), a frame error
+ * (RXE...), or a length of 0 or beyond the buffer size given in SRRCTL.
+ */
+__attribute__((noinline, cold)) static uint16_t
+rx_burst_checked(struct igb_rx_queue *rxq, struct zdk_mbuf **pkts, uint16_t i, uint16_t n,
+		 uint64_t bytes)
+{
+	volatile union igb_rx_desc *d = &rxq->ring[rxq->next];
+	struct zdk_mbuf **sw = &rxq->sw_ring[rxq->next];
+	uint16_t got = i;
+
+	for (; i < n; i++) {
+		uint32_t status = d[i].wb.status_error, len;
+
+		if (!(status & IGB_RXD_STAT_DD))
+			break;
+		zdk_io_rmb(); /* the rest of the write-back after DD */
+		len = d[i].wb.length;
+		if (rxq->discard || (status & IGB_RXD_CHECK) != IGB_RXD_GOOD ||
+		    len - 1 >= rxq->max_len) {
+			rxq->discard = !(status & IGB_RXD_STAT_EOP);
+			rxq->errors++;
+			zdk_mbuf_free(sw[i]);
+			continue;
+		}
+		rx_mbuf_fill(sw[i], &d[i], len, rxq->rearm, rxq->ol_flags);
+		pkts[got++] = sw[i];
+		bytes += len;
+	}
+	return rx_burst_end(rxq, i, got, bytes);
+}
+
 uint16_t igb_rx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct igb_rx_queue *rxq = queue;
-	uint16_t idx = rxq->next, i;
+	unsigned idx = rxq->next, i;
 	volatile union igb_rx_desc *d = &rxq->ring[idx];
 	struct zdk_mbuf **sw = &rxq->sw_ring[idx];
 	const uint64_t rearm = rxq->rearm, ol_flags = rxq->ol_flags;
+	const uint32_t max_len = rxq->max_len;
 	uint64_t bytes = 0;
 
 	/* A burst stops at the ring end and the next one starts at 0: no
-	 * wrap-around arithmetic per packet. */
+	 * wrap-around arithmetic per packet. It looks only at descriptors the
+	 * device was given: not the nb_hold ones handed out and not yet
+	 * refilled (their DD is stale: a device writing it anyway must not
+	 * make us hand their mbufs out twice), nor the one at RDT. */
 	if (n > rxq->nb_desc - idx)
 		n = rxq->nb_desc - idx;
+	if (n > rxq->nb_desc - 1 - rxq->nb_hold)
+		n = rxq->nb_desc - 1 - rxq->nb_hold;
+	if (zdk_unlikely(rxq->discard))
+		return rx_burst_checked(rxq, pkts, 0, n, 0);
 #pragma GCC unroll 4
 	for (i = 0; i < n; i++) {
-		uint32_t status = d[i].wb.status_error;
-		struct zdk_mbuf *m;
-		uint32_t len;
+		uint32_t status = d[i].wb.status_error, len;
 
-		if (!(status & IGB_RXD_STAT_DD))
+		if ((status & IGB_RXD_CHECK) != IGB_RXD_GOOD)
 			break;
 		/* The rest of the write-back must be read after DD was seen set. */
 		zdk_io_rmb();
 		len = d[i].wb.length;
-		m = sw[i];
-		m->rearm_data = rearm;
-		m->pkt_len = len;
-		m->data_len = (uint16_t)len;
-		m->ol_flags = ol_flags;
-		m->rss_hash = d[i].wb.rss_hash;
-		pkts[i] = m;
+		/* 1..max_len in one unsigned compare. */
+		if (zdk_unlikely(len - 1 >= max_len))
+			break;
+		rx_mbuf_fill(sw[i], &d[i], len, rearm, ol_flags);
+		pkts[i] = sw[i];
 		bytes += len;
 	}
-	idx = (idx + i) & rxq->mask;
-	rxq->next = idx;
-	rxq->packets += i;
-	rxq->bytes += bytes;
-	rxq->nb_hold += i;
-
-	if (rxq->nb_hold >= IGB_RX_FREE_THRESH) {
-		/* The held descriptors start nb_hold before next; batches never
-		 * straddle the ring end because nb_desc is a batch multiple. */
-		uint16_t first = (idx - rxq->nb_hold) & rxq->mask;
-
-		if (zdk_likely(rx_refill(rxq, first, IGB_RX_FREE_THRESH) == 0)) {
-			rxq->nb_hold -= IGB_RX_FREE_THRESH;
-			/* Descriptor writes must be visible before the tail moves. */
-			zdk_io_wmb();
-			zdk_mmio_write32(rxq->rdt, (first + IGB_RX_FREE_THRESH - 1) & rxq->mask);
-		} else {
-			rxq->nombuf++;
-		}
-	}
-	return i;
+	/* Stopped early by a write-back that is there (DD) but bad? */
+	if (zdk_unlikely(i < n) && (d[i].wb.status_error & IGB_RXD_STAT_DD))
+		return rx_burst_checked(rxq, pkts, (uint16_t)i, n, bytes);
+	return rx_burst_end(rxq, (uint16_t)i, (uint16_t)i, bytes);
 }
 
-/* Free the oldest batch if the device has written its DD. Return: 1 if freed. */
+/*
+ * Free the oldest batch if the device has written its DD. Return: 1 if freed.
+ *
+ * The DD bit of next_dd belongs to this lap only once tx_fill() has written
+ * next_dd (which clears it) and the device has processed it (7.2.2.3: DD is
+ * written back for RS descriptors). Until the batch is whole in flight, the
+ * bit is the previous lap's: trusting it freed in-flight mbufs, one of them
+ * twice. The nb_desc - 1 - nb_free descriptors in flight start at the
+ * batch's first one, so the batch is whole once at least 32 are in flight.
+ */
 static inline int tx_free_batch(struct igb_tx_queue *txq)
 {
 	volatile union igb_tx_desc *d = &txq->ring[txq->next_dd];
 	uint16_t first;
 
+	if (txq->nb_free > txq->nb_desc - 1 - IGB_TX_RS_THRESH)
+		return 0;
 	if (!(d->read.olinfo_status & IGB_TXD_STAT_DD))
 		return 0;
 	first = txq->next_dd - (IGB_TX_RS_THRESH - 1);
 	zdk_mbuf_free_bulk(&txq->sw_ring[first], IGB_TX_RS_THRESH);
 	txq->nb_free += IGB_TX_RS_THRESH;
-	txq->next_dd = (txq->next_dd + IGB_TX_RS_THRESH) & txq->mask;
+	txq->next_dd += IGB_TX_RS_THRESH;
+	if (txq->next_dd >= txq->nb_desc)
+		txq->next_dd -= txq->nb_desc;
 	return 1;
 }
 
@@ -142,12 +247,13 @@ static inline uint64_t tx_fill(union igb_tx_desc *d, struct zdk_mbuf **sw,
 uint16_t igb_tx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct igb_tx_queue *txq = queue;
-	uint16_t tail = txq->tail, first_part, k;
+	uint16_t tail = txq->tail, first_part, k, idx;
 	uint64_t bytes;
 
 	if (txq->nb_free < n)
 		while (tx_free_batch(txq) && txq->nb_free < n)
 			;
+	/* A burst larger than the free descriptors takes what fits. */
 	if (n > txq->nb_free)
 		n = txq->nb_free;
 	if (zdk_unlikely(n == 0))
@@ -157,12 +263,19 @@ uint16_t igb_tx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 	bytes = tx_fill(&txq->ring[tail], &txq->sw_ring[tail], pkts, first_part);
 	if (first_part < n)
 		bytes += tx_fill(txq->ring, txq->sw_ring, pkts + first_part, n - first_part);
-	/* Report status only on the last descriptor of each batch of 32. */
+	/* Report status only on the last descriptor of each batch of 32 (batch
+	 * boundaries are multiples of 32 because the ring size is one). */
 	for (k = IGB_TX_RS_THRESH - 1 - (tail & (IGB_TX_RS_THRESH - 1)); k < n;
-	     k += IGB_TX_RS_THRESH)
-		txq->ring[(tail + k) & txq->mask].read.cmd_type_len |= IGB_TXD_CMD_RS;
-
-	txq->tail = (tail + n) & txq->mask;
+	     k += IGB_TX_RS_THRESH) {
+		idx = tail + k;
+		if (idx >= txq->nb_desc)
+			idx -= txq->nb_desc;
+		txq->ring[idx].read.cmd_type_len |= IGB_TXD_CMD_RS;
+	}
+	tail += n;
+	if (tail >= txq->nb_desc)
+		tail -= txq->nb_desc;
+	txq->tail = tail;
 	txq->nb_free -= n;
 	txq->packets += n;
 	txq->bytes += bytes;
@@ -207,7 +320,6 @@ int igb_rx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_desc, in
 	rxq->rdt = (volatile uint32_t *)(igb->bar + IGB_RDT(q));
 	rxq->mp = mp;
 	rxq->nb_desc = nb_desc;
-	rxq->mask = nb_desc - 1;
 	rxq->port = dev->port_id;
 	rxq->qid = q;
 	rxq->rearm = zdk_mbuf_rearm_value(zdk_mbuf_pool_data_room(mp), dev->port_id);
@@ -219,6 +331,15 @@ err_free_sw_ring:
 err_free_queue:
 	free(rxq);
 	return ret;
+}
+
+/* An empty ring: nothing in flight, the first RS batch ends at 31. A queue
+ * that is stopped without ever being started is in this state too. */
+static void tx_queue_reset(struct igb_tx_queue *txq)
+{
+	txq->tail = 0;
+	txq->nb_free = txq->nb_desc - 1; /* TDT == TDH means empty: one stays unused */
+	txq->next_dd = IGB_TX_RS_THRESH - 1;
 }
 
 int igb_tx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_desc, int socket)
@@ -240,8 +361,8 @@ int igb_tx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_desc, in
 	}
 	txq->tdt = (volatile uint32_t *)(igb->bar + IGB_TDT(q));
 	txq->nb_desc = nb_desc;
-	txq->mask = nb_desc - 1;
 	txq->qid = q;
+	tx_queue_reset(txq);
 	dev->txq[q] = txq;
 	return 0;
 
@@ -258,8 +379,11 @@ static void rx_mbufs_free(struct igb_rx_queue *rxq)
 {
 	uint16_t i, idx = rxq->next;
 
-	for (i = 0; i < rxq->nb_desc - rxq->nb_hold; i++, idx = (idx + 1) & rxq->mask)
+	for (i = 0; i < rxq->nb_desc - rxq->nb_hold; i++) {
 		zdk_mbuf_free(rxq->sw_ring[idx]);
+		if (++idx == rxq->nb_desc)
+			idx = 0;
+	}
 	memset(rxq->sw_ring, 0, rxq->nb_desc * sizeof(*rxq->sw_ring));
 	rxq->nb_hold = 0;
 }
@@ -267,9 +391,9 @@ static void rx_mbufs_free(struct igb_rx_queue *rxq)
 /* Free the in-flight mbufs: from the oldest unfreed batch up to tail. */
 static void tx_mbufs_free(struct igb_tx_queue *txq)
 {
-	uint16_t idx = (txq->next_dd - (IGB_TX_RS_THRESH - 1)) & txq->mask;
+	uint16_t idx = txq->next_dd - (IGB_TX_RS_THRESH - 1); /* next_dd >= 31 */
 
-	for (; idx != txq->tail; idx = (idx + 1) & txq->mask) {
+	for (; idx != txq->tail; idx = idx + 1 == txq->nb_desc ? 0 : idx + 1) {
 		zdk_mbuf_free(txq->sw_ring[idx]);
 		txq->sw_ring[idx] = NULL;
 	}
@@ -315,7 +439,7 @@ static int wait_bit(struct igb_dev *igb, uint32_t reg, uint32_t bit, uint32_t wa
 int igb_rx_queue_start(struct igb_dev *igb, struct igb_rx_queue *rxq)
 {
 	uint16_t q = rxq->qid, i;
-	uint32_t bsize = (zdk_mbuf_pool_data_room(rxq->mp) - ZDK_MBUF_HEADROOM) >> 10;
+	uint32_t bsize = ZDK_MIN((zdk_mbuf_pool_data_room(rxq->mp) - ZDK_MBUF_HEADROOM) >> 10, 127u);
 
 	memset(rxq->ring, 0, (size_t)rxq->nb_desc * sizeof(*rxq->ring));
 	for (i = 0; i < rxq->nb_desc; i += IGB_RX_FREE_THRESH) {
@@ -329,11 +453,15 @@ int igb_rx_queue_start(struct igb_dev *igb, struct igb_rx_queue *rxq)
 	}
 	rxq->next = 0;
 	rxq->nb_hold = 0;
+	rxq->refill = 0;
+	rxq->discard = false;
+	/* The buffer size the device is told (<= buf_len - data_off): a
+	 * write-back longer than this is the device's error, never data. */
+	rxq->max_len = (uint16_t)(bsize << 10);
 	igb_write(igb, IGB_RDBAL(q), (uint32_t)rxq->ring_iova);
 	igb_write(igb, IGB_RDBAH(q), (uint32_t)(rxq->ring_iova >> 32));
 	igb_write(igb, IGB_RDLEN(q), rxq->nb_desc * sizeof(union igb_rx_desc));
-	igb_write(igb, IGB_SRRCTL(q), ZDK_MIN(bsize, 127u) | IGB_SRRCTL_DESCTYPE_ADV_ONEBUF |
-					     IGB_SRRCTL_DROP_EN);
+	igb_write(igb, IGB_SRRCTL(q), bsize | IGB_SRRCTL_DESCTYPE_ADV_ONEBUF | IGB_SRRCTL_DROP_EN);
 	igb_write(igb, IGB_RDH(q), 0);
 	igb_write(igb, IGB_RDT(q), 0);
 	igb_write(igb, IGB_RXDCTL(q), IGB_RXDCTL_ENABLE | 8 | (8 << 8) | (4 << 16));
@@ -354,9 +482,7 @@ int igb_tx_queue_start(struct igb_dev *igb, struct igb_tx_queue *txq)
 	uint16_t q = txq->qid;
 
 	memset(txq->ring, 0, (size_t)txq->nb_desc * sizeof(*txq->ring));
-	txq->tail = 0;
-	txq->nb_free = txq->nb_desc - 1;
-	txq->next_dd = IGB_TX_RS_THRESH - 1;
+	tx_queue_reset(txq);
 	igb_write(igb, IGB_TDBAL(q), (uint32_t)txq->ring_iova);
 	igb_write(igb, IGB_TDBAH(q), (uint32_t)(txq->ring_iova >> 32));
 	igb_write(igb, IGB_TDLEN(q), txq->nb_desc * sizeof(union igb_tx_desc));
@@ -386,7 +512,5 @@ void igb_tx_queue_stop(struct igb_dev *igb, struct igb_tx_queue *txq)
 	if (wait_bit(igb, IGB_TXDCTL(txq->qid), IGB_TXDCTL_ENABLE, 0))
 		ZDK_WARN("%s: tx queue %u still enabled", igb->eth->name, txq->qid);
 	tx_mbufs_free(txq);
-	txq->tail = 0;
-	txq->next_dd = IGB_TX_RS_THRESH - 1;
-	txq->nb_free = txq->nb_desc - 1;
+	tx_queue_reset(txq);
 }

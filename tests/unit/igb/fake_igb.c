@@ -81,11 +81,33 @@ static struct fake_igb *fake_of(const struct igb_dev *igb)
 	abort();
 }
 
+uint8_t fake_igb_stream_u8(struct fake_igb_stream *s)
+{
+	return s && s->pos < s->len ? s->data[s->pos++] : 0;
+}
+
+uint32_t fake_igb_stream_pick(struct fake_igb_stream *s, uint32_t lo, uint32_t hi)
+{
+	uint64_t span = (uint64_t)hi - lo + 1, v = 0;
+
+	for (uint64_t r = 1; r < span; r <<= 8)
+		v = v << 8 | fake_igb_stream_u8(s);
+	return lo + (uint32_t)(v % span);
+}
+
+void fake_igb_hostile(struct fake_igb *f, struct fake_igb_stream *s)
+{
+	f->hostile = s;
+}
+
 /* The control-path seam of igb.h (IGB_FAKE_MMIO). */
 uint32_t igb_fake_read(struct igb_dev *igb, uint32_t reg)
 {
 	struct fake_igb *f = fake_of(igb);
 	uint32_t v;
+
+	if (f->all_ones)
+		return ~0u;
 
 	switch (reg) {
 	case IGB_GPRC: v = f->gprc; f->gprc = 0; return v;
@@ -138,20 +160,48 @@ static void *ring_va(struct fake_igb *f, uint32_t bal, uint32_t bah, uint32_t le
 	return test_iova_to_va(iova, len);
 }
 
-static unsigned tx_queue_run(struct fake_igb *f, unsigned q)
+/* Hostile transmit: a byte per descriptor. Return: 1 to stop here. */
+static int tx_lie(struct fake_igb *f, union igb_tx_desc *ring, uint32_t n, union igb_tx_desc *d)
+{
+	uint8_t b = fake_igb_stream_u8(f->hostile);
+
+	if (b < 0xd0)
+		return 0;
+	f->lies++;
+	switch (b & 3) {
+	case 0: /* DD on any descriptor: not given, not RS, or stale */
+		ring[fake_igb_stream_pick(f->hostile, 0, n - 1)].read.olinfo_status |= IGB_TXD_STAT_DD;
+		return 0;
+	case 1: /* a completion that never comes */
+		d->read.cmd_type_len &= ~IGB_TXD_CMD_RS;
+		return 0;
+	case 2: /* DD before the frame is sent */
+		d->read.olinfo_status |= IGB_TXD_STAT_DD;
+		return 0;
+	default: /* stop early */
+		return 1;
+	}
+}
+
+static unsigned tx_queue_run(struct fake_igb *f, unsigned q, unsigned max)
 {
 	uint32_t len = fake_igb_reg(f, IGB_TDLEN(q)), n = len / 16;
 	uint32_t head = fake_igb_reg(f, IGB_TDH(q)), tail = fake_igb_reg(f, IGB_TDT(q));
 	union igb_tx_desc *ring = ring_va(f, IGB_TDBAL(q), IGB_TDBAH(q), len);
-	unsigned sent = 0;
+	unsigned sent = 0, done = 0;
 
-	if (!ring || tail >= n)
+	if (!ring || tail >= n || head >= n)
 		return 0;
-	while (head != tail) {
+	while (head != tail && done++ < max) {
 		union igb_tx_desc *d = &ring[head];
-		uint32_t cmd = d->read.cmd_type_len, flen = cmd & 0xffff;
-		const uint8_t *buf = test_iova_to_va(d->read.buffer_addr, flen);
+		uint32_t cmd, flen;
+		const uint8_t *buf;
 
+		if (f->hostile && tx_lie(f, ring, n, d))
+			break;
+		cmd = d->read.cmd_type_len;
+		flen = cmd & 0xffff;
+		buf = test_iova_to_va(d->read.buffer_addr, flen);
 		if (!(cmd & IGB_TXD_CMD_DEXT) || (cmd & (0xfu << 20)) != IGB_TXD_DTYP_DATA ||
 		    !(cmd & IGB_TXD_CMD_EOP) || !buf || flen == 0) {
 			f->bad_desc++;
@@ -170,16 +220,25 @@ static unsigned tx_queue_run(struct fake_igb *f, unsigned q)
 	return sent;
 }
 
+static bool tx_enabled(struct fake_igb *f, unsigned q)
+{
+	return (fake_igb_reg(f, IGB_TCTL) & IGB_TCTL_EN) &&
+	       (fake_igb_reg(f, IGB_TXDCTL(q)) & IGB_TXDCTL_ENABLE);
+}
+
 unsigned fake_igb_tx_run(struct fake_igb *f)
 {
 	unsigned q, sent = 0;
 
-	if (!(fake_igb_reg(f, IGB_TCTL) & IGB_TCTL_EN))
-		return 0;
 	for (q = 0; q < 16; q++)
-		if (fake_igb_reg(f, IGB_TXDCTL(q)) & IGB_TXDCTL_ENABLE)
-			sent += tx_queue_run(f, q);
+		if (tx_enabled(f, q))
+			sent += tx_queue_run(f, q, ~0u);
 	return sent;
+}
+
+unsigned fake_igb_tx_run_queue(struct fake_igb *f, unsigned q, unsigned max)
+{
+	return tx_enabled(f, q) ? tx_queue_run(f, q, max) : 0;
 }
 
 uint32_t fake_igb_rss_hash(const uint8_t *frame, unsigned len)
@@ -222,7 +281,53 @@ static unsigned rx_queue_pick(struct fake_igb *f, const uint8_t *frame, unsigned
 	return (reta >> (8 * (*hash & 3))) & 0xf;
 }
 
+/* Hostile receive: a byte per write-back says which lie, if any. */
+static void rx_lie(struct fake_igb *f, union igb_rx_desc *ring, uint32_t n, uint32_t bufsize,
+		   uint32_t *wb_len, uint32_t *status)
+{
+	struct fake_igb_stream *s = f->hostile;
+	uint8_t b = fake_igb_stream_u8(s);
+	union igb_rx_desc *stray;
+
+	if (b < 0xc0)
+		return;
+	f->lies++;
+	switch (b & 7) {
+	case 0:
+		*wb_len = 0;
+		break;
+	case 1: /* beyond the buffer */
+		*wb_len = fake_igb_stream_pick(s, bufsize + 1, 0xffff);
+		break;
+	case 2: /* anything, > 16 bits included (the field keeps 16) */
+		*wb_len = fake_igb_stream_pick(s, 0, 0xfffff);
+		break;
+	case 3:
+		*status &= ~IGB_RXD_STAT_EOP;
+		break;
+	case 4: /* error bits */
+		*status |= (uint32_t)fake_igb_stream_u8(s) << 24;
+		break;
+	case 5: /* any status at all */
+		*status = fake_igb_stream_pick(s, 0, 0xffffffffu);
+		break;
+	default: /* a stray write-back on any descriptor, given or not */
+		stray = &ring[fake_igb_stream_pick(s, 0, n - 1)];
+		stray->wb.length = (uint16_t)fake_igb_stream_pick(s, 0, 0xffff);
+		__atomic_store_n(&stray->wb.status_error,
+				 IGB_RXD_STAT_DD | (fake_igb_stream_u8(s) & 1 ? IGB_RXD_STAT_EOP : 0),
+				 __ATOMIC_RELEASE);
+		break;
+	}
+}
+
 int fake_igb_rx_inject(struct fake_igb *f, const uint8_t *frame, unsigned len)
+{
+	return fake_igb_rx_inject_wb(f, frame, len, len, IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP);
+}
+
+int fake_igb_rx_inject_wb(struct fake_igb *f, const uint8_t *frame, unsigned len,
+			  uint32_t wb_len, uint32_t status)
 {
 	uint32_t hash, rlen, n, head, tail, bufsize;
 	union igb_rx_desc *ring, *d;
@@ -249,16 +354,24 @@ int fake_igb_rx_inject(struct fake_igb *f, const uint8_t *frame, unsigned len)
 	}
 	d = &ring[head];
 	bufsize = (fake_igb_reg(f, IGB_SRRCTL(q)) & 0x7f) * 1024;
+	/* A descriptor showing DD got a stray write-back: its buffer may be
+	 * the application's now. A hostile device skips it; only a hostile
+	 * device writes stray write-backs. */
+	if (d->wb.status_error & IGB_RXD_STAT_DD) {
+		*reg32(f, IGB_RDH(q)) = (head + 1) % n;
+		return -EIO;
+	}
 	buf = test_iova_to_va(d->read.pkt_addr, bufsize);
 	if (!buf || len > bufsize)
 		return -EIO;
 	memcpy(buf, frame, len);
+	if (f->hostile)
+		rx_lie(f, ring, n, bufsize, &wb_len, &status);
 	/* Write-back: everything but the status first, then DD (as QEMU does). */
 	memset(d, 0, sizeof(*d));
-	d->wb.length = (uint16_t)len;
+	d->wb.length = (uint16_t)wb_len;
 	d->wb.rss_hash = hash;
-	__atomic_store_n(&d->wb.status_error, IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP,
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(&d->wb.status_error, status, __ATOMIC_RELEASE);
 	*reg32(f, IGB_RDH(q)) = (head + 1) % n;
 	f->gprc++;
 	f->gorc += len + 4;

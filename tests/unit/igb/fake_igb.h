@@ -13,10 +13,29 @@
 #ifndef FAKE_IGB_H
 #define FAKE_IGB_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "zdk_pci.h"
 
 typedef void (*fake_igb_sink)(void *arg, unsigned queue, const uint8_t *frame, unsigned len);
+
+/*
+ * A byte stream that drives a hostile device (fake_igb_hostile()): each
+ * descriptor the device writes back takes a byte that says whether it tells
+ * the truth or which lie it tells. An exhausted stream reads as zeros (the
+ * truth). Tests and the fuzzer share one stream with their own choices.
+ */
+struct fake_igb_stream {
+	const uint8_t *data;
+	size_t len;
+	size_t pos;
+};
+
+/* The next byte, 0 once the stream is exhausted. */
+uint8_t fake_igb_stream_u8(struct fake_igb_stream *s);
+/* A value in [lo, hi] from the next bytes (lo once exhausted). */
+uint32_t fake_igb_stream_pick(struct fake_igb_stream *s, uint32_t lo, uint32_t hi);
 
 struct fake_igb {
 	struct zdk_pci_device pci;
@@ -29,6 +48,9 @@ struct fake_igb {
 	fake_igb_sink sink;
 	void *sink_arg;
 	unsigned bad_desc; /* tx descriptors the device would reject */
+	struct fake_igb_stream *hostile; /* NULL: an honest device */
+	unsigned lies;     /* write-backs the hostile device falsified */
+	bool all_ones;     /* every register read returns 0xffffffff (device gone) */
 };
 
 /* A device at @bdf with MAC 02:fa:4e:00:00:@id. */
@@ -45,9 +67,32 @@ unsigned fake_igb_tx_run(struct fake_igb *f);
  * -EIO (receiver disabled, or a buffer IOVA outside DMA memory). */
 int fake_igb_rx_inject(struct fake_igb *f, const uint8_t *frame, unsigned len);
 
+/* The same, but the write-back says what the test wants: @wb_len (the
+ * descriptor keeps its low 16 bits) and @status (DD, EOP, errors), while
+ * the buffer gets the @len bytes of @frame. */
+int fake_igb_rx_inject_wb(struct fake_igb *f, const uint8_t *frame, unsigned len,
+			  uint32_t wb_len, uint32_t status);
+
 /* The RSS hash the fake computes for @frame (not Toeplitz: any function
  * will do to check the queue selection and the descriptor field). */
 uint32_t fake_igb_rss_hash(const uint8_t *frame, unsigned len);
+
+/*
+ * Hostile mode (@s not NULL): from now on the device misbehaves as @s says,
+ * write-back by write-back. Receive write-backs may carry a length of 0,
+ * beyond the buffer or anything in 16 bits, lack EOP, carry error bits or a
+ * random status, and stray write-backs (DD set) land on any descriptor,
+ * given or not. Transmit may set DD on any descriptor, or not on an RS
+ * one, or stop early. It never writes into a buffer whose descriptor
+ * already shows DD: what the driver must survive is lies in descriptors,
+ * not DMA into memory it took back (no driver can stop that; the IOMMU
+ * does). NULL: honest again.
+ */
+void fake_igb_hostile(struct fake_igb *f, struct fake_igb_stream *s);
+
+/* Transmit on queue @q at most @max descriptors between TDH and TDT.
+ * Return: frames sent. */
+unsigned fake_igb_tx_run_queue(struct fake_igb *f, unsigned q, unsigned max);
 
 /* Register access, for tests that check the programming. */
 uint32_t fake_igb_reg(const struct fake_igb *f, uint32_t reg);

@@ -118,16 +118,21 @@ static void test_probe(void)
 	CU_ASSERT(fake_igb_reg(fk[0], IGB_CTRL_EXT) & IGB_CTRL_EXT_DRV_LOAD);
 }
 
-static void port_start(uint16_t port, uint16_t nq, uint32_t rss_hf)
+static void port_start_desc(uint16_t port, uint16_t nq, uint32_t rss_hf, uint16_t nb_desc)
 {
 	struct zdk_eth_conf conf = { .rss_hf = rss_hf };
 
 	CU_ASSERT_FATAL(zdk_eth_dev_configure(port, nq, nq, &conf) == 0);
 	for (uint16_t q = 0; q < nq; q++) {
-		CU_ASSERT_FATAL(zdk_eth_rx_queue_setup(port, q, NB_DESC, 0, mp) == 0);
-		CU_ASSERT_FATAL(zdk_eth_tx_queue_setup(port, q, NB_DESC, 0) == 0);
+		CU_ASSERT_FATAL(zdk_eth_rx_queue_setup(port, q, nb_desc, 0, mp) == 0);
+		CU_ASSERT_FATAL(zdk_eth_tx_queue_setup(port, q, nb_desc, 0) == 0);
 	}
 	CU_ASSERT_FATAL(zdk_eth_dev_start(port) == 0);
+}
+
+static void port_start(uint16_t port, uint16_t nq, uint32_t rss_hf)
+{
+	port_start_desc(port, nq, rss_hf, NB_DESC);
 }
 
 static void port_close_check(uint16_t port)
@@ -226,13 +231,59 @@ static void test_tx(void)
 	port_close_check(0);
 }
 
-static int rx_drain(uint16_t port, uint16_t q, unsigned *idx, unsigned *bad)
+/* Receive until the queue is empty, or for at most @max_bursts bursts (a
+ * driver that keeps "receiving" must fail the test, not hang it). */
+/*
+ * Issue 9, defect 2: a tx burst larger than nb_desc - 32 made the cleanup read
+ * a DD bit left from the previous lap: in-flight mbufs were freed (one twice),
+ * TDT caught TDH, frames vanished and the queue stalled. Bursts around and
+ * beyond a 64-descriptor ring, with the device sometimes lagging a burst.
+ */
+static void test_tx_burst_beyond_ring(void)
+{
+	static const uint16_t bursts[] = { 64, 63, 33, 65, 100, 200 };
+	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x77 };
+	struct zdk_mbuf *pkts[200];
+
+	for (unsigned z = 0; z < sizeof(bursts) / sizeof(bursts[0]); z++) {
+		unsigned b = bursts[z], sent = 0, round, i, n;
+		struct sink s = { 0 };
+
+		port_start_desc(0, 1, 0, 64);
+		fake_igb_set_sink(fk[0], sink_check, &s);
+		for (round = 0; round < 200 && sent < 1000; round++) {
+			for (i = 0; i < b; i++)
+				pkts[i] = mbuf_frame(sent + i, dst);
+			n = zdk_eth_tx_burst(0, 0, pkts, (uint16_t)b);
+			CU_ASSERT(n <= 63);
+			zdk_mbuf_free_bulk(pkts + n, b - n);
+			sent += n;
+			if (round % 3 != 2)
+				fake_igb_tx_run(fk[0]);
+		}
+		fake_igb_tx_run(fk[0]);
+		if (sent < 1000 || s.count != sent || s.bad || zdk_mempool_audit_errors(mp))
+			printf("bursts of %u on 64 descriptors: %u accepted in %u bursts, %u on the "
+			       "wire (%u bad), %lu mempool errors\n", b, sent, round, s.count, s.bad,
+			       zdk_mempool_audit_errors(mp));
+		CU_ASSERT(sent >= 1000); /* no stall */
+		CU_ASSERT_EQUAL(s.count, sent);
+		CU_ASSERT_EQUAL(s.bad, 0);
+		CU_ASSERT_EQUAL(fk[0]->bad_desc, 0);
+		CU_ASSERT_EQUAL(zdk_mempool_audit_errors(mp), 0);
+		fake_igb_set_sink(fk[0], NULL, NULL);
+		port_close_check(0);
+	}
+}
+
+static int rx_drain_max(uint16_t port, uint16_t q, unsigned *idx, unsigned *bad,
+			unsigned max_bursts)
 {
 	struct zdk_mbuf *pkts[32];
 	uint16_t n, i;
 	int total = 0;
 
-	while ((n = zdk_eth_rx_burst(port, q, pkts, 32)) > 0) {
+	while (max_bursts-- > 0 && (n = zdk_eth_rx_burst(port, q, pkts, 32)) > 0) {
 		for (i = 0; i < n; i++) {
 			struct zdk_mbuf *m = pkts[i];
 
@@ -245,6 +296,11 @@ static int rx_drain(uint16_t port, uint16_t q, unsigned *idx, unsigned *bad)
 		total += n;
 	}
 	return total;
+}
+
+static int rx_drain(uint16_t port, uint16_t q, unsigned *idx, unsigned *bad)
+{
+	return rx_drain_max(port, q, idx, bad, ~0u);
 }
 
 static void test_rx(void)
@@ -289,6 +345,129 @@ static void test_rx(void)
 	CU_ASSERT_EQUAL(zdk_eth_stats_reset(0), 0);
 	CU_ASSERT_EQUAL(zdk_eth_stats_get(0, &st), 0);
 	CU_ASSERT_EQUAL(st.ipackets + st.q_ipackets[0] + st.imissed, 0);
+	port_close_check(0);
+}
+
+/*
+ * Issue 9, defect 1: ring sizes that are not powers of two (igb takes 64..4096
+ * in steps of 32) were indexed with "& (nb_desc - 1)": 400 frames came out as
+ * thousands, and tx freed in-flight mbufs into the pool twice.
+ */
+static void test_ring_sizes_not_pow2(void)
+{
+	static const uint16_t sizes[] = { 96, 160, 480, 992 };
+	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x77 };
+	struct zdk_mbuf *pkts[32];
+	uint8_t f[1514];
+
+	for (unsigned z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		unsigned idx = 0, bad = 0, got = 0, sent = 0, i, n;
+		struct sink s = { 0 };
+
+		port_start_desc(0, 1, 0, sizes[z]);
+		fake_igb_set_sink(fk[0], sink_check, &s);
+		for (i = 0; i < 400; i++) {
+			CU_ASSERT_EQUAL(fake_igb_rx_inject(fk[0], f, frame_make(f, fk[0]->mac, i,
+									  frame_len(i))), 0);
+			if (i % 50 == 49)
+				got += rx_drain_max(0, 0, &idx, &bad, 100);
+		}
+		while (sent < 416) {
+			for (i = 0; i < 32; i++)
+				pkts[i] = mbuf_frame(sent + i, dst);
+			n = zdk_eth_tx_burst(0, 0, pkts, 32);
+			CU_ASSERT_EQUAL(n, 32);
+			zdk_mbuf_free_bulk(pkts + n, 32 - n);
+			sent += 32;
+			CU_ASSERT_EQUAL(fake_igb_tx_run(fk[0]), n);
+		}
+		if (zdk_mempool_audit_errors(mp) || got != 400 || s.count != 416 || bad || s.bad)
+			printf("ring of %u: %u frames received of 400 (%u bad), %u on the wire of "
+			       "416 (%u bad), %lu mempool errors\n", sizes[z], got, bad, s.count,
+			       s.bad, zdk_mempool_audit_errors(mp));
+		CU_ASSERT_EQUAL(got, 400);
+		CU_ASSERT_EQUAL(bad, 0);
+		CU_ASSERT_EQUAL(s.count, 416);
+		CU_ASSERT_EQUAL(s.bad, 0);
+		CU_ASSERT_EQUAL(fk[0]->bad_desc, 0);
+		CU_ASSERT_EQUAL(zdk_mempool_audit_errors(mp), 0);
+		fake_igb_set_sink(fk[0], NULL, NULL);
+		port_close_check(0);
+	}
+}
+
+/*
+ * Issue 9, defect 3: rx_burst took the write-back length as it came and never
+ * looked at EOP or the errors: a bad length sent the application reading,
+ * and forwarding, memory past the 2 KiB buffer. Each bad write-back between
+ * good frames is dropped, its mbuf recycled, and counted in q_errors and
+ * ierrors; a length of exactly the buffer size is good.
+ */
+static void test_rx_bad_writeback(void)
+{
+	static const struct { uint32_t wb_len, status; } bad[] = {
+		{ 0, IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP },          /* no bytes */
+		{ 2049, IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP },       /* buffer + 1 */
+		{ 65535, IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP },      /* 16-bit field full */
+		{ 100, IGB_RXD_STAT_DD | IGB_RXD_STAT_EOP | 0x80000000u }, /* RXE */
+		{ 100, IGB_RXD_STAT_DD },                           /* no EOP ... */
+	};
+	const unsigned nbad = sizeof(bad) / sizeof(bad[0]);
+	struct zdk_mbuf *pkts[64];
+	struct zdk_eth_stats st;
+	unsigned i, idx = 0, got = 0, over = 0, wrong = 0, n;
+	uint8_t f[2048];
+
+	port_start(0, 1, 0);
+	for (i = 0; i < nbad; i++) {
+		CU_ASSERT_EQUAL(fake_igb_rx_inject(fk[0], f, frame_make(f, fk[0]->mac, i,
+									  frame_len(i))), 0);
+		frame_make(f, fk[0]->mac, 1000 + i, 100);
+		CU_ASSERT_EQUAL(fake_igb_rx_inject_wb(fk[0], f, 100, bad[i].wb_len, bad[i].status), 0);
+	}
+	/* ... whose tail, with EOP, goes with it. */
+	CU_ASSERT_EQUAL(fake_igb_rx_inject(fk[0], f, frame_make(f, fk[0]->mac, 1100, 100)), 0);
+	/* A frame that fills the buffer exactly, then a last good one. */
+	CU_ASSERT_EQUAL(fake_igb_rx_inject(fk[0], f, frame_make(f, fk[0]->mac, 2000, 2048)), 0);
+	CU_ASSERT_EQUAL(fake_igb_rx_inject(fk[0], f, frame_make(f, fk[0]->mac, nbad,
+								  frame_len(nbad))), 0);
+	n = zdk_eth_rx_burst(0, 0, pkts, 64);
+	for (i = 0; i < n; i++) {
+		struct zdk_mbuf *m = pkts[i];
+		const uint8_t *data = zdk_mbuf_mtod(m, const uint8_t *);
+
+		if (m->data_len > m->buf_len - m->data_off || m->data_len == 0) {
+			printf("rx_burst handed out a %u-byte frame from a %u-byte buffer\n",
+			       m->data_len, m->buf_len - m->data_off);
+			over++;
+		} else if (m->data_len == 2048) {
+			uint8_t want[2048];
+
+			frame_make(want, fk[0]->mac, 2000, 2048);
+			wrong += memcmp(want, data, 2048) != 0;
+		} else {
+			wrong += frame_check(data, m->data_len, idx++) != 0;
+		}
+		got++;
+	}
+	zdk_mbuf_free_bulk(pkts, n);
+	printf("%u write-backs, %u handed out (want %u), %u beyond the buffer, %u wrong\n",
+	       2 * nbad + 3, got, nbad + 2, over, wrong);
+	CU_ASSERT_EQUAL(got, nbad + 2);
+	CU_ASSERT_EQUAL(over, 0);
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT_EQUAL(idx, nbad + 1);
+	CU_ASSERT_EQUAL(zdk_eth_stats_get(0, &st), 0);
+	CU_ASSERT_EQUAL(st.q_errors[0], nbad + 1);
+	CU_ASSERT_EQUAL(st.ierrors, nbad + 1);
+	CU_ASSERT_EQUAL(st.q_ipackets[0], nbad + 2);
+	/* The ring keeps receiving: the dropped descriptors were refilled. */
+	for (i = 0; i < 200; i++)
+		CU_ASSERT_EQUAL(fake_igb_rx_inject(fk[0], f, frame_make(f, fk[0]->mac, nbad + 1 + i,
+									  frame_len(nbad + 1 + i))), 0);
+	CU_ASSERT_EQUAL(rx_drain(0, 0, &idx, &over), 200);
+	CU_ASSERT_EQUAL(over, 0);
+	CU_ASSERT_EQUAL(zdk_mempool_audit_errors(mp), 0);
 	port_close_check(0);
 }
 
@@ -403,6 +582,9 @@ static const struct zdk_test tests[] = {
 	{ "setup errors", test_setup_errors },
 	{ "tx: 1024 frames, data and order; full ring", test_tx },
 	{ "rx: 1000 frames across wrap; full ring drops; stats", test_rx },
+	{ "rx/tx on rings that are not powers of two", test_ring_sizes_not_pow2 },
+	{ "tx bursts around and beyond the ring", test_tx_burst_beyond_ring },
+	{ "rx: bad write-backs are dropped and counted", test_rx_bad_writeback },
 	{ "promiscuous filter", test_promisc },
 	{ "RSS over 4 queues", test_rss },
 	{ "forward port 0 -> port 1", test_forward },
