@@ -577,7 +577,32 @@ static void test_remove(void)
 	CU_ASSERT_EQUAL(zdk_mempool_avail_count(mp), NB_MBUF);
 }
 
+/* Issue 10: the 82576 family is matched, other igb-class parts are refused
+ * by name (-ENOTSUP, so zdk_eal_init() goes on), other Intel NICs not matched. */
+static void test_family(void)
+{
+	static const uint16_t family[] = { 0x10c9, 0x10e6, 0x10e7, 0x10e8, 0x1526, 0x150a,
+					   0x1518, 0x150d };
+	const struct zdk_pci_driver *drv = fake_igb_driver();
+	struct fake_igb *f;
+	unsigned n = 0;
+
+	for (const struct zdk_pci_id *id = drv->id_table; id->vendor_id; id++)
+		for (unsigned i = 0; i < ZDK_ARRAY_SIZE(family); i++)
+			n += id->vendor_id == 0x8086 && id->device_id == family[i];
+	CU_ASSERT_EQUAL(n, ZDK_ARRAY_SIZE(family));
+	for (const struct zdk_pci_id *id = drv->id_table; id->vendor_id; id++)
+		CU_ASSERT_NOT_EQUAL(id->device_id, 0x10d3); /* e1000e: not ours */
+
+	f = fake_igb_create("0000:0a:00.0", 9);
+	f->pci.device_id = 0x1521; /* I350 */
+	CU_ASSERT_EQUAL(drv->probe(&f->pci), -ENOTSUP);
+	CU_ASSERT_PTR_NULL(f->pci.driver_data);
+	fake_igb_destroy(f);
+}
+
 static const struct zdk_test tests[] = {
+	{ "igb family: 82576 matched, I350 & co. refused by name", test_family },
 	{ "probe, MAC, link", test_probe },
 	{ "setup errors", test_setup_errors },
 	{ "tx: 1024 frames, data and order; full ring", test_tx },
