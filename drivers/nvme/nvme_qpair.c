@@ -118,16 +118,17 @@ static uint64_t *req_list(struct nvme_qpair *q, uint16_t cid, uint64_t *iova)
 }
 
 /*
- * PRP entries of a vector (base spec 4.1.1): PRP1 may have an offset, every
- * other entry is page aligned; more than two go into a list whose last entry
- * chains to the next list page when it is full.
+ * Whether a PRP list can describe the vector (base spec 4.1.1): PRP1 may
+ * start anywhere dword aligned, every other entry is a whole memory page,
+ * so every element but the first starts on a page and every element but
+ * the last ends on one. VA and IOVA agree on the offset within a page.
  */
 static bool iov_fits_prp(const struct iovec *iov, int iovcnt)
 {
 	for (int i = 0; i < iovcnt; i++) {
-		uint64_t start = zdk_virt2iova(iov[i].iov_base);
+		uintptr_t start = (uintptr_t)iov[i].iov_base;
 
-		if (start == ZDK_BAD_IOVA || (start & 3) || iov[i].iov_len == 0)
+		if ((start & 3) || iov[i].iov_len == 0)
 			return false;
 		if (i > 0 && (start & PAGE_LOW))
 			return false;
@@ -137,82 +138,120 @@ static bool iov_fits_prp(const struct iovec *iov, int iovcnt)
 	return true;
 }
 
-static int build_prp(struct nvme_qpair *q, uint16_t cid, struct zdk_nvme_sqe *sqe,
+/* Where the next PRP entry goes: PRP1, PRP2, or the list (chained when full). */
+struct prp_out {
+	struct zdk_nvme_sqe *sqe;
+	uint64_t *list;
+	uint64_t list_iova;
+	uint32_t n, total, slot;
+};
+
+static void prp_put(struct prp_out *o, uint64_t addr)
+{
+	if (o->n == 0) {
+		o->sqe->prp1 = addr;
+	} else if (!o->list) {
+		o->sqe->prp2 = addr;
+	} else {
+		if (o->slot == PRPS_PER_PAGE - 1 && o->total - o->n > 1) {
+			/* Last entry of a full list page points to the next one. */
+			o->list[o->slot] = o->list_iova + PAGE;
+			o->list += PRPS_PER_PAGE;
+			o->list_iova += PAGE;
+			o->slot = 0;
+		}
+		o->list[o->slot++] = addr;
+	}
+	o->n++;
+}
+
+/*
+ * One PRP entry per memory page the vector touches, each page's address
+ * taken from the IOVA-contiguous run it lies in: in no-IOMMU mode the next
+ * page of a zdk_dma_map()ped buffer is rarely the next physical page, and a
+ * buffer may span two mappings.
+ */
+static int build_prp(struct nvme_qpair *q, uint16_t idx, struct zdk_nvme_sqe *sqe,
 		     const struct iovec *iov, int iovcnt)
 {
-	uint64_t *list = NULL, list_iova = 0, first_list_iova = 0, second = 0;
-	uint32_t npages = 0, written = 0, slot = 0, total;
+	struct prp_out o = { .sqe = sqe };
 
 	for (int i = 0; i < iovcnt; i++) {
 		uint64_t off = (uintptr_t)iov[i].iov_base & PAGE_LOW;
 
-		npages += (uint32_t)((off + iov[i].iov_len + PAGE_LOW) >> ZDK_NVME_PAGE_SHIFT);
+		o.total += (uint32_t)((off + iov[i].iov_len + PAGE_LOW) >> ZDK_NVME_PAGE_SHIFT);
 	}
-	sqe->prp1 = zdk_virt2iova(iov[0].iov_base);
 	sqe->prp2 = 0;
-	if (npages == 1)
-		return 0;
-	total = npages - 1;
-	if (total > 1) {
-		list = req_list(q, cid, &list_iova);
-		if (!list)
+	if (o.total > 2) {
+		o.list = req_list(q, idx, &o.list_iova);
+		if (!o.list)
 			return -ENOMEM;
-		first_list_iova = list_iova;
+		sqe->prp2 = o.list_iova;
 	}
 	for (int i = 0; i < iovcnt; i++) {
-		uintptr_t va = (uintptr_t)iov[i].iov_base & ~(uintptr_t)PAGE_LOW;
-		uintptr_t end = (uintptr_t)iov[i].iov_base + iov[i].iov_len;
+		uintptr_t va = (uintptr_t)iov[i].iov_base, end = va + iov[i].iov_len;
 
-		for (va += (i == 0) ? PAGE : 0; va < end; va += PAGE) {
-			uint64_t iova = zdk_virt2iova((void *)va);
+		while (va < end) {
+			size_t run;
+			uint64_t iova = zdk_virt2iova_run((void *)va, end - va, &run);
 
 			if (iova == ZDK_BAD_IOVA)
 				return -EFAULT;
-			if (!list) {
-				second = iova;
-				continue;
-			}
-			if (slot == PRPS_PER_PAGE - 1 && total - written > 1) {
-				/* Last entry of a full list page points to the next one. */
-				list[slot] = list_iova + PAGE;
-				list += PRPS_PER_PAGE;
-				list_iova += PAGE;
-				slot = 0;
-			}
-			list[slot++] = iova;
-			written++;
+			for (uintptr_t p = va; p < va + run; p = (p & ~(uintptr_t)PAGE_LOW) + PAGE)
+				prp_put(&o, iova + (p - va));
+			va += run;
 		}
 	}
-	sqe->prp2 = list ? first_list_iova : second;
 	return 0;
 }
 
-/* SGL (base spec 4.1.2): one Data Block, or a Last Segment of Data Blocks. */
-static int build_sgl(struct nvme_qpair *q, uint16_t cid, struct zdk_nvme_sqe *sqe,
+/*
+ * SGL (base spec 4.1.2): one Data Block per IOVA-contiguous run (adjacent
+ * runs merged), in the command itself when there is one, else a Last
+ * Segment of them in the cid's list pages; -E2BIG when they do not fit.
+ */
+static int build_sgl(struct nvme_qpair *q, uint16_t idx, struct zdk_nvme_sqe *sqe,
 		     const struct iovec *iov, int iovcnt)
 {
-	struct zdk_nvme_sgl_desc *d = &sqe->sgl1;
-	uint64_t list_iova;
+	struct zdk_nvme_sgl_desc one = { 0 }, *d = NULL, *last = NULL;
+	uint32_t n = 0, cap = q->list_pages * PAGE / sizeof(*d);
+	uint64_t list_iova = 0;
 
-	sqe->flags |= ZDK_NVME_FLAG_PSDT_SGL;
-	if (iovcnt > 1) {
-		d = (struct zdk_nvme_sgl_desc *)req_list(q, cid, &list_iova);
-		if (!d)
-			return -ENOMEM;
-		sqe->sgl1 = (struct zdk_nvme_sgl_desc){
-			.addr = list_iova, .len = (uint32_t)(iovcnt * sizeof(*d)),
-			.type = ZDK_NVME_SGL_LAST_SEGMENT,
-		};
-	}
 	for (int i = 0; i < iovcnt; i++) {
-		uint64_t iova = zdk_virt2iova(iov[i].iov_base);
+		uintptr_t va = (uintptr_t)iov[i].iov_base, end = va + iov[i].iov_len;
 
-		if (iova == ZDK_BAD_IOVA)
-			return -EFAULT;
-		d[i] = (struct zdk_nvme_sgl_desc){
-			.addr = iova, .len = (uint32_t)iov[i].iov_len, .type = ZDK_NVME_SGL_DATA_BLOCK,
-		};
+		while (va < end) {
+			size_t run;
+			uint64_t iova = zdk_virt2iova_run((void *)va, ZDK_MIN(end - va, UINT32_MAX), &run);
+
+			if (iova == ZDK_BAD_IOVA)
+				return -EFAULT;
+			va += run;
+			if (last && last->addr + last->len == iova && last->len + run <= UINT32_MAX) {
+				last->len += (uint32_t)run;
+				continue;
+			}
+			if (n == 1 && !d) {
+				d = (struct zdk_nvme_sgl_desc *)req_list(q, idx, &list_iova);
+				if (!d)
+					return -ENOMEM;
+				d[0] = one;
+			}
+			if (n == cap)
+				return -E2BIG;
+			last = d ? &d[n] : &one;
+			*last = (struct zdk_nvme_sgl_desc){
+				.addr = iova, .len = (uint32_t)run, .type = ZDK_NVME_SGL_DATA_BLOCK,
+			};
+			n++;
+		}
 	}
+	if (n == 0)
+		return -EINVAL;
+	sqe->flags |= ZDK_NVME_FLAG_PSDT_SGL;
+	sqe->sgl1 = d ? (struct zdk_nvme_sgl_desc){
+		.addr = list_iova, .len = n * (uint32_t)sizeof(*d), .type = ZDK_NVME_SGL_LAST_SEGMENT,
+	} : one;
 	return 0;
 }
 
@@ -227,14 +266,35 @@ static void commit(struct zdk_nvme_qpair *qp, struct zdk_nvme_sqe *sqe, zdk_nvme
 	zdk_nvme_qpair_push(qp, slot, cid);
 }
 
+/* Describe @iov in @sqe: an SGL where wanted and possible, else PRPs. */
+static int build_data(struct nvme_qpair *q, uint16_t idx, struct zdk_nvme_sqe *sqe,
+		      const struct iovec *iov, int iovcnt, size_t len)
+{
+	bool prp_ok = iov_fits_prp(iov, iovcnt);
+	bool multi = iovcnt > 1 || (((uintptr_t)iov[0].iov_base & PAGE_LOW) + len > 2 * PAGE);
+	int rc = -E2BIG;
+
+	for (int i = 0; i < iovcnt; i++)
+		if (!iov[i].iov_base)
+			return -EINVAL;
+	sqe->flags = 0;
+	sqe->mptr = 0;
+	if (q->qp.ctrlr->sgl && (!prp_ok || (q->prefer_sgl && multi)))
+		rc = build_sgl(q, idx, sqe, iov, iovcnt);
+	if (rc == -E2BIG) {
+		/* SGLs not wanted, or too many runs for one segment. */
+		sqe->flags = 0;
+		rc = prp_ok ? build_prp(q, idx, sqe, iov, iovcnt) : -EINVAL;
+	}
+	return rc;
+}
+
 int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
 			   const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg)
 {
-	struct nvme_qpair *q = nvme_qpair(qp);
 	struct zdk_nvme_sqe sqe = *cmd;
 	size_t len = 0;
-	uint16_t cid;
-	int rc = 0;
+	int rc;
 
 	if (qp->nfree == 0)
 		return -EAGAIN;
@@ -244,23 +304,12 @@ int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe 
 		len += iov[i].iov_len;
 	if (len > qp->ctrlr->max_xfer)
 		return -EINVAL;
-	/* The command id the commit will take: its list pages are used here. */
-	cid = qp->free_cids[qp->nfree - 1];
 	if (iovcnt > 0) {
-		sqe.flags = 0;
-		sqe.mptr = 0;
-		bool prp_ok = iov_fits_prp(iov, iovcnt);
-		bool multi = iovcnt > 1 || (((uintptr_t)iov[0].iov_base & PAGE_LOW) + len > 2 * PAGE);
-
-		if (qp->ctrlr->sgl && (!prp_ok || (q->prefer_sgl && multi)))
-			rc = build_sgl(q, cid, &sqe, iov, iovcnt);
-		else if (prp_ok)
-			rc = build_prp(q, cid, &sqe, iov, iovcnt);
-		else
-			rc = zdk_virt2iova(iov[0].iov_base) == ZDK_BAD_IOVA ? -EFAULT : -EINVAL;
+		/* The command id the commit will take: its list pages are used here. */
+		rc = build_data(nvme_qpair(qp), qp->free_cids[qp->nfree - 1], &sqe, iov, iovcnt, len);
+		if (rc)
+			return rc;
 	}
-	if (rc)
-		return rc;
 	commit(qp, &sqe, cb, arg);
 	return 0;
 }
@@ -294,7 +343,10 @@ int zdk_nvme_qpair_submit(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
 
-	return nvme_qpair_submit_data(qp, cmd, &iov, buf && len ? 1 : 0, cb, arg);
+	/* Without a buffer the command's own PRPs go through; a length needs one. */
+	if (!buf && len)
+		return -EINVAL;
+	return nvme_qpair_submit_data(qp, cmd, &iov, len ? 1 : 0, cb, arg);
 }
 
 int zdk_nvme_qpair_submitv(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,

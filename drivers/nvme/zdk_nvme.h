@@ -10,9 +10,11 @@
  * phase bit and rings the head doorbell once a quarter of the queue is used.
  *
  * Buffers come from the arena (zdk_dma_zalloc()) or from zdk_dma_map(); they
- * must be IOVA-contiguous (both are). Transfers up to two memory pages take
- * the inline path; bigger ones use a PRP list (or one SGL descriptor) built
- * out of line. Completion callbacks run inside zdk_nvme_qpair_poll(), may
+ * need not be IOVA-contiguous (zdk_dma_map()ped pages in no-IOMMU mode are
+ * not, nor is a buffer across two mappings): each memory page is translated
+ * on its own. Transfers up to two memory pages take the inline path; bigger
+ * ones use a PRP list (or SGL Data Blocks, one per IOVA-contiguous run)
+ * built out of line. Completion callbacks run inside zdk_nvme_qpair_poll(), may
  * submit new commands and must not keep the zdk_nvme_cpl pointer.
  */
 #ifndef ZDK_NVME_H
@@ -110,8 +112,9 @@ ZDK_EXPORT void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp);
  * @arg: its argument.
  *
  * Return: 0, -EAGAIN when all command ids are in use (poll, then retry),
- * -EINVAL when @len exceeds zdk_nvme_ctrlr_max_xfer(), -EFAULT when @buf is
- * not DMA memory, -ENOMEM when the PRP list pages cannot be allocated.
+ * -EINVAL when @len exceeds zdk_nvme_ctrlr_max_xfer() or @buf is NULL with
+ * a non-zero @len, -EFAULT when any part of @buf is not DMA memory, -ENOMEM
+ * when the PRP list pages cannot be allocated.
  */
 ZDK_EXPORT int zdk_nvme_qpair_submit(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
 				     void *buf, size_t len, zdk_nvme_cb cb, void *arg);
@@ -122,8 +125,9 @@ ZDK_EXPORT int zdk_nvme_qpair_submit(struct zdk_nvme_qpair *qp, const struct zdk
  *
  * A PRP list is used when every element but the first starts on a 4 KiB
  * page and every element but the last ends on one; otherwise an SGL when the
- * controller supports SGLs. Return: as zdk_nvme_qpair_submit(), and -EINVAL
- * for a layout that neither can describe.
+ * controller supports SGLs (one Data Block per IOVA-contiguous run, as many
+ * as the command id's list pages hold). Return: as zdk_nvme_qpair_submit(),
+ * and -EINVAL for a NULL element or a layout that neither can describe.
  */
 ZDK_EXPORT int zdk_nvme_qpair_submitv(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
 				      const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg);
@@ -175,8 +179,10 @@ static inline void zdk_nvme_qpair_push(struct zdk_nvme_qpair *qp, const struct z
  * @lba: first block; @nlb: block count, 1 to @ns->max_blocks.
  * @cb: completion callback; @arg: its argument.
  *
- * The hot path: no argument checks beyond what keeps the queue sane.
- * Return: 0, -EAGAIN when all command ids are in use, or as
+ * The hot path: no argument checks beyond what keeps the queue sane and
+ * the device inside the buffer (a NULL or unknown @buf is refused).
+ * Return: 0, -EAGAIN when all command ids are in use, -EINVAL for a NULL
+ * @buf, -EFAULT for memory that is not DMA memory, or as
  * zdk_nvme_qpair_submit() for transfers that span more than two pages.
  */
 static inline __attribute__((always_inline)) int
@@ -185,12 +191,23 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 {
 	uint64_t len = (uint64_t)nlb << ns->lba_shift;
 	uint64_t iova = zdk_virt2iova(buf);
-	uint64_t end = (iova & (ZDK_NVME_PAGE_SIZE - 1)) + len;
+	uint64_t end = ((uintptr_t)buf & (ZDK_NVME_PAGE_SIZE - 1)) + len;
+	uint64_t prp2 = 0;
 	struct zdk_nvme_sqe *sqe;
 	uint16_t cid;
 
 	if (zdk_unlikely(end > 2 * ZDK_NVME_PAGE_SIZE || iova == ZDK_BAD_IOVA || qp->nfree == 0))
 		return zdk_nvme_qpair_rw_slow(qp, ns, opc, buf, lba, nlb, cb, arg);
+	if (end > ZDK_NVME_PAGE_SIZE) {
+		/*
+		 * PRP2 is the second page when the buffer crosses one (base spec
+		 * 4.1.1), translated on its own: it need not follow the first in
+		 * IOVA space (no-IOMMU mode, or a buffer across two mappings).
+		 */
+		prp2 = zdk_virt2iova((const void *)(((uintptr_t)buf | (ZDK_NVME_PAGE_SIZE - 1)) + 1));
+		if (zdk_unlikely(prp2 == ZDK_BAD_IOVA))
+			return zdk_nvme_qpair_rw_slow(qp, ns, opc, buf, lba, nlb, cb, arg);
+	}
 	sqe = zdk_nvme_qpair_slot(qp, &cid, cb, arg);
 	sqe->opc = opc;
 	sqe->flags = 0;
@@ -200,9 +217,7 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 	sqe->cdw3 = 0;
 	sqe->mptr = 0;
 	sqe->prp1 = iova;
-	/* PRP2 is the second page when the buffer crosses one (base spec 4.1.1). */
-	sqe->prp2 = end > ZDK_NVME_PAGE_SIZE ? (iova & ~(uint64_t)(ZDK_NVME_PAGE_SIZE - 1)) +
-						       ZDK_NVME_PAGE_SIZE : 0;
+	sqe->prp2 = prp2;
 	sqe->cdw10 = (uint32_t)lba;
 	sqe->cdw11 = (uint32_t)(lba >> 32);
 	sqe->cdw12 = nlb - 1;
