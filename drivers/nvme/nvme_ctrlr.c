@@ -100,6 +100,7 @@ int nvme_admin_locked(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cmd, 
 		}
 		NVME_IDLE(c, 0);
 	}
+	nvme_qpair_note_dropped(&c->admin);
 	if (cpl)
 		*cpl = s.cpl;
 	if (ZDK_NVME_CPL_IS_ERROR(&s.cpl)) {

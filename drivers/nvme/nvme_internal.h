@@ -55,6 +55,7 @@ struct nvme_qpair {
 	void *list_pool;
 	uint64_t list_pool_iova;
 	bool prefer_sgl;
+	bool dropped_logged;     /* qp.ndropped was logged */
 	struct nvme_qpair *next; /* in ctrlr->qpairs */
 };
 
@@ -137,6 +138,7 @@ void nvme_qpair_fini(struct nvme_qpair *q);
 void nvme_qpair_ring_reset(struct nvme_qpair *q);
 void nvme_qpair_doorbells(struct nvme_qpair *q, bool live);
 uint32_t nvme_list_pages(uint32_t max_xfer);
+void nvme_qpair_note_dropped(struct nvme_qpair *q);
 int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
 			   const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg);
 int nvme_qpair_submit_copy(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,

