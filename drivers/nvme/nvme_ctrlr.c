@@ -95,7 +95,7 @@ int nvme_admin_locked(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cmd, 
 			if (!c->in_reset)
 				nvme_ctrlr_reset_locked(c);
 			else
-				c->failed = true;
+				nvme_ctrlr_set_failed(c, true);
 			return -ETIMEDOUT;
 		}
 		NVME_IDLE(c, 0);
@@ -180,16 +180,16 @@ int nvme_ctrlr_reset_locked(struct zdk_nvme_ctrlr *c)
 		nvme_qpair_doorbells(q, false);
 	c->in_reset = true;
 	delete_io_queues_locked(c, atomic_fetch_add(&c->gen, 1));
-	c->failed = false;
+	nvme_ctrlr_set_failed(c, false);
 	ctrlr_disable(c);
 	rc = ctrlr_enable(c);
 	if (!rc)
 		rc = set_num_queues(c);
-	c->failed = rc != 0;
+	nvme_ctrlr_set_failed(c, rc != 0);
 	c->in_reset = false;
 	/* Make every owner thread look at its qpair on its next poll. */
 	for (struct nvme_qpair *q = c->qpairs; q; q = q->next)
-		q->qp.tick = 1;
+		__atomic_store_n(&q->qp.tick, 1, __ATOMIC_RELAXED);
 	if (rc)
 		ZDK_ERR("%s: reset failed (%d): the controller is out of service", c->name, rc);
 	else

@@ -69,7 +69,7 @@ struct zdk_nvme_ctrlr {
 	uint32_t admin_timeout_ms;
 	pthread_mutex_t lock;    /* admin queue, qid allocation, reset */
 	_Atomic uint32_t gen;    /* bumped by every reset */
-	bool failed;             /* the last reset did not bring it back */
+	bool failed;             /* the last reset did not bring it back: nvme_ctrlr_failed() */
 	bool in_reset;
 	struct nvme_qpair admin;
 	void *scratch;           /* 4 KiB DMA buffer for admin data */
@@ -115,6 +115,25 @@ static inline void nvme_reg_write64(struct zdk_nvme_ctrlr *c, uint32_t off, uint
 {
 	nvme_reg_write32(c, off, (uint32_t)v);
 	nvme_reg_write32(c, off + 4, (uint32_t)(v >> 32));
+}
+
+/*
+ * A reset may run on any thread while owners poll their qpairs. What it
+ * shares with them goes through atomics, never plain loads and stores:
+ * c->gen (seq_cst), c->failed (release/acquire: an owner that sees it set
+ * fails its commands back), each qpair's tick (relaxed: a reset stores 1 so
+ * the owner looks soon) and doorbell pointers (relaxed: redirected to a
+ * sink, the owner writes whichever it loads). Everything else of a qpair
+ * is touched by its owner only, or under c->lock by reconnect().
+ */
+static inline bool nvme_ctrlr_failed(const struct zdk_nvme_ctrlr *c)
+{
+	return __atomic_load_n(&c->failed, __ATOMIC_ACQUIRE);
+}
+
+static inline void nvme_ctrlr_set_failed(struct zdk_nvme_ctrlr *c, bool failed)
+{
+	__atomic_store_n(&c->failed, failed, __ATOMIC_RELEASE);
 }
 
 static inline uint64_t nvme_ms_to_tsc(uint64_t ms)

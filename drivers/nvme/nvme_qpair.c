@@ -54,7 +54,9 @@ void nvme_qpair_ring_reset(struct nvme_qpair *q)
  * Point the qpair's doorbells at the controller (base spec 3.1.3.24: SQ y
  * tail at 1000h + 2y * stride, CQ y head one stride further), or at a sink
  * while its queues do not exist: a doorbell write for a queue the controller
- * does not have is an error (and has crashed emulated controllers).
+ * does not have is an error (and has crashed emulated controllers). A reset
+ * on another thread does this while the owner rings them: atomic stores,
+ * which the owner's atomic loads pair with (see nvme_internal.h).
  */
 void nvme_qpair_doorbells(struct nvme_qpair *q, bool live)
 {
@@ -548,7 +550,7 @@ void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 	struct zdk_nvme_ctrlr *c = qp->ctrlr;
 	uint64_t now;
 
-	qp->tick = NVME_TICK_POLLS;
+	__atomic_store_n(&qp->tick, NVME_TICK_POLLS, __ATOMIC_RELAXED);
 	if (q->qid == 0)
 		return;
 	nvme_qpair_note_dropped(q);
@@ -556,7 +558,7 @@ void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 		reconnect(q);
 		return;
 	}
-	if (c->failed) {
+	if (nvme_ctrlr_failed(c)) {
 		fail_all(q);
 		return;
 	}
@@ -565,7 +567,7 @@ void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 		qp->epoch += 2;
 		q->epoch_start = now;
 		if (check_timeouts(q)) {
-			qp->tick = 1;
+			__atomic_store_n(&qp->tick, 1, __ATOMIC_RELAXED);
 			return;
 		}
 	}
@@ -578,7 +580,7 @@ void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 		if (csts == UINT32_MAX || (csts & ZDK_NVME_CSTS_CFS)) {
 			ZDK_ERR("%s: controller fatal status (CSTS 0x%x): resetting", c->name, csts);
 			nvme_ctrlr_reset_if(c, q->gen);
-			qp->tick = 1;
+			__atomic_store_n(&qp->tick, 1, __ATOMIC_RELAXED);
 		}
 	}
 	q->last_ncpl = qp->ncpl;

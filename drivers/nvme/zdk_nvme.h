@@ -77,7 +77,7 @@ struct zdk_nvme_req {
 struct zdk_nvme_qpair {
 	/* submission side */
 	struct zdk_nvme_sqe *sq;
-	volatile uint32_t *sq_db;
+	volatile uint32_t *sq_db; /* written by a reset on another thread: atomic */
 	struct zdk_nvme_req *reqs;
 	uint16_t *free_cids; /* FIFO ring of free cids, with their next generation */
 	uint16_t free_head;  /* next to take */
@@ -94,7 +94,7 @@ struct zdk_nvme_qpair {
 	uint16_t cq_head;
 	uint16_t cq_rung; /* head value last written to the doorbell */
 	uint16_t phase;
-	uint32_t tick;    /* polls left before the slow-path check */
+	uint32_t tick;    /* polls left before the slow-path check; atomic (a reset sets 1) */
 	uint64_t ncpl;    /* completions seen */
 	uint64_t ndropped; /* entries whose cid was not outstanding (device bug) */
 	/* control path, private */
@@ -179,6 +179,12 @@ static inline void zdk_nvme_qpair_cid_put(struct zdk_nvme_qpair *qp, uint16_t ci
 	qp->free_cids[qp->free_tail++ & qp->cid_mask] = (uint16_t)(cid + qp->cid_mask + 1);
 }
 
+/* The doorbell pointers, which a reset on another thread may redirect. */
+static inline volatile uint32_t *zdk_nvme_qpair_db(volatile uint32_t *const *db)
+{
+	return __atomic_load_n(db, __ATOMIC_RELAXED);
+}
+
 /* Keep the command for a resubmission and hand the slot to the controller. */
 static inline void zdk_nvme_qpair_push(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *sqe,
 				       uint16_t cid)
@@ -188,7 +194,7 @@ static inline void zdk_nvme_qpair_push(struct zdk_nvme_qpair *qp, const struct z
 	if (!qp->batch) {
 		/* The SQE stores must be visible before the tail doorbell (base spec 3.7.1). */
 		zdk_io_wmb();
-		zdk_mmio_write32(qp->sq_db, qp->sq_tail);
+		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), qp->sq_tail);
 		qp->sq_rung = qp->sq_tail;
 	}
 }
@@ -273,7 +279,7 @@ static inline void zdk_nvme_qpair_flush(struct zdk_nvme_qpair *qp)
 	if (qp->sq_rung != qp->sq_tail) {
 		/* The SQE stores must be visible before the tail doorbell. */
 		zdk_io_wmb();
-		zdk_mmio_write32(qp->sq_db, qp->sq_tail);
+		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), qp->sq_tail);
 		qp->sq_rung = qp->sq_tail;
 	}
 }
@@ -337,12 +343,17 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 		qp->ncpl += n;
 		if (((qp->cq_head - qp->cq_rung) & qp->mask) >= (qp->mask >> 2)) {
 			/* Entries are consumed before the controller may reuse them. */
-			zdk_mmio_write32(qp->cq_db, qp->cq_head);
+			zdk_mmio_write32(zdk_nvme_qpair_db(&qp->cq_db), qp->cq_head);
 			qp->cq_rung = qp->cq_head;
 		}
 	}
 	zdk_nvme_qpair_flush(qp);
-	tick = --qp->tick;
+	/*
+	 * A reset on another thread stores 1 to make the owner look soon; a
+	 * store lost between this load and store only delays that by a tick.
+	 */
+	tick = __atomic_load_n(&qp->tick, __ATOMIC_RELAXED) - 1;
+	__atomic_store_n(&qp->tick, tick, __ATOMIC_RELAXED);
 	if (zdk_unlikely(tick == 0))
 		zdk_nvme_qpair_tick(qp);
 	return n;
@@ -395,7 +406,17 @@ ZDK_EXPORT bool zdk_nvme_ctrlr_sgl_supported(const struct zdk_nvme_ctrlr *ctrlr)
  * outstanding commands resubmitted; a command that had already timed out is
  * completed with ZDK_NVME_SC_ABORT_REQUESTED instead. If the controller
  * does not come back, every outstanding and later command completes with
- * ZDK_NVME_SC_ABORT_SQ_DELETION. Return: 0, -ETIMEDOUT or -EIO.
+ * ZDK_NVME_SC_ABORT_SQ_DELETION.
+ *
+ * Any thread may call it while the owners submit and poll: it shares with
+ * them only atomics (the generation, each qpair's doorbell pointers and
+ * tick) and the controller mutex, and each owner does its own part on its
+ * next polls. An owner that loaded a doorbell pointer just before the
+ * reset redirected it may ring that doorbell once more; it is rung before
+ * the queue's deletion (the command is then aborted and resubmitted) or
+ * reaches a deleted queue, which the controller reports as an invalid
+ * doorbell write (base spec 5.2, asynchronous event) and otherwise ignores.
+ * Return: 0, -ETIMEDOUT or -EIO.
  */
 ZDK_EXPORT int zdk_nvme_ctrlr_reset(struct zdk_nvme_ctrlr *ctrlr);
 
