@@ -43,6 +43,19 @@ static int ctrlr_disable(struct zdk_nvme_ctrlr *c)
 	return wait_csts(c, ZDK_NVME_CSTS_RDY, 0, c->ready_timeout_ms);
 }
 
+/*
+ * Disable, and say whether the controller is known to DMA no more: RDY
+ * went to 0, or it reads all ones (removed from the bus).
+ */
+static int ctrlr_quiesce(struct zdk_nvme_ctrlr *c)
+{
+	int rc = ctrlr_disable(c);
+
+	if (rc && nvme_reg_read32(c, ZDK_NVME_REG_CSTS) == UINT32_MAX)
+		rc = 0;
+	return rc;
+}
+
 /* Admin queue registers, then CC with EN, then wait for RDY (base spec 3.5.1). */
 static int ctrlr_enable(struct zdk_nvme_ctrlr *c)
 {
@@ -160,14 +173,10 @@ static void delete_io_queues_locked(struct zdk_nvme_ctrlr *c, uint32_t gen)
 	    !(csts & ZDK_NVME_CSTS_RDY))
 		return;
 	for (struct nvme_qpair *q = c->qpairs; q && !c->failed; q = q->next) {
-		struct zdk_nvme_sqe dsq = { .opc = ZDK_NVME_ADM_DELETE_SQ, .cdw10 = q->qid };
-		struct zdk_nvme_sqe dcq = { .opc = ZDK_NVME_ADM_DELETE_CQ, .cdw10 = q->qid };
-
 		/* Queues of a qpair not reconnected since an earlier reset are gone already. */
 		if (q->gen != gen)
 			continue;
-		nvme_admin_locked(c, &dsq, NULL, 0, NULL);
-		nvme_admin_locked(c, &dcq, NULL, 0, NULL);
+		nvme_qpair_delete_locked(q);
 	}
 }
 
@@ -181,7 +190,8 @@ int nvme_ctrlr_reset_locked(struct zdk_nvme_ctrlr *c)
 	c->in_reset = true;
 	delete_io_queues_locked(c, atomic_fetch_add(&c->gen, 1));
 	nvme_ctrlr_set_failed(c, false);
-	ctrlr_disable(c);
+	if (ctrlr_quiesce(c) == 0)
+		nvme_qpairs_quiesced_locked(c);
 	rc = ctrlr_enable(c);
 	if (!rc)
 		rc = set_num_queues(c);
@@ -388,6 +398,18 @@ err_free:
 	return rc;
 }
 
+/* Controllers that never stopped: kept, and reachable (not a leak report). */
+static struct zdk_nvme_ctrlr *leaked;
+static pthread_mutex_t leaked_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void leaked_add(struct zdk_nvme_ctrlr *c)
+{
+	pthread_mutex_lock(&leaked_lock);
+	c->next = leaked;
+	leaked = c;
+	pthread_mutex_unlock(&leaked_lock);
+}
+
 /* Normal shutdown (CC.SHN, base spec 3.6.2), then disable. */
 void nvme_ctrlr_destroy(struct zdk_nvme_ctrlr *c)
 {
@@ -401,8 +423,14 @@ void nvme_ctrlr_destroy(struct zdk_nvme_ctrlr *c)
 	if (cc & ZDK_NVME_CC_EN) {
 		nvme_reg_write32(c, ZDK_NVME_REG_CC, (cc & ~ZDK_NVME_CC_SHN_MASK) | ZDK_NVME_CC_SHN_NORMAL);
 		wait_csts(c, ZDK_NVME_CSTS_SHST_MASK, ZDK_NVME_CSTS_SHST_DONE, NVME_SHUTDOWN_TIMEOUT_MS);
-		ctrlr_disable(c);
 	}
+	if (ctrlr_quiesce(c)) {
+		/* It may still DMA to the admin queue or a parked qpair: keep them. */
+		ZDK_ERR("%s: the controller did not stop: its queue memory is kept", c->name);
+		leaked_add(c);
+		return;
+	}
+	nvme_qpairs_quiesced_locked(c);
 	free(c->ns);
 	nvme_qpair_fini(&c->admin);
 	zdk_dma_free(c->scratch);

@@ -56,7 +56,8 @@ struct nvme_qpair {
 	uint64_t list_pool_iova;
 	bool prefer_sgl;
 	bool dropped_logged;     /* qp.ndropped was logged */
-	struct nvme_qpair *next; /* in ctrlr->qpairs */
+	bool live;               /* the controller may have its queues: never free them */
+	struct nvme_qpair *next; /* in ctrlr->qpairs or ctrlr->zombies */
 };
 
 struct zdk_nvme_ctrlr {
@@ -80,6 +81,7 @@ struct zdk_nvme_ctrlr {
 	uint16_t nr_io_queues;   /* granted by Set Features */
 	uint8_t qid_used[NVME_MAX_IO_QUEUES + 1];
 	struct nvme_qpair *qpairs;
+	struct nvme_qpair *zombies; /* freed, but their queues could not be deleted */
 	uint32_t nn;
 	struct zdk_nvme_ns *ns;  /* nn entries, index nsid - 1 */
 	uint32_t db_sink[2];     /* doorbells of qpairs whose queues a reset deleted */
@@ -158,6 +160,8 @@ void nvme_qpair_ring_reset(struct nvme_qpair *q);
 void nvme_qpair_doorbells(struct nvme_qpair *q, bool live);
 uint32_t nvme_list_pages(uint32_t max_xfer);
 void nvme_qpair_note_dropped(struct nvme_qpair *q);
+int nvme_qpair_delete_locked(struct nvme_qpair *q);
+void nvme_qpairs_quiesced_locked(struct zdk_nvme_ctrlr *c);
 int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
 			   const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg);
 int nvme_qpair_submit_copy(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,

@@ -451,10 +451,70 @@ static int create_queues_locked(struct nvme_qpair *q)
 	rc = nvme_admin_locked(c, &cq, NULL, 0, NULL);
 	if (rc)
 		return rc;
+	q->live = true;
 	rc = nvme_admin_locked(c, &sq, NULL, 0, NULL);
-	if (rc)
-		nvme_admin_locked(c, &del, NULL, 0, NULL);
+	if (rc && nvme_admin_locked(c, &del, NULL, 0, NULL) == 0)
+		q->live = false;
 	return rc;
+}
+
+/*
+ * Delete the SQ, then its CQ (base spec 5.6, 5.7). Until both are gone the
+ * controller may still fetch from the SQ and post to the CQ: q->live stays
+ * set and the memory must be kept. A timeout resets the controller, whose
+ * disable takes the queues too (nvme_qpairs_quiesced_locked()).
+ */
+int nvme_qpair_delete_locked(struct nvme_qpair *q)
+{
+	struct zdk_nvme_ctrlr *c = q->qp.ctrlr;
+	struct zdk_nvme_sqe dsq = { .opc = ZDK_NVME_ADM_DELETE_SQ, .cdw10 = q->qid };
+	struct zdk_nvme_sqe dcq = { .opc = ZDK_NVME_ADM_DELETE_CQ, .cdw10 = q->qid };
+	int rc;
+
+	if (!q->live)
+		return 0;
+	rc = nvme_admin_locked(c, &dsq, NULL, 0, NULL);
+	if (!rc)
+		rc = nvme_admin_locked(c, &dcq, NULL, 0, NULL);
+	if (!rc)
+		q->live = false;
+	return q->live ? (rc ? rc : -EIO) : 0;
+}
+
+static void qpair_destroy(struct nvme_qpair *q)
+{
+	nvme_qpair_fini(q);
+	free(q);
+}
+
+/*
+ * The controller was disabled (CSTS.RDY 0): it holds no queue any more, so
+ * the memory of qpairs freed while their deletion failed can go now.
+ */
+void nvme_qpairs_quiesced_locked(struct zdk_nvme_ctrlr *c)
+{
+	struct nvme_qpair *q, *next;
+
+	for (q = c->qpairs; q; q = q->next)
+		q->live = false;
+	for (q = c->zombies; q; q = next) {
+		next = q->next;
+		c->qid_used[q->qid] = 0;
+		qpair_destroy(q);
+	}
+	c->zombies = NULL;
+}
+
+/* Keep @q's memory (and its qid) until the controller is quiesced. */
+static void qpair_park_locked(struct nvme_qpair *q)
+{
+	struct zdk_nvme_ctrlr *c = q->qp.ctrlr;
+
+	ZDK_WARN("%s: I/O queue %u could not be deleted: its memory is kept until the next "
+		 "controller reset, as the controller may still write it", c->name, q->qid);
+	c->qid_used[q->qid] = 1;
+	q->next = c->zombies;
+	c->zombies = q;
 }
 
 /*
@@ -649,6 +709,11 @@ int zdk_nvme_qpair_alloc(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_qpair_o
 	rc = create_queues_locked(q);
 	if (rc) {
 		ZDK_ERR("%s: creating I/O queue %u failed (%d)", c->name, qid, rc);
+		if (q->live) {
+			qpair_park_locked(q);
+			pthread_mutex_unlock(&c->lock);
+			return rc;
+		}
 		goto err_fini;
 	}
 	c->qid_used[qid] = 1;
@@ -675,21 +740,19 @@ void zdk_nvme_qpair_free(struct zdk_nvme_qpair *qp)
 		return;
 	c = qp->ctrlr;
 	pthread_mutex_lock(&c->lock);
-	if (!c->failed && q->gen == atomic_load(&c->gen)) {
-		/* SQ before its CQ (base spec 5.6, 5.7). */
-		struct zdk_nvme_sqe dsq = { .opc = ZDK_NVME_ADM_DELETE_SQ, .cdw10 = q->qid };
-		struct zdk_nvme_sqe dcq = { .opc = ZDK_NVME_ADM_DELETE_CQ, .cdw10 = q->qid };
-
-		if (nvme_admin_locked(c, &dsq, NULL, 0, NULL) == 0)
-			nvme_admin_locked(c, &dcq, NULL, 0, NULL);
-	}
+	if (!nvme_ctrlr_failed(c))
+		nvme_qpair_delete_locked(q);
 	for (pp = &c->qpairs; *pp; pp = &(*pp)->next)
 		if (*pp == q) {
 			*pp = q->next;
 			break;
 		}
+	if (q->live) {
+		qpair_park_locked(q);
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
 	c->qid_used[q->qid] = 0;
 	pthread_mutex_unlock(&c->lock);
-	nvme_qpair_fini(q);
-	free(q);
+	qpair_destroy(q);
 }

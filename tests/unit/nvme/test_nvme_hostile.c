@@ -72,6 +72,44 @@ static void test_dup_after_resubmit(void)
 	teardown();
 }
 
+/* Issue 9, item 11: Delete SQ/CQ failed: the controller may still write the queues. */
+static void test_free_failed_delete(void)
+{
+	struct zdk_nvme_qpair *qp, *qp2;
+	uint8_t *buf;
+	uint16_t qid;
+	int live;
+
+	setup_with(NULL);
+	CU_ASSERT_FATAL(zdk_nvme_qpair_alloc(ctrlr, NULL, &qp) == 0);
+	qid = nvme_qpair(qp)->qid;
+	live = test_dma_live;
+	fake.fail_delete = true;
+	zdk_nvme_qpair_free(qp);
+	CU_ASSERT(fake.nr_delete_failed > 0);
+	CU_ASSERT(fake.sq[qid].valid && fake.cq[qid].valid);
+	/* Not a byte of the queues the controller still has may be freed. */
+	CU_ASSERT(test_dma_live == live);
+	fake.fail_delete = false;
+	/* Another qpair still works, on another queue. */
+	CU_ASSERT_FATAL(zdk_nvme_qpair_alloc(ctrlr, NULL, &qp2) == 0);
+	CU_ASSERT(nvme_qpair(qp2)->qid != qid);
+	buf = zdk_dma_zalloc(PG, PG, -1, NULL);
+	CU_ASSERT(zdk_nvme_ns_rw_sync(zdk_nvme_ns_get(ctrlr, 1), qp2, false, buf, 0, 8) == 0);
+	zdk_nvme_qpair_free(qp2);
+	/* A reset takes the queues from the controller: now they can go. */
+	CU_ASSERT(zdk_nvme_ctrlr_reset(ctrlr) == 0);
+	CU_ASSERT(test_dma_live == live - 2 + 1); /* and buf */
+	CU_ASSERT_FATAL(zdk_nvme_qpair_alloc(ctrlr, NULL, &qp) == 0);
+	CU_ASSERT(nvme_qpair(qp)->qid == qid);
+	zdk_nvme_qpair_free(qp);
+	nvme_ctrlr_destroy(ctrlr);
+	ctrlr = NULL;
+	fake_nvme_fini(&fake);
+	zdk_dma_free(buf);
+	CU_ASSERT(test_dma_live == 0);
+}
+
 struct race {
 	struct zdk_nvme_qpair *qp;
 	const struct zdk_nvme_ns *ns;
@@ -139,6 +177,7 @@ static void test_reset_from_thread(void)
 
 static const struct zdk_test tests[] = {
 	{ "duplicate completion after a resubmit", test_dup_after_resubmit },
+	{ "qpair free when Delete SQ/CQ fails", test_free_failed_delete },
 	{ "reset from another thread under I/O", test_reset_from_thread },
 	{ NULL, NULL },
 };
