@@ -263,30 +263,42 @@ static void ns_setup(struct zdk_nvme_ctrlr *c, struct zdk_nvme_ns *ns, const str
 		 (unsigned long long)ns->nblocks, ns->lba_size);
 }
 
-/* Identify the active namespace list (CNS 02h), then each namespace (CNS 00h). */
+/*
+ * Identify the active namespace list (CNS 02h), then each namespace (CNS
+ * 00h). NN is any u32 the device says: the table is sized by the list (at
+ * most NVME_MAX_NS ids, in increasing order, 0 ends it), never by NN.
+ */
 static int ns_scan(struct zdk_nvme_ctrlr *c)
 {
-	uint32_t ids[1024];
+	uint32_t ids[NVME_MAX_NS], n = 0, prev = 0;
 	int rc;
 
 	c->nn = c->id.nn;
 	if (c->nn == 0)
 		return 0;
-	c->ns = calloc(c->nn, sizeof(*c->ns));
-	if (!c->ns)
-		return -ENOMEM;
 	rc = identify(c, ZDK_NVME_CNS_ACTIVE_NS, 0);
 	if (rc) {
 		ZDK_ERR("%s: Identify (active namespace list) failed", c->name);
 		return rc;
 	}
 	memcpy(ids, c->scratch, sizeof(ids));
-	for (unsigned i = 0; i < ZDK_ARRAY_SIZE(ids) && ids[i]; i++) {
-		struct zdk_nvme_ns *ns;
+	while (n < NVME_MAX_NS && ids[n])
+		n++;
+	if (n == 0)
+		return 0;
+	c->ns = calloc(n, sizeof(*c->ns));
+	if (!c->ns)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		struct zdk_nvme_ns *ns = &c->ns[c->nr_ns];
 
-		if (ids[i] > c->nn)
+		/* A list out of order or past NN would break lookups: skip those ids. */
+		if (ids[i] <= prev || ids[i] > c->nn) {
+			ZDK_WARN("%s: active namespace list: nsid %u out of order or above NN %u, "
+				 "skipped", c->name, ids[i], c->nn);
 			continue;
-		ns = &c->ns[ids[i] - 1];
+		}
+		prev = ids[i];
 		ns->ctrlr = c;
 		ns->nsid = ids[i];
 		rc = identify(c, ZDK_NVME_CNS_NS, ids[i]);
@@ -295,6 +307,7 @@ static int ns_scan(struct zdk_nvme_ctrlr *c)
 			return rc;
 		}
 		ns_setup(c, ns, c->scratch);
+		c->nr_ns++;
 	}
 	return 0;
 }
@@ -458,17 +471,35 @@ bool zdk_nvme_ctrlr_sgl_supported(const struct zdk_nvme_ctrlr *c)
 	return c->sgl;
 }
 
+/* The entry for @nsid in the table (sorted by nsid), or NULL. */
+static struct zdk_nvme_ns *ns_find(struct zdk_nvme_ctrlr *c, uint32_t nsid)
+{
+	uint32_t lo = 0, hi = c->nr_ns;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (c->ns[mid].nsid == nsid)
+			return &c->ns[mid];
+		if (c->ns[mid].nsid < nsid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 const struct zdk_nvme_ns *zdk_nvme_ns_get(struct zdk_nvme_ctrlr *c, uint32_t nsid)
 {
-	if (nsid == 0 || nsid > c->nn || !c->ns[nsid - 1].active)
-		return NULL;
-	return &c->ns[nsid - 1];
+	const struct zdk_nvme_ns *ns = ns_find(c, nsid);
+
+	return ns && ns->active ? ns : NULL;
 }
 
 const struct zdk_nvme_ns *zdk_nvme_ns_next(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_ns *prev)
 {
-	for (uint32_t nsid = prev ? prev->nsid + 1 : 1; nsid <= c->nn; nsid++)
-		if (c->ns[nsid - 1].active)
-			return &c->ns[nsid - 1];
+	for (uint32_t i = prev ? (uint32_t)(prev - c->ns) + 1 : 0; i < c->nr_ns; i++)
+		if (c->ns[i].active)
+			return &c->ns[i];
 	return NULL;
 }

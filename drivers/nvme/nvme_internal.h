@@ -22,6 +22,7 @@ struct zdk_pci_device;
 #define NVME_TICK_POLLS 4096           /* polls between two slow-path checks */
 #define NVME_CSTS_CHECK_MS 10          /* fastest CSTS.CFS check when stuck */
 #define NVME_MAX_IOV 256               /* SGL descriptors in one list page */
+#define NVME_MAX_NS 1024               /* nsids in one active namespace list page */
 
 /* zdk_nvme_req.flags, set and cleared within the slow paths */
 #define NVME_REQ_FAIL (1u << 0)        /* to be completed by the driver with req->status */
@@ -82,8 +83,9 @@ struct zdk_nvme_ctrlr {
 	uint8_t qid_used[NVME_MAX_IO_QUEUES + 1];
 	struct nvme_qpair *qpairs;
 	struct nvme_qpair *zombies; /* freed, but their queues could not be deleted */
-	uint32_t nn;
-	struct zdk_nvme_ns *ns;  /* nn entries, index nsid - 1 */
+	uint32_t nn;             /* Identify NN: the highest nsid (any u32) */
+	struct zdk_nvme_ns *ns;  /* nr_ns entries from the active list, by nsid */
+	uint32_t nr_ns;
 	uint32_t db_sink[2];     /* doorbells of qpairs whose queues a reset deleted */
 	struct zdk_pci_device *pci;
 	bool attached;           /* by zdk_nvme_ctrlr_attach(), not by probe */

@@ -175,10 +175,32 @@ static void test_reset_from_thread(void)
 	teardown();
 }
 
+static void nn_huge(struct fake_nvme *f)
+{
+	f->nn = UINT32_MAX;
+}
+
+/* Issue 9, item 11: NN from Identify sized a calloc (4 G namespaces here). */
+static void test_nn_huge(void)
+{
+	const struct zdk_nvme_ns *ns;
+	unsigned n = 0;
+
+	setup_with(nn_huge);
+	for (ns = zdk_nvme_ns_next(ctrlr, NULL); ns && n < 10; ns = zdk_nvme_ns_next(ctrlr, ns))
+		n++;
+	CU_ASSERT(n == 2);
+	CU_ASSERT(zdk_nvme_ns_get(ctrlr, 2) && zdk_nvme_ns_get(ctrlr, 2)->nsid == 2);
+	CU_ASSERT(zdk_nvme_ns_get(ctrlr, UINT32_MAX) == NULL);
+	CU_ASSERT(zdk_nvme_ns_get(ctrlr, 3) == NULL && zdk_nvme_ns_get(ctrlr, 0) == NULL);
+	teardown();
+}
+
 static const struct zdk_test tests[] = {
 	{ "duplicate completion after a resubmit", test_dup_after_resubmit },
 	{ "qpair free when Delete SQ/CQ fails", test_free_failed_delete },
 	{ "reset from another thread under I/O", test_reset_from_thread },
+	{ "Identify NN of 2^32 - 1", test_nn_huge },
 	{ NULL, NULL },
 };
 
