@@ -11,22 +11,31 @@
 #include "zdk_log.h"
 #include "nvme_internal.h"
 
-/* Wait until (CSTS & @mask) == @want, up to @ms. */
-static int wait_csts(struct zdk_nvme_ctrlr *c, uint32_t mask, uint32_t want, uint32_t ms)
+/*
+ * Wait until (CSTS & @mask) == @want, up to @ms (@why names the limit).
+ * All ones is a device gone from the bus: -ENODEV at once, no wait.
+ */
+static int wait_csts(struct zdk_nvme_ctrlr *c, uint32_t mask, uint32_t want, uint32_t ms,
+		     const char *why)
 {
-	uint64_t deadline = NVME_TSC() + nvme_ms_to_tsc(ms);
+	uint64_t start = NVME_TSC(), deadline = start + nvme_ms_to_tsc(ms);
 
 	for (;;) {
 		uint32_t csts = nvme_reg_read32(c, ZDK_NVME_REG_CSTS);
 
-		if (csts != UINT32_MAX && (csts & mask) == want)
+		if (csts == UINT32_MAX) {
+			ZDK_ERR("%s: CSTS reads all ones: the device is gone", c->name);
+			return -ENODEV;
+		}
+		if ((csts & mask) == want)
 			return 0;
 		if (NVME_TSC() > deadline) {
-			ZDK_ERR("%s: CSTS 0x%x did not reach 0x%x/0x%x within %u ms (CAP.TO)",
-				c->name, csts, want, mask, ms);
+			ZDK_ERR("%s: CSTS 0x%x did not reach 0x%x/0x%x within %u ms (%s)",
+				c->name, csts, want, mask, ms, why);
 			return -ETIMEDOUT;
 		}
-		NVME_IDLE(c, 100);
+		/* Poll finely at first, then every millisecond (a shutdown may take a minute). */
+		NVME_IDLE(c, NVME_TSC() - start < nvme_ms_to_tsc(10) ? 100 : 1000);
 	}
 }
 
@@ -38,9 +47,9 @@ static int ctrlr_disable(struct zdk_nvme_ctrlr *c)
 
 	/* Changing EN while RDY still lags it is undefined: let it settle. */
 	if ((cc & ZDK_NVME_CC_EN) && !(csts & ZDK_NVME_CSTS_RDY) && !(csts & ZDK_NVME_CSTS_CFS))
-		wait_csts(c, ZDK_NVME_CSTS_RDY, ZDK_NVME_CSTS_RDY, c->ready_timeout_ms);
+		wait_csts(c, ZDK_NVME_CSTS_RDY, ZDK_NVME_CSTS_RDY, c->ready_timeout_ms, "CAP.TO");
 	nvme_reg_write32(c, ZDK_NVME_REG_CC, cc & ~ZDK_NVME_CC_EN);
-	return wait_csts(c, ZDK_NVME_CSTS_RDY, 0, c->ready_timeout_ms);
+	return wait_csts(c, ZDK_NVME_CSTS_RDY, 0, c->ready_timeout_ms, "CAP.TO");
 }
 
 /*
@@ -51,9 +60,7 @@ static int ctrlr_quiesce(struct zdk_nvme_ctrlr *c)
 {
 	int rc = ctrlr_disable(c);
 
-	if (rc && nvme_reg_read32(c, ZDK_NVME_REG_CSTS) == UINT32_MAX)
-		rc = 0;
-	return rc;
+	return rc == -ENODEV ? 0 : rc;
 }
 
 /* Admin queue registers, then CC with EN, then wait for RDY (base spec 3.5.1). */
@@ -69,7 +76,7 @@ static int ctrlr_enable(struct zdk_nvme_ctrlr *c)
 			 ZDK_NVME_CC_CSS_NVM | ZDK_NVME_CC_MPS(ZDK_NVME_PAGE_SHIFT) |
 				 ZDK_NVME_CC_IOSQES(6) | ZDK_NVME_CC_IOCQES(4) | ZDK_NVME_CC_EN);
 	return wait_csts(c, ZDK_NVME_CSTS_RDY | ZDK_NVME_CSTS_CFS, ZDK_NVME_CSTS_RDY,
-			 c->ready_timeout_ms);
+			 c->ready_timeout_ms, "CAP.TO");
 }
 
 struct sync_cpl {
@@ -423,7 +430,20 @@ static void leaked_add(struct zdk_nvme_ctrlr *c)
 	pthread_mutex_unlock(&leaked_lock);
 }
 
-/* Normal shutdown (CC.SHN, base spec 3.6.2), then disable. */
+/*
+ * How long a normal shutdown may take: RTD3E (Identify Controller, in
+ * microseconds, base spec 5.17.2.1), and as Linux does, at least 5 s (also
+ * when it is 0, unreported) and at most 60 s, whatever the device claims.
+ */
+static uint32_t shutdown_timeout_ms(const struct zdk_nvme_ctrlr *c)
+{
+	uint32_t ms = (uint32_t)(((uint64_t)c->id.rtd3e + 999) / 1000);
+
+	return ZDK_MIN(ZDK_MAX(ms, (uint32_t)NVME_SHUTDOWN_TIMEOUT_MS),
+		       (uint32_t)NVME_SHUTDOWN_TIMEOUT_MAX_MS);
+}
+
+/* Normal shutdown (CC.SHN, base spec 3.6.2), waiting per RTD3E, then disable. */
 void nvme_ctrlr_destroy(struct zdk_nvme_ctrlr *c)
 {
 	uint32_t cc;
@@ -435,7 +455,8 @@ void nvme_ctrlr_destroy(struct zdk_nvme_ctrlr *c)
 	cc = nvme_reg_read32(c, ZDK_NVME_REG_CC);
 	if (cc & ZDK_NVME_CC_EN) {
 		nvme_reg_write32(c, ZDK_NVME_REG_CC, (cc & ~ZDK_NVME_CC_SHN_MASK) | ZDK_NVME_CC_SHN_NORMAL);
-		wait_csts(c, ZDK_NVME_CSTS_SHST_MASK, ZDK_NVME_CSTS_SHST_DONE, NVME_SHUTDOWN_TIMEOUT_MS);
+		wait_csts(c, ZDK_NVME_CSTS_SHST_MASK, ZDK_NVME_CSTS_SHST_DONE, shutdown_timeout_ms(c),
+			  "RTD3E");
 	}
 	if (ctrlr_quiesce(c)) {
 		/* It may still DMA to the admin queue or a parked qpair: keep them. */

@@ -18,7 +18,8 @@ struct zdk_pci_device;
 #define NVME_MAX_XFER (4u << 20)       /* cap on MDTS: bounds the PRP list pages */
 #define NVME_IO_TIMEOUT_MS_DEFAULT 30000
 #define NVME_ADMIN_TIMEOUT_MS 10000
-#define NVME_SHUTDOWN_TIMEOUT_MS 5000
+#define NVME_SHUTDOWN_TIMEOUT_MS 5000   /* at least, as Linux's nvme shutdown_timeout */
+#define NVME_SHUTDOWN_TIMEOUT_MAX_MS 60000 /* at most, whatever RTD3E says (Linux too) */
 #define NVME_TICK_POLLS 4096           /* polls between two slow-path checks */
 #define NVME_CSTS_CHECK_MS 10          /* fastest CSTS.CFS check when stuck */
 #define NVME_MAX_IOV 256               /* SGL descriptors in one list page */

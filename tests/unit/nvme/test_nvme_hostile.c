@@ -196,11 +196,48 @@ static void test_nn_huge(void)
 	teardown();
 }
 
+static void slow_shutdown(struct fake_nvme *f)
+{
+	f->rtd3e = 20 * 1000 * 1000;      /* 20 s */
+	f->shutdown_ns = 10ULL * 1000000000; /* takes 10 s */
+}
+
+static void endless_shutdown(struct fake_nvme *f)
+{
+	f->rtd3e = UINT32_MAX;             /* 71 minutes */
+	f->shutdown_ns = UINT64_MAX / 2;   /* never done */
+}
+
+/* Issue 9, item 11: shutdown waits per RTD3E (capped), not a fixed 5 s. */
+static void test_shutdown_rtd3e(void)
+{
+	uint64_t t0;
+
+	setup_with(slow_shutdown);
+	t0 = test_tsc;
+	nvme_ctrlr_destroy(ctrlr);
+	ctrlr = NULL;
+	/* Shut down in full, not disabled in the middle of it. */
+	CU_ASSERT(fake.nr_shutdown == 1 && fake.nr_unsafe_shutdown == 0);
+	CU_ASSERT(test_tsc - t0 >= 10ULL * 1000000000);
+	fake_nvme_fini(&fake);
+
+	setup_with(endless_shutdown);
+	t0 = test_tsc;
+	nvme_ctrlr_destroy(ctrlr);
+	ctrlr = NULL;
+	/* A value no controller needs is capped: about 60 s, not 71 minutes. */
+	CU_ASSERT(test_tsc - t0 >= 59ULL * 1000000000 && test_tsc - t0 <= 62ULL * 1000000000);
+	fake_nvme_fini(&fake);
+	CU_ASSERT(test_dma_live == 0);
+}
+
 static const struct zdk_test tests[] = {
 	{ "duplicate completion after a resubmit", test_dup_after_resubmit },
 	{ "qpair free when Delete SQ/CQ fails", test_free_failed_delete },
 	{ "reset from another thread under I/O", test_reset_from_thread },
 	{ "Identify NN of 2^32 - 1", test_nn_huge },
+	{ "shutdown per RTD3E, capped", test_shutdown_rtd3e },
 	{ NULL, NULL },
 };
 
