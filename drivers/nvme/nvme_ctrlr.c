@@ -147,9 +147,10 @@ int zdk_nvme_ctrlr_admin(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cm
 /* Set Features, Number of Queues (base spec 5.27.1.5): 0-based counts. */
 static int set_num_queues(struct zdk_nvme_ctrlr *c)
 {
+	uint32_t want = c->max_qid - 1u;
 	struct zdk_nvme_sqe cmd = {
 		.opc = ZDK_NVME_ADM_SET_FEATURES, .cdw10 = ZDK_NVME_FEAT_NUM_QUEUES,
-		.cdw11 = (NVME_MAX_IO_QUEUES - 1) << 16 | (NVME_MAX_IO_QUEUES - 1),
+		.cdw11 = want << 16 | want,
 	};
 	struct zdk_nvme_cpl cpl;
 	uint32_t nsq, ncq;
@@ -162,7 +163,8 @@ static int set_num_queues(struct zdk_nvme_ctrlr *c)
 	}
 	nsq = (cpl.dw0 & 0xffff) + 1;
 	ncq = (cpl.dw0 >> 16) + 1;
-	c->nr_io_queues = (uint16_t)ZDK_MIN(ZDK_MIN(nsq, ncq), NVME_MAX_IO_QUEUES);
+	/* Never more than asked for, whatever the answer: BAR0 holds no more doorbells. */
+	c->nr_io_queues = (uint16_t)ZDK_MIN(ZDK_MIN(nsq, ncq), c->max_qid);
 	return 0;
 }
 
@@ -354,10 +356,17 @@ static int ctrlr_check_cap(struct zdk_nvme_ctrlr *c)
 	}
 	c->db_stride = 4u << ZDK_NVME_CAP_DSTRD(c->cap);
 	c->ready_timeout_ms = ZDK_MAX(ZDK_NVME_CAP_TO(c->cap), 1u) * 500;
-	if (ZDK_NVME_REG_DBS + (2u * NVME_MAX_IO_QUEUES + 2) * c->db_stride > c->regs_len) {
-		ZDK_ERR("%s: BAR0 of %zu bytes is too small for the doorbells", c->name, c->regs_len);
+	/* Queue y's two doorbells end at 1000h + (2y + 2) * stride (base spec 3.1.3.24). */
+	if (c->regs_len < ZDK_NVME_REG_DBS + 4u * c->db_stride) {
+		ZDK_ERR("%s: BAR0 of %zu bytes cannot hold the doorbells of even one I/O queue "
+			"(stride %u)", c->name, c->regs_len, c->db_stride);
 		return -ENODEV;
 	}
+	c->max_qid = (uint16_t)ZDK_MIN((c->regs_len - ZDK_NVME_REG_DBS) / (2u * c->db_stride) - 1,
+				       (size_t)NVME_MAX_IO_QUEUES);
+	if (c->max_qid < NVME_MAX_IO_QUEUES)
+		ZDK_INFO("%s: BAR0 of %zu bytes holds the doorbells of %u I/O queues", c->name,
+			 c->regs_len, c->max_qid);
 	return 0;
 }
 

@@ -68,6 +68,7 @@ struct zdk_nvme_ctrlr {
 	size_t regs_len;
 	uint64_t cap;
 	uint32_t db_stride;      /* bytes between doorbells: 4 << CAP.DSTRD */
+	uint16_t max_qid;        /* the highest I/O queue whose doorbells BAR0 holds */
 	uint32_t ready_timeout_ms; /* CAP.TO */
 	uint32_t admin_timeout_ms;
 	pthread_mutex_t lock;    /* admin queue, qid allocation, reset */

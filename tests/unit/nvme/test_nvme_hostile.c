@@ -232,12 +232,52 @@ static void test_shutdown_rtd3e(void)
 	CU_ASSERT(test_dma_live == 0);
 }
 
+/* Issue 9, item 11: a BAR0 with room for fewer than 64 queues' doorbells. */
+static void test_small_bar(void)
+{
+	struct zdk_nvme_qpair *qp[8];
+	struct zdk_nvme_ctrlr *c = NULL;
+	uint8_t *buf;
+	int n = 0;
+
+	fake_nvme_init(&fake);
+	test_fake = &fake;
+	/* Too small even for the admin queue and one I/O queue. */
+	CU_ASSERT(nvme_ctrlr_create(fake.bar, 0x1000 + 8, "fake", &c) == -ENODEV);
+	/* Room for queues 0 to 4: four I/O queues. */
+	CU_ASSERT_FATAL(nvme_ctrlr_create(fake.bar, 0x1000 + 5 * 8, "fake", &ctrlr) == 0);
+	buf = zdk_dma_zalloc(PG, PG, -1, NULL);
+	while (n < 8 && zdk_nvme_qpair_alloc(ctrlr, NULL, &qp[n]) == 0)
+		n++;
+	CU_ASSERT(n == 4);
+	for (int i = 0; i < n; i++) {
+		CU_ASSERT(zdk_nvme_ns_rw_sync(zdk_nvme_ns_get(ctrlr, 2), qp[i], true, buf, i, 1) == 0);
+		zdk_nvme_qpair_free(qp[i]);
+	}
+	zdk_dma_free(buf);
+	teardown();
+
+	/* A doorbell stride of 128 bytes (CAP.DSTRD 5) in a 16 KiB BAR0. */
+	fake_nvme_init(&fake);
+	fake.dstrd = 5;
+	fake_nvme_set_cap(&fake, fake.mqes | 1u << 16 | 1u << 24 | 5ULL << 32 | 1ULL << 37 | 4ULL << 52);
+	test_fake = &fake;
+	CU_ASSERT_FATAL(nvme_ctrlr_create(fake.bar, sizeof(fake.bar), "fake", &ctrlr) == 0);
+	CU_ASSERT_FATAL(zdk_nvme_qpair_alloc(ctrlr, NULL, &qp[0]) == 0);
+	buf = zdk_dma_zalloc(PG, PG, -1, NULL);
+	CU_ASSERT(zdk_nvme_ns_rw_sync(zdk_nvme_ns_get(ctrlr, 2), qp[0], false, buf, 0, 1) == 0);
+	zdk_dma_free(buf);
+	zdk_nvme_qpair_free(qp[0]);
+	teardown();
+}
+
 static const struct zdk_test tests[] = {
 	{ "duplicate completion after a resubmit", test_dup_after_resubmit },
 	{ "qpair free when Delete SQ/CQ fails", test_free_failed_delete },
 	{ "reset from another thread under I/O", test_reset_from_thread },
 	{ "Identify NN of 2^32 - 1", test_nn_huge },
 	{ "shutdown per RTD3E, capped", test_shutdown_rtd3e },
+	{ "BAR0 too small for 64 queues", test_small_bar },
 	{ NULL, NULL },
 };
 
