@@ -246,16 +246,28 @@ static int identify(struct zdk_nvme_ctrlr *c, uint8_t cns, uint32_t nsid)
 	return nvme_admin_locked(c, &cmd, c->scratch, ZDK_NVME_PAGE_SIZE, NULL);
 }
 
+/*
+ * Identify Namespace (NVM command set 4.1.5.1). Values out of range (a
+ * format index beyond NLBAF, an LBA size outside 512 B..64 KiB or above the
+ * largest transfer, no blocks) leave the namespace inactive, with a log.
+ */
 static void ns_setup(struct zdk_nvme_ctrlr *c, struct zdk_nvme_ns *ns, const struct zdk_nvme_id_ns *id)
 {
 	uint32_t fmt = id->flbas & 0xf, lbaf, lbads;
 
 	if (id->nlbaf >= 16)
 		fmt |= (uint32_t)((id->flbas >> 5) & 3) << 4;
+	if (fmt > id->nlbaf) {
+		ZDK_WARN("%s: namespace %u: FLBAS selects format %u of %u (NLBAF): skipped", c->name,
+			 ns->nsid, fmt, id->nlbaf + 1u);
+		return;
+	}
 	lbaf = id->lbaf[fmt];
 	lbads = (lbaf >> 16) & 0xff;
-	if (id->nsze == 0 || lbads < 9 || lbads > 16) {
-		ZDK_WARN("%s: namespace %u: LBA data size 2^%u unusable, skipped", c->name, ns->nsid, lbads);
+	if (id->nsze == 0 || lbads < 9 || lbads > 16 || (1u << lbads) > c->max_xfer) {
+		ZDK_WARN("%s: namespace %u: LBA data size 2^%u (%llu blocks, largest transfer %u) "
+			 "unusable, skipped", c->name, ns->nsid, lbads, (unsigned long long)id->nsze,
+			 c->max_xfer);
 		return;
 	}
 	if (lbaf & 0xffff) {
@@ -353,6 +365,12 @@ static int ctrlr_check_cap(struct zdk_nvme_ctrlr *c)
 		ZDK_ERR("%s: controller lacks 4 KiB pages or the NVM command set (CAP 0x%llx)",
 			c->name, (unsigned long long)c->cap);
 		return -ENOTSUP;
+	}
+	/* MQES is 0-based and at least 1 (base spec 3.1.3.1): a queue holds two entries. */
+	if (ZDK_NVME_CAP_MQES(c->cap) == 0) {
+		ZDK_ERR("%s: CAP.MQES is 0 (CAP 0x%llx): not an NVMe controller that works", c->name,
+			(unsigned long long)c->cap);
+		return -ENODEV;
 	}
 	c->db_stride = 4u << ZDK_NVME_CAP_DSTRD(c->cap);
 	c->ready_timeout_ms = ZDK_MAX(ZDK_NVME_CAP_TO(c->cap), 1u) * 500;

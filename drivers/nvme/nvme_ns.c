@@ -110,7 +110,8 @@ int zdk_nvme_ns_rw_sync(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp,
 	struct sync_io s = { .done = false };
 	int rc;
 
-	if (!buf || nlb == 0 || nlb > ns->max_blocks || lba + nlb > ns->nblocks)
+	if (!buf || nlb == 0 || nlb > ns->max_blocks || nlb > ns->nblocks ||
+	    lba > ns->nblocks - nlb)
 		return -EINVAL;
 	rc = zdk_nvme_qpair_rw(qp, ns, write ? ZDK_NVME_OPC_WRITE : ZDK_NVME_OPC_READ, buf, lba,
 			       nlb, sync_io_cb, &s);

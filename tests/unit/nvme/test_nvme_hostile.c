@@ -11,6 +11,7 @@
  */
 #include <pthread.h>
 
+#include "../zdk_prop.h"
 #include "../zdk_test.h"
 #include "test_env.h"
 /* The driver under test, with the seams of test_env.h. */
@@ -271,6 +272,105 @@ static void test_small_bar(void)
 	teardown();
 }
 
+/* One command of the hostile run: its buffer sits between guard bytes. */
+struct hcmd {
+	struct done d;
+	uint16_t cid;
+	uint8_t *area;
+	size_t off, len;
+	struct zdk_prop *p;
+};
+
+static void hostile_cb(void *arg, const struct zdk_nvme_cpl *cpl)
+{
+	struct hcmd *h = arg;
+
+	ZDK_PROP_CHECK(h->p, h->d.calls == 0);   /* never completed twice */
+	ZDK_PROP_CHECK(h->p, cpl->cid == h->cid); /* never another command's entry */
+	done_cb(&h->d, cpl);
+}
+
+/*
+ * A controller driven by a random byte stream: completion entries with
+ * unknown, out-of-range and stale cids, duplicates, absurd status and SQ
+ * heads; Identify data with any MDTS, NN, LBA format; CSTS reading all
+ * ones. Commands complete at most once, with their own entry; buffers'
+ * guard bytes stay intact; the driver's arrays are checked by ASan.
+ */
+static void test_hostile_device(void)
+{
+	static uint8_t stream[4096];
+	struct zdk_prop p;
+	unsigned cases = zdk_prop_cases(150);
+
+	zdk_prop_begin(&p, "nvme-hostile");
+	test_time_warp = 1000;
+	zdk_log_level = -1;
+	for (p.step = 0; p.step < cases; p.step++) {
+		struct hcmd h[32];
+		struct zdk_nvme_qpair_opts o = { .entries = 1u << zdk_prop_pick(&p, 1, 6) };
+		struct zdk_nvme_qpair *qp = NULL;
+		const struct zdk_nvme_ns *ns;
+		unsigned nh = 0;
+
+		memset(h, 0, sizeof(h));
+		for (size_t i = 0; i < sizeof(stream); i++)
+			stream[i] = zdk_prop_chance(&p, 1, 3) ? (uint8_t)zdk_prop_next(&p) : 0;
+		fake_nvme_init(&fake);
+		fake.evil = stream;
+		fake.evil_len = zdk_prop_pick(&p, 0, sizeof(stream));
+		fake.evil_admin = zdk_prop_chance(&p, 1, 2);
+		fake.mdts = (uint8_t)zdk_prop_pick(&p, 0, 12);
+		test_fake = &fake;
+		if (nvme_ctrlr_create(fake.bar, sizeof(fake.bar), "fake", &ctrlr) != 0) {
+			fake_nvme_fini(&fake);
+			continue;
+		}
+		ns = zdk_nvme_ns_next(ctrlr, NULL);
+		if (ns && zdk_nvme_qpair_alloc(ctrlr, &o, &qp) == 0) {
+			for (int step = 0; step < 200; step++) {
+				if (nh < ZDK_ARRAY_SIZE(h) && zdk_prop_chance(&p, 1, 3)) {
+					struct hcmd *c = &h[nh];
+					uint32_t nlb = (uint32_t)zdk_prop_pick(&p, 1, ZDK_MIN(ns->max_blocks, 16u));
+					size_t off = 4 * zdk_prop_pick(&p, 0, 1023);
+
+					c->p = &p;
+					c->off = off;
+					c->len = (size_t)nlb << ns->lba_shift;
+					c->area = zdk_dma_zalloc(c->len + 3 * PG, PG, -1, NULL);
+					memset(c->area, 0xee, c->len + 3 * PG);
+					if (zdk_nvme_ns_read(ns, qp, c->area + PG + off, zdk_prop_pick(&p, 0, 64),
+							     nlb, hostile_cb, c) == 0) {
+						c->cid = qp->sq[(qp->sq_tail - 1) & qp->mask].cid;
+						nh++;
+					} else {
+						zdk_dma_free(c->area);
+					}
+				}
+				test_fake_run(&fake);
+				if (zdk_prop_chance(&p, 1, 50))
+					zdk_nvme_ctrlr_reset(ctrlr);
+				zdk_nvme_qpair_poll(qp, (uint32_t)zdk_prop_pick(&p, 0, 4));
+			}
+			zdk_nvme_qpair_free(qp);
+		}
+		nvme_ctrlr_destroy(ctrlr);
+		ctrlr = NULL;
+		for (unsigned i = 0; i < nh; i++) {
+			/* Whatever the device wrote, it stayed inside the buffer. */
+			uint8_t *end = h[i].area + PG + h[i].off + h[i].len;
+
+			ZDK_PROP_CHECK(&p, all_bytes(h[i].area, PG + h[i].off, 0xee));
+			ZDK_PROP_CHECK(&p, all_bytes(end, 2 * PG - h[i].off, 0xee));
+			zdk_dma_free(h[i].area);
+		}
+		fake_nvme_fini(&fake);
+	}
+	test_time_warp = 1;
+	zdk_log_level = ZDK_LOG_ERR;
+	test_dma_live = 0; /* queue memory kept on purpose where a deletion failed */
+}
+
 static const struct zdk_test tests[] = {
 	{ "duplicate completion after a resubmit", test_dup_after_resubmit },
 	{ "qpair free when Delete SQ/CQ fails", test_free_failed_delete },
@@ -278,6 +378,7 @@ static const struct zdk_test tests[] = {
 	{ "Identify NN of 2^32 - 1", test_nn_huge },
 	{ "shutdown per RTD3E, capped", test_shutdown_rtd3e },
 	{ "BAR0 too small for 64 queues", test_small_bar },
+	{ "hostile controller (random byte streams)", test_hostile_device },
 	{ NULL, NULL },
 };
 
