@@ -120,8 +120,6 @@ void fake_nvme_init(struct fake_nvme *f)
 	f->lba_shift[1] = 12;
 	f->nblocks[0] = FAKE_NS_BLOCKS_512;
 	f->nblocks[1] = FAKE_NS_BLOCKS_4K;
-	for (int i = 0; i < 2; i++)
-		f->disk[i] = calloc(f->nblocks[i], 1u << f->lba_shift[i]);
 	/* CAP: MQES, CQR, TO 1 (500 ms), DSTRD, CSS NVM, MPSMIN 0, MPSMAX 4. */
 	fake_nvme_set_cap(f, f->mqes | 1u << 16 | 1u << 24 | (uint64_t)f->dstrd << 32 |
 			      1ULL << 37 | 4ULL << 52);
@@ -140,8 +138,14 @@ void fake_nvme_fini(struct fake_nvme *f)
 	free(f->disk[1]);
 }
 
+/* The disks (8 MiB each) are allocated on first use: bring-up alone needs none. */
 uint8_t *fake_nvme_disk(struct fake_nvme *f, uint32_t nsid, uint64_t lba)
 {
+	if (!f->disk[nsid - 1]) {
+		f->disk[nsid - 1] = calloc(1, (size_t)8 << 20);
+		if (!f->disk[nsid - 1])
+			abort();
+	}
 	return f->disk[nsid - 1] + (lba << f->lba_shift[nsid - 1]);
 }
 
@@ -612,7 +616,7 @@ void fake_nvme_run(struct fake_nvme *f)
 	}
 	if (f->hold)
 		return;
-	for (uint16_t qid = 0; qid < FAKE_MAXQ; qid++) {
+	for (uint16_t qid = 0; qid < (f->io_hold ? 1 : FAKE_MAXQ); qid++) {
 		run_sq(f, qid, pend, &npend);
 		if (reg32(f, ZDK_NVME_REG_CSTS) & ZDK_NVME_CSTS_CFS)
 			return;

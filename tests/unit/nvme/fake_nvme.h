@@ -56,6 +56,7 @@ struct fake_nvme {
 	bool abort_works;      /* Abort completes a swallowed command */
 	bool never_ready;      /* CC.EN never gives CSTS.RDY */
 	bool hold;             /* fetch nothing (a slow controller) */
+	bool io_hold;          /* fetch from the admin queue only */
 	bool reverse;          /* complete each run's I/O in reverse order */
 	int dup_next;          /* post the next I/O completion twice */
 	int dup_late;          /* ... and again at the start of the next run */

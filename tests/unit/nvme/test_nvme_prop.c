@@ -372,7 +372,7 @@ static void one_case(void)
 	}
 	drain_all();
 	for (int n = 0; n < 2; n++) {
-		ZDK_PROP_CHECK(p, memcmp(S.model[n], fake.disk[n],
+		ZDK_PROP_CHECK(p, memcmp(S.model[n], fake_nvme_disk(&fake, n + 1, 0),
 					 fake.nblocks[n] << fake.lba_shift[n]) == 0);
 		free(S.model[n]);
 	}
