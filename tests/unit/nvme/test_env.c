@@ -42,19 +42,21 @@ uint64_t fake_now_ns(void)
 }
 
 /*
- * The "arena" is malloc memory above 4 GiB: IOVA = VA - 4096 + offset, so a
- * driver that puts a VA in a command is caught. Below it sits the window of
- * external memory, translated page by page.
+ * The "arena" is malloc memory: IOVA = VA - 4096 + offset, so a driver that
+ * puts a VA in a command is caught. Once a test uses external memory, its
+ * window sits at EXT_BASE, translated page by page, and the arena starts
+ * above it (malloc memory is far above it, except under valgrind, whose
+ * runs, the instruction bench, use no window).
  */
-#define ARENA_BASE (1ULL << 32)
 #define EXT_BASE 0x10000000ULL
 #define EXT_PAGES 16384u            /* 64 MiB */
+#define EXT_END (EXT_BASE + (uint64_t)EXT_PAGES * 4096)
 #define NFRAMES (2 * EXT_PAGES)
 #define PG 4096u
 
-static const uint64_t iova_base[1] = { FAKE_IOVA_OFFSET + ARENA_BASE - 4096 };
+static uint64_t iova_base[1] = { FAKE_IOVA_OFFSET };
 struct zdk_mem_xlate zdk_mem_xlate = {
-	.va_base = ARENA_BASE, .len = UINTPTR_MAX - ARENA_BASE, .pg_shift = 63, .pg_iova = iova_base,
+	.va_base = 4096, .len = UINTPTR_MAX - 4096, .pg_shift = 63, .pg_iova = iova_base,
 };
 
 static struct {
@@ -92,6 +94,10 @@ static void ext_setup(void)
 	ext.base = p;
 	for (unsigned i = 0; i < EXT_PAGES; i++)
 		ext.frame[i] = -1;
+	/* The same IOVA = VA - 4096 + offset, for the arena above the window only. */
+	iova_base[0] = FAKE_IOVA_OFFSET + EXT_END - 4096;
+	zdk_mem_xlate.va_base = EXT_END;
+	zdk_mem_xlate.len = UINTPTR_MAX - EXT_END;
 }
 
 void test_ext_reset(uint64_t seed, bool noiommu)
@@ -275,7 +281,7 @@ void *zdk_dma_zalloc(size_t size, size_t align, int socket, uint64_t *iova)
 	p = aligned_alloc(align, size ? size : align);
 	if (!p)
 		return NULL;
-	if ((uintptr_t)p < ARENA_BASE) {
+	if ((uintptr_t)p < zdk_mem_xlate.va_base) {
 		fprintf(stderr, "test_env: malloc returned %p, below the fake arena\n", p);
 		abort();
 	}
