@@ -46,7 +46,8 @@ void nvme_qpair_ring_reset(struct nvme_qpair *q)
 	for (uint32_t i = 0; i <= qp->cid_mask; i++) {
 		qp->reqs[i].cb = NULL;
 		qp->reqs[i].flags = 0;
-		zdk_nvme_qpair_cid_put(qp, (uint16_t)((qp->reqs[i].cid & ~(uint32_t)qp->cid_mask) | i));
+		zdk_nvme_qpair_cid_put(qp, (uint16_t)((qp->reqs[i].cid & ~(uint32_t)qp->cid_mask) | i),
+				       qp->cid_mask);
 	}
 }
 
@@ -270,11 +271,12 @@ static uint16_t next_idx(const struct zdk_nvme_qpair *qp)
 static void commit(struct zdk_nvme_qpair *qp, struct zdk_nvme_sqe *sqe, zdk_nvme_cb cb, void *arg)
 {
 	uint16_t cid;
-	struct zdk_nvme_sqe *slot = zdk_nvme_qpair_slot(qp, &cid, cb, arg);
+	struct zdk_nvme_req *req;
+	struct zdk_nvme_sqe *slot = zdk_nvme_qpair_slot(qp, &cid, &req, cb, arg);
 
 	sqe->cid = cid;
 	*slot = *sqe;
-	zdk_nvme_qpair_push(qp, slot, cid);
+	zdk_nvme_qpair_push(qp, slot, req);
 }
 
 /* Describe @iov in @sqe: an SGL where wanted and possible, else PRPs. */
@@ -377,7 +379,7 @@ static void complete_sw(struct zdk_nvme_qpair *qp, uint32_t idx, uint16_t status
 
 	req->cb = NULL;
 	req->flags = 0;
-	zdk_nvme_qpair_cid_put(qp, req->cid);
+	zdk_nvme_qpair_cid_put(qp, req->cid, qp->cid_mask);
 	cb(req->cb_arg, &cpl);
 }
 

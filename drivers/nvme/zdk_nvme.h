@@ -158,25 +158,32 @@ static inline uint32_t zdk_nvme_qpair_nfree(const struct zdk_nvme_qpair *qp)
 	return (uint16_t)(qp->free_tail - qp->free_head);
 }
 
-/* Take the oldest free command id, fill its context, return the SQ slot to fill. */
+/*
+ * Take the oldest free command id, fill its context (*@reqp), return the SQ
+ * slot to fill. (The mask is read once: stores to the uint16_t ring could
+ * alias it.)
+ */
 static inline struct zdk_nvme_sqe *zdk_nvme_qpair_slot(struct zdk_nvme_qpair *qp, uint16_t *cidp,
+						       struct zdk_nvme_req **reqp,
 						       zdk_nvme_cb cb, void *arg)
 {
-	uint16_t cid = qp->free_cids[qp->free_head++ & qp->cid_mask];
-	struct zdk_nvme_req *req = &qp->reqs[cid & qp->cid_mask];
+	uint16_t cmask = qp->cid_mask;
+	uint16_t cid = qp->free_cids[qp->free_head++ & cmask];
+	struct zdk_nvme_req *req = &qp->reqs[cid & cmask];
 
 	req->cb = cb;
 	req->cb_arg = arg;
 	req->epoch = qp->epoch;
 	req->cid = cid;
 	*cidp = cid;
+	*reqp = req;
 	return &qp->sq[qp->sq_tail];
 }
 
-/* Give @cid back, one generation on, behind every other free id. */
-static inline void zdk_nvme_qpair_cid_put(struct zdk_nvme_qpair *qp, uint16_t cid)
+/* Give @cid back, one generation on, behind every other free id (@cmask: cid_mask). */
+static inline void zdk_nvme_qpair_cid_put(struct zdk_nvme_qpair *qp, uint16_t cid, uint16_t cmask)
 {
-	qp->free_cids[qp->free_tail++ & qp->cid_mask] = (uint16_t)(cid + qp->cid_mask + 1);
+	qp->free_cids[qp->free_tail++ & cmask] = (uint16_t)(cid + cmask + 1);
 }
 
 /* The doorbell pointers, which a reset on another thread may redirect. */
@@ -187,9 +194,9 @@ static inline volatile uint32_t *zdk_nvme_qpair_db(volatile uint32_t *const *db)
 
 /* Keep the command for a resubmission and hand the slot to the controller. */
 static inline void zdk_nvme_qpair_push(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *sqe,
-				       uint16_t cid)
+				       struct zdk_nvme_req *req)
 {
-	qp->reqs[cid & qp->cid_mask].sqe = *sqe;
+	req->sqe = *sqe;
 	qp->sq_tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
 	if (!qp->batch) {
 		/* The SQE stores must be visible before the tail doorbell (base spec 3.7.1). */
@@ -221,6 +228,7 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 	uint64_t end = ((uintptr_t)buf & (ZDK_NVME_PAGE_SIZE - 1)) + len;
 	uint64_t prp2 = 0;
 	struct zdk_nvme_sqe *sqe;
+	struct zdk_nvme_req *req;
 	uint16_t cid;
 
 	if (zdk_unlikely(end > 2 * ZDK_NVME_PAGE_SIZE || iova == ZDK_BAD_IOVA ||
@@ -236,7 +244,7 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 		if (zdk_unlikely(prp2 == ZDK_BAD_IOVA))
 			return zdk_nvme_qpair_rw_slow(qp, ns, opc, buf, lba, nlb, cb, arg);
 	}
-	sqe = zdk_nvme_qpair_slot(qp, &cid, cb, arg);
+	sqe = zdk_nvme_qpair_slot(qp, &cid, &req, cb, arg);
 	sqe->opc = opc;
 	sqe->flags = 0;
 	sqe->cid = cid;
@@ -252,7 +260,7 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 	sqe->cdw13 = 0;
 	sqe->cdw14 = 0;
 	sqe->cdw15 = 0;
-	zdk_nvme_qpair_push(qp, sqe, cid);
+	zdk_nvme_qpair_push(qp, sqe, req);
 	return 0;
 }
 
@@ -326,7 +334,7 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 		if (zdk_likely(cb != NULL && req->cid == cid &&
 			       (status & 0xfffe) != ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION))) {
 			req->cb = NULL;
-			zdk_nvme_qpair_cid_put(qp, cid);
+			zdk_nvme_qpair_cid_put(qp, cid, qp->cid_mask);
 			cb(req->cb_arg, cpl);
 		} else if (cb == NULL || req->cid != cid) {
 			qp->ndropped++;
@@ -513,7 +521,9 @@ ZDK_EXPORT int zdk_nvme_qpair_alloc(struct zdk_nvme_ctrlr *ctrlr,
 /**
  * zdk_nvme_qpair_free() - delete the queues and free the pair. Outstanding
  * commands are dropped without their callbacks: poll them out first.
- * NULL is ignored.
+ * If the controller fails to delete the queues it may still use them: their
+ * memory (and queue id) is then kept, with a warning, until the next
+ * controller reset or detach frees it. NULL is ignored.
  */
 ZDK_EXPORT void zdk_nvme_qpair_free(struct zdk_nvme_qpair *qp);
 
