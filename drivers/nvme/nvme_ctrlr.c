@@ -11,22 +11,31 @@
 #include "zdk_log.h"
 #include "nvme_internal.h"
 
-/* Wait until (CSTS & @mask) == @want, up to @ms. */
-static int wait_csts(struct zdk_nvme_ctrlr *c, uint32_t mask, uint32_t want, uint32_t ms)
+/*
+ * Wait until (CSTS & @mask) == @want, up to @ms (@why names the limit).
+ * All ones is a device gone from the bus: -ENODEV at once, no wait.
+ */
+static int wait_csts(struct zdk_nvme_ctrlr *c, uint32_t mask, uint32_t want, uint32_t ms,
+		     const char *why)
 {
-	uint64_t deadline = NVME_TSC() + nvme_ms_to_tsc(ms);
+	uint64_t start = NVME_TSC(), deadline = start + nvme_ms_to_tsc(ms);
 
 	for (;;) {
 		uint32_t csts = nvme_reg_read32(c, ZDK_NVME_REG_CSTS);
 
-		if (csts != UINT32_MAX && (csts & mask) == want)
+		if (csts == UINT32_MAX) {
+			ZDK_ERR("%s: CSTS reads all ones: the device is gone", c->name);
+			return -ENODEV;
+		}
+		if ((csts & mask) == want)
 			return 0;
 		if (NVME_TSC() > deadline) {
-			ZDK_ERR("%s: CSTS 0x%x did not reach 0x%x/0x%x within %u ms (CAP.TO)",
-				c->name, csts, want, mask, ms);
+			ZDK_ERR("%s: CSTS 0x%x did not reach 0x%x/0x%x within %u ms (%s)",
+				c->name, csts, want, mask, ms, why);
 			return -ETIMEDOUT;
 		}
-		NVME_IDLE(c, 100);
+		/* Poll finely at first, then every millisecond (a shutdown may take a minute). */
+		NVME_IDLE(c, NVME_TSC() - start < nvme_ms_to_tsc(10) ? 100 : 1000);
 	}
 }
 
@@ -38,9 +47,20 @@ static int ctrlr_disable(struct zdk_nvme_ctrlr *c)
 
 	/* Changing EN while RDY still lags it is undefined: let it settle. */
 	if ((cc & ZDK_NVME_CC_EN) && !(csts & ZDK_NVME_CSTS_RDY) && !(csts & ZDK_NVME_CSTS_CFS))
-		wait_csts(c, ZDK_NVME_CSTS_RDY, ZDK_NVME_CSTS_RDY, c->ready_timeout_ms);
+		wait_csts(c, ZDK_NVME_CSTS_RDY, ZDK_NVME_CSTS_RDY, c->ready_timeout_ms, "CAP.TO");
 	nvme_reg_write32(c, ZDK_NVME_REG_CC, cc & ~ZDK_NVME_CC_EN);
-	return wait_csts(c, ZDK_NVME_CSTS_RDY, 0, c->ready_timeout_ms);
+	return wait_csts(c, ZDK_NVME_CSTS_RDY, 0, c->ready_timeout_ms, "CAP.TO");
+}
+
+/*
+ * Disable, and say whether the controller is known to DMA no more: RDY
+ * went to 0, or it reads all ones (removed from the bus).
+ */
+static int ctrlr_quiesce(struct zdk_nvme_ctrlr *c)
+{
+	int rc = ctrlr_disable(c);
+
+	return rc == -ENODEV ? 0 : rc;
 }
 
 /* Admin queue registers, then CC with EN, then wait for RDY (base spec 3.5.1). */
@@ -56,7 +76,7 @@ static int ctrlr_enable(struct zdk_nvme_ctrlr *c)
 			 ZDK_NVME_CC_CSS_NVM | ZDK_NVME_CC_MPS(ZDK_NVME_PAGE_SHIFT) |
 				 ZDK_NVME_CC_IOSQES(6) | ZDK_NVME_CC_IOCQES(4) | ZDK_NVME_CC_EN);
 	return wait_csts(c, ZDK_NVME_CSTS_RDY | ZDK_NVME_CSTS_CFS, ZDK_NVME_CSTS_RDY,
-			 c->ready_timeout_ms);
+			 c->ready_timeout_ms, "CAP.TO");
 }
 
 struct sync_cpl {
@@ -95,11 +115,12 @@ int nvme_admin_locked(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cmd, 
 			if (!c->in_reset)
 				nvme_ctrlr_reset_locked(c);
 			else
-				c->failed = true;
+				nvme_ctrlr_set_failed(c, true);
 			return -ETIMEDOUT;
 		}
 		NVME_IDLE(c, 0);
 	}
+	nvme_qpair_note_dropped(&c->admin);
 	if (cpl)
 		*cpl = s.cpl;
 	if (ZDK_NVME_CPL_IS_ERROR(&s.cpl)) {
@@ -126,9 +147,10 @@ int zdk_nvme_ctrlr_admin(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cm
 /* Set Features, Number of Queues (base spec 5.27.1.5): 0-based counts. */
 static int set_num_queues(struct zdk_nvme_ctrlr *c)
 {
+	uint32_t want = c->max_qid - 1u;
 	struct zdk_nvme_sqe cmd = {
 		.opc = ZDK_NVME_ADM_SET_FEATURES, .cdw10 = ZDK_NVME_FEAT_NUM_QUEUES,
-		.cdw11 = (NVME_MAX_IO_QUEUES - 1) << 16 | (NVME_MAX_IO_QUEUES - 1),
+		.cdw11 = want << 16 | want,
 	};
 	struct zdk_nvme_cpl cpl;
 	uint32_t nsq, ncq;
@@ -141,7 +163,8 @@ static int set_num_queues(struct zdk_nvme_ctrlr *c)
 	}
 	nsq = (cpl.dw0 & 0xffff) + 1;
 	ncq = (cpl.dw0 >> 16) + 1;
-	c->nr_io_queues = (uint16_t)ZDK_MIN(ZDK_MIN(nsq, ncq), NVME_MAX_IO_QUEUES);
+	/* Never more than asked for, whatever the answer: BAR0 holds no more doorbells. */
+	c->nr_io_queues = (uint16_t)ZDK_MIN(ZDK_MIN(nsq, ncq), c->max_qid);
 	return 0;
 }
 
@@ -159,14 +182,10 @@ static void delete_io_queues_locked(struct zdk_nvme_ctrlr *c, uint32_t gen)
 	    !(csts & ZDK_NVME_CSTS_RDY))
 		return;
 	for (struct nvme_qpair *q = c->qpairs; q && !c->failed; q = q->next) {
-		struct zdk_nvme_sqe dsq = { .opc = ZDK_NVME_ADM_DELETE_SQ, .cdw10 = q->qid };
-		struct zdk_nvme_sqe dcq = { .opc = ZDK_NVME_ADM_DELETE_CQ, .cdw10 = q->qid };
-
 		/* Queues of a qpair not reconnected since an earlier reset are gone already. */
 		if (q->gen != gen)
 			continue;
-		nvme_admin_locked(c, &dsq, NULL, 0, NULL);
-		nvme_admin_locked(c, &dcq, NULL, 0, NULL);
+		nvme_qpair_delete_locked(q);
 	}
 }
 
@@ -179,16 +198,17 @@ int nvme_ctrlr_reset_locked(struct zdk_nvme_ctrlr *c)
 		nvme_qpair_doorbells(q, false);
 	c->in_reset = true;
 	delete_io_queues_locked(c, atomic_fetch_add(&c->gen, 1));
-	c->failed = false;
-	ctrlr_disable(c);
+	nvme_ctrlr_set_failed(c, false);
+	if (ctrlr_quiesce(c) == 0)
+		nvme_qpairs_quiesced_locked(c);
 	rc = ctrlr_enable(c);
 	if (!rc)
 		rc = set_num_queues(c);
-	c->failed = rc != 0;
+	nvme_ctrlr_set_failed(c, rc != 0);
 	c->in_reset = false;
 	/* Make every owner thread look at its qpair on its next poll. */
 	for (struct nvme_qpair *q = c->qpairs; q; q = q->next)
-		q->qp.tick = 1;
+		__atomic_store_n(&q->qp.tick, 1, __ATOMIC_RELAXED);
 	if (rc)
 		ZDK_ERR("%s: reset failed (%d): the controller is out of service", c->name, rc);
 	else
@@ -226,16 +246,28 @@ static int identify(struct zdk_nvme_ctrlr *c, uint8_t cns, uint32_t nsid)
 	return nvme_admin_locked(c, &cmd, c->scratch, ZDK_NVME_PAGE_SIZE, NULL);
 }
 
+/*
+ * Identify Namespace (NVM command set 4.1.5.1). Values out of range (a
+ * format index beyond NLBAF, an LBA size outside 512 B..64 KiB or above the
+ * largest transfer, no blocks) leave the namespace inactive, with a log.
+ */
 static void ns_setup(struct zdk_nvme_ctrlr *c, struct zdk_nvme_ns *ns, const struct zdk_nvme_id_ns *id)
 {
 	uint32_t fmt = id->flbas & 0xf, lbaf, lbads;
 
 	if (id->nlbaf >= 16)
 		fmt |= (uint32_t)((id->flbas >> 5) & 3) << 4;
+	if (fmt > id->nlbaf) {
+		ZDK_WARN("%s: namespace %u: FLBAS selects format %u of %u (NLBAF): skipped", c->name,
+			 ns->nsid, fmt, id->nlbaf + 1u);
+		return;
+	}
 	lbaf = id->lbaf[fmt];
 	lbads = (lbaf >> 16) & 0xff;
-	if (id->nsze == 0 || lbads < 9 || lbads > 16) {
-		ZDK_WARN("%s: namespace %u: LBA data size 2^%u unusable, skipped", c->name, ns->nsid, lbads);
+	if (id->nsze == 0 || lbads < 9 || lbads > 16 || (1u << lbads) > c->max_xfer) {
+		ZDK_WARN("%s: namespace %u: LBA data size 2^%u (%llu blocks, largest transfer %u) "
+			 "unusable, skipped", c->name, ns->nsid, lbads, (unsigned long long)id->nsze,
+			 c->max_xfer);
 		return;
 	}
 	if (lbaf & 0xffff) {
@@ -252,30 +284,42 @@ static void ns_setup(struct zdk_nvme_ctrlr *c, struct zdk_nvme_ns *ns, const str
 		 (unsigned long long)ns->nblocks, ns->lba_size);
 }
 
-/* Identify the active namespace list (CNS 02h), then each namespace (CNS 00h). */
+/*
+ * Identify the active namespace list (CNS 02h), then each namespace (CNS
+ * 00h). NN is any u32 the device says: the table is sized by the list (at
+ * most NVME_MAX_NS ids, in increasing order, 0 ends it), never by NN.
+ */
 static int ns_scan(struct zdk_nvme_ctrlr *c)
 {
-	uint32_t ids[1024];
+	uint32_t ids[NVME_MAX_NS], n = 0, prev = 0;
 	int rc;
 
 	c->nn = c->id.nn;
 	if (c->nn == 0)
 		return 0;
-	c->ns = calloc(c->nn, sizeof(*c->ns));
-	if (!c->ns)
-		return -ENOMEM;
 	rc = identify(c, ZDK_NVME_CNS_ACTIVE_NS, 0);
 	if (rc) {
 		ZDK_ERR("%s: Identify (active namespace list) failed", c->name);
 		return rc;
 	}
 	memcpy(ids, c->scratch, sizeof(ids));
-	for (unsigned i = 0; i < ZDK_ARRAY_SIZE(ids) && ids[i]; i++) {
-		struct zdk_nvme_ns *ns;
+	while (n < NVME_MAX_NS && ids[n])
+		n++;
+	if (n == 0)
+		return 0;
+	c->ns = calloc(n, sizeof(*c->ns));
+	if (!c->ns)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		struct zdk_nvme_ns *ns = &c->ns[c->nr_ns];
 
-		if (ids[i] > c->nn)
+		/* A list out of order or past NN would break lookups: skip those ids. */
+		if (ids[i] <= prev || ids[i] > c->nn) {
+			ZDK_WARN("%s: active namespace list: nsid %u out of order or above NN %u, "
+				 "skipped", c->name, ids[i], c->nn);
 			continue;
-		ns = &c->ns[ids[i] - 1];
+		}
+		prev = ids[i];
 		ns->ctrlr = c;
 		ns->nsid = ids[i];
 		rc = identify(c, ZDK_NVME_CNS_NS, ids[i]);
@@ -284,6 +328,7 @@ static int ns_scan(struct zdk_nvme_ctrlr *c)
 			return rc;
 		}
 		ns_setup(c, ns, c->scratch);
+		c->nr_ns++;
 	}
 	return 0;
 }
@@ -321,12 +366,25 @@ static int ctrlr_check_cap(struct zdk_nvme_ctrlr *c)
 			c->name, (unsigned long long)c->cap);
 		return -ENOTSUP;
 	}
-	c->db_stride = 4u << ZDK_NVME_CAP_DSTRD(c->cap);
-	c->ready_timeout_ms = ZDK_MAX(ZDK_NVME_CAP_TO(c->cap), 1u) * 500;
-	if (ZDK_NVME_REG_DBS + (2u * NVME_MAX_IO_QUEUES + 2) * c->db_stride > c->regs_len) {
-		ZDK_ERR("%s: BAR0 of %zu bytes is too small for the doorbells", c->name, c->regs_len);
+	/* MQES is 0-based and at least 1 (base spec 3.1.3.1): a queue holds two entries. */
+	if (ZDK_NVME_CAP_MQES(c->cap) == 0) {
+		ZDK_ERR("%s: CAP.MQES is 0 (CAP 0x%llx): not an NVMe controller that works", c->name,
+			(unsigned long long)c->cap);
 		return -ENODEV;
 	}
+	c->db_stride = 4u << ZDK_NVME_CAP_DSTRD(c->cap);
+	c->ready_timeout_ms = ZDK_MAX(ZDK_NVME_CAP_TO(c->cap), 1u) * 500;
+	/* Queue y's two doorbells end at 1000h + (2y + 2) * stride (base spec 3.1.3.24). */
+	if (c->regs_len < ZDK_NVME_REG_DBS + 4u * c->db_stride) {
+		ZDK_ERR("%s: BAR0 of %zu bytes cannot hold the doorbells of even one I/O queue "
+			"(stride %u)", c->name, c->regs_len, c->db_stride);
+		return -ENODEV;
+	}
+	c->max_qid = (uint16_t)ZDK_MIN((c->regs_len - ZDK_NVME_REG_DBS) / (2u * c->db_stride) - 1,
+				       (size_t)NVME_MAX_IO_QUEUES);
+	if (c->max_qid < NVME_MAX_IO_QUEUES)
+		ZDK_INFO("%s: BAR0 of %zu bytes holds the doorbells of %u I/O queues", c->name,
+			 c->regs_len, c->max_qid);
 	return 0;
 }
 
@@ -387,7 +445,32 @@ err_free:
 	return rc;
 }
 
-/* Normal shutdown (CC.SHN, base spec 3.6.2), then disable. */
+/* Controllers that never stopped: kept, and reachable (not a leak report). */
+static struct zdk_nvme_ctrlr *leaked;
+static pthread_mutex_t leaked_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void leaked_add(struct zdk_nvme_ctrlr *c)
+{
+	pthread_mutex_lock(&leaked_lock);
+	c->next = leaked;
+	leaked = c;
+	pthread_mutex_unlock(&leaked_lock);
+}
+
+/*
+ * How long a normal shutdown may take: RTD3E (Identify Controller, in
+ * microseconds, base spec 5.17.2.1), and as Linux does, at least 5 s (also
+ * when it is 0, unreported) and at most 60 s, whatever the device claims.
+ */
+static uint32_t shutdown_timeout_ms(const struct zdk_nvme_ctrlr *c)
+{
+	uint32_t ms = (uint32_t)(((uint64_t)c->id.rtd3e + 999) / 1000);
+
+	return ZDK_MIN(ZDK_MAX(ms, (uint32_t)NVME_SHUTDOWN_TIMEOUT_MS),
+		       (uint32_t)NVME_SHUTDOWN_TIMEOUT_MAX_MS);
+}
+
+/* Normal shutdown (CC.SHN, base spec 3.6.2), waiting per RTD3E, then disable. */
 void nvme_ctrlr_destroy(struct zdk_nvme_ctrlr *c)
 {
 	uint32_t cc;
@@ -399,9 +482,16 @@ void nvme_ctrlr_destroy(struct zdk_nvme_ctrlr *c)
 	cc = nvme_reg_read32(c, ZDK_NVME_REG_CC);
 	if (cc & ZDK_NVME_CC_EN) {
 		nvme_reg_write32(c, ZDK_NVME_REG_CC, (cc & ~ZDK_NVME_CC_SHN_MASK) | ZDK_NVME_CC_SHN_NORMAL);
-		wait_csts(c, ZDK_NVME_CSTS_SHST_MASK, ZDK_NVME_CSTS_SHST_DONE, NVME_SHUTDOWN_TIMEOUT_MS);
-		ctrlr_disable(c);
+		wait_csts(c, ZDK_NVME_CSTS_SHST_MASK, ZDK_NVME_CSTS_SHST_DONE, shutdown_timeout_ms(c),
+			  "RTD3E");
 	}
+	if (ctrlr_quiesce(c)) {
+		/* It may still DMA to the admin queue or a parked qpair: keep them. */
+		ZDK_ERR("%s: the controller did not stop: its queue memory is kept", c->name);
+		leaked_add(c);
+		return;
+	}
+	nvme_qpairs_quiesced_locked(c);
 	free(c->ns);
 	nvme_qpair_fini(&c->admin);
 	zdk_dma_free(c->scratch);
@@ -429,17 +519,35 @@ bool zdk_nvme_ctrlr_sgl_supported(const struct zdk_nvme_ctrlr *c)
 	return c->sgl;
 }
 
+/* The entry for @nsid in the table (sorted by nsid), or NULL. */
+static struct zdk_nvme_ns *ns_find(struct zdk_nvme_ctrlr *c, uint32_t nsid)
+{
+	uint32_t lo = 0, hi = c->nr_ns;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (c->ns[mid].nsid == nsid)
+			return &c->ns[mid];
+		if (c->ns[mid].nsid < nsid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 const struct zdk_nvme_ns *zdk_nvme_ns_get(struct zdk_nvme_ctrlr *c, uint32_t nsid)
 {
-	if (nsid == 0 || nsid > c->nn || !c->ns[nsid - 1].active)
-		return NULL;
-	return &c->ns[nsid - 1];
+	const struct zdk_nvme_ns *ns = ns_find(c, nsid);
+
+	return ns && ns->active ? ns : NULL;
 }
 
 const struct zdk_nvme_ns *zdk_nvme_ns_next(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_ns *prev)
 {
-	for (uint32_t nsid = prev ? prev->nsid + 1 : 1; nsid <= c->nn; nsid++)
-		if (c->ns[nsid - 1].active)
-			return &c->ns[nsid - 1];
+	for (uint32_t i = prev ? (uint32_t)(prev - c->ns) + 1 : 0; i < c->nr_ns; i++)
+		if (c->ns[i].active)
+			return &c->ns[i];
 	return NULL;
 }

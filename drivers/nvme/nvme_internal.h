@@ -18,10 +18,12 @@ struct zdk_pci_device;
 #define NVME_MAX_XFER (4u << 20)       /* cap on MDTS: bounds the PRP list pages */
 #define NVME_IO_TIMEOUT_MS_DEFAULT 30000
 #define NVME_ADMIN_TIMEOUT_MS 10000
-#define NVME_SHUTDOWN_TIMEOUT_MS 5000
+#define NVME_SHUTDOWN_TIMEOUT_MS 5000   /* at least, as Linux's nvme shutdown_timeout */
+#define NVME_SHUTDOWN_TIMEOUT_MAX_MS 60000 /* at most, whatever RTD3E says (Linux too) */
 #define NVME_TICK_POLLS 4096           /* polls between two slow-path checks */
 #define NVME_CSTS_CHECK_MS 10          /* fastest CSTS.CFS check when stuck */
 #define NVME_MAX_IOV 256               /* SGL descriptors in one list page */
+#define NVME_MAX_NS 1024               /* nsids in one active namespace list page */
 
 /* zdk_nvme_req.flags, set and cleared within the slow paths */
 #define NVME_REQ_FAIL (1u << 0)        /* to be completed by the driver with req->status */
@@ -55,7 +57,9 @@ struct nvme_qpair {
 	void *list_pool;
 	uint64_t list_pool_iova;
 	bool prefer_sgl;
-	struct nvme_qpair *next; /* in ctrlr->qpairs */
+	bool dropped_logged;     /* qp.ndropped was logged */
+	bool live;               /* the controller may have its queues: never free them */
+	struct nvme_qpair *next; /* in ctrlr->qpairs or ctrlr->zombies */
 };
 
 struct zdk_nvme_ctrlr {
@@ -64,11 +68,12 @@ struct zdk_nvme_ctrlr {
 	size_t regs_len;
 	uint64_t cap;
 	uint32_t db_stride;      /* bytes between doorbells: 4 << CAP.DSTRD */
+	uint16_t max_qid;        /* the highest I/O queue whose doorbells BAR0 holds */
 	uint32_t ready_timeout_ms; /* CAP.TO */
 	uint32_t admin_timeout_ms;
 	pthread_mutex_t lock;    /* admin queue, qid allocation, reset */
 	_Atomic uint32_t gen;    /* bumped by every reset */
-	bool failed;             /* the last reset did not bring it back */
+	bool failed;             /* the last reset did not bring it back: nvme_ctrlr_failed() */
 	bool in_reset;
 	struct nvme_qpair admin;
 	void *scratch;           /* 4 KiB DMA buffer for admin data */
@@ -79,8 +84,10 @@ struct zdk_nvme_ctrlr {
 	uint16_t nr_io_queues;   /* granted by Set Features */
 	uint8_t qid_used[NVME_MAX_IO_QUEUES + 1];
 	struct nvme_qpair *qpairs;
-	uint32_t nn;
-	struct zdk_nvme_ns *ns;  /* nn entries, index nsid - 1 */
+	struct nvme_qpair *zombies; /* freed, but their queues could not be deleted */
+	uint32_t nn;             /* Identify NN: the highest nsid (any u32) */
+	struct zdk_nvme_ns *ns;  /* nr_ns entries from the active list, by nsid */
+	uint32_t nr_ns;
 	uint32_t db_sink[2];     /* doorbells of qpairs whose queues a reset deleted */
 	struct zdk_pci_device *pci;
 	unsigned refs;           /* probe's and each attach's (nvme_pci.c) */
@@ -116,6 +123,25 @@ static inline void nvme_reg_write64(struct zdk_nvme_ctrlr *c, uint32_t off, uint
 	nvme_reg_write32(c, off + 4, (uint32_t)(v >> 32));
 }
 
+/*
+ * A reset may run on any thread while owners poll their qpairs. What it
+ * shares with them goes through atomics, never plain loads and stores:
+ * c->gen (seq_cst), c->failed (release/acquire: an owner that sees it set
+ * fails its commands back), each qpair's tick (relaxed: a reset stores 1 so
+ * the owner looks soon) and doorbell pointers (relaxed: redirected to a
+ * sink, the owner writes whichever it loads). Everything else of a qpair
+ * is touched by its owner only, or under c->lock by reconnect().
+ */
+static inline bool nvme_ctrlr_failed(const struct zdk_nvme_ctrlr *c)
+{
+	return __atomic_load_n(&c->failed, __ATOMIC_ACQUIRE);
+}
+
+static inline void nvme_ctrlr_set_failed(struct zdk_nvme_ctrlr *c, bool failed)
+{
+	__atomic_store_n(&c->failed, failed, __ATOMIC_RELEASE);
+}
+
 static inline uint64_t nvme_ms_to_tsc(uint64_t ms)
 {
 	return ms * zdk_tsc_hz() / 1000;
@@ -137,6 +163,9 @@ void nvme_qpair_fini(struct nvme_qpair *q);
 void nvme_qpair_ring_reset(struct nvme_qpair *q);
 void nvme_qpair_doorbells(struct nvme_qpair *q, bool live);
 uint32_t nvme_list_pages(uint32_t max_xfer);
+void nvme_qpair_note_dropped(struct nvme_qpair *q);
+int nvme_qpair_delete_locked(struct nvme_qpair *q);
+void nvme_qpairs_quiesced_locked(struct zdk_nvme_ctrlr *c);
 int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
 			   const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg);
 int nvme_qpair_submit_copy(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,

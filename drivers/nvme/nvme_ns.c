@@ -15,6 +15,9 @@ int zdk_nvme_qpair_rw_slow(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *
 		.cdw11 = (uint32_t)(lba >> 32), .cdw12 = nlb - 1,
 	};
 
+	/* PRP1 0 would have the device DMA to (physical) address 0. */
+	if (!buf)
+		return -EINVAL;
 	return zdk_nvme_qpair_submit(qp, &cmd, buf, (size_t)nlb << ns->lba_shift, cb, arg);
 }
 
@@ -107,7 +110,8 @@ int zdk_nvme_ns_rw_sync(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp,
 	struct sync_io s = { .done = false };
 	int rc;
 
-	if (nlb == 0 || nlb > ns->max_blocks || lba + nlb > ns->nblocks)
+	if (!buf || nlb == 0 || nlb > ns->max_blocks || nlb > ns->nblocks ||
+	    lba > ns->nblocks - nlb)
 		return -EINVAL;
 	rc = zdk_nvme_qpair_rw(qp, ns, write ? ZDK_NVME_OPC_WRITE : ZDK_NVME_OPC_READ, buf, lba,
 			       nlb, sync_io_cb, &s);

@@ -37,14 +37,17 @@ void nvme_qpair_ring_reset(struct nvme_qpair *q)
 	qp->cq_head = 0;
 	qp->cq_rung = 0;
 	qp->phase = 1;
-	qp->nfree = 0;
 	/*
 	 * entries / 2 command ids: the SQ can never overflow (base spec 3.3.1.5)
 	 * and the CQ head doorbell can be rung lazily (see zdk_nvme_qpair_poll).
+	 * Each starts one generation past its last use.
 	 */
-	for (uint32_t cid = q->entries / 2; cid-- > 0;) {
-		qp->reqs[cid].cb = NULL;
-		qp->free_cids[qp->nfree++] = (uint16_t)cid;
+	qp->free_head = qp->free_tail = 0;
+	for (uint32_t i = 0; i <= qp->cid_mask; i++) {
+		qp->reqs[i].cb = NULL;
+		qp->reqs[i].flags = 0;
+		zdk_nvme_qpair_cid_put(qp, (uint16_t)((qp->reqs[i].cid & ~(uint32_t)qp->cid_mask) | i),
+				       qp->cid_mask);
 	}
 }
 
@@ -52,7 +55,9 @@ void nvme_qpair_ring_reset(struct nvme_qpair *q)
  * Point the qpair's doorbells at the controller (base spec 3.1.3.24: SQ y
  * tail at 1000h + 2y * stride, CQ y head one stride further), or at a sink
  * while its queues do not exist: a doorbell write for a queue the controller
- * does not have is an error (and has crashed emulated controllers).
+ * does not have is an error (and has crashed emulated controllers). A reset
+ * on another thread does this while the owner rings them: atomic stores,
+ * which the owner's atomic loads pair with (see nvme_internal.h).
  */
 void nvme_qpair_doorbells(struct nvme_qpair *q, bool live)
 {
@@ -73,6 +78,7 @@ int nvme_qpair_init(struct nvme_qpair *q, struct zdk_nvme_ctrlr *c, uint16_t qid
 	q->entries = entries;
 	qp->ctrlr = c;
 	qp->mask = (uint16_t)(entries - 1);
+	qp->cid_mask = (uint16_t)(entries / 2 - 1);
 	qp->tick = NVME_TICK_POLLS;
 	nvme_qpair_doorbells(q, true);
 	qp->sq = zdk_dma_zalloc(entries * sizeof(*qp->sq), PAGE, ZDK_SOCKET_ANY, &q->sq_iova);
@@ -118,16 +124,17 @@ static uint64_t *req_list(struct nvme_qpair *q, uint16_t cid, uint64_t *iova)
 }
 
 /*
- * PRP entries of a vector (base spec 4.1.1): PRP1 may have an offset, every
- * other entry is page aligned; more than two go into a list whose last entry
- * chains to the next list page when it is full.
+ * Whether a PRP list can describe the vector (base spec 4.1.1): PRP1 may
+ * start anywhere dword aligned, every other entry is a whole memory page,
+ * so every element but the first starts on a page and every element but
+ * the last ends on one. VA and IOVA agree on the offset within a page.
  */
 static bool iov_fits_prp(const struct iovec *iov, int iovcnt)
 {
 	for (int i = 0; i < iovcnt; i++) {
-		uint64_t start = zdk_virt2iova(iov[i].iov_base);
+		uintptr_t start = (uintptr_t)iov[i].iov_base;
 
-		if (start == ZDK_BAD_IOVA || (start & 3) || iov[i].iov_len == 0)
+		if ((start & 3) || iov[i].iov_len == 0)
 			return false;
 		if (i > 0 && (start & PAGE_LOW))
 			return false;
@@ -137,106 +144,172 @@ static bool iov_fits_prp(const struct iovec *iov, int iovcnt)
 	return true;
 }
 
-static int build_prp(struct nvme_qpair *q, uint16_t cid, struct zdk_nvme_sqe *sqe,
+/* Where the next PRP entry goes: PRP1, PRP2, or the list (chained when full). */
+struct prp_out {
+	struct zdk_nvme_sqe *sqe;
+	uint64_t *list;
+	uint64_t list_iova;
+	uint32_t n, total, slot;
+};
+
+static void prp_put(struct prp_out *o, uint64_t addr)
+{
+	if (o->n == 0) {
+		o->sqe->prp1 = addr;
+	} else if (!o->list) {
+		o->sqe->prp2 = addr;
+	} else {
+		if (o->slot == PRPS_PER_PAGE - 1 && o->total - o->n > 1) {
+			/* Last entry of a full list page points to the next one. */
+			o->list[o->slot] = o->list_iova + PAGE;
+			o->list += PRPS_PER_PAGE;
+			o->list_iova += PAGE;
+			o->slot = 0;
+		}
+		o->list[o->slot++] = addr;
+	}
+	o->n++;
+}
+
+/*
+ * One PRP entry per memory page the vector touches, each page's address
+ * taken from the IOVA-contiguous run it lies in: in no-IOMMU mode the next
+ * page of a zdk_dma_map()ped buffer is rarely the next physical page, and a
+ * buffer may span two mappings.
+ */
+static int build_prp(struct nvme_qpair *q, uint16_t idx, struct zdk_nvme_sqe *sqe,
 		     const struct iovec *iov, int iovcnt)
 {
-	uint64_t *list = NULL, list_iova = 0, first_list_iova = 0, second = 0;
-	uint32_t npages = 0, written = 0, slot = 0, total;
+	struct prp_out o = { .sqe = sqe };
 
 	for (int i = 0; i < iovcnt; i++) {
 		uint64_t off = (uintptr_t)iov[i].iov_base & PAGE_LOW;
 
-		npages += (uint32_t)((off + iov[i].iov_len + PAGE_LOW) >> ZDK_NVME_PAGE_SHIFT);
+		o.total += (uint32_t)((off + iov[i].iov_len + PAGE_LOW) >> ZDK_NVME_PAGE_SHIFT);
 	}
-	sqe->prp1 = zdk_virt2iova(iov[0].iov_base);
 	sqe->prp2 = 0;
-	if (npages == 1)
-		return 0;
-	total = npages - 1;
-	if (total > 1) {
-		list = req_list(q, cid, &list_iova);
-		if (!list)
+	if (o.total > 2) {
+		o.list = req_list(q, idx, &o.list_iova);
+		if (!o.list)
 			return -ENOMEM;
-		first_list_iova = list_iova;
+		sqe->prp2 = o.list_iova;
 	}
 	for (int i = 0; i < iovcnt; i++) {
-		uintptr_t va = (uintptr_t)iov[i].iov_base & ~(uintptr_t)PAGE_LOW;
-		uintptr_t end = (uintptr_t)iov[i].iov_base + iov[i].iov_len;
+		uintptr_t va = (uintptr_t)iov[i].iov_base, end = va + iov[i].iov_len;
 
-		for (va += (i == 0) ? PAGE : 0; va < end; va += PAGE) {
-			uint64_t iova = zdk_virt2iova((void *)va);
+		while (va < end) {
+			size_t run;
+			uint64_t iova = zdk_virt2iova_run((void *)va, end - va, &run);
 
 			if (iova == ZDK_BAD_IOVA)
 				return -EFAULT;
-			if (!list) {
-				second = iova;
-				continue;
-			}
-			if (slot == PRPS_PER_PAGE - 1 && total - written > 1) {
-				/* Last entry of a full list page points to the next one. */
-				list[slot] = list_iova + PAGE;
-				list += PRPS_PER_PAGE;
-				list_iova += PAGE;
-				slot = 0;
-			}
-			list[slot++] = iova;
-			written++;
+			for (uintptr_t p = va; p < va + run; p = (p & ~(uintptr_t)PAGE_LOW) + PAGE)
+				prp_put(&o, iova + (p - va));
+			va += run;
 		}
 	}
-	sqe->prp2 = list ? first_list_iova : second;
 	return 0;
 }
 
-/* SGL (base spec 4.1.2): one Data Block, or a Last Segment of Data Blocks. */
-static int build_sgl(struct nvme_qpair *q, uint16_t cid, struct zdk_nvme_sqe *sqe,
+/*
+ * SGL (base spec 4.1.2): one Data Block per IOVA-contiguous run (adjacent
+ * runs merged), in the command itself when there is one, else a Last
+ * Segment of them in the cid's list pages; -E2BIG when they do not fit.
+ */
+static int build_sgl(struct nvme_qpair *q, uint16_t idx, struct zdk_nvme_sqe *sqe,
 		     const struct iovec *iov, int iovcnt)
 {
-	struct zdk_nvme_sgl_desc *d = &sqe->sgl1;
-	uint64_t list_iova;
+	struct zdk_nvme_sgl_desc one = { 0 }, *d = NULL, *last = NULL;
+	uint32_t n = 0, cap = q->list_pages * PAGE / sizeof(*d);
+	uint64_t list_iova = 0;
 
-	sqe->flags |= ZDK_NVME_FLAG_PSDT_SGL;
-	if (iovcnt > 1) {
-		d = (struct zdk_nvme_sgl_desc *)req_list(q, cid, &list_iova);
-		if (!d)
-			return -ENOMEM;
-		sqe->sgl1 = (struct zdk_nvme_sgl_desc){
-			.addr = list_iova, .len = (uint32_t)(iovcnt * sizeof(*d)),
-			.type = ZDK_NVME_SGL_LAST_SEGMENT,
-		};
-	}
 	for (int i = 0; i < iovcnt; i++) {
-		uint64_t iova = zdk_virt2iova(iov[i].iov_base);
+		uintptr_t va = (uintptr_t)iov[i].iov_base, end = va + iov[i].iov_len;
 
-		if (iova == ZDK_BAD_IOVA)
-			return -EFAULT;
-		d[i] = (struct zdk_nvme_sgl_desc){
-			.addr = iova, .len = (uint32_t)iov[i].iov_len, .type = ZDK_NVME_SGL_DATA_BLOCK,
-		};
+		while (va < end) {
+			size_t run;
+			uint64_t iova = zdk_virt2iova_run((void *)va, ZDK_MIN(end - va, UINT32_MAX), &run);
+
+			if (iova == ZDK_BAD_IOVA)
+				return -EFAULT;
+			va += run;
+			if (last && last->addr + last->len == iova && last->len + run <= UINT32_MAX) {
+				last->len += (uint32_t)run;
+				continue;
+			}
+			if (n == 1 && !d) {
+				d = (struct zdk_nvme_sgl_desc *)req_list(q, idx, &list_iova);
+				if (!d)
+					return -ENOMEM;
+				d[0] = one;
+			}
+			if (n == cap)
+				return -E2BIG;
+			last = d ? &d[n] : &one;
+			*last = (struct zdk_nvme_sgl_desc){
+				.addr = iova, .len = (uint32_t)run, .type = ZDK_NVME_SGL_DATA_BLOCK,
+			};
+			n++;
+		}
 	}
+	if (n == 0)
+		return -EINVAL;
+	sqe->flags |= ZDK_NVME_FLAG_PSDT_SGL;
+	sqe->sgl1 = d ? (struct zdk_nvme_sgl_desc){
+		.addr = list_iova, .len = n * (uint32_t)sizeof(*d), .type = ZDK_NVME_SGL_LAST_SEGMENT,
+	} : one;
 	return 0;
 }
 
-/* Hand a built command to the controller under the command id on top of the stack. */
+/* The reqs[] index of the command id the next commit takes. */
+static uint16_t next_idx(const struct zdk_nvme_qpair *qp)
+{
+	return qp->free_cids[qp->free_head & qp->cid_mask] & qp->cid_mask;
+}
+
+/* Hand a built command to the controller under the oldest free command id. */
 static void commit(struct zdk_nvme_qpair *qp, struct zdk_nvme_sqe *sqe, zdk_nvme_cb cb, void *arg)
 {
 	uint16_t cid;
-	struct zdk_nvme_sqe *slot = zdk_nvme_qpair_slot(qp, &cid, cb, arg);
+	struct zdk_nvme_req *req;
+	struct zdk_nvme_sqe *slot = zdk_nvme_qpair_slot(qp, &cid, &req, cb, arg);
 
 	sqe->cid = cid;
 	*slot = *sqe;
-	zdk_nvme_qpair_push(qp, slot, cid);
+	zdk_nvme_qpair_push(qp, slot, req);
+}
+
+/* Describe @iov in @sqe: an SGL where wanted and possible, else PRPs. */
+static int build_data(struct nvme_qpair *q, uint16_t idx, struct zdk_nvme_sqe *sqe,
+		      const struct iovec *iov, int iovcnt, size_t len)
+{
+	bool prp_ok = iov_fits_prp(iov, iovcnt);
+	bool multi = iovcnt > 1 || (((uintptr_t)iov[0].iov_base & PAGE_LOW) + len > 2 * PAGE);
+	int rc = -E2BIG;
+
+	for (int i = 0; i < iovcnt; i++)
+		if (!iov[i].iov_base)
+			return -EINVAL;
+	sqe->flags = 0;
+	sqe->mptr = 0;
+	if (q->qp.ctrlr->sgl && (!prp_ok || (q->prefer_sgl && multi)))
+		rc = build_sgl(q, idx, sqe, iov, iovcnt);
+	if (rc == -E2BIG) {
+		/* SGLs not wanted, or too many runs for one segment. */
+		sqe->flags = 0;
+		rc = prp_ok ? build_prp(q, idx, sqe, iov, iovcnt) : -EINVAL;
+	}
+	return rc;
 }
 
 int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
 			   const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg)
 {
-	struct nvme_qpair *q = nvme_qpair(qp);
 	struct zdk_nvme_sqe sqe = *cmd;
 	size_t len = 0;
-	uint16_t cid;
-	int rc = 0;
+	int rc;
 
-	if (qp->nfree == 0)
+	if (qp->free_head == qp->free_tail)
 		return -EAGAIN;
 	if (iovcnt < 0 || iovcnt > NVME_MAX_IOV || cb == NULL)
 		return -EINVAL;
@@ -244,23 +317,12 @@ int nvme_qpair_submit_data(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe 
 		len += iov[i].iov_len;
 	if (len > qp->ctrlr->max_xfer)
 		return -EINVAL;
-	/* The command id the commit will take: its list pages are used here. */
-	cid = qp->free_cids[qp->nfree - 1];
 	if (iovcnt > 0) {
-		sqe.flags = 0;
-		sqe.mptr = 0;
-		bool prp_ok = iov_fits_prp(iov, iovcnt);
-		bool multi = iovcnt > 1 || (((uintptr_t)iov[0].iov_base & PAGE_LOW) + len > 2 * PAGE);
-
-		if (qp->ctrlr->sgl && (!prp_ok || (q->prefer_sgl && multi)))
-			rc = build_sgl(q, cid, &sqe, iov, iovcnt);
-		else if (prp_ok)
-			rc = build_prp(q, cid, &sqe, iov, iovcnt);
-		else
-			rc = zdk_virt2iova(iov[0].iov_base) == ZDK_BAD_IOVA ? -EFAULT : -EINVAL;
+		/* The command id the commit will take: its list pages are used here. */
+		rc = build_data(nvme_qpair(qp), next_idx(qp), &sqe, iov, iovcnt, len);
+		if (rc)
+			return rc;
 	}
-	if (rc)
-		return rc;
 	commit(qp, &sqe, cb, arg);
 	return 0;
 }
@@ -273,11 +335,11 @@ int nvme_qpair_submit_copy(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe 
 	uint64_t iova;
 	void *page;
 
-	if (qp->nfree == 0)
+	if (qp->free_head == qp->free_tail)
 		return -EAGAIN;
 	if (len > PAGE || cb == NULL)
 		return -EINVAL;
-	page = req_list(nvme_qpair(qp), qp->free_cids[qp->nfree - 1], &iova);
+	page = req_list(nvme_qpair(qp), next_idx(qp), &iova);
 	if (!page)
 		return -ENOMEM;
 	memcpy(page, data, len);
@@ -294,7 +356,10 @@ int zdk_nvme_qpair_submit(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
 
-	return nvme_qpair_submit_data(qp, cmd, &iov, buf && len ? 1 : 0, cb, arg);
+	/* Without a buffer the command's own PRPs go through; a length needs one. */
+	if (!buf && len)
+		return -EINVAL;
+	return nvme_qpair_submit_data(qp, cmd, &iov, len ? 1 : 0, cb, arg);
 }
 
 int zdk_nvme_qpair_submitv(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
@@ -303,29 +368,29 @@ int zdk_nvme_qpair_submitv(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe 
 	return nvme_qpair_submit_data(qp, cmd, iov, iovcnt, cb, arg);
 }
 
-/* Complete @cid in software with @status (after a reset or a failure). */
-static void complete_sw(struct zdk_nvme_qpair *qp, uint16_t cid, uint16_t status)
+/* Complete reqs[@idx] in software with @status (after a reset or a failure). */
+static void complete_sw(struct zdk_nvme_qpair *qp, uint32_t idx, uint16_t status)
 {
-	struct zdk_nvme_req *req = &qp->reqs[cid];
+	struct zdk_nvme_req *req = &qp->reqs[idx];
 	struct zdk_nvme_cpl cpl = {
-		.sqid = nvme_qpair(qp)->qid, .cid = cid, .status = status,
+		.sqid = nvme_qpair(qp)->qid, .cid = req->cid, .status = status,
 	};
 	zdk_nvme_cb cb = req->cb;
 
 	req->cb = NULL;
 	req->flags = 0;
-	qp->free_cids[qp->nfree++] = cid;
+	zdk_nvme_qpair_cid_put(qp, req->cid, qp->cid_mask);
 	cb(req->cb_arg, &cpl);
 }
 
 /* Complete in software every outstanding command marked NVME_REQ_FAIL. */
 static void complete_marked(struct zdk_nvme_qpair *qp)
 {
-	for (uint32_t cid = 0; cid < qp->mask; cid++) {
-		struct zdk_nvme_req *req = &qp->reqs[cid];
+	for (uint32_t idx = 0; idx <= qp->cid_mask; idx++) {
+		struct zdk_nvme_req *req = &qp->reqs[idx];
 
 		if (req->cb && (req->flags & NVME_REQ_FAIL))
-			complete_sw(qp, (uint16_t)cid, req->status);
+			complete_sw(qp, idx, req->status);
 	}
 }
 
@@ -337,9 +402,9 @@ static void mark(struct zdk_nvme_req *req, uint16_t status)
 
 static void fail_all(struct nvme_qpair *q)
 {
-	for (uint32_t cid = 0; cid < q->qp.mask; cid++)
-		if (q->qp.reqs[cid].cb)
-			mark(&q->qp.reqs[cid], ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION));
+	for (uint32_t idx = 0; idx <= q->qp.cid_mask; idx++)
+		if (q->qp.reqs[idx].cb)
+			mark(&q->qp.reqs[idx], ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION));
 	complete_marked(&q->qp);
 }
 
@@ -358,9 +423,9 @@ static void harvest_locked(struct nvme_qpair *q)
 		if ((cpl->status & 1) != qp->phase)
 			break;
 		zdk_io_rmb(); /* phase before the rest of the entry */
-		req = &qp->reqs[cpl->cid & qp->mask];
+		req = &qp->reqs[cpl->cid & qp->cid_mask];
 		/* Aborted by the reset's own queue deletion: resubmitted instead. */
-		if (req->cb && !(req->flags & NVME_REQ_FAIL) &&
+		if (req->cb && req->cid == cpl->cid && !(req->flags & NVME_REQ_FAIL) &&
 		    ZDK_NVME_CPL_STATUS(cpl) != ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION))
 			mark(req, ZDK_NVME_CPL_STATUS(cpl));
 		if (++qp->cq_head > qp->mask) {
@@ -388,10 +453,70 @@ static int create_queues_locked(struct nvme_qpair *q)
 	rc = nvme_admin_locked(c, &cq, NULL, 0, NULL);
 	if (rc)
 		return rc;
+	q->live = true;
 	rc = nvme_admin_locked(c, &sq, NULL, 0, NULL);
-	if (rc)
-		nvme_admin_locked(c, &del, NULL, 0, NULL);
+	if (rc && nvme_admin_locked(c, &del, NULL, 0, NULL) == 0)
+		q->live = false;
 	return rc;
+}
+
+/*
+ * Delete the SQ, then its CQ (base spec 5.6, 5.7). Until both are gone the
+ * controller may still fetch from the SQ and post to the CQ: q->live stays
+ * set and the memory must be kept. A timeout resets the controller, whose
+ * disable takes the queues too (nvme_qpairs_quiesced_locked()).
+ */
+int nvme_qpair_delete_locked(struct nvme_qpair *q)
+{
+	struct zdk_nvme_ctrlr *c = q->qp.ctrlr;
+	struct zdk_nvme_sqe dsq = { .opc = ZDK_NVME_ADM_DELETE_SQ, .cdw10 = q->qid };
+	struct zdk_nvme_sqe dcq = { .opc = ZDK_NVME_ADM_DELETE_CQ, .cdw10 = q->qid };
+	int rc;
+
+	if (!q->live)
+		return 0;
+	rc = nvme_admin_locked(c, &dsq, NULL, 0, NULL);
+	if (!rc)
+		rc = nvme_admin_locked(c, &dcq, NULL, 0, NULL);
+	if (!rc)
+		q->live = false;
+	return q->live ? (rc ? rc : -EIO) : 0;
+}
+
+static void qpair_destroy(struct nvme_qpair *q)
+{
+	nvme_qpair_fini(q);
+	free(q);
+}
+
+/*
+ * The controller was disabled (CSTS.RDY 0): it holds no queue any more, so
+ * the memory of qpairs freed while their deletion failed can go now.
+ */
+void nvme_qpairs_quiesced_locked(struct zdk_nvme_ctrlr *c)
+{
+	struct nvme_qpair *q, *next;
+
+	for (q = c->qpairs; q; q = q->next)
+		q->live = false;
+	for (q = c->zombies; q; q = next) {
+		next = q->next;
+		c->qid_used[q->qid] = 0;
+		qpair_destroy(q);
+	}
+	c->zombies = NULL;
+}
+
+/* Keep @q's memory (and its qid) until the controller is quiesced. */
+static void qpair_park_locked(struct nvme_qpair *q)
+{
+	struct zdk_nvme_ctrlr *c = q->qp.ctrlr;
+
+	ZDK_WARN("%s: I/O queue %u could not be deleted: its memory is kept until the next "
+		 "controller reset, as the controller may still write it", c->name, q->qid);
+	c->qid_used[q->qid] = 1;
+	q->next = c->zombies;
+	c->zombies = q;
 }
 
 /*
@@ -419,8 +544,8 @@ static void reconnect(struct nvme_qpair *q)
 			nvme_qpair_doorbells(q, true);
 	}
 	pthread_mutex_unlock(&c->lock);
-	for (uint32_t cid = 0; cid < qp->mask; cid++) {
-		struct zdk_nvme_req *req = &qp->reqs[cid];
+	for (uint32_t idx = 0; idx <= qp->cid_mask; idx++) {
+		struct zdk_nvme_req *req = &qp->reqs[idx];
 
 		if (!req->cb || (req->flags & NVME_REQ_FAIL))
 			continue;
@@ -446,10 +571,11 @@ static bool check_timeouts(struct nvme_qpair *q)
 	struct zdk_nvme_qpair *qp = &q->qp;
 	struct zdk_nvme_ctrlr *c = qp->ctrlr;
 
-	for (uint32_t cid = 0; cid < qp->mask; cid++) {
-		struct zdk_nvme_req *req = &qp->reqs[cid];
+	for (uint32_t idx = 0; idx <= qp->cid_mask; idx++) {
+		struct zdk_nvme_req *req = &qp->reqs[idx];
+		uint16_t cid = req->cid;
 		struct zdk_nvme_sqe abort = {
-			.opc = ZDK_NVME_ADM_ABORT, .cdw10 = cid << 16 | q->qid,
+			.opc = ZDK_NVME_ADM_ABORT, .cdw10 = (uint32_t)cid << 16 | q->qid,
 		};
 
 		/* Epochs last half a timeout: 3 epochs old is past it. */
@@ -470,20 +596,31 @@ static bool check_timeouts(struct nvme_qpair *q)
 	return false;
 }
 
+/* Entries with a cid that was not outstanding: a device bug, said once per qpair. */
+void nvme_qpair_note_dropped(struct nvme_qpair *q)
+{
+	if (zdk_likely(!q->qp.ndropped || q->dropped_logged))
+		return;
+	q->dropped_logged = true;
+	ZDK_WARN("%s: qpair %u: completion entry for a command id that is not outstanding: "
+		 "dropped (counted in ndropped; said once)", q->qp.ctrlr->name, q->qid);
+}
+
 void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 {
 	struct nvme_qpair *q = nvme_qpair(qp);
 	struct zdk_nvme_ctrlr *c = qp->ctrlr;
 	uint64_t now;
 
-	qp->tick = NVME_TICK_POLLS;
+	__atomic_store_n(&qp->tick, NVME_TICK_POLLS, __ATOMIC_RELAXED);
 	if (q->qid == 0)
 		return;
+	nvme_qpair_note_dropped(q);
 	if (q->gen != atomic_load(&c->gen)) {
 		reconnect(q);
 		return;
 	}
-	if (c->failed) {
+	if (nvme_ctrlr_failed(c)) {
 		fail_all(q);
 		return;
 	}
@@ -492,7 +629,7 @@ void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 		qp->epoch += 2;
 		q->epoch_start = now;
 		if (check_timeouts(q)) {
-			qp->tick = 1;
+			__atomic_store_n(&qp->tick, 1, __ATOMIC_RELAXED);
 			return;
 		}
 	}
@@ -505,7 +642,7 @@ void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 		if (csts == UINT32_MAX || (csts & ZDK_NVME_CSTS_CFS)) {
 			ZDK_ERR("%s: controller fatal status (CSTS 0x%x): resetting", c->name, csts);
 			nvme_ctrlr_reset_if(c, q->gen);
-			qp->tick = 1;
+			__atomic_store_n(&qp->tick, 1, __ATOMIC_RELAXED);
 		}
 	}
 	q->last_ncpl = qp->ncpl;
@@ -574,6 +711,11 @@ int zdk_nvme_qpair_alloc(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_qpair_o
 	rc = create_queues_locked(q);
 	if (rc) {
 		ZDK_ERR("%s: creating I/O queue %u failed (%d)", c->name, qid, rc);
+		if (q->live) {
+			qpair_park_locked(q);
+			pthread_mutex_unlock(&c->lock);
+			return rc;
+		}
 		goto err_fini;
 	}
 	c->qid_used[qid] = 1;
@@ -600,21 +742,19 @@ void zdk_nvme_qpair_free(struct zdk_nvme_qpair *qp)
 		return;
 	c = qp->ctrlr;
 	pthread_mutex_lock(&c->lock);
-	if (!c->failed && q->gen == atomic_load(&c->gen)) {
-		/* SQ before its CQ (base spec 5.6, 5.7). */
-		struct zdk_nvme_sqe dsq = { .opc = ZDK_NVME_ADM_DELETE_SQ, .cdw10 = q->qid };
-		struct zdk_nvme_sqe dcq = { .opc = ZDK_NVME_ADM_DELETE_CQ, .cdw10 = q->qid };
-
-		if (nvme_admin_locked(c, &dsq, NULL, 0, NULL) == 0)
-			nvme_admin_locked(c, &dcq, NULL, 0, NULL);
-	}
+	if (!nvme_ctrlr_failed(c))
+		nvme_qpair_delete_locked(q);
 	for (pp = &c->qpairs; *pp; pp = &(*pp)->next)
 		if (*pp == q) {
 			*pp = q->next;
 			break;
 		}
+	if (q->live) {
+		qpair_park_locked(q);
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
 	c->qid_used[q->qid] = 0;
 	pthread_mutex_unlock(&c->lock);
-	nvme_qpair_fini(q);
-	free(q);
+	qpair_destroy(q);
 }

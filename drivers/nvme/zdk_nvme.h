@@ -10,9 +10,11 @@
  * phase bit and rings the head doorbell once a quarter of the queue is used.
  *
  * Buffers come from the arena (zdk_dma_zalloc()) or from zdk_dma_map(); they
- * must be IOVA-contiguous (both are). Transfers up to two memory pages take
- * the inline path; bigger ones use a PRP list (or one SGL descriptor) built
- * out of line. Completion callbacks run inside zdk_nvme_qpair_poll(), may
+ * need not be IOVA-contiguous (zdk_dma_map()ped pages in no-IOMMU mode are
+ * not, nor is a buffer across two mappings): each memory page is translated
+ * on its own. Transfers up to two memory pages take the inline path; bigger
+ * ones use a PRP list (or SGL Data Blocks, one per IOVA-contiguous run)
+ * built out of line. Completion callbacks run inside zdk_nvme_qpair_poll(), may
  * submit new commands and must not keep the zdk_nvme_cpl pointer.
  */
 #ifndef ZDK_NVME_H
@@ -60,24 +62,31 @@ struct zdk_nvme_req {
 	zdk_nvme_cb cb;      /* NULL when the cid is free */
 	void *cb_arg;
 	uint32_t epoch;      /* qpair epoch (even) at submission; odd once aborted */
+	uint16_t cid;        /* the whole cid last given out: generation | index */
 	uint16_t flags;      /* NVME_REQ_* in nvme_internal.h, slow paths only */
 	uint16_t status;     /* for a completion delivered by the driver */
-	uint64_t list_iova;  /* this cid's PRP/SGL list pages, 0 until needed */
-	void *list;
 	struct zdk_nvme_sqe sqe __zdk_cache_aligned; /* copy kept for a resubmission after reset */
 };
 
 /*
  * A queue pair. Fields are private; the hot ones are here so that submit
  * and poll can be inline. One thread owns a qpair; nothing in it is locked.
+ *
+ * Command ids: the low bits index reqs[] (entries / 2 of them), the upper
+ * bits are a generation that advances each time the id is freed, and free
+ * ids are reused oldest first. A completion counts only if its whole cid is
+ * outstanding: a duplicate or late entry for an id that was completed and
+ * given to a new command since is dropped, not taken for the new one.
  */
 struct zdk_nvme_qpair {
 	/* submission side */
 	struct zdk_nvme_sqe *sq;
-	volatile uint32_t *sq_db;
+	volatile uint32_t *sq_db; /* written by a reset on another thread: atomic */
 	struct zdk_nvme_req *reqs;
-	uint16_t *free_cids;
-	uint32_t nfree;
+	uint16_t *free_cids; /* FIFO ring of free cids, with their next generation */
+	uint16_t free_head;  /* next to take */
+	uint16_t free_tail;  /* next free slot; tail - head = free ids */
+	uint16_t cid_mask;   /* command ids - 1 */
 	uint32_t epoch;   /* advances by 2 every half timeout */
 	uint16_t sq_tail;
 	uint16_t sq_rung; /* tail value last written to the doorbell */
@@ -89,8 +98,9 @@ struct zdk_nvme_qpair {
 	uint16_t cq_head;
 	uint16_t cq_rung; /* head value last written to the doorbell */
 	uint16_t phase;
-	uint32_t tick;    /* polls left before the slow-path check */
+	uint32_t tick;    /* polls left before the slow-path check; atomic (a reset sets 1) */
 	uint64_t ncpl;    /* completions seen */
+	uint64_t ndropped; /* entries whose cid was not outstanding (device bug) */
 	/* control path, private */
 	struct zdk_nvme_ctrlr *ctrlr __zdk_cache_aligned;
 };
@@ -114,8 +124,9 @@ ZDK_EXPORT void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp);
  * @arg: its argument.
  *
  * Return: 0, -EAGAIN when all command ids are in use (poll, then retry),
- * -EINVAL when @len exceeds zdk_nvme_ctrlr_max_xfer(), -EFAULT when @buf is
- * not DMA memory, -ENOMEM when the PRP list pages cannot be allocated.
+ * -EINVAL when @len exceeds zdk_nvme_ctrlr_max_xfer() or @buf is NULL with
+ * a non-zero @len, -EFAULT when any part of @buf is not DMA memory, -ENOMEM
+ * when the PRP list pages cannot be allocated.
  */
 ZDK_EXPORT int zdk_nvme_qpair_submit(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
 				     void *buf, size_t len, zdk_nvme_cb cb, void *arg);
@@ -126,8 +137,9 @@ ZDK_EXPORT int zdk_nvme_qpair_submit(struct zdk_nvme_qpair *qp, const struct zdk
  *
  * A PRP list is used when every element but the first starts on a 4 KiB
  * page and every element but the last ends on one; otherwise an SGL when the
- * controller supports SGLs. Return: as zdk_nvme_qpair_submit(), and -EINVAL
- * for a layout that neither can describe.
+ * controller supports SGLs (one Data Block per IOVA-contiguous run, as many
+ * as the command id's list pages hold). Return: as zdk_nvme_qpair_submit(),
+ * and -EINVAL for a NULL element or a layout that neither can describe.
  */
 ZDK_EXPORT int zdk_nvme_qpair_submitv(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *cmd,
 				      const struct iovec *iov, int iovcnt, zdk_nvme_cb cb, void *arg);
@@ -144,30 +156,56 @@ ZDK_EXPORT int zdk_nvme_qpair_rw_slow(struct zdk_nvme_qpair *qp, const struct zd
 #define ZDK_NVME_PAGE_SHIFT 12
 #define ZDK_NVME_PAGE_SIZE (1u << ZDK_NVME_PAGE_SHIFT)
 
-/* Take a free command id, fill its context, return the SQ slot to fill. */
+/** zdk_nvme_qpair_nfree() - command ids free on @qp. */
+static inline uint32_t zdk_nvme_qpair_nfree(const struct zdk_nvme_qpair *qp)
+{
+	return (uint16_t)(qp->free_tail - qp->free_head);
+}
+
+/*
+ * Take the oldest free command id, fill its context (*@reqp), return the SQ
+ * slot to fill. (The mask is read once: stores to the uint16_t ring could
+ * alias it.)
+ */
 static inline struct zdk_nvme_sqe *zdk_nvme_qpair_slot(struct zdk_nvme_qpair *qp, uint16_t *cidp,
+						       struct zdk_nvme_req **reqp,
 						       zdk_nvme_cb cb, void *arg)
 {
-	uint16_t cid = qp->free_cids[--qp->nfree];
-	struct zdk_nvme_req *req = &qp->reqs[cid];
+	uint16_t cmask = qp->cid_mask;
+	uint16_t cid = qp->free_cids[qp->free_head++ & cmask];
+	struct zdk_nvme_req *req = &qp->reqs[cid & cmask];
 
 	req->cb = cb;
 	req->cb_arg = arg;
 	req->epoch = qp->epoch;
+	req->cid = cid;
 	*cidp = cid;
+	*reqp = req;
 	return &qp->sq[qp->sq_tail];
+}
+
+/* Give @cid back, one generation on, behind every other free id (@cmask: cid_mask). */
+static inline void zdk_nvme_qpair_cid_put(struct zdk_nvme_qpair *qp, uint16_t cid, uint16_t cmask)
+{
+	qp->free_cids[qp->free_tail++ & cmask] = (uint16_t)(cid + cmask + 1);
+}
+
+/* The doorbell pointers, which a reset on another thread may redirect. */
+static inline volatile uint32_t *zdk_nvme_qpair_db(volatile uint32_t *const *db)
+{
+	return __atomic_load_n(db, __ATOMIC_RELAXED);
 }
 
 /* Keep the command for a resubmission and hand the slot to the controller. */
 static inline void zdk_nvme_qpair_push(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *sqe,
-				       uint16_t cid)
+				       struct zdk_nvme_req *req)
 {
-	qp->reqs[cid].sqe = *sqe;
+	req->sqe = *sqe;
 	qp->sq_tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
 	if (!qp->batch) {
 		/* The SQE stores must be visible before the tail doorbell (base spec 3.7.1). */
 		zdk_io_wmb();
-		zdk_mmio_write32(qp->sq_db, qp->sq_tail);
+		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), qp->sq_tail);
 		qp->sq_rung = qp->sq_tail;
 	}
 }
@@ -179,8 +217,10 @@ static inline void zdk_nvme_qpair_push(struct zdk_nvme_qpair *qp, const struct z
  * @lba: first block; @nlb: block count, 1 to @ns->max_blocks.
  * @cb: completion callback; @arg: its argument.
  *
- * The hot path: no argument checks beyond what keeps the queue sane.
- * Return: 0, -EAGAIN when all command ids are in use, or as
+ * The hot path: no argument checks beyond what keeps the queue sane and
+ * the device inside the buffer (a NULL or unknown @buf is refused).
+ * Return: 0, -EAGAIN when all command ids are in use, -EINVAL for a NULL
+ * @buf, -EFAULT for memory that is not DMA memory, or as
  * zdk_nvme_qpair_submit() for transfers that span more than two pages.
  */
 static inline __attribute__((always_inline)) int
@@ -189,13 +229,26 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 {
 	uint64_t len = (uint64_t)nlb << ns->lba_shift;
 	uint64_t iova = zdk_virt2iova(buf);
-	uint64_t end = (iova & (ZDK_NVME_PAGE_SIZE - 1)) + len;
+	uint64_t end = ((uintptr_t)buf & (ZDK_NVME_PAGE_SIZE - 1)) + len;
+	uint64_t prp2 = 0;
 	struct zdk_nvme_sqe *sqe;
+	struct zdk_nvme_req *req;
 	uint16_t cid;
 
-	if (zdk_unlikely(end > 2 * ZDK_NVME_PAGE_SIZE || iova == ZDK_BAD_IOVA || qp->nfree == 0))
+	if (zdk_unlikely(end > 2 * ZDK_NVME_PAGE_SIZE || iova == ZDK_BAD_IOVA ||
+			 qp->free_head == qp->free_tail))
 		return zdk_nvme_qpair_rw_slow(qp, ns, opc, buf, lba, nlb, cb, arg);
-	sqe = zdk_nvme_qpair_slot(qp, &cid, cb, arg);
+	if (end > ZDK_NVME_PAGE_SIZE) {
+		/*
+		 * PRP2 is the second page when the buffer crosses one (base spec
+		 * 4.1.1), translated on its own: it need not follow the first in
+		 * IOVA space (no-IOMMU mode, or a buffer across two mappings).
+		 */
+		prp2 = zdk_virt2iova((const void *)(((uintptr_t)buf | (ZDK_NVME_PAGE_SIZE - 1)) + 1));
+		if (zdk_unlikely(prp2 == ZDK_BAD_IOVA))
+			return zdk_nvme_qpair_rw_slow(qp, ns, opc, buf, lba, nlb, cb, arg);
+	}
+	sqe = zdk_nvme_qpair_slot(qp, &cid, &req, cb, arg);
 	sqe->opc = opc;
 	sqe->flags = 0;
 	sqe->cid = cid;
@@ -204,16 +257,14 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 	sqe->cdw3 = 0;
 	sqe->mptr = 0;
 	sqe->prp1 = iova;
-	/* PRP2 is the second page when the buffer crosses one (base spec 4.1.1). */
-	sqe->prp2 = end > ZDK_NVME_PAGE_SIZE ? (iova & ~(uint64_t)(ZDK_NVME_PAGE_SIZE - 1)) +
-						       ZDK_NVME_PAGE_SIZE : 0;
+	sqe->prp2 = prp2;
 	sqe->cdw10 = (uint32_t)lba;
 	sqe->cdw11 = (uint32_t)(lba >> 32);
 	sqe->cdw12 = nlb - 1;
 	sqe->cdw13 = 0;
 	sqe->cdw14 = 0;
 	sqe->cdw15 = 0;
-	zdk_nvme_qpair_push(qp, sqe, cid);
+	zdk_nvme_qpair_push(qp, sqe, req);
 	return 0;
 }
 
@@ -240,7 +291,7 @@ static inline void zdk_nvme_qpair_flush(struct zdk_nvme_qpair *qp)
 	if (qp->sq_rung != qp->sq_tail) {
 		/* The SQE stores must be visible before the tail doorbell. */
 		zdk_io_wmb();
-		zdk_mmio_write32(qp->sq_db, qp->sq_tail);
+		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), qp->sq_tail);
 		qp->sq_rung = qp->sq_tail;
 	}
 }
@@ -256,7 +307,7 @@ static inline void zdk_nvme_qpair_flush(struct zdk_nvme_qpair *qp)
  */
 static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t budget)
 {
-	uint32_t n = 0;
+	uint32_t n = 0, tick;
 
 	for (;;) {
 		struct zdk_nvme_cpl *cpl = &qp->cq[qp->cq_head];
@@ -269,23 +320,28 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 			break;
 		/* Read the phase bit before the rest of the entry (base spec 4.6). */
 		zdk_io_rmb();
-		cid = cpl->cid & qp->mask;
-		req = &qp->reqs[cid];
+		cid = cpl->cid;
+		req = &qp->reqs[cid & qp->cid_mask];
 		cb = req->cb;
 		if (++qp->cq_head > qp->mask) {
 			qp->cq_head = 0;
 			qp->phase ^= 1;
 		}
 		/*
-		 * A stale or duplicate cid is dropped: never completed twice. A
+		 * Only an outstanding cid, generation included, completes: an
+		 * unknown, stale or duplicate one is dropped and counted (the tick
+		 * logs it), never completed twice or taken for another command. A
 		 * command aborted by a reset's queue deletion stays outstanding:
-		 * the reconnect resubmits it.
+		 * the reconnect resubmits it. The SQ head is not used: the SQ never
+		 * holds more than entries / 2 commands, so any value is ignored.
 		 */
-		if (zdk_likely(cb != NULL) &&
-		    zdk_likely((status & 0xfffe) != ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION))) {
+		if (zdk_likely(cb != NULL && req->cid == cid &&
+			       (status & 0xfffe) != ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION))) {
 			req->cb = NULL;
-			qp->free_cids[qp->nfree++] = cid;
+			zdk_nvme_qpair_cid_put(qp, cid, qp->cid_mask);
 			cb(req->cb_arg, cpl);
+		} else if (cb == NULL || req->cid != cid) {
+			qp->ndropped++;
 		}
 		if (++n == budget)
 			break;
@@ -299,12 +355,18 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 		qp->ncpl += n;
 		if (((qp->cq_head - qp->cq_rung) & qp->mask) >= (qp->mask >> 2)) {
 			/* Entries are consumed before the controller may reuse them. */
-			zdk_mmio_write32(qp->cq_db, qp->cq_head);
+			zdk_mmio_write32(zdk_nvme_qpair_db(&qp->cq_db), qp->cq_head);
 			qp->cq_rung = qp->cq_head;
 		}
 	}
 	zdk_nvme_qpair_flush(qp);
-	if (zdk_unlikely(--qp->tick == 0))
+	/*
+	 * A reset on another thread stores 1 to make the owner look soon; a
+	 * store lost between this load and store only delays that by a tick.
+	 */
+	tick = __atomic_load_n(&qp->tick, __ATOMIC_RELAXED) - 1;
+	__atomic_store_n(&qp->tick, tick, __ATOMIC_RELAXED);
+	if (zdk_unlikely(tick == 0))
 		zdk_nvme_qpair_tick(qp);
 	return n;
 }
@@ -359,7 +421,17 @@ ZDK_EXPORT bool zdk_nvme_ctrlr_sgl_supported(const struct zdk_nvme_ctrlr *ctrlr)
  * outstanding commands resubmitted; a command that had already timed out is
  * completed with ZDK_NVME_SC_ABORT_REQUESTED instead. If the controller
  * does not come back, every outstanding and later command completes with
- * ZDK_NVME_SC_ABORT_SQ_DELETION. Return: 0, -ETIMEDOUT or -EIO.
+ * ZDK_NVME_SC_ABORT_SQ_DELETION.
+ *
+ * Any thread may call it while the owners submit and poll: it shares with
+ * them only atomics (the generation, each qpair's doorbell pointers and
+ * tick) and the controller mutex, and each owner does its own part on its
+ * next polls. An owner that loaded a doorbell pointer just before the
+ * reset redirected it may ring that doorbell once more; it is rung before
+ * the queue's deletion (the command is then aborted and resubmitted) or
+ * reaches a deleted queue, which the controller reports as an invalid
+ * doorbell write (base spec 5.2, asynchronous event) and otherwise ignores.
+ * Return: 0, -ETIMEDOUT or -EIO.
  */
 ZDK_EXPORT int zdk_nvme_ctrlr_reset(struct zdk_nvme_ctrlr *ctrlr);
 
@@ -456,14 +528,16 @@ ZDK_EXPORT int zdk_nvme_qpair_alloc(struct zdk_nvme_ctrlr *ctrlr,
 /**
  * zdk_nvme_qpair_free() - delete the queues and free the pair. Outstanding
  * commands are dropped without their callbacks: poll them out first.
- * NULL is ignored.
+ * If the controller fails to delete the queues it may still use them: their
+ * memory (and queue id) is then kept, with a warning, until the next
+ * controller reset or detach frees it. NULL is ignored.
  */
 ZDK_EXPORT void zdk_nvme_qpair_free(struct zdk_nvme_qpair *qp);
 
 /** zdk_nvme_qpair_outstanding() - commands submitted and not yet completed. */
 static inline uint32_t zdk_nvme_qpair_outstanding(const struct zdk_nvme_qpair *qp)
 {
-	return (uint32_t)(qp->mask >> 1) + 1 - qp->nfree;
+	return (uint32_t)qp->cid_mask + 1 - zdk_nvme_qpair_nfree(qp);
 }
 
 #ifdef __cplusplus

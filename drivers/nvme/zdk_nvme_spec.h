@@ -158,7 +158,9 @@ struct zdk_nvme_id_ctrlr {
 	uint8_t mdts; /* 77: log2 of max transfer in CAP.MPSMIN units, 0 = none */
 	uint16_t cntlid;
 	uint32_t ver;
-	uint8_t rsvd84[172];
+	uint32_t rtd3r; /* 84: RTD3 resume latency, microseconds */
+	uint32_t rtd3e; /* 88: RTD3 entry latency (shutdown), microseconds, 0 = not reported */
+	uint8_t rsvd92[164];
 	uint16_t oacs; /* 256 */
 	uint8_t acl;
 	uint8_t aerl;
@@ -182,6 +184,7 @@ struct zdk_nvme_id_ctrlr {
 };
 ZDK_STATIC_ASSERT(sizeof(struct zdk_nvme_id_ctrlr) == 4096, "Identify Controller is 4 KiB");
 ZDK_STATIC_ASSERT(__builtin_offsetof(struct zdk_nvme_id_ctrlr, sgls) == 536, "SGLS at 536");
+ZDK_STATIC_ASSERT(__builtin_offsetof(struct zdk_nvme_id_ctrlr, rtd3e) == 88, "RTD3E at 88");
 
 #define ZDK_NVME_ONCS_DSM (1u << 2)
 #define ZDK_NVME_ONCS_WRITE_ZEROES (1u << 3)

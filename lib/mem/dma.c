@@ -101,29 +101,82 @@ int zdk_mem_stats_get(int socket, struct zdk_mem_stats *st)
 	return 0;
 }
 
-uint64_t zdk_virt2iova_slow(const void *va)
+/* The external mapping holding @p, under ext.lock; NULL if none. */
+static const struct ext_map *ext_find(uintptr_t p)
 {
-	uintptr_t p = (uintptr_t)va;
-	uint64_t iova = ZDK_BAD_IOVA;
-	unsigned lo = 0, hi;
+	unsigned lo = 0, hi = ext.n;
 
-	pthread_rwlock_rdlock(&ext.lock);
-	hi = ext.n;
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
 
-		if (p < ext.v[mid].va) {
+		if (p < ext.v[mid].va)
 			hi = mid;
-		} else if (p >= ext.v[mid].va + ext.v[mid].len) {
+		else if (p >= ext.v[mid].va + ext.v[mid].len)
 			lo = mid + 1;
-		} else {
-			const struct ext_map *m = &ext.v[mid];
-			size_t off = p - m->va;
-
-			iova = m->pa ? m->pa[off / page_size()] + off % page_size() : m->iova + off;
-			break;
-		}
+		else
+			return &ext.v[mid];
 	}
+	return NULL;
+}
+
+/*
+ * IOVA of @off into @m, and in *@run how many bytes from there (up to @max)
+ * are IOVA-contiguous: the rest of the mapping with an IOMMU; without one,
+ * up to the first page whose physical address does not follow its
+ * predecessor's.
+ */
+static uint64_t ext_run(const struct ext_map *m, size_t off, size_t max, size_t *run)
+{
+	size_t pgsz = page_size(), i = off / pgsz, n;
+
+	if (!m->pa) {
+		*run = ZDK_MIN(m->len - off, max);
+		return m->iova + off;
+	}
+	n = pgsz - off % pgsz;
+	while (n < max && (i + 1) * pgsz < m->len && m->pa[i + 1] == m->pa[i] + pgsz) {
+		n += pgsz;
+		i++;
+	}
+	*run = ZDK_MIN(n, max);
+	return m->pa[off / pgsz] + off % pgsz;
+}
+
+uint64_t zdk_virt2iova_slow(const void *va)
+{
+	size_t run;
+
+	return zdk_virt2iova_run(va, 1, &run);
+}
+
+/* The arena: its pages are contiguous unless no-IOMMU mode scattered them. */
+static uint64_t arena_run(size_t off, size_t max, size_t *run)
+{
+	const struct zdk_mem_xlate *x = &zdk_mem_xlate;
+	size_t pgsz = (size_t)1 << x->pg_shift, i = off >> x->pg_shift;
+	size_t n = pgsz - (off & (pgsz - 1));
+
+	while (n < max && off + n < x->len && x->pg_iova[i + 1] == x->pg_iova[i] + pgsz) {
+		n += pgsz;
+		i++;
+	}
+	*run = ZDK_MIN(n, max);
+	return x->pg_iova[off >> x->pg_shift] + (off & (pgsz - 1));
+}
+
+uint64_t zdk_virt2iova_run(const void *va, size_t max, size_t *run)
+{
+	uintptr_t p = (uintptr_t)va, off = p - zdk_mem_xlate.va_base;
+	const struct ext_map *m;
+	uint64_t iova = ZDK_BAD_IOVA;
+
+	*run = 0;
+	if (off < zdk_mem_xlate.len)
+		return arena_run(off, max, run);
+	pthread_rwlock_rdlock(&ext.lock);
+	m = ext_find(p);
+	if (m)
+		iova = ext_run(m, p - m->va, max, run);
 	pthread_rwlock_unlock(&ext.lock);
 	return iova;
 }

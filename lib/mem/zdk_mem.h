@@ -44,7 +44,8 @@ ZDK_EXPORT void zdk_dma_free(void *va);
  * @len: length, a multiple of the page size.
  * @iova: set to the IOVA the device must use (of the first page: in no-IOMMU
  *        mode the range is locked and each page keeps its own physical
- *        address, so translate each page with zdk_virt2iova()).
+ *        address, so translate each page with zdk_virt2iova(), or each
+ *        contiguous run with zdk_virt2iova_run()).
  *
  * Return: 0, -EINVAL for misaligned arguments, -ENOSPC when the IOMMU's
  * mapping limit is reached, -ENODEV with no IOMMU backend, or the kernel's
@@ -70,6 +71,21 @@ ZDK_EXPORT extern struct zdk_mem_xlate zdk_mem_xlate;
 
 /** zdk_virt2iova_slow() - translation outside the arena (external maps). */
 ZDK_EXPORT uint64_t zdk_virt2iova_slow(const void *va);
+
+/**
+ * zdk_virt2iova_run() - IOVA of @va, and how far from there it stays contiguous.
+ * @va: an arena or zdk_dma_map()ped address.
+ * @max: the most bytes the caller needs.
+ * @run: set to the bytes from @va, at most @max, that the device sees at
+ *       IOVA-contiguous addresses: a buffer that crosses into a separately
+ *       mapped region, or (no-IOMMU mode) into a page that is not physically
+ *       adjacent, has more than one run. 0 for unknown memory.
+ *
+ * Describe a buffer to a device as one address per run, never as the first
+ * address plus a length (control path: takes a read lock outside the arena).
+ * Return: the IOVA of @va, or ZDK_BAD_IOVA for memory zdk does not know.
+ */
+ZDK_EXPORT uint64_t zdk_virt2iova_run(const void *va, size_t max, size_t *run);
 
 /**
  * zdk_virt2iova() - IOVA of an arena or zdk_dma_map()ped address.

@@ -11,4 +11,5 @@ scratch=${TMPDIR:-/tmp}/zdk-fuzz-$(basename "$target").$$
 mkdir -p "$scratch"
 trap 'rm -rf "$scratch"' EXIT
 "$target" -seed=1 -runs="$runs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+	-error_exitcode=1 -timeout_exitcode=1 \
 	-print_final_stats=1 "$scratch" "$corpus"

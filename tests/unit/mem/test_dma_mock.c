@@ -18,8 +18,12 @@
 #include "../../../lib/iommu/iommu.c"
 #include "../../../lib/iommu/iova.c"
 #undef ZDK_LOG_COMPONENT
+/* arena.c's pagemap reader is replaced by mock_frames below (dma.c calls it). */
+#define mem_virt2phys arena_mem_virt2phys
 #include "../../../lib/mem/arena.c"
+#undef mem_virt2phys
 #undef ZDK_LOG_COMPONENT
+int mem_virt2phys(const void *va, uint64_t *pa);
 #include "../../../lib/mem/dma.c"
 #include "../../../lib/mem/malloc.c"
 
@@ -60,6 +64,23 @@ static int mock_map_file(struct iommu *io, int fd, uint64_t off, uint64_t iova, 
 static int mock_unmap(struct iommu *io, uint64_t iova, uint64_t len)
 {
 	calls[ncalls++] = (struct call){ OP_UNMAP, iova, len, NULL };
+	return 0;
+}
+
+/*
+ * No-IOMMU mode: the "physical" frame of each 4 KiB page of mock_base,
+ * deliberately not adjacent where a run must end.
+ */
+static char *mock_base;
+static const uint64_t mock_frames[8] = { 10, 11, 12, 40, 41, 5, 100, 101 };
+
+int mem_virt2phys(const void *va, uint64_t *pa)
+{
+	size_t i = (size_t)((const char *)va - mock_base) / 4096;
+
+	if (!mock_base || (const char *)va < mock_base || i >= ZDK_ARRAY_SIZE(mock_frames))
+		return -EPERM;
+	*pa = mock_frames[i] * 4096 + (uintptr_t)va % 4096;
 	return 0;
 }
 
@@ -362,7 +383,85 @@ static void test_iova_alloc(void)
 	mock_destroy(io);
 }
 
+/* Every run the query reports is contiguous and ends where contiguity does. */
+static void check_runs(const char *buf, size_t len, const size_t *want, unsigned nwant)
+{
+	size_t off = 0, run;
+	unsigned n = 0;
+
+	while (off < len) {
+		uint64_t iova = zdk_virt2iova_run(buf + off, len - off, &run);
+
+		CU_ASSERT_NOT_EQUAL_FATAL(iova, ZDK_BAD_IOVA);
+		CU_ASSERT_FATAL(n < nwant);
+		CU_ASSERT_EQUAL(run, want[n]);
+		for (size_t b = 0; b < run; b += 1000)
+			CU_ASSERT_EQUAL(zdk_virt2iova(buf + off + b), iova + b);
+		off += run;
+		n++;
+	}
+	CU_ASSERT_EQUAL(n, nwant);
+}
+
+static void test_runs_noiommu(void)
+{
+	static const size_t want[] = { 3 * 4096 - 100, 2 * 4096, 4096, 4096 + 100 };
+	struct iommu *io;
+	uint64_t iova;
+	size_t run;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	io = mock_create_ops(&mock_noiommu_ops, true);
+	CU_ASSERT_EQUAL_FATAL(posix_memalign((void **)&mock_base, 4096, 8 * 4096), 0);
+	if (zdk_dma_map(mock_base, 8 * 4096, &iova) == -EPERM) {
+		printf("skipped: mlock of 32 KiB refused (RLIMIT_MEMLOCK)\n");
+		goto out;
+	}
+	CU_ASSERT_EQUAL(iova, 10 * 4096);
+	/* from 100 bytes in: frames 10-12 | 40-41 | 5 | 100-101 (cut at max) */
+	check_runs(mock_base + 100, 7 * 4096, want, ZDK_ARRAY_SIZE(want));
+	CU_ASSERT_EQUAL(zdk_virt2iova_run(mock_base + 7 * 4096 + 5, 1 << 20, &run), 101 * 4096 + 5);
+	CU_ASSERT_EQUAL(run, 4096 - 5); /* the end of the mapping */
+	CU_ASSERT_EQUAL(zdk_virt2iova_run(mock_base + 8 * 4096, 1, &run), ZDK_BAD_IOVA);
+	CU_ASSERT_EQUAL(run, 0);
+	CU_ASSERT_EQUAL(zdk_dma_unmap(mock_base, 8 * 4096), 0);
+out:
+	mock_destroy(io);
+	free(mock_base);
+	mock_base = NULL;
+}
+
+/* Two mappings side by side in VA are two runs, whatever IOVAs they got. */
+static void test_runs_two_maps(void)
+{
+	static const size_t want_arena[] = { 10000 };
+	struct iommu *io;
+	uint64_t a, b;
+	char *buf = NULL, *p;
+	size_t run;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	io = mock_create(true);
+	CU_ASSERT_EQUAL_FATAL(mem_dma_setup(io), 0);
+	p = zdk_dma_zalloc(10000, 4096, ZDK_SOCKET_ANY, NULL);
+	check_runs(p, 10000, want_arena, 1);
+	zdk_dma_free(p);
+	CU_ASSERT_EQUAL_FATAL(posix_memalign((void **)&buf, 4096, 4 * 4096), 0);
+	CU_ASSERT_EQUAL_FATAL(zdk_dma_map(buf, 2 * 4096, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(zdk_dma_map(buf + 2 * 4096, 2 * 4096, &b), 0);
+	CU_ASSERT_EQUAL(zdk_virt2iova_run(buf + 4096, 3 * 4096, &run), a + 4096);
+	CU_ASSERT_EQUAL(run, 4096);
+	CU_ASSERT_EQUAL(zdk_virt2iova_run(buf + 2 * 4096, 3 * 4096, &run), b);
+	CU_ASSERT_EQUAL(run, 2 * 4096);
+	CU_ASSERT_EQUAL(zdk_virt2iova_run(buf + 2 * 4096, 77, &run), b);
+	CU_ASSERT_EQUAL(run, 77);
+	mock_destroy(io);
+	free(buf);
+}
+
 static const struct zdk_test tests[] = {
+	{ "contiguous runs, no-IOMMU pages scattered", test_runs_noiommu },
+	{ "contiguous runs: arena, and two maps side by side", test_runs_two_maps },
 	{ "arena mapped by file", test_arena_by_file },
 	{ "arena mapped by VA when MAP_FILE is missing", test_arena_by_va_fallback },
 	{ "type1 maps when the first group joins", test_deferred_until_ready },

@@ -35,14 +35,52 @@ static uint64_t reg64(struct fake_nvme *f, uint32_t off)
 	return reg32(f, off) | (uint64_t)reg32(f, off + 4) << 32;
 }
 
+/* Queue memory (from the driver's arena, contiguous by construction). */
 static void *va(uint64_t iova)
 {
 	return (void *)(uintptr_t)(iova - FAKE_IOVA_OFFSET + 4096);
 }
 
-static bool iova_ok(uint64_t iova)
+/* The next byte of the hostile stream; 0 (behave) once it is exhausted. */
+static uint8_t evil_byte(struct fake_nvme *f)
 {
-	return iova >= FAKE_IOVA_OFFSET && iova < FAKE_IOVA_OFFSET + (1ULL << 47);
+	return f->evil && f->evil_pos < f->evil_len ? f->evil[f->evil_pos++] : 0;
+}
+
+static uint64_t evil_bytes(struct fake_nvme *f, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)evil_byte(f) << (8 * i);
+	return v;
+}
+
+/*
+ * Copy between @mem and host memory at @addr, page by page as a device
+ * does: each 4 KiB page is translated on its own, so a buffer the driver
+ * wrongly described as contiguous reaches whatever frame follows.
+ */
+static uint16_t dma(uint64_t addr, uint8_t *mem, uint64_t len, bool to_host)
+{
+	while (len) {
+		uint64_t n = PAGE - (addr & (PAGE - 1));
+		void *p;
+
+		if (n > len)
+			n = len;
+		p = fake_dma_va(addr, n);
+		if (!p)
+			return SC_DATA_XFER_ERROR;
+		if (to_host)
+			memcpy(p, mem, n);
+		else
+			memcpy(mem, p, n);
+		addr += n;
+		mem += n;
+		len -= n;
+	}
+	return 0;
 }
 
 static uint32_t db(struct fake_nvme *f, unsigned idx)
@@ -77,18 +115,21 @@ void fake_nvme_init(struct fake_nvme *f)
 	f->mdts = 0;
 	f->sgls = 1;
 	f->cfs_after = -1;
+	f->nn = 2;
 	f->lba_shift[0] = 9;
 	f->lba_shift[1] = 12;
 	f->nblocks[0] = FAKE_NS_BLOCKS_512;
 	f->nblocks[1] = FAKE_NS_BLOCKS_4K;
-	for (int i = 0; i < 2; i++)
-		f->disk[i] = calloc(f->nblocks[i], 1u << f->lba_shift[i]);
 	/* CAP: MQES, CQR, TO 1 (500 ms), DSTRD, CSS NVM, MPSMIN 0, MPSMAX 4. */
-	uint64_t cap = f->mqes | 1u << 16 | 1u << 24 | (uint64_t)f->dstrd << 32 |
-		       1ULL << 37 | 4ULL << 52;
+	fake_nvme_set_cap(f, f->mqes | 1u << 16 | 1u << 24 | (uint64_t)f->dstrd << 32 |
+			      1ULL << 37 | 4ULL << 52);
+	set32(f, 0x08, 0x00020000);
+}
+
+void fake_nvme_set_cap(struct fake_nvme *f, uint64_t cap)
+{
 	set32(f, 0x00, (uint32_t)cap);
 	set32(f, 0x04, (uint32_t)(cap >> 32));
-	set32(f, 0x08, 0x00020000);
 }
 
 void fake_nvme_fini(struct fake_nvme *f)
@@ -97,8 +138,14 @@ void fake_nvme_fini(struct fake_nvme *f)
 	free(f->disk[1]);
 }
 
+/* The disks (8 MiB each) are allocated on first use: bring-up alone needs none. */
 uint8_t *fake_nvme_disk(struct fake_nvme *f, uint32_t nsid, uint64_t lba)
 {
+	if (!f->disk[nsid - 1]) {
+		f->disk[nsid - 1] = calloc(1, (size_t)8 << 20);
+		if (!f->disk[nsid - 1])
+			abort();
+	}
 	return f->disk[nsid - 1] + (lba << f->lba_shift[nsid - 1]);
 }
 
@@ -110,6 +157,7 @@ static uint16_t xfer_prp(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint
 	/* Past two pages, PRP2 points to a list instead of the second page. */
 	bool use_list = (s->prp1 & (PAGE - 1)) + len > 2 * PAGE;
 	uint32_t idx = 0;
+	uint16_t st;
 
 	if (s->prp1 & 3)
 		return SC_PRP_OFFSET;
@@ -118,16 +166,20 @@ static uint16_t xfer_prp(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint
 			addr = s->prp2;
 		} else if (done > 0) {
 			if (!list) {
-				if (!iova_ok(s->prp2) || (s->prp2 & 7))
+				if (s->prp2 & 7)
 					return SC_PRP_OFFSET;
-				list = va(s->prp2);
+				list = fake_dma_va(s->prp2 & ~(uint64_t)(PAGE - 1), PAGE);
+				if (!list)
+					return SC_DATA_XFER_ERROR;
 				idx = (uint32_t)((s->prp2 & (PAGE - 1)) / 8);
 			}
 			/* The last entry of a list page chains when more follows. */
 			if (idx == PAGE / 8 - 1 && len - done > PAGE) {
-				if (list[idx] & (PAGE - 1) || !iova_ok(list[idx]))
+				if (list[idx] & (PAGE - 1))
 					return SC_PRP_OFFSET;
-				list = va(list[idx]);
+				list = fake_dma_va(list[idx], PAGE);
+				if (!list)
+					return SC_DATA_XFER_ERROR;
 				idx = 0;
 				f->nr_chain++;
 			}
@@ -135,15 +187,12 @@ static uint16_t xfer_prp(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint
 		}
 		if (done > 0 && (addr & (PAGE - 1)))
 			return SC_PRP_OFFSET;
-		if (!iova_ok(addr))
-			return SC_DATA_XFER_ERROR;
 		n = PAGE - (addr & (PAGE - 1));
 		if (n > len - done)
 			n = len - done;
-		if (to_host)
-			memcpy(va(addr), mem + done, n);
-		else
-			memcpy(mem + done, va(addr), n);
+		st = dma(addr, mem + done, n, to_host);
+		if (st)
+			return st;
 	}
 	return 0;
 }
@@ -158,22 +207,22 @@ static uint16_t xfer_sgl(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint
 
 	f->nr_sgl++;
 	if (d->type == ZDK_NVME_SGL_LAST_SEGMENT) {
-		if (!iova_ok(d->addr) || d->len % 16 || d->len == 0)
+		if (d->len % 16 || d->len == 0)
 			return SC_SGL_INVALID;
 		n = d->len / 16;
-		d = va(d->addr);
+		d = fake_dma_va(d->addr, d->len);
+		if (!d)
+			return SC_DATA_XFER_ERROR;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t c = d[i].len;
+		uint16_t st;
 
-		if (d[i].type != ZDK_NVME_SGL_DATA_BLOCK || !iova_ok(d[i].addr))
+		if (d[i].type != ZDK_NVME_SGL_DATA_BLOCK || c > len - done)
 			return SC_SGL_INVALID;
-		if (c > len - done)
-			return SC_SGL_INVALID;
-		if (to_host)
-			memcpy(va(d[i].addr), mem + done, c);
-		else
-			memcpy(mem + done, va(d[i].addr), c);
+		st = dma(d[i].addr, mem + done, c, to_host);
+		if (st)
+			return st;
 		done += c;
 	}
 	return done == len ? 0 : SC_SGL_INVALID;
@@ -194,6 +243,53 @@ static uint16_t xfer(struct fake_nvme *f, const struct zdk_nvme_sqe *s, void *me
 	}
 }
 
+/*
+ * Hostile Identify data: a few fields the driver sizes or indexes with
+ * (MDTS, NN, SGLS, RTD3E; the active list; NSZE, NLBAF, FLBAS, LBA formats)
+ * overwritten with bytes from the stream.
+ */
+static void evil_identify(struct fake_nvme *f, uint8_t cns, uint8_t *buf)
+{
+	static const uint16_t ctrlr_off[] = { 77, 516, 536, 88, 520, 512 };
+	static const uint16_t ns_off[] = { 0, 25, 26, 128, 132, 136, 188, 252 };
+	unsigned n = evil_byte(f) % 8;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t pick = evil_byte(f), width = (uint8_t)(1u << (evil_byte(f) % 4));
+		uint32_t off;
+		uint64_t v;
+
+		if (cns == ZDK_NVME_CNS_CTRLR)
+			off = ctrlr_off[pick % (sizeof(ctrlr_off) / sizeof(ctrlr_off[0]))];
+		else if (cns == ZDK_NVME_CNS_NS)
+			off = ns_off[pick % (sizeof(ns_off) / sizeof(ns_off[0]))];
+		else
+			off = (pick % 64) * 4u;
+		v = evil_bytes(f, width);
+		memcpy(buf + off, &v, width);
+	}
+}
+
+/*
+ * A hostile namespace format is also the one the fake then uses: a device
+ * that transfers other sizes than it reports writes past any buffer, and
+ * no driver can prevent that. The disk keeps its bytes.
+ */
+static void evil_ns_apply(struct fake_nvme *f, uint32_t nsid, const uint8_t *buf)
+{
+	const struct zdk_nvme_id_ns *id = (const void *)buf;
+	uint32_t fmt = id->flbas & 0xf, lbads;
+	uint64_t bytes = f->nblocks[nsid - 1] << f->lba_shift[nsid - 1];
+
+	if (id->nlbaf >= 16)
+		fmt |= (uint32_t)((id->flbas >> 5) & 3) << 4;
+	lbads = (id->lbaf[fmt & 63] >> 16) & 0xff;
+	if (lbads < 9 || lbads > 16)
+		return;
+	f->lba_shift[nsid - 1] = lbads;
+	f->nblocks[nsid - 1] = bytes >> lbads;
+}
+
 static uint16_t identify(struct fake_nvme *f, const struct zdk_nvme_sqe *s)
 {
 	static uint8_t buf[4096];
@@ -206,7 +302,8 @@ static uint16_t identify(struct fake_nvme *f, const struct zdk_nvme_sqe *s)
 		memcpy(id->sn, "FAKE0001            ", 20);
 		memcpy(id->mn, "zdk fake controller                     ", 40);
 		id->mdts = f->mdts;
-		id->nn = 2;
+		id->nn = f->nn;
+		memcpy(buf + 88, &f->rtd3e, 4); /* RTD3E */
 		id->sqes = 0x66;
 		id->cqes = 0x44;
 		id->oncs = ZDK_NVME_ONCS_DSM | ZDK_NVME_ONCS_WRITE_ZEROES;
@@ -215,7 +312,7 @@ static uint16_t identify(struct fake_nvme *f, const struct zdk_nvme_sqe *s)
 		uint32_t *ids = (void *)buf;
 
 		ids[0] = 1;
-		ids[1] = 2;
+		ids[1] = f->nn >= 2 ? 2 : 0;
 	} else if ((s->cdw10 & 0xff) == ZDK_NVME_CNS_NS && (s->nsid == 1 || s->nsid == 2)) {
 		struct zdk_nvme_id_ns *ns = (void *)buf;
 
@@ -226,6 +323,11 @@ static uint16_t identify(struct fake_nvme *f, const struct zdk_nvme_sqe *s)
 		ns->lbaf[1] = 12u << 16;
 	} else {
 		return SC_INVALID_FIELD;
+	}
+	if (f->evil) {
+		evil_identify(f, s->cdw10 & 0xff, buf);
+		if ((s->cdw10 & 0xff) == ZDK_NVME_CNS_NS)
+			evil_ns_apply(f, s->nsid, buf);
 	}
 	return xfer(f, s, buf, sizeof(buf), true);
 }
@@ -245,6 +347,8 @@ static uint16_t admin(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint32_
 		if ((s->cdw10 & 0xff) != ZDK_NVME_FEAT_NUM_QUEUES)
 			return SC_INVALID_FIELD;
 		*dw0 = (FAKE_MAXQ - 2) << 16 | (FAKE_MAXQ - 2);
+		if (evil_byte(f) & 1)
+			*dw0 = (uint32_t)evil_bytes(f, 4);
 		return 0;
 	case ZDK_NVME_ADM_CREATE_CQ:
 		if (qid == 0 || qid >= FAKE_MAXQ || f->cq[qid].valid || size > f->mqes + 1u ||
@@ -266,6 +370,10 @@ static uint16_t admin(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint32_
 
 		if (qid == 0 || qid >= FAKE_MAXQ || !q[qid].valid)
 			return SC_INVALID_QID;
+		if (f->fail_delete) {
+			f->nr_delete_failed++;
+			return SC(0x06);
+		}
 		/* Explicit abort of what the SQ still holds (base spec 5.7). */
 		for (int i = 0; s->opc == ZDK_NVME_ADM_DELETE_SQ && i < f->nheld; i++)
 			if (f->held[i].sqid == qid) {
@@ -345,21 +453,59 @@ static bool cq_full(struct fake_nvme *f, uint16_t cqid, uint32_t pending)
 	return (cq->head + cq->size - cq->tail - 1) % cq->size <= pending;
 }
 
-static void post(struct fake_nvme *f, uint16_t sqid, uint16_t cid, uint16_t status, uint32_t dw0)
+static void post_raw(struct fake_nvme *f, uint16_t sqid, uint16_t cid, uint16_t status,
+		     uint32_t dw0, uint16_t sqhd)
 {
 	struct fake_queue *sq = &f->sq[sqid], *cq = &f->cq[sq->cqid];
-	struct zdk_nvme_cpl *e = (struct zdk_nvme_cpl *)va(cq->iova) + cq->tail;
+	struct zdk_nvme_cpl *e;
 
+	if (!cq->valid || !cq->size)
+		return;
+	e = (struct zdk_nvme_cpl *)va(cq->iova) + cq->tail;
 	e->dw0 = dw0;
 	e->dw1 = 0;
-	e->sqhd = (uint16_t)sq->head;
+	e->sqhd = sqhd;
 	e->sqid = sqid;
 	e->cid = cid;
 	/* The phase bit goes last: it publishes the entry. */
-	__atomic_store_n(&e->status, (uint16_t)(status | cq->phase), __ATOMIC_RELEASE);
+	__atomic_store_n(&e->status, (uint16_t)((status & 0xfffe) | cq->phase), __ATOMIC_RELEASE);
 	if (++cq->tail == cq->size) {
 		cq->tail = 0;
 		cq->phase ^= 1;
+	}
+}
+
+/*
+ * A completion entry; in hostile mode one byte of the stream may replace
+ * its cid (unknown, out of range, another command's), its status or its
+ * SQ head with stream bytes, or post it twice.
+ */
+static void post(struct fake_nvme *f, uint16_t sqid, uint16_t cid, uint16_t status, uint32_t dw0)
+{
+	uint16_t sqhd = (uint16_t)f->sq[sqid].head;
+	uint8_t b = (sqid || f->evil_admin) ? evil_byte(f) : 0;
+
+	switch (b % 8) {
+	case 4:
+		cid = (uint16_t)evil_bytes(f, 2);
+		break;
+	case 5:
+		status = (uint16_t)evil_bytes(f, 2);
+		break;
+	case 6:
+		post_raw(f, sqid, cid, status, dw0, sqhd);
+		break;
+	case 7:
+		sqhd = (uint16_t)evil_bytes(f, 2);
+		break;
+	}
+	post_raw(f, sqid, cid, status, dw0, sqhd);
+	if (sqid && f->dup_late > 0) {
+		f->dup_late--;
+		f->late = (struct zdk_nvme_cpl){ .dw0 = dw0, .sqhd = sqhd, .sqid = sqid, .cid = cid,
+						 .status = status };
+		f->late_sqid = sqid;
+		f->late_pending = true;
 	}
 }
 
@@ -368,8 +514,13 @@ static void handle_cc(struct fake_nvme *f)
 	uint32_t cc = reg32(f, ZDK_NVME_REG_CC), csts = reg32(f, ZDK_NVME_REG_CSTS);
 
 	if ((cc & ZDK_NVME_CC_SHN_MASK) && f->enabled && !(csts & ZDK_NVME_CSTS_SHST_MASK)) {
+		/* Shutdown processing (SHST 01) until shutdown_ns have passed. */
+		f->shutdown_done_ns = fake_now_ns() + f->shutdown_ns;
+		csts |= 1u << 2;
+	}
+	if ((csts & ZDK_NVME_CSTS_SHST_MASK) == 1u << 2 && fake_now_ns() >= f->shutdown_done_ns) {
 		f->nr_shutdown++;
-		csts |= ZDK_NVME_CSTS_SHST_DONE;
+		csts = (csts & ~ZDK_NVME_CSTS_SHST_MASK) | ZDK_NVME_CSTS_SHST_DONE;
 	}
 	if ((cc & ZDK_NVME_CC_EN) && !f->enabled && !f->never_ready) {
 		uint32_t aqa = reg32(f, ZDK_NVME_REG_AQA);
@@ -386,6 +537,9 @@ static void handle_cc(struct fake_nvme *f)
 		/* Disable resets the controller: every queue and held command goes. */
 		if (f->enabled)
 			f->nr_resets++;
+		if ((csts & ZDK_NVME_CSTS_SHST_MASK) == 1u << 2)
+			f->nr_unsafe_shutdown++; /* shutdown cut short */
+		f->late_pending = false;
 		f->enabled = false;
 		f->nheld = 0;
 		memset(f->bar + 0x1000, 0, sizeof(f->bar) - 0x1000);
@@ -451,9 +605,18 @@ void fake_nvme_run(struct fake_nvme *f)
 
 	handle_cc(f);
 	check_dead_doorbells(f);
-	if (!f->enabled || f->hold || (reg32(f, ZDK_NVME_REG_CSTS) & ZDK_NVME_CSTS_CFS))
+	/* Hostile: now and then all ones, as a removed device reads. */
+	if (f->evil && evil_byte(f) == 0xff)
+		set32(f, ZDK_NVME_REG_CSTS, UINT32_MAX);
+	if (!f->enabled || (reg32(f, ZDK_NVME_REG_CSTS) & ZDK_NVME_CSTS_CFS))
 		return;
-	for (uint16_t qid = 0; qid < FAKE_MAXQ; qid++) {
+	if (f->late_pending) {
+		f->late_pending = false;
+		post_raw(f, f->late_sqid, f->late.cid, f->late.status, f->late.dw0, f->late.sqhd);
+	}
+	if (f->hold)
+		return;
+	for (uint16_t qid = 0; qid < (f->io_hold ? 1 : FAKE_MAXQ); qid++) {
 		run_sq(f, qid, pend, &npend);
 		if (reg32(f, ZDK_NVME_REG_CSTS) & ZDK_NVME_CSTS_CFS)
 			return;

@@ -15,6 +15,8 @@
 
 /* The test memory layer maps VA to IOVA = VA - 4096 + this offset. */
 #define FAKE_IOVA_OFFSET 0x10000000000000ULL
+/* ... and zdk_dma_map()ped pages to "physical" frames from here on. */
+#define FAKE_PHYS_BASE 0x10000000000ULL
 #define FAKE_BAR_SIZE 0x4000
 #define FAKE_MAXQ 16
 #define FAKE_NS_BLOCKS_512 (16384)  /* 8 MiB */
@@ -54,13 +56,31 @@ struct fake_nvme {
 	bool abort_works;      /* Abort completes a swallowed command */
 	bool never_ready;      /* CC.EN never gives CSTS.RDY */
 	bool hold;             /* fetch nothing (a slow controller) */
+	bool io_hold;          /* fetch from the admin queue only */
 	bool reverse;          /* complete each run's I/O in reverse order */
 	int dup_next;          /* post the next I/O completion twice */
+	int dup_late;          /* ... and again at the start of the next run */
+	bool fail_delete;      /* Delete SQ/CQ fail; the queues stay */
+	uint32_t rtd3e;        /* Identify RTD3E, microseconds */
+	uint64_t shutdown_ns;  /* a shutdown takes this long (CSTS.SHST 01 meanwhile) */
+	uint32_t nn;           /* Identify NN */
+	/*
+	 * Hostile mode: a byte stream decides how the controller misbehaves
+	 * (see fake_nvme.c, evil_*): mangled completion entries, Identify
+	 * fields, register values. Exhausted: it behaves.
+	 */
+	const uint8_t *evil;
+	size_t evil_len, evil_pos;
+	bool evil_admin;       /* mangle admin completions too */
 	/* what it saw */
 	struct fake_held held[64];
 	int nheld;
 	uint32_t nr_io, nr_admin, nr_abort, nr_sgl, nr_chain, nr_resets, nr_shutdown, nr_bad_db;
-	uint32_t nr_cq_full;
+	uint32_t nr_cq_full, nr_unsafe_shutdown, nr_delete_failed;
+	uint64_t shutdown_done_ns;    /* when the shutdown in progress completes */
+	struct zdk_nvme_cpl late;     /* the entry dup_late posts again */
+	uint16_t late_sqid;
+	bool late_pending;
 	uint16_t last_sqe_flags;
 	uint64_t last_prp2;
 };
@@ -70,5 +90,12 @@ void fake_nvme_fini(struct fake_nvme *f);
 void fake_nvme_run(struct fake_nvme *f);
 /* The disk bytes of @nsid at @lba. */
 uint8_t *fake_nvme_disk(struct fake_nvme *f, uint32_t nsid, uint64_t lba);
+/* Rewrite CAP (after changing mqes/dstrd). */
+void fake_nvme_set_cap(struct fake_nvme *f, uint64_t cap);
+
+/* Provided by the test's memory layer (test_env.c). */
+/* Host memory behind [@iova, @iova + @len) if it is one piece, else NULL. */
+void *fake_dma_va(uint64_t iova, uint64_t len);
+uint64_t fake_now_ns(void);
 
 #endif /* FAKE_NVME_H */

@@ -273,7 +273,7 @@ static void test_wrap_phase_cid_reuse(void)
 	fake_nvme_run(&fake);
 	zdk_nvme_qpair_poll(qp, 0);
 	CU_ASSERT(d[0].calls == 1);
-	CU_ASSERT(qp->nfree == 2);
+	CU_ASSERT(zdk_nvme_qpair_nfree(qp) == 2);
 	zdk_dma_free(buf);
 	zdk_nvme_qpair_free(qp);
 	teardown();
