@@ -214,14 +214,18 @@ static inline void zdk_nvme_qpair_push(struct zdk_nvme_qpair *qp, const struct z
  * zdk_nvme_qpair_rw() - submit a read or write of @nlb blocks at @lba.
  * @qp: the queue pair; @ns: the namespace; @opc: ZDK_NVME_OPC_READ or _WRITE.
  * @buf: data buffer of @nlb << @ns->lba_shift bytes (arena or zdk_dma_map()).
- * @lba: first block; @nlb: block count, 1 to @ns->max_blocks.
+ * @lba: first block; @nlb: block count, at least 1. Above @ns->max_blocks
+ *       (the controller's MDTS, or NLB's 65536) the driver splits the
+ *       transfer into commands of @ns->max_blocks, all submitted now; @cb
+ *       then runs once, after the last, with the first failure's status.
  * @cb: completion callback; @arg: its argument.
  *
  * The hot path: no argument checks beyond what keeps the queue sane and
  * the device inside the buffer (a NULL or unknown @buf is refused).
- * Return: 0, -EAGAIN when all command ids are in use, -EINVAL for a NULL
- * @buf, -EFAULT for memory that is not DMA memory, or as
- * zdk_nvme_qpair_submit() for transfers that span more than two pages.
+ * Return: 0, -EAGAIN when too few command ids are free (for a split, as
+ * many as its commands), -EINVAL for a NULL @buf, -EFAULT for memory that
+ * is not DMA memory, -ENOMEM, or as zdk_nvme_qpair_submit() for transfers
+ * that span more than two pages.
  */
 static inline __attribute__((always_inline)) int
 zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8_t opc, void *buf,
@@ -494,8 +498,10 @@ ZDK_EXPORT int zdk_nvme_ns_writev(const struct zdk_nvme_ns *ns, struct zdk_nvme_
  * zdk_nvme_ns_rw_sync() - read or write and wait, for simple tools.
  * @write: true to write.
  *
- * Polls @qp until this command completes; callbacks of other commands on
- * @qp run meanwhile. Return: 0, -EIO on an error status, or a submission error.
+ * Polls @qp until this command completes (split as zdk_nvme_qpair_rw()
+ * says when it is larger than @ns->max_blocks); callbacks of other commands
+ * on @qp run meanwhile. Return: 0, -EIO on an error status, or a
+ * submission error.
  */
 ZDK_EXPORT int zdk_nvme_ns_rw_sync(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp,
 				   bool write, void *buf, uint64_t lba, uint32_t nlb);

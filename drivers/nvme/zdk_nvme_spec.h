@@ -134,6 +134,7 @@ struct zdk_nvme_cpl {
 #define ZDK_NVME_STATUS(sct, sc) ((uint16_t)(((sct) << 9) | ((sc) << 1)))
 
 /* Generic command status values the driver itself reports (figure 94). */
+#define ZDK_NVME_SC_DATA_XFER_ERROR 0x04
 #define ZDK_NVME_SC_INTERNAL_ERROR 0x06
 #define ZDK_NVME_SC_ABORT_REQUESTED 0x07
 #define ZDK_NVME_SC_ABORT_SQ_DELETION 0x08
