@@ -56,6 +56,7 @@ struct nsctx {
 	uint64_t first_unit, units; /* this lcore's slice, in I/O units */
 	uint64_t next_unit;         /* sequential cursor */
 	uint32_t nlb;
+	unsigned qd;                /* -q, or less where the controller's queues are small */
 	uint8_t *busy;              /* verify: unit has an I/O in flight */
 	uint64_t *stamp;            /* verify: sequence of the last write, 0 none */
 	struct task *tasks;
@@ -66,6 +67,10 @@ struct worker {
 	unsigned lcore;
 	struct nsctx nc[MAX_NS];
 	unsigned nnc;
+	/* One qpair per controller, shared by its namespaces: a controller
+	 * that grants two I/O queues still serves two lcores. */
+	struct zdk_nvme_qpair *qp[MAX_NS];
+	unsigned nqp;
 	uint64_t rng;
 	uint64_t seq;
 	bool draining;
@@ -299,15 +304,15 @@ static int worker_run(void *arg)
 	uint64_t now, next_line = t_start + tsc_hz, last_ios = 0, last_tsc = t_start;
 
 	for (unsigned i = 0; i < w->nnc; i++)
-		for (unsigned q = 0; q < cfg.qd; q++)
+		for (unsigned q = 0; q < w->nc[i].qd; q++)
 			if (task_submit(&w->nc[i].tasks[q]) != 0) {
 				fprintf(stderr, "lcore %u: submit failed\n", w->lcore);
 				w->rc = -EIO;
 				stop = 1;
 			}
 	do {
-		for (unsigned i = 0; i < w->nnc; i++)
-			zdk_nvme_qpair_poll(w->nc[i].qp, 0);
+		for (unsigned i = 0; i < w->nqp; i++)
+			zdk_nvme_qpair_poll(w->qp[i], 0);
 		now = zdk_rdtsc();
 		if (is_main && now >= next_line) {
 			live_line(now, &last_ios, &last_tsc);
@@ -330,51 +335,49 @@ static int worker_run(void *arg)
 	return w->rc;
 }
 
-static int nsctx_init(struct worker *w, struct nsctx *nc, const struct zdk_nvme_ns *ns,
-		      unsigned idx, unsigned nworkers)
+/* Commands one I/O of -o bytes takes on @ns (the driver splits above MDTS). */
+static unsigned cmds_per_io(const struct zdk_nvme_ns *ns)
 {
-	struct zdk_nvme_qpair_opts opts = { .batch = true };
+	uint32_t nlb = cfg.io_size / ns->lba_size;
+
+	return (nlb + ns->max_blocks - 1) / ns->max_blocks;
+}
+
+static int nsctx_init(struct worker *w, struct nsctx *nc, const struct zdk_nvme_ns *ns,
+		      struct zdk_nvme_qpair *qp, unsigned qd, unsigned idx, unsigned nworkers)
+{
 	uint64_t total_units;
-	int rc;
 
 	nc->ns = ns;
 	nc->w = w;
-	if (cfg.io_size % ns->lba_size || cfg.io_size / ns->lba_size > ns->max_blocks) {
-		fprintf(stderr, "-o %u: must be a multiple of ns %u's LBA size %u and at most %u bytes\n",
-			cfg.io_size, ns->nsid, ns->lba_size, ns->max_blocks * ns->lba_size);
+	nc->qp = qp;
+	nc->qd = qd;
+	if (cfg.io_size % ns->lba_size) {
+		fprintf(stderr, "-o %u: must be a multiple of ns %u's LBA size %u\n", cfg.io_size,
+			ns->nsid, ns->lba_size);
 		return -EINVAL;
 	}
 	nc->nlb = cfg.io_size / ns->lba_size;
 	total_units = ns->nblocks / nc->nlb;
 	nc->units = total_units / nworkers;
 	nc->first_unit = nc->units * idx;
-	if (nc->units < cfg.qd) {
-		fprintf(stderr, "ns %u is too small for -q %u per lcore\n", ns->nsid, cfg.qd);
+	if (nc->units < qd) {
+		fprintf(stderr, "ns %u is too small for -q %u per lcore\n", ns->nsid, qd);
 		return -EINVAL;
 	}
-	/* A qpair keeps at most entries / 2 commands in flight; a deep one
-	 * also rings the CQ doorbell less often. */
-	for (opts.entries = 256; opts.entries < 2 * cfg.qd; opts.entries *= 2)
-		;
-	rc = zdk_nvme_qpair_alloc(ns->ctrlr, &opts, &nc->qp);
-	if (rc) {
-		fprintf(stderr, "lcore %u: qpair on %s: %s\n", w->lcore, zdk_nvme_ctrlr_name(ns->ctrlr),
-			strerror(-rc));
-		return rc;
-	}
-	nc->tasks = calloc(cfg.qd, sizeof(*nc->tasks));
+	nc->tasks = calloc(qd, sizeof(*nc->tasks));
 	if (cfg.verify) {
 		nc->busy = calloc(nc->units, 1);
 		nc->stamp = calloc(nc->units, sizeof(*nc->stamp));
 	}
 	if (!nc->tasks || (cfg.verify && (!nc->busy || !nc->stamp)))
 		return -ENOMEM;
-	for (unsigned q = 0; q < cfg.qd; q++) {
+	for (unsigned q = 0; q < qd; q++) {
 		nc->tasks[q].nc = nc;
 		nc->tasks[q].buf = zdk_dma_zalloc(cfg.io_size, 4096, zdk_lcore_socket(w->lcore), NULL);
 		if (!nc->tasks[q].buf) {
 			fprintf(stderr, "out of DMA memory for %u x %u bytes: give more with -m\n",
-				cfg.qd, cfg.io_size);
+				qd, cfg.io_size);
 			return -ENOMEM;
 		}
 	}
@@ -383,12 +386,19 @@ static int nsctx_init(struct worker *w, struct nsctx *nc, const struct zdk_nvme_
 
 static void nsctx_fini(struct nsctx *nc)
 {
-	for (unsigned q = 0; nc->tasks && q < cfg.qd; q++)
+	for (unsigned q = 0; nc->tasks && q < nc->qd; q++)
 		zdk_dma_free(nc->tasks[q].buf);
 	free(nc->tasks);
 	free(nc->busy);
 	free(nc->stamp);
-	zdk_nvme_qpair_free(nc->qp);
+}
+
+static void worker_fini(struct worker *w)
+{
+	for (unsigned i = 0; i < w->nnc; i++)
+		nsctx_fini(&w->nc[i]);
+	for (unsigned i = 0; i < w->nqp; i++)
+		zdk_nvme_qpair_free(w->qp[i]);
 }
 
 static bool ns_wanted(uint32_t nsid)
@@ -399,7 +409,65 @@ static bool ns_wanted(uint32_t nsid)
 	return cfg.nnsid == 0;
 }
 
-/* One nsctx per wanted namespace of every controller, on every lcore. */
+/*
+ * On one lcore, one qpair for @c shared by its wanted namespaces, sized for
+ * -q commands each (times the commands an I/O splits into). A controller
+ * whose queues hold fewer gets a smaller depth per namespace, and says so.
+ */
+static int ctrlr_setup(struct worker *w, struct zdk_nvme_ctrlr *c, unsigned idx, unsigned n,
+		       unsigned *found)
+{
+	struct zdk_nvme_qpair_opts opts = { .batch = true };
+	const struct zdk_nvme_ns *list[MAX_NS];
+	unsigned nns = 0, cmds = 0, need, cap, qd = cfg.qd;
+	struct zdk_nvme_qpair *qp;
+	int rc;
+
+	for (const struct zdk_nvme_ns *ns = zdk_nvme_ns_next(c, NULL); ns; ns = zdk_nvme_ns_next(c, ns))
+		if (ns_wanted(ns->nsid) && w->nnc + nns < MAX_NS) {
+			list[nns++] = ns;
+			cmds += cmds_per_io(ns);
+		}
+	if (!nns)
+		return 0;
+	need = cmds * cfg.qd;
+	/* At most entries / 2 commands in flight; a deep queue also rings the
+	 * CQ doorbell less often. The driver caps entries at CAP.MQES. */
+	for (opts.entries = 256; opts.entries < 2 * need; opts.entries *= 2)
+		;
+	rc = zdk_nvme_qpair_alloc(c, &opts, &qp);
+	if (rc) {
+		fprintf(stderr, "lcore %u: qpair on %s: %s\n", w->lcore, zdk_nvme_ctrlr_name(c),
+			strerror(-rc));
+		return rc;
+	}
+	w->qp[w->nqp++] = qp;
+	cap = zdk_nvme_qpair_nfree(qp);
+	for (unsigned i = 0; i < nns; i++)
+		if (cmds_per_io(list[i]) > cap) {
+			fprintf(stderr, "nvme-perf: -o %u takes %u commands on %s ns %u, more than its "
+				"queues hold (%u): use -o %u or less\n", cfg.io_size,
+				cmds_per_io(list[i]), zdk_nvme_ctrlr_name(c), list[i]->nsid, cap,
+				cap * list[i]->max_blocks * list[i]->lba_size);
+			return -EINVAL;
+		}
+	if (cap < need) {
+		qd = ZDK_MAX(cap / cmds, 1u);
+		if (w->lcore == zdk_lcore_main())
+			fprintf(stderr, "nvme-perf: %s: -q %u on %u namespace(s) needs %u commands in "
+				"flight; its queues hold %u: -q %u per namespace\n",
+				zdk_nvme_ctrlr_name(c), cfg.qd, nns, need, cap, qd);
+	}
+	for (unsigned i = 0; i < nns; i++) {
+		rc = nsctx_init(w, &w->nc[w->nnc++], list[i], qp, qd, idx, n);
+		if (rc)
+			return rc;
+		(*found)++;
+	}
+	return 0;
+}
+
+/* On every lcore, one nsctx per wanted namespace of every controller. */
 static int setup(void)
 {
 	unsigned l, idx = 0, n = zdk_lcore_count(), found = 0;
@@ -410,16 +478,11 @@ static int setup(void)
 
 		w->lcore = l;
 		w->rng = 0x9e3779b97f4a7c15ULL * (l + 1);
-		for (struct zdk_nvme_ctrlr *c = zdk_nvme_ctrlr_next(NULL); c; c = zdk_nvme_ctrlr_next(c))
-			for (const struct zdk_nvme_ns *ns = zdk_nvme_ns_next(c, NULL); ns;
-			     ns = zdk_nvme_ns_next(c, ns)) {
-				if (!ns_wanted(ns->nsid) || w->nnc == MAX_NS)
-					continue;
-				rc = nsctx_init(w, &w->nc[w->nnc++], ns, idx, n);
-				if (rc)
-					return rc;
-				found++;
-			}
+		for (struct zdk_nvme_ctrlr *c = zdk_nvme_ctrlr_next(NULL); c; c = zdk_nvme_ctrlr_next(c)) {
+			rc = ctrlr_setup(w, c, idx, n, &found);
+			if (rc)
+				return rc;
+		}
 		idx++;
 	}
 	if (!found) {
@@ -613,8 +676,7 @@ int main(int argc, char **argv)
 	failed |= report(ZDK_MIN(zdk_rdtsc(), t_end));
 out_free:
 	ZDK_LCORE_FOREACH(l)
-		for (unsigned i = 0; i < workers[l].nnc; i++)
-			nsctx_fini(&workers[l].nc[i]);
+		worker_fini(&workers[l]);
 	zdk_eal_cleanup();
 	return failed ? 1 : 0;
 }
