@@ -12,10 +12,13 @@
 #  5. the tools (zdk-devbind, zdk-doctor, zdk-dma-bench) build against the
 #     installed prefix, from their own sources and the shared-internal
 #     helpers, without zdk's build tree.
+# The prefix and the programs stay in BUILD_DIR/tests/install/out, where the
+# vm test outside-linux.sh runs them against a real controller.
 set -euo pipefail
 src=$1 build=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$build/tests/install/out
+rm -rf "$tmp"
+mkdir -p "$tmp"
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }

@@ -15,7 +15,7 @@
 # Each NIC's MAC is 52:54:00:5a:HH:PP (HH = its hub, PP = its port on the hub,
 # from 01); zdk_check_cabling verifies the slot order against it.
 #
-# Functions: zdk_bdfs ID, vfio_bind BDF, kernel_bind BDF, vfio_group BDF,
+# Functions: zdk_bdfs ID, vfio_bind BDF, kernel_bind BDF, nvme_blockdev BDF NSID, vfio_group BDF,
 # vfio_cdev BDF, zdk_mac BDF, zdk_check_cabling, skip MSG, fail MSG, ok MSG.
 # Exit codes follow meson: 0 pass, 77 skip, anything else fails.
 
@@ -61,6 +61,20 @@ wait_for() {
 		[ $tries -gt 0 ] || return 1
 		sleep 0.1
 	done
+}
+
+# nvme_blockdev BDF NSID: the kernel's block device for namespace NSID of the
+# controller at BDF (names follow discovery order, and several controllers
+# have an nsid 1), once it shows up.
+nvme_blockdev() {
+	local d dev
+	for d in /sys/block/nvme*n*; do
+		[ -e "$d/nsid" ] && [ "$(cat "$d/nsid")" = "$2" ] || continue
+		dev=$(readlink -f "$d/device/device")
+		[ "${dev##*/}" = "$1" ] || continue
+		wait_for 10 test -b "/dev/${d##*/}" && echo "/dev/${d##*/}" && return 0
+	done
+	return 1
 }
 
 _driver() { # the driver a device is bound to, or nothing

@@ -16,20 +16,11 @@ PERF=$ZDK_BUILD/examples/nvme-perf/zdk-nvme-perf
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# blockdev NSID: the kernel's block device for namespace NSID, once it shows up.
-blockdev() {
-	local d
-	for d in /sys/block/nvme*n*; do
-		[ -e "$d/nsid" ] && [ "$(cat "$d/nsid")" = "$1" ] || continue
-		wait_for 10 test -b "/dev/${d##*/}" && echo "/dev/${d##*/}" && return 0
-	done
-	return 1
-}
-
 kernel_dev() {
 	kernel_bind "$NVME_BDF"
-	wait_for 10 blockdev "$1" >/dev/null || fail "no block device for nsid $1 under the nvme driver"
-	blockdev "$1"
+	wait_for 10 nvme_blockdev "$NVME_BDF" "$1" >/dev/null ||
+		fail "no block device for nsid $1 under the nvme driver"
+	nvme_blockdev "$NVME_BDF" "$1"
 }
 
 BYTES=$((3 * 1024 * 1024 + 8192))
