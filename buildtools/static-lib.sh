@@ -1,16 +1,18 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# static-lib.sh IN.a OUT.a: libzdk.a as an application links it.
+# static-lib.sh OUT.a IN.a...: libzdk.a, from its components' archives, as an
+# application links it.
 # - One relocatable object from every member (ld -r), so that linking any zdk
 #   symbol pulls in every driver's registration constructor.
 # - Every hidden symbol made local (objcopy --localize-hidden): only the ABI
 #   that buildtools/libzdk.map lists stays global, so an application may
 #   define its own mem_init or heap_alloc.
 set -eu
-in=$1 out=$2
+out=$1
+shift
 tmp=$out.o
-ld -r --whole-archive "$in" -o "$tmp"
+ld -r --whole-archive "$@" -o "$tmp"
 objcopy --localize-hidden "$tmp"
 rm -f "$out"
 ar rcs "$out" "$tmp"

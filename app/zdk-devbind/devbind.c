@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "devbind.h"
+#include "host_probe.h"
 #include "pci_sysfs.h"
 #include "zdk_version.h"
 
@@ -199,7 +200,7 @@ static int check_in_use(struct devbind *db, const struct pci_sysfs_dev *d)
 
 static int check_vfio(struct devbind *db, const struct pci_sysfs_dev *d)
 {
-	if (d->iommu_group < 0 && pci_sysfs_noiommu_enabled(&db->fs) != 1 && !db->force) {
+	if (d->iommu_group < 0 && host_noiommu_enabled(&db->fs) != 1 && !db->force) {
 		fprintf(db->err, "%s: no IOMMU group: enable the IOMMU (firmware VT-d/AMD-Vi, "
 			"boot with intel_iommu=on), or, unsafe, VFIO's no-IOMMU mode "
 			"(modprobe vfio enable_unsafe_noiommu_mode=1); or --force\n", d->name);

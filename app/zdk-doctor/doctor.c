@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "doctor.h"
+#include "host_probe.h"
 #include "pci_sysfs.h"
 #include "zdk_version.h"
 
@@ -107,9 +108,9 @@ static const char *path_in(const char *root, const char *dflt, const char *rel, 
 
 static void check_iommu(struct doctor *dr)
 {
-	int noiommu = pci_sysfs_noiommu_enabled(&dr->fs);
+	int noiommu = host_noiommu_enabled(&dr->fs);
 
-	if (pci_sysfs_iommu_present(&dr->fs)) {
+	if (host_iommu_present(&dr->fs)) {
 		verdict(dr, OK, "IOMMU: enabled");
 	} else if (noiommu == 1) {
 		verdict(dr, WARN, "IOMMU: none; zdk can run only in VFIO's unsafe no-IOMMU mode");
@@ -129,7 +130,7 @@ static void check_iommu(struct doctor *dr)
 
 static void check_vfio(struct doctor *dr)
 {
-	if (pci_sysfs_iommufd_present(&dr->fs)) {
+	if (host_iommufd_present(&dr->fs)) {
 		verdict(dr, OK, "iommufd: /dev/iommu present");
 	} else {
 		verdict(dr, WARN, "iommufd: no /dev/iommu");
@@ -178,7 +179,7 @@ static void check_nodes(struct doctor *dr, const struct pci_sysfs_dev *d)
 	snprintf(bind_fix, sizeof(bind_fix), "bind it again (zdk-devbind --bind=vfio-pci %s); "
 		 "check devtmpfs/udev", d->name);
 	/* iommufd: /dev/iommu and the device's cdev. */
-	if (pci_sysfs_iommufd_present(&dr->fs)) {
+	if (host_iommufd_present(&dr->fs)) {
 		rc = check_node(dr, d->name, path_in(dr->fs.dev, "/dev", "iommu", path, sizeof(path)),
 				FAIL, "modprobe iommufd");
 		if (d->vfio_cdev[0]) {
@@ -238,7 +239,7 @@ static void check_group(struct doctor *dr, const struct pci_sysfs_dev *d)
 }
 
 /* Free hugepage memory on @node (-1: the global pools) in MiB. */
-static uint64_t node_free_mib(const struct pci_sysfs_hugepages *p, int n, int node)
+static uint64_t node_free_mib(const struct host_hugepages *p, int n, int node)
 {
 	uint64_t mib = 0;
 
@@ -251,12 +252,12 @@ static uint64_t node_free_mib(const struct pci_sysfs_hugepages *p, int n, int no
 /* DMA memory is best on the device's own node: say when that node has none free. */
 static void check_numa(struct doctor *dr, const struct pci_sysfs_dev *d)
 {
-	struct pci_sysfs_hugepages *p;
+	struct host_hugepages *p;
 	bool known = false;
 	uint64_t mib;
 	int n;
 
-	n = pci_sysfs_hugepages_read(&dr->fs, &p);
+	n = host_hugepages_read(&dr->fs, &p);
 	for (int i = 0; i < n; i++)
 		known |= p[i].node == d->numa_node;
 	mib = node_free_mib(p, n, d->numa_node);
@@ -338,7 +339,7 @@ static const char *size_str(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-static void check_socket_mem(struct doctor *dr, const struct pci_sysfs_hugepages *p, int n,
+static void check_socket_mem(struct doctor *dr, const struct host_hugepages *p, int n,
 			     bool per_node)
 {
 	for (int node = 0; node < dr->nmem; node++) {
@@ -369,17 +370,17 @@ static void check_socket_mem(struct doctor *dr, const struct pci_sysfs_hugepages
 	}
 }
 
-static void check_mounts(struct doctor *dr, const struct pci_sysfs_hugepages *p, int n);
+static void check_mounts(struct doctor *dr, const struct host_hugepages *p, int n);
 
 static void check_hugepages(struct doctor *dr)
 {
-	struct pci_sysfs_hugepages *p;
+	struct host_hugepages *p;
 	bool per_node = false;
 	uint64_t free_total = 0;
 	char sz[16], where[16];
 	int n;
 
-	n = pci_sysfs_hugepages_read(&dr->fs, &p);
+	n = host_hugepages_read(&dr->fs, &p);
 	for (int i = 0; i < n; i++)
 		per_node |= p[i].node >= 0;
 	for (int i = 0; i < n; i++) {
@@ -408,14 +409,14 @@ static void check_hugepages(struct doctor *dr)
 }
 
 /* A hugetlbfs mount for every page size that has free pages. */
-static void check_mounts(struct doctor *dr, const struct pci_sysfs_hugepages *p, int n)
+static void check_mounts(struct doctor *dr, const struct host_hugepages *p, int n)
 {
-	struct pci_sysfs_mount *m;
+	struct host_mount *m;
 	uint64_t missing[8];
 	int nm, nmissing = 0, mounted = 0;
 	char sz[16];
 
-	nm = pci_sysfs_hugetlbfs_mounts(&dr->fs, &m);
+	nm = host_hugetlbfs_mounts(&dr->fs, &m);
 	for (int i = 0; i < n; i++) {
 		bool seen = false, found = false;
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eal_iommu.h"
 #include "eal_private.h"
+#include "env.h"
 #include "iommu_private.h"
 #include "mem_private.h"
 #include "pci_private.h"
@@ -22,7 +22,6 @@
 static struct {
 	bool initialized;
 	bool opening;   /* zdk_eal_init() is opening its devices */
-	enum zdk_eal_iommu iommu_req;
 } eal;
 
 /*
@@ -45,40 +44,6 @@ static void dma_on_lost(struct iommu *io)
 {
 	mem_dma_lost(io);
 	mem_ext_lost(io);
-}
-
-static int iommu_start(const struct iommu_ops *ops, const char *why)
-{
-	int rc = iommu_create(ops, &iommu_g);
-
-	if (rc)
-		return rc;
-	iommu_g->on_attach = dma_on_attach;
-	iommu_g->on_lost = dma_on_lost;
-	if (ops->mode == ZDK_IOMMU_NOIOMMU)
-		ZDK_WARN("IOMMU backend: noiommu (%s). DEVICES CAN DMA TO ANY MEMORY: use this "
-			 "only where no IOMMU exists and the device is trusted", why);
-	else
-		ZDK_NOTICE("IOMMU backend: %s (%s)", ops->name, why);
-	return 0;
-}
-
-int eal_iommu_get(const struct iommu_dev_info *info, struct iommu **io)
-{
-	const struct iommu_ops *ops;
-	const char *why;
-	int rc;
-
-	if (!iommu_g) {
-		ops = iommu_select((enum iommu_request)eal.iommu_req, info, &why, &rc);
-		if (!ops)
-			return rc ? rc : -ENODEV;
-		rc = iommu_start(ops, why);
-		if (rc)
-			return rc;
-	}
-	*io = iommu_g;
-	return 0;
 }
 
 static bool in_list(const struct zdk_pci_addr *a, const struct zdk_pci_addr *list, unsigned n)
@@ -170,7 +135,7 @@ static int devices_open(const struct zdk_pci_addr *list, unsigned n)
  */
 static int backend_without_devices(const struct eal_conf *c)
 {
-	int rc = eal_iommu_get(NULL, &(struct iommu *){ NULL });
+	int rc = iommu_get(NULL, &(struct iommu *){ NULL });
 
 	if (c->iommu != ZDK_EAL_IOMMU_AUTO)
 		return rc;
@@ -200,10 +165,10 @@ static int eal_start(const struct eal_conf *c)
 	}
 	if (conf.log_level)
 		zdk_log_set_level(conf.log_level);
-	eal.iommu_req = conf.iommu;
-	eal_tsc_calibrate();
+	iommu_configure((enum iommu_request)conf.iommu, dma_on_attach, dma_on_lost);
+	tsc_calibrate();
 
-	rc = eal_lcores_init(&conf);
+	rc = lcores_init(conf.lcore_set ? conf.lcores : NULL, conf.main_lcore);
 	if (rc)
 		goto err_cleanup;
 	rc = devices_pick(&conf, devs, &ndevs);
@@ -299,7 +264,7 @@ void zdk_eal_cleanup(void)
 	if (!eal.initialized)
 		return;
 	/* Workers may still poll queues: let them finish before drivers go. */
-	eal_lcores_fini();
+	lcores_fini();
 	if (iommu_g) {
 		struct zdk_pci_device *d;
 

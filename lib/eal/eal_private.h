@@ -73,9 +73,5 @@ int eal_parse_size(const char *s, size_t *bytes);
 /* "512,512" MiB per node */
 int eal_parse_socket_mem(const char *s, size_t *mb, unsigned max);
 
-int eal_lcores_init(const struct eal_conf *conf);
-void eal_lcores_fini(void);
-
-void eal_tsc_calibrate(void);
 
 #endif

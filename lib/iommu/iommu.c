@@ -140,6 +140,55 @@ const struct iommu_ops *iommu_select(enum iommu_request req, const struct iommu_
 	return NULL;
 }
 
+/* What the init orchestrator chose: the request, and the DMA hooks. */
+static struct {
+	enum iommu_request req;
+	int (*on_attach)(struct iommu *io);
+	void (*on_lost)(struct iommu *io);
+} chosen;
+
+void iommu_configure(enum iommu_request req, int (*on_attach)(struct iommu *io),
+		     void (*on_lost)(struct iommu *io))
+{
+	chosen.req = req;
+	chosen.on_attach = on_attach;
+	chosen.on_lost = on_lost;
+}
+
+static int iommu_start(const struct iommu_ops *ops, const char *why)
+{
+	int rc = iommu_create(ops, &iommu_g);
+
+	if (rc)
+		return rc;
+	iommu_g->on_attach = chosen.on_attach;
+	iommu_g->on_lost = chosen.on_lost;
+	if (ops->mode == ZDK_IOMMU_NOIOMMU)
+		ZDK_WARN("IOMMU backend: noiommu (%s). DEVICES CAN DMA TO ANY MEMORY: use this "
+			 "only where no IOMMU exists and the device is trusted", why);
+	else
+		ZDK_NOTICE("IOMMU backend: %s (%s)", ops->name, why);
+	return 0;
+}
+
+int iommu_get(const struct iommu_dev_info *info, struct iommu **io)
+{
+	const struct iommu_ops *ops;
+	const char *why;
+	int rc;
+
+	if (!iommu_g) {
+		ops = iommu_select(chosen.req, info, &why, &rc);
+		if (!ops)
+			return rc ? rc : -ENODEV;
+		rc = iommu_start(ops, why);
+		if (rc)
+			return rc;
+	}
+	*io = iommu_g;
+	return 0;
+}
+
 int iommu_create(const struct iommu_ops *ops, struct iommu **out)
 {
 	struct iommu *io;

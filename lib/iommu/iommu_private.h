@@ -14,7 +14,6 @@
 #include <pthread.h>
 
 #include "zdk_iommu.h"
-#include "zdk_pci.h"
 
 #define IOMMU_MAX_RANGES 32
 
@@ -119,6 +118,16 @@ extern struct iommu_env iommu_env;
  */
 const struct iommu_ops *iommu_select(enum iommu_request req, const struct iommu_dev_info *first,
 				     const char **why, int *err);
+
+/*
+ * iommu_configure() - set by the init orchestrator before any device opens:
+ * the --iommu request, and the hooks of struct iommu (on_attach, on_lost).
+ * iommu_get() - the process's backend, created on first use with that
+ * request (with "auto" the first device decides, through @info).
+ */
+void iommu_configure(enum iommu_request req, int (*on_attach)(struct iommu *io),
+		     void (*on_lost)(struct iommu *io));
+int iommu_get(const struct iommu_dev_info *info, struct iommu **io);
 
 int iommu_create(const struct iommu_ops *ops, struct iommu **io);
 void iommu_destroy(struct iommu *io);

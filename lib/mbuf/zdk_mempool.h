@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "zdk_common.h"
-#include "zdk_eal.h"
+#include "zdk_lcore.h"
 #include "zdk_ring.h"
 
 #ifdef __cplusplus

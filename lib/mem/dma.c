@@ -13,7 +13,7 @@
 #include "iommu_private.h"
 #include "mem_private.h"
 #include "sys.h"
-#include "zdk_eal.h"
+#include "zdk_lcore.h"
 #include "zdk_log.h"
 
 /* External mappings, sorted by VA; read by zdk_virt2iova_slow(). */

@@ -14,7 +14,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "eal_iommu.h"
 #include "iommu_private.h"
 #include "pci_private.h"
 #include "pci_sysfs.h"
@@ -147,7 +146,7 @@ int zdk_pci_device_open(const char *bdf, struct zdk_pci_device **out)
 		.group = sd.iommu_group,
 		.cdev = p->cdev[0] ? p->cdev : NULL,
 	};
-	rc = eal_iommu_get(&p->info, &p->io);
+	rc = iommu_get(&p->info, &p->io);
 	if (rc)
 		goto err_free;
 	rc = iommu_dev_attach(p->io, &p->info, &dev->fd);

@@ -24,24 +24,24 @@
 /* IFF_UP from <net/if.h>, which clashes with <linux/if.h> in some builds. */
 #define NET_IFF_UP 0x1
 
-static const char *root_sys(const struct pci_sysfs *fs)
+const char *sysfs_root_sys(const struct pci_sysfs *fs)
 {
 	return fs && fs->sys ? fs->sys : "/sys";
 }
 
-static const char *root_dev(const struct pci_sysfs *fs)
+const char *sysfs_root_dev(const struct pci_sysfs *fs)
 {
 	return fs && fs->dev ? fs->dev : "/dev";
 }
 
-static const char *root_proc(const struct pci_sysfs *fs)
+const char *sysfs_root_proc(const struct pci_sysfs *fs)
 {
 	return fs && fs->proc ? fs->proc : "/proc";
 }
 
 /* @root "/" + the formatted tail into @buf (PATH_MAX). */
 __attribute__((format(printf, 3, 4)))
-static int path_fmt(char *buf, const char *root, const char *fmt, ...)
+int sysfs_path(char *buf, const char *root, const char *fmt, ...)
 {
 	va_list ap;
 	int n, m;
@@ -58,7 +58,7 @@ static int path_fmt(char *buf, const char *root, const char *fmt, ...)
 }
 
 /* Read a small file, without its trailing newline. Return: length or -errno. */
-static int read_str(const char *path, char *buf, size_t len)
+int sysfs_read_str(const char *path, char *buf, size_t len)
 {
 	ssize_t n;
 	int fd;
@@ -118,7 +118,7 @@ static int link_base(const char *path, char *buf, size_t len)
 }
 
 /* strncpy that always terminates, for names that may not fit. */
-static void str_copy(char *dst, size_t len, const char *src)
+void sysfs_str_copy(char *dst, size_t len, const char *src)
 {
 	size_t n = strnlen(src, len - 1);
 
@@ -126,7 +126,7 @@ static void str_copy(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
-static int exists(const char *path)
+int sysfs_exists(const char *path)
 {
 	struct stat st;
 
@@ -139,12 +139,12 @@ static int no_dots(const struct dirent *d)
 }
 
 /* The entries of a directory but . and .., sorted. Return: count or -errno. */
-static int dir_list(const char *path, struct dirent ***ents)
+int sysfs_dir_list(const char *path, struct dirent ***ents)
 {
 	return sys_scandir(path, ents, no_dots, alphasort);
 }
 
-static void dir_free(struct dirent **ents, int n)
+void sysfs_dir_free(struct dirent **ents, int n)
 {
 	for (int i = 0; i < n; i++)
 		free(ents[i]);
@@ -154,7 +154,7 @@ static void dir_free(struct dirent **ents, int n)
 static int dev_path(const struct pci_sysfs *fs, const char *name, const char *attr,
 		    char *path)
 {
-	return path_fmt(path, root_sys(fs), "bus/pci/devices/%s/%s", name, attr);
+	return sysfs_path(path, sysfs_root_sys(fs), "bus/pci/devices/%s/%s", name, attr);
 }
 
 static long dev_num(const struct pci_sysfs *fs, const char *name, const char *attr,
@@ -163,7 +163,7 @@ static long dev_num(const struct pci_sysfs *fs, const char *name, const char *at
 	char path[PATH_MAX], buf[32], *end;
 	long v;
 
-	if (dev_path(fs, name, attr, path) || read_str(path, buf, sizeof(buf)) <= 0)
+	if (dev_path(fs, name, attr, path) || sysfs_read_str(path, buf, sizeof(buf)) <= 0)
 		return dflt;
 	v = strtol(buf, &end, base);
 	return *end ? dflt : v;
@@ -186,12 +186,12 @@ static void dev_vfio_cdev(const struct pci_sysfs *fs, struct pci_sysfs_dev *dev)
 
 	if (dev_path(fs, dev->name, "vfio-dev", path))
 		return;
-	n = dir_list(path, &ents);
+	n = sysfs_dir_list(path, &ents);
 	if (n <= 0)
 		return;
 	if (strlen(ents[0]->d_name) < sizeof(dev->vfio_cdev))
 		strcpy(dev->vfio_cdev, ents[0]->d_name);
-	dir_free(ents, n);
+	sysfs_dir_free(ents, n);
 }
 
 /* Fill @dev from <sys>/bus/pci/devices/@name. Return: 0 or -ENODEV. */
@@ -202,7 +202,7 @@ static int dev_fill(const struct pci_sysfs *fs, const char *name,
 
 	memset(dev, 0, sizeof(*dev));
 	if (strlen(name) >= sizeof(dev->name) || zdk_pci_addr_parse(name, &dev->addr) ||
-	    dev_path(fs, name, "", path) || !exists(path))
+	    dev_path(fs, name, "", path) || !sysfs_exists(path))
 		return -ENODEV;
 	strcpy(dev->name, name);
 	dev->vendor_id = (uint16_t)dev_num(fs, name, "vendor", 16, 0xffff);
@@ -217,7 +217,7 @@ static int dev_fill(const struct pci_sysfs *fs, const char *name,
 	dev->iommu_group = group[0] ? atoi(group) : -1;
 	dev_link(fs, name, "driver", dev->driver, sizeof(dev->driver));
 	if (dev_path(fs, name, "driver_override", path) == 0 &&
-	    read_str(path, dev->driver_override, sizeof(dev->driver_override)) > 0 &&
+	    sysfs_read_str(path, dev->driver_override, sizeof(dev->driver_override)) > 0 &&
 	    strcmp(dev->driver_override, "(null)") == 0)
 		dev->driver_override[0] = '\0';
 	dev_vfio_cdev(fs, dev);
@@ -240,21 +240,21 @@ int pci_sysfs_scan(const struct pci_sysfs *fs, struct pci_sysfs_dev **devs)
 	int n, count = 0;
 
 	*devs = NULL;
-	n = path_fmt(path, root_sys(fs), "bus/pci/devices");
+	n = sysfs_path(path, sysfs_root_sys(fs), "bus/pci/devices");
 	if (n == 0)
-		n = dir_list(path, &ents);
+		n = sysfs_dir_list(path, &ents);
 	if (n <= 0)
 		return n;
 	*devs = calloc((size_t)n, sizeof(**devs));
 	if (!*devs) {
-		dir_free(ents, n);
+		sysfs_dir_free(ents, n);
 		return -ENOMEM;
 	}
 	/* alphasort of fixed-width lowercase hex names is address order. */
 	for (int i = 0; i < n; i++)
 		if (dev_fill(fs, ents[i]->d_name, &(*devs)[count]) == 0)
 			count++;
-	dir_free(ents, n);
+	sysfs_dir_free(ents, n);
 	return count;
 }
 
@@ -266,14 +266,14 @@ int pci_sysfs_group_list(const struct pci_sysfs *fs, int group,
 	int n;
 
 	*devs = NULL;
-	n = path_fmt(path, root_sys(fs), "kernel/iommu_groups/%d/devices", group);
+	n = sysfs_path(path, sysfs_root_sys(fs), "kernel/iommu_groups/%d/devices", group);
 	if (n == 0)
-		n = dir_list(path, &ents);
+		n = sysfs_dir_list(path, &ents);
 	if (n <= 0)
 		return n;
 	*devs = calloc((size_t)n, sizeof(**devs));
 	if (!*devs) {
-		dir_free(ents, n);
+		sysfs_dir_free(ents, n);
 		return -ENOMEM;
 	}
 	for (int i = 0; i < n; i++) {
@@ -283,14 +283,14 @@ int pci_sysfs_group_list(const struct pci_sysfs *fs, int group,
 		if (dev_fill(fs, name, d) == 0)
 			continue;
 		/* Not a PCI function: its name and driver are all we need. */
-		str_copy(d->name, sizeof(d->name), name);
+		sysfs_str_copy(d->name, sizeof(d->name), name);
 		d->iommu_group = group;
 		d->numa_node = -1;
-		if (path_fmt(path, root_sys(fs), "kernel/iommu_groups/%d/devices/%s/driver",
+		if (sysfs_path(path, sysfs_root_sys(fs), "kernel/iommu_groups/%d/devices/%s/driver",
 			     group, name) || link_base(path, d->driver, sizeof(d->driver)))
 			d->driver[0] = '\0';
 	}
-	dir_free(ents, n);
+	sysfs_dir_free(ents, n);
 	return n;
 }
 
@@ -338,7 +338,7 @@ static int dev_write(const struct pci_sysfs *fs, const char *name, const char *a
 static int drivers_probe(const struct pci_sysfs *fs, const char *name)
 {
 	char path[PATH_MAX];
-	int rc = path_fmt(path, root_sys(fs), "bus/pci/drivers_probe");
+	int rc = sysfs_path(path, sysfs_root_sys(fs), "bus/pci/drivers_probe");
 
 	return rc ? rc : write_str(path, name);
 }
@@ -420,19 +420,19 @@ static int class_each(const struct pci_sysfs *fs, const char *cls, const char *d
 	struct dirent **ents;
 	int n, rc = 0;
 
-	n = path_fmt(path, root_sys(fs), "class/%s", cls);
+	n = sysfs_path(path, sysfs_root_sys(fs), "class/%s", cls);
 	if (n == 0)
-		n = dir_list(path, &ents);
+		n = sysfs_dir_list(path, &ents);
 	if (n <= 0)
 		return n == -ENOENT ? 0 : n;
 	for (int i = 0; i < n && rc == 0; i++) {
-		if (path_fmt(path, root_sys(fs), "class/%s/%s", cls, ents[i]->d_name) ||
+		if (sysfs_path(path, sysfs_root_sys(fs), "class/%s/%s", cls, ents[i]->d_name) ||
 		    !realpath(path, real))
 			continue;
 		if (strncmp(real, devpath, dlen) == 0 && real[dlen] == '/')
 			rc = fn(fs, ents[i]->d_name, why, len);
 	}
-	dir_free(ents, n);
+	sysfs_dir_free(ents, n);
 	return rc;
 }
 
@@ -440,10 +440,10 @@ static int net_up(const struct pci_sysfs *fs, const char *ifname, char *why, siz
 {
 	char path[PATH_MAX], state[32] = "", flags[32] = "";
 
-	if (path_fmt(path, root_sys(fs), "class/net/%s/operstate", ifname) == 0)
-		read_str(path, state, sizeof(state));
-	if (path_fmt(path, root_sys(fs), "class/net/%s/flags", ifname) == 0)
-		read_str(path, flags, sizeof(flags));
+	if (sysfs_path(path, sysfs_root_sys(fs), "class/net/%s/operstate", ifname) == 0)
+		sysfs_read_str(path, state, sizeof(state));
+	if (sysfs_path(path, sysfs_root_sys(fs), "class/net/%s/flags", ifname) == 0)
+		sysfs_read_str(path, flags, sizeof(flags));
 	if (strcmp(state, "up") && !(strtoul(flags, NULL, 16) & NET_IFF_UP))
 		return 0;
 	snprintf(why, len, "network interface %s is up", ifname);
@@ -458,14 +458,14 @@ static int proc_lists(const struct pci_sysfs *fs, const char *file, const char *
 	int found = 0;
 	FILE *f;
 
-	if (path_fmt(path, root_proc(fs), "%s", file) || !(f = fopen(path, "re")))
+	if (sysfs_path(path, sysfs_root_proc(fs), "%s", file) || !(f = fopen(path, "re")))
 		return 0;
 	while (!found && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%4095s %4095s", src, dst) != 2 || strncmp(src, "/dev/", 5))
 			continue;
 		found = strcmp(src + 5, name) == 0;
 		if (found)
-			str_copy(at, len, dst);
+			sysfs_str_copy(at, len, dst);
 	}
 	fclose(f);
 	return found;
@@ -485,11 +485,11 @@ static int block_used(const struct pci_sysfs *fs, const char *blk, char *why, si
 		snprintf(why, len, "block device %s is used as swap", blk);
 		return 1;
 	}
-	if (path_fmt(path, root_sys(fs), "class/block/%s/holders", blk) ||
-	    (n = dir_list(path, &ents)) <= 0)
+	if (sysfs_path(path, sysfs_root_sys(fs), "class/block/%s/holders", blk) ||
+	    (n = sysfs_dir_list(path, &ents)) <= 0)
 		return 0;
 	snprintf(why, len, "block device %s is held by %s", blk, ents[0]->d_name);
-	dir_free(ents, n);
+	sysfs_dir_free(ents, n);
 	return 1;
 }
 
@@ -501,12 +501,12 @@ static int pid_holds(const struct pci_sysfs *fs, const char *pid, char nodes[][6
 	struct dirent **fds;
 	int n, found = -1;
 
-	if (path_fmt(path, root_proc(fs), "%s/fd", pid) || (n = dir_list(path, &fds)) <= 0)
+	if (sysfs_path(path, sysfs_root_proc(fs), "%s/fd", pid) || (n = sysfs_dir_list(path, &fds)) <= 0)
 		return 0; /* gone, or another user's: not ours to see */
 	for (int i = 0; i < n && found < 0; i++) {
 		ssize_t t;
 
-		if (path_fmt(path, root_proc(fs), "%s/fd/%s", pid, fds[i]->d_name))
+		if (sysfs_path(path, sysfs_root_proc(fs), "%s/fd/%s", pid, fds[i]->d_name))
 			continue;
 		t = readlink(path, target, sizeof(target) - 1);
 		if (t <= 0)
@@ -516,11 +516,11 @@ static int pid_holds(const struct pci_sysfs *fs, const char *pid, char nodes[][6
 			if (strcmp(target, nodes[k]) == 0)
 				found = k;
 	}
-	dir_free(fds, n);
+	sysfs_dir_free(fds, n);
 	if (found < 0)
 		return 0;
-	if (path_fmt(path, root_proc(fs), "%s/comm", pid) == 0)
-		read_str(path, comm, sizeof(comm));
+	if (sysfs_path(path, sysfs_root_proc(fs), "%s/comm", pid) == 0)
+		sysfs_read_str(path, comm, sizeof(comm));
 	snprintf(why, len, "%s is open in process %s (%s)", nodes[found], pid, comm);
 	return 1;
 }
@@ -543,12 +543,12 @@ static int vfio_held(const struct pci_sysfs *fs, const struct pci_sysfs_dev *d,
 	}
 	if (d->vfio_cdev[0])
 		snprintf(nodes[nnodes++], sizeof(nodes[0]), "/dev/vfio/devices/%.40s", d->vfio_cdev);
-	if (!nnodes || path_fmt(path, root_proc(fs), "%s", "") || (n = dir_list(path, &procs)) <= 0)
+	if (!nnodes || sysfs_path(path, sysfs_root_proc(fs), "%s", "") || (n = sysfs_dir_list(path, &procs)) <= 0)
 		return 0;
 	for (int i = 0; i < n && rc == 0; i++)
 		if (procs[i]->d_name[0] >= '1' && procs[i]->d_name[0] <= '9')
 			rc = pid_holds(fs, procs[i]->d_name, nodes, nnodes, why, len);
-	dir_free(procs, n);
+	sysfs_dir_free(procs, n);
 	return rc;
 }
 
@@ -580,204 +580,10 @@ int pci_sysfs_driver_present(const struct pci_sysfs *fs, const char *driver)
 	char path[PATH_MAX];
 
 	return !strchr(driver, '/') &&
-	       path_fmt(path, root_sys(fs), "bus/pci/drivers/%s", driver) == 0 && exists(path);
+	       sysfs_path(path, sysfs_root_sys(fs), "bus/pci/drivers/%s", driver) == 0 && sysfs_exists(path);
 }
 
 int pci_sysfs_vfio_pci_present(const struct pci_sysfs *fs)
 {
 	return pci_sysfs_driver_present(fs, "vfio-pci");
-}
-
-static int dir_nonempty(const char *root, const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent **ents;
-	int n;
-
-	if (path_fmt(path, root, "%s", dir) || (n = dir_list(path, &ents)) <= 0)
-		return 0;
-	dir_free(ents, n);
-	return 1;
-}
-
-int pci_sysfs_iommu_present(const struct pci_sysfs *fs)
-{
-	if (dir_nonempty(root_sys(fs), "class/iommu"))
-		return 1;
-	/* No-IOMMU mode makes groups too, for the devices bound to vfio-pci. */
-	return dir_nonempty(root_sys(fs), "kernel/iommu_groups") &&
-	       pci_sysfs_noiommu_enabled(fs) != 1;
-}
-
-int pci_sysfs_noiommu_enabled(const struct pci_sysfs *fs)
-{
-	char path[PATH_MAX], buf[8];
-	int rc;
-
-	rc = path_fmt(path, root_sys(fs), "module/vfio/parameters/enable_unsafe_noiommu_mode");
-	if (rc == 0)
-		rc = read_str(path, buf, sizeof(buf));
-	if (rc < 0)
-		return rc;
-	return buf[0] == 'Y' || buf[0] == 'y' || buf[0] == '1';
-}
-
-int pci_sysfs_iommufd_present(const struct pci_sysfs *fs)
-{
-	char path[PATH_MAX];
-
-	return path_fmt(path, root_dev(fs), "iommu") == 0 && exists(path);
-}
-
-/* Append the pools of one hugepages directory; -ENOMEM on failure. */
-static int pools_add(const char *root, const char *dir, int node,
-		     struct pci_sysfs_hugepages **pools, int *count)
-{
-	char path[PATH_MAX], buf[32];
-	struct dirent **ents;
-	int n, rc = 0;
-
-	if (path_fmt(path, root, "%s", dir) || (n = dir_list(path, &ents)) <= 0)
-		return 0;
-	for (int i = 0; i < n; i++) {
-		struct pci_sysfs_hugepages *p, *grown;
-		unsigned long kb;
-
-		if (sscanf(ents[i]->d_name, "hugepages-%lukB", &kb) != 1)
-			continue;
-		grown = realloc(*pools, (size_t)(*count + 1) * sizeof(**pools));
-		if (!grown) {
-			rc = -ENOMEM;
-			break;
-		}
-		*pools = grown;
-		p = &grown[(*count)++];
-		p->node = node;
-		p->size = (uint64_t)kb << 10;
-		p->nr = p->free = 0;
-		if (path_fmt(path, root, "%s/%s/nr_hugepages", dir, ents[i]->d_name) == 0 &&
-		    read_str(path, buf, sizeof(buf)) > 0)
-			p->nr = strtoul(buf, NULL, 10);
-		if (path_fmt(path, root, "%s/%s/free_hugepages", dir, ents[i]->d_name) == 0 &&
-		    read_str(path, buf, sizeof(buf)) > 0)
-			p->free = strtoul(buf, NULL, 10);
-	}
-	dir_free(ents, n);
-	return rc;
-}
-
-int pci_sysfs_hugepages_read(const struct pci_sysfs *fs,
-				 struct pci_sysfs_hugepages **pools)
-{
-	char path[PATH_MAX], dir[64];
-	struct dirent **ents;
-	int n, node, count = 0, rc;
-
-	*pools = NULL;
-	rc = pools_add(root_sys(fs), "kernel/mm/hugepages", -1, pools, &count);
-	if (rc == 0 && path_fmt(path, root_sys(fs), "devices/system/node") == 0 &&
-	    (n = dir_list(path, &ents)) > 0) {
-		for (int i = 0; i < n && rc == 0; i++) {
-			if (sscanf(ents[i]->d_name, "node%d", &node) != 1)
-				continue;
-			snprintf(dir, sizeof(dir), "devices/system/node/node%d/hugepages", node);
-			rc = pools_add(root_sys(fs), dir, node, pools, &count);
-		}
-		dir_free(ents, n);
-	}
-	if (rc) {
-		free(*pools);
-		*pools = NULL;
-		return rc;
-	}
-	return count;
-}
-
-/* "2M", "1G", "2048k" in bytes; 0 when it does not parse. */
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	uint64_t v = strtoull(s, &end, 10);
-
-	switch (*end) {
-	case 'k': case 'K': return v << 10;
-	case 'm': case 'M': return v << 20;
-	case 'g': case 'G': return v << 30;
-	case '\0': case ',': case ' ': return v;
-	default: return 0;
-	}
-}
-
-static uint64_t default_hugepage_size(const struct pci_sysfs *fs)
-{
-	char path[PATH_MAX], line[256];
-	unsigned long kb = 0;
-	FILE *f;
-
-	if (path_fmt(path, root_proc(fs), "meminfo") || !(f = fopen(path, "re")))
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Hugepagesize: %lu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return (uint64_t)kb << 10;
-}
-
-/* Undo /proc/mounts' octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *d = s;
-
-	for (; *s; s++, d++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*d = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 3;
-		} else {
-			*d = *s;
-		}
-	}
-	*d = '\0';
-}
-
-int pci_sysfs_hugetlbfs_mounts(const struct pci_sysfs *fs,
-				   struct pci_sysfs_mount **mounts)
-{
-	char path[PATH_MAX], line[1024], dir[512], type[64], opts[512];
-	int count = 0, rc = 0;
-	const char *ps;
-	FILE *f;
-
-	*mounts = NULL;
-	rc = path_fmt(path, root_proc(fs), "mounts");
-	if (rc)
-		return rc;
-	rc = sys_fopen(path, "re", &f);
-	if (rc)
-		return rc;
-	while (fgets(line, sizeof(line), f)) {
-		struct pci_sysfs_mount *m;
-
-		if (sscanf(line, "%*s %511s %63s %511s", dir, type, opts) != 3 ||
-		    strcmp(type, "hugetlbfs"))
-			continue;
-		m = realloc(*mounts, (size_t)(count + 1) * sizeof(*m));
-		if (!m) {
-			rc = -ENOMEM;
-			break;
-		}
-		*mounts = m;
-		m = &m[count++];
-		unescape(dir);
-		str_copy(m->path, sizeof(m->path), dir);
-		ps = strstr(opts, "pagesize=");
-		m->pagesize = ps ? parse_size(ps + 9) : default_hugepage_size(fs);
-	}
-	fclose(f);
-	if (rc) {
-		free(*mounts);
-		*mounts = NULL;
-		return rc;
-	}
-	return count;
 }

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <dirent.h>
 
 #include "zdk_pci.h"
 
@@ -169,56 +170,23 @@ int pci_sysfs_driver_present(const struct pci_sysfs *fs, const char *driver);
 /** pci_sysfs_vfio_pci_present() - 1 when the vfio-pci driver is loaded, else 0. */
 int pci_sysfs_vfio_pci_present(const struct pci_sysfs *fs);
 
-/**
- * pci_sysfs_iommu_present() - 1 when an IOMMU is enabled (an entry in
- * <sys>/class/iommu, or IOMMU groups while no-IOMMU mode is off), else 0.
+/*
+ * The file helpers pci_sysfs.c and host_probe.c share: the roots of @fs
+ * (NULL: the real ones), paths under them, small reads, listings.
  */
-int pci_sysfs_iommu_present(const struct pci_sysfs *fs);
-
-/**
- * pci_sysfs_noiommu_enabled() - VFIO's enable_unsafe_noiommu_mode.
- * Return: 1 enabled, 0 disabled, -ENOENT (vfio not loaded or built without
- * no-IOMMU support).
- */
-int pci_sysfs_noiommu_enabled(const struct pci_sysfs *fs);
-
-/** pci_sysfs_iommufd_present() - 1 when <dev>/iommu exists, else 0. */
-int pci_sysfs_iommufd_present(const struct pci_sysfs *fs);
-
-struct pci_sysfs_hugepages {
-	int node;            /* -1: the global pool (all nodes) */
-	uint64_t size;       /* page size in bytes */
-	unsigned long nr;    /* pages reserved */
-	unsigned long free;  /* pages free */
-};
-
-/**
- * pci_sysfs_hugepages_read() - hugepage pools: the global one per size
- * (<sys>/kernel/mm/hugepages) then each node's per size
- * (<sys>/devices/system/node/nodeN/hugepages).
- * @fs: roots (NULL: the real ones).
- * @pools: set to a malloc()ed array.
- *
- * Return: the number of pools, or -ENOMEM.
- */
-int pci_sysfs_hugepages_read(const struct pci_sysfs *fs,
-					    struct pci_sysfs_hugepages **pools);
-
-struct pci_sysfs_mount {
-	char path[256];
-	uint64_t pagesize; /* bytes */
-};
-
-/**
- * pci_sysfs_hugetlbfs_mounts() - hugetlbfs mounts from <proc>/mounts,
- * with their page size (the pagesize= option, else the default size from
- * <proc>/meminfo).
- * @fs: roots (NULL: the real ones).
- * @mounts: set to a malloc()ed array.
- *
- * Return: the number of mounts, -ENOENT (no <proc>/mounts), or -ENOMEM.
- */
-int pci_sysfs_hugetlbfs_mounts(const struct pci_sysfs *fs,
-					      struct pci_sysfs_mount **mounts);
+const char *sysfs_root_sys(const struct pci_sysfs *fs);
+const char *sysfs_root_dev(const struct pci_sysfs *fs);
+const char *sysfs_root_proc(const struct pci_sysfs *fs);
+/* @root "/" + the formatted tail into @buf (PATH_MAX). Return: 0 or -ENAMETOOLONG. */
+int sysfs_path(char *buf, const char *root, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A small file without its trailing newline. Return: its length or -errno. */
+int sysfs_read_str(const char *path, char *buf, size_t len);
+int sysfs_exists(const char *path);
+/* The entries of a directory but . and .., sorted. Return: count or -errno. */
+int sysfs_dir_list(const char *path, struct dirent ***ents);
+void sysfs_dir_free(struct dirent **ents, int n);
+/* strncpy that always terminates. */
+void sysfs_str_copy(char *dst, size_t len, const char *src);
 
 #endif /* PCI_SYSFS_H */

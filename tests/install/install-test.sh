@@ -86,13 +86,14 @@ fi
 tool() { # NAME SOURCES...
 	local name=$1
 	shift
-	gcc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror $cflags -I"$src/lib/pci" -I"$src/lib/iommu" -I"$src/lib/eal" \
+	gcc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror $cflags -I"$src/lib/pci" -I"$src/lib/iommu" -I"$src/lib/env" \
 		"$@" $libs -lm -o "$tmp/$name" 2>"$tmp/err" ||
 		{ fail "$name does not build against the installed prefix:"; head -n 8 "$tmp/err"; return; }
 	ok "$name builds against the installed prefix"
 }
-tool zdk-devbind "$src"/app/zdk-devbind/*.c "$src/lib/pci/pci_sysfs.c" "$src/lib/eal/sys.c"
-tool zdk-doctor "$src"/app/zdk-doctor/*.c "$src/lib/pci/pci_sysfs.c" "$src/lib/eal/sys.c"
+helpers=("$src/lib/pci/pci_sysfs.c" "$src/lib/pci/host_probe.c" "$src/lib/env/sys.c")
+tool zdk-devbind "$src"/app/zdk-devbind/*.c "${helpers[@]}"
+tool zdk-doctor "$src"/app/zdk-doctor/*.c "${helpers[@]}"
 tool zdk-dma-bench "$src"/app/zdk-dma-bench/*.c
 
 echo "$fails failure(s)"

@@ -18,6 +18,7 @@
 #include <zdk/zdk_eth.h>
 #include <zdk/zdk_eth_driver.h>
 #include <zdk/zdk_iommu.h>
+#include <zdk/zdk_lcore.h>
 #include <zdk/zdk_log.h>
 #include <zdk/zdk_mbuf.h>
 #include <zdk/zdk_mem.h>

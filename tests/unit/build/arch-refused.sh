@@ -35,7 +35,7 @@ echo "ok: meson setup refuses aarch64 with a message naming it"
 
 # The installed header: compiled as if for i386 (-m32 not needed: undefine).
 printf '#include "zdk_common.h"\n' > "$tmp/h.c"
-if cc -U__x86_64__ -fsyntax-only -I"$src/lib/eal" "$tmp/h.c" 2>"$tmp/err"; then
+if cc -U__x86_64__ -fsyntax-only -I"$src/lib/env" "$tmp/h.c" 2>"$tmp/err"; then
 	echo "FAIL: zdk_common.h compiled without __x86_64__"
 	exit 1
 fi

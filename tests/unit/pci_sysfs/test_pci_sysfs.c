@@ -14,6 +14,7 @@
 #include "../zdk_test.h"
 
 #include "fake_sysfs.h"
+#include "host_probe.h"
 #include "pci_sysfs.h"
 #include "zdk_log.h"
 
@@ -362,38 +363,38 @@ static void test_in_use(void)
 static void test_iommu_vfio(void)
 {
 	fake_create(&f);
-	CU_ASSERT_EQUAL(pci_sysfs_iommu_present(&f.fs), 0);
-	CU_ASSERT_EQUAL(pci_sysfs_noiommu_enabled(&f.fs), -ENOENT);
-	CU_ASSERT_EQUAL(pci_sysfs_iommufd_present(&f.fs), 0);
+	CU_ASSERT_EQUAL(host_iommu_present(&f.fs), 0);
+	CU_ASSERT_EQUAL(host_noiommu_enabled(&f.fs), -ENOENT);
+	CU_ASSERT_EQUAL(host_iommufd_present(&f.fs), 0);
 	CU_ASSERT_EQUAL(pci_sysfs_vfio_pci_present(&f.fs), 0);
 
 	/* Groups made by no-IOMMU mode are not an IOMMU. */
 	fake_file(&f, "sys/module/vfio/parameters/enable_unsafe_noiommu_mode", "%s", "Y\n");
 	fake_pci(&f, NVME, 0x1b36, 0x0010, 0x010802, 0, 0, "vfio-pci");
-	CU_ASSERT_EQUAL(pci_sysfs_noiommu_enabled(&f.fs), 1);
-	CU_ASSERT_EQUAL(pci_sysfs_iommu_present(&f.fs), 0);
+	CU_ASSERT_EQUAL(host_noiommu_enabled(&f.fs), 1);
+	CU_ASSERT_EQUAL(host_iommu_present(&f.fs), 0);
 	CU_ASSERT_EQUAL(pci_sysfs_vfio_pci_present(&f.fs), 1);
 
 	fake_file(&f, "sys/module/vfio/parameters/enable_unsafe_noiommu_mode", "%s", "N\n");
-	CU_ASSERT_EQUAL(pci_sysfs_noiommu_enabled(&f.fs), 0);
-	CU_ASSERT_EQUAL(pci_sysfs_iommu_present(&f.fs), 1);
+	CU_ASSERT_EQUAL(host_noiommu_enabled(&f.fs), 0);
+	CU_ASSERT_EQUAL(host_iommu_present(&f.fs), 1);
 	fake_dir(&f, "sys/class/iommu/dmar0");
-	CU_ASSERT_EQUAL(pci_sysfs_iommu_present(&f.fs), 1);
+	CU_ASSERT_EQUAL(host_iommu_present(&f.fs), 1);
 	fake_file(&f, "dev/iommu", "%s", "");
-	CU_ASSERT_EQUAL(pci_sysfs_iommufd_present(&f.fs), 1);
+	CU_ASSERT_EQUAL(host_iommufd_present(&f.fs), 1);
 	fake_destroy(&f);
 }
 
 static void test_hugepages(void)
 {
-	struct pci_sysfs_hugepages *p;
-	struct pci_sysfs_mount *m;
+	struct host_hugepages *p;
+	struct host_mount *m;
 	int n;
 
 	fake_create(&f);
-	CU_ASSERT_EQUAL(pci_sysfs_hugepages_read(&f.fs, &p), 0);
+	CU_ASSERT_EQUAL(host_hugepages_read(&f.fs, &p), 0);
 	free(p);
-	CU_ASSERT_EQUAL(pci_sysfs_hugetlbfs_mounts(&f.fs, &m), 0);
+	CU_ASSERT_EQUAL(host_hugetlbfs_mounts(&f.fs, &m), 0);
 	free(m);
 
 	fake_hugepages(&f, -1, 2048, 64, 60);
@@ -402,7 +403,7 @@ static void test_hugepages(void)
 	fake_hugepages(&f, 1, 2048, 32, 30);
 	fake_hugepages(&f, 1, 1048576, 1, 1);
 	fake_dir(&f, "sys/devices/system/node/power");
-	n = pci_sysfs_hugepages_read(&f.fs, &p);
+	n = host_hugepages_read(&f.fs, &p);
 	CU_ASSERT_EQUAL_FATAL(n, 5);
 	/* Global pools first, then node by node; sizes in name order. */
 	CU_ASSERT(p[0].node == -1 && p[0].size == 1ull << 30 && p[0].nr == 1 && p[0].free == 1);
@@ -418,7 +419,7 @@ static void test_hugepages(void)
 		  "none /mnt/huge\\0401G hugetlbfs rw,pagesize=1024M 0 0\n"
 		  "none /mnt/default hugetlbfs rw,relatime 0 0\n"
 		  "tmpfs /run tmpfs rw 0 0\n");
-	n = pci_sysfs_hugetlbfs_mounts(&f.fs, &m);
+	n = host_hugetlbfs_mounts(&f.fs, &m);
 	CU_ASSERT_EQUAL_FATAL(n, 3);
 	CU_ASSERT_STRING_EQUAL(m[0].path, "/dev/hugepages");
 	CU_ASSERT_EQUAL(m[0].pagesize, 2ull << 20);
@@ -428,7 +429,7 @@ static void test_hugepages(void)
 	CU_ASSERT_EQUAL(m[2].pagesize, 2ull << 20); /* from meminfo */
 	free(m);
 	fake_unlink(&f, "proc/mounts");
-	CU_ASSERT_EQUAL(pci_sysfs_hugetlbfs_mounts(&f.fs, &m), -ENOENT);
+	CU_ASSERT_EQUAL(host_hugetlbfs_mounts(&f.fs, &m), -ENOENT);
 	fake_destroy(&f);
 }
 

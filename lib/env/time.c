@@ -2,7 +2,7 @@
 #include <time.h>
 
 #include "zdk_common.h"
-#include "eal_private.h"
+#include "env.h"
 
 static uint64_t tsc_hz;
 
@@ -15,7 +15,7 @@ uint64_t zdk_time_ns(void)
 }
 
 /* Calibrate the TSC against the monotonic clock over 20 ms. */
-void eal_tsc_calibrate(void)
+void tsc_calibrate(void)
 {
 	struct timespec sl = { .tv_nsec = 20 * 1000 * 1000 };
 	uint64_t t0, c0, t1, c1;
@@ -33,6 +33,6 @@ void eal_tsc_calibrate(void)
 uint64_t zdk_tsc_hz(void)
 {
 	if (!tsc_hz)
-		eal_tsc_calibrate();
+		tsc_calibrate();
 	return tsc_hz;
 }

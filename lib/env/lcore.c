@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "sys.h"
-#include "eal_private.h"
+#include "env.h"
 #include "zdk_log.h"
 
 enum lcore_state { LCORE_IDLE, LCORE_RUNNING, LCORE_DONE, LCORE_QUIT };
@@ -94,7 +94,7 @@ static int start_worker(unsigned id)
 	return rc;
 }
 
-int eal_lcores_init(const struct eal_conf *conf)
+int lcores_init(const unsigned char *set, unsigned main)
 {
 	cpu_set_t avail;
 	int rc;
@@ -103,9 +103,9 @@ int eal_lcores_init(const struct eal_conf *conf)
 	if (rc)
 		return rc;
 	saved_affinity = avail;
-	if (conf->lcore_set) {
-		memcpy(enabled, conf->lcores, sizeof(enabled));
-		main_lcore = conf->main_lcore;
+	if (set) {
+		memcpy(enabled, set, sizeof(enabled));
+		main_lcore = main;
 	} else {
 		memset(enabled, 0, sizeof(enabled));
 		main_lcore = ZDK_LCORE_ANY;
@@ -137,12 +137,12 @@ int eal_lcores_init(const struct eal_conf *conf)
 			continue;
 		rc = start_worker(c);
 		if (rc)
-			return rc; /* the caller runs eal_lcores_fini() */
+			return rc; /* the caller runs lcores_fini() */
 	}
 	return 0;
 }
 
-void eal_lcores_fini(void)
+void lcores_fini(void)
 {
 	for (unsigned c = 0; c < ZDK_MAX_LCORE; c++) {
 		struct lcore *lc = &lcores[c];
