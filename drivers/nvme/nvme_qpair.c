@@ -672,11 +672,16 @@ static uint32_t qpair_entries(const struct zdk_nvme_ctrlr *c, uint32_t want)
 int zdk_nvme_qpair_alloc(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_qpair_opts *opts,
 			 struct zdk_nvme_qpair **out)
 {
-	struct zdk_nvme_qpair_opts o = opts ? *opts : (struct zdk_nvme_qpair_opts){ 0 };
+	struct zdk_nvme_qpair_opts o = { .size = sizeof(o) };
 	struct nvme_qpair *q;
 	uint16_t qid = 0;
 	int rc;
 
+	if (opts && zdk_opts_copy(&o, sizeof(o), opts, opts->size)) {
+		ZDK_ERR("%s: qpair opts.size is %zu, this zdk knows %zu bytes: set it to "
+			"sizeof(struct zdk_nvme_qpair_opts)", c->name, opts->size, sizeof(o));
+		return -EINVAL;
+	}
 	if (o.entries == 0)
 		o.entries = NVME_IO_ENTRIES_DEFAULT;
 	if (!ZDK_IS_POW2(o.entries) || o.entries < 2) {

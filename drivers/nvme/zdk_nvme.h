@@ -509,6 +509,7 @@ ZDK_EXPORT int zdk_nvme_ns_rw_sync(const struct zdk_nvme_ns *ns, struct zdk_nvme
 /* Queue pairs */
 
 struct zdk_nvme_qpair_opts {
+	size_t size;         /* sizeof(struct zdk_nvme_qpair_opts), as the caller was built */
 	uint32_t entries;    /* queue entries, a power of two; 0 = 256 (capped by CAP.MQES);
 			      * at most entries / 2 commands are outstanding */
 	uint32_t timeout_ms; /* per command; 0 = 30000, ZDK_NVME_TIMEOUT_NONE = never */

@@ -417,7 +417,7 @@ static bool ns_wanted(uint32_t nsid)
 static int ctrlr_setup(struct worker *w, struct zdk_nvme_ctrlr *c, unsigned idx, unsigned n,
 		       unsigned *found)
 {
-	struct zdk_nvme_qpair_opts opts = { .batch = true };
+	struct zdk_nvme_qpair_opts opts = { .size = sizeof(opts), .batch = true };
 	const struct zdk_nvme_ns *list[MAX_NS];
 	unsigned nns = 0, cmds = 0, need, cap, qd = cfg.qd;
 	struct zdk_nvme_qpair *qp;

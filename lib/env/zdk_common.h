@@ -66,6 +66,21 @@ static inline uint64_t zdk_percentile_rank(uint64_t n, double p)
 	return k < 1 ? 1 : k > n ? n : k;
 }
 
+/*
+ * Options structs that cross the ABI start with their size, as the caller
+ * was compiled: a library copies what the caller has (zeroes the rest, which
+ * means "default") and refuses a size of 0 (never set) or one larger than it
+ * knows (a newer header). Return: 0 or -EINVAL.
+ */
+static inline int zdk_opts_copy(void *dst, size_t dst_size, const void *src, size_t src_size)
+{
+	if (src_size < sizeof(size_t) || src_size > dst_size)
+		return -22; /* -EINVAL, without <errno.h> in every header */
+	__builtin_memset(dst, 0, dst_size);
+	__builtin_memcpy(dst, src, src_size);
+	return 0;
+}
+
 /* Socket (NUMA node) wildcard for allocations. */
 #define ZDK_SOCKET_ANY (-1)
 /* Returned by address translation for memory zdk does not know. */

@@ -229,7 +229,7 @@ static int check_conf(struct zdk_eth_dev *dev, uint16_t nb_rxq, uint16_t nb_txq,
 			nb_rxq, nb_txq, dev->info.max_rx_queues, dev->info.max_tx_queues);
 		return -EINVAL;
 	}
-	if (conf && (conf->rss_hf & ~dev->info.rss_hf)) {
+	if (conf->rss_hf & ~dev->info.rss_hf) {
 		ZDK_ERR("%s: RSS hash functions 0x%x not supported (supported: 0x%x)", dev->name,
 			conf->rss_hf & ~dev->info.rss_hf, dev->info.rss_hf);
 		return -EINVAL;
@@ -241,21 +241,28 @@ ZDK_EXPORT int zdk_eth_dev_configure(uint16_t port, uint16_t nb_rxq, uint16_t nb
 				     const struct zdk_eth_conf *conf)
 {
 	struct zdk_eth_dev *dev = dev_lookup(port, "configure");
+	struct zdk_eth_conf c = { .size = sizeof(c) };
 	int ret;
 
 	if (!dev)
 		return -ENODEV;
+	/* NULL: the defaults; else what the caller's version of the struct has. */
+	if (conf && zdk_opts_copy(&c, sizeof(c), conf, conf->size)) {
+		ZDK_ERR("%s: conf.size is %zu, this zdk knows %zu bytes: set it to "
+			"sizeof(struct zdk_eth_conf)", dev->name, conf->size, sizeof(c));
+		return -EINVAL;
+	}
 	if (dev->started) {
 		ZDK_ERR("%s: configure while started: call zdk_eth_dev_stop() first", dev->name);
 		return -EBUSY;
 	}
-	ret = check_conf(dev, nb_rxq, nb_txq, conf);
+	ret = check_conf(dev, nb_rxq, nb_txq, &c);
 	if (ret)
 		return ret;
 	queues_release(dev);
-	dev->conf = conf ? *conf : (struct zdk_eth_conf){ 0 };
-	dev->rss_key_set = conf && conf->rss_key;
-	memcpy(dev->rss_key, dev->rss_key_set ? conf->rss_key : rss_key_default,
+	dev->conf = c;
+	dev->rss_key_set = c.rss_key != NULL;
+	memcpy(dev->rss_key, dev->rss_key_set ? c.rss_key : rss_key_default,
 	       ZDK_ETH_RSS_KEY_LEN);
 	dev->conf.rss_key = dev->rss_key;
 	dev->nb_rxq = nb_rxq;

@@ -56,12 +56,14 @@ struct zdk_ether_hdr {
 
 /**
  * struct zdk_eth_conf - port configuration for zdk_eth_dev_configure().
+ * @size: sizeof(struct zdk_eth_conf), as the caller was built.
  * @rss_hf: ZDK_ETH_RSS_* to spread received packets over the rx queues by
  *          hash; 0 sends everything to queue 0. Must be a subset of
  *          zdk_eth_dev_info.rss_hf.
  * @rss_key: 40-byte Toeplitz key, or NULL for the driver's default.
  */
 struct zdk_eth_conf {
+	size_t size;
 	uint32_t rss_hf;
 	const uint8_t *rss_key;
 };

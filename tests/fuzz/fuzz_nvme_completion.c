@@ -166,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fake_nvme fake;
 	static struct zdk_nvme_ctrlr *ctrlr;
-	struct zdk_nvme_qpair_opts o = { .timeout_ms = ZDK_NVME_TIMEOUT_NONE };
+	struct zdk_nvme_qpair_opts o = { .size = sizeof(o), .timeout_ms = ZDK_NVME_TIMEOUT_NONE };
 	unsigned done = 0;
 	size_t i = 1;
 

@@ -120,7 +120,7 @@ static void test_probe(void)
 
 static void port_start_desc(uint16_t port, uint16_t nq, uint32_t rss_hf, uint16_t nb_desc)
 {
-	struct zdk_eth_conf conf = { .rss_hf = rss_hf };
+	struct zdk_eth_conf conf = { .size = sizeof(conf), .rss_hf = rss_hf };
 
 	CU_ASSERT_FATAL(zdk_eth_dev_configure(port, nq, nq, &conf) == 0);
 	for (uint16_t q = 0; q < nq; q++) {
@@ -146,8 +146,11 @@ static void port_close_check(uint16_t port)
 static void test_setup_errors(void)
 {
 	CU_ASSERT_EQUAL(zdk_eth_dev_configure(0, 9, 1, NULL), -EINVAL);
-	CU_ASSERT_EQUAL(zdk_eth_dev_configure(0, 1, 1,
-			&(struct zdk_eth_conf){ .rss_hf = 1u << 30 }), -EINVAL);
+	CU_ASSERT_EQUAL(zdk_eth_dev_configure(0, 1, 1, &(struct zdk_eth_conf){
+			.size = sizeof(struct zdk_eth_conf), .rss_hf = 1u << 30 }), -EINVAL);
+	/* the conf carries its size: unset is refused */
+	CU_ASSERT_EQUAL(zdk_eth_dev_configure(0, 1, 1, &(struct zdk_eth_conf){ .rss_hf = 0 }),
+			-EINVAL);
 	CU_ASSERT_EQUAL(zdk_eth_dev_configure(7, 1, 1, NULL), -ENODEV);
 	CU_ASSERT_EQUAL(zdk_eth_dev_configure(0, 1, 1, NULL), 0);
 	CU_ASSERT_EQUAL(zdk_eth_rx_queue_setup(0, 0, 100, 0, mp), -EINVAL); /* not a 32 multiple */

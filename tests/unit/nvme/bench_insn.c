@@ -45,7 +45,7 @@ __attribute__((noinline)) uint32_t bench_poll(struct zdk_nvme_qpair *qp)
 
 int main(int argc, char **argv)
 {
-	struct zdk_nvme_qpair_opts opts = { .entries = 256, .batch = true };
+	struct zdk_nvme_qpair_opts opts = { .size = sizeof(opts), .entries = 256, .batch = true };
 	static struct fake_nvme fake;
 	struct zdk_nvme_ctrlr *c;
 	struct zdk_nvme_qpair *qp;

@@ -157,7 +157,7 @@ static void test_prp_edges(void)
 
 static void test_sgl(void)
 {
-	struct zdk_nvme_qpair_opts opts = { .prefer_sgl = true };
+	struct zdk_nvme_qpair_opts opts = { .size = sizeof(opts), .prefer_sgl = true };
 	const struct zdk_nvme_ns *ns;
 	struct zdk_nvme_qpair *qp;
 	uint8_t *buf, *disk;
@@ -245,7 +245,7 @@ static void test_mdts_and_bad_buffer(void)
 /* A split needs all its command ids at once: with too few, nothing is sent. */
 static void test_mdts_split_all_or_nothing(void)
 {
-	struct zdk_nvme_qpair_opts opts = { .entries = 8 }; /* 4 command ids */
+	struct zdk_nvme_qpair_opts opts = { .size = sizeof(opts), .entries = 8 }; /* 4 command ids */
 	const struct zdk_nvme_ns *ns;
 	struct zdk_nvme_qpair *qp;
 	struct done d = { 0 }, one = { 0 };
@@ -273,7 +273,7 @@ static void test_mdts_split_all_or_nothing(void)
 
 static void test_wrap_phase_cid_reuse(void)
 {
-	struct zdk_nvme_qpair_opts opts = { .entries = 4 };
+	struct zdk_nvme_qpair_opts opts = { .size = sizeof(opts), .entries = 4 };
 	const struct zdk_nvme_ns *ns;
 	struct zdk_nvme_qpair *qp;
 	struct done d[3];
@@ -322,7 +322,7 @@ static void test_wrap_phase_cid_reuse(void)
  * keep the controller from ever seeing a full CQ (it would stop posting). */
 static void test_cq_doorbell_lazy(void)
 {
-	struct zdk_nvme_qpair_opts opts = { .entries = 64 };
+	struct zdk_nvme_qpair_opts opts = { .size = sizeof(opts), .entries = 64 };
 	const struct zdk_nvme_ns *ns;
 	struct zdk_nvme_qpair *qp;
 	struct done d[32];
@@ -356,7 +356,7 @@ static void test_cq_doorbell_lazy(void)
 
 static void test_budget_and_batch(void)
 {
-	struct zdk_nvme_qpair_opts opts = { .entries = 64, .batch = true };
+	struct zdk_nvme_qpair_opts opts = { .size = sizeof(opts), .entries = 64, .batch = true };
 	const struct zdk_nvme_ns *ns;
 	struct zdk_nvme_qpair *qp;
 	struct done d[32] = { { 0 } };
@@ -429,7 +429,7 @@ static void test_error_status_and_other_cmds(void)
 
 static void test_timeout_abort_reset(void)
 {
-	struct zdk_nvme_qpair_opts opts = { .timeout_ms = 100 };
+	struct zdk_nvme_qpair_opts opts = { .size = sizeof(opts), .timeout_ms = 100 };
 	const struct zdk_nvme_ns *ns;
 	struct zdk_nvme_qpair *qp;
 	struct done d[4] = { { 0 } };
@@ -620,12 +620,17 @@ static void test_fail_nth(void)
 static void test_qpair_limits(void)
 {
 	struct zdk_nvme_qpair *qp[FAKE_MAXQ];
-	struct zdk_nvme_qpair_opts bad = { .entries = 100 };
+	struct zdk_nvme_qpair_opts bad = { .size = sizeof(bad), .entries = 100 };
 	struct zdk_nvme_qpair *extra;
 	int n = 0;
 
 	setup();
 	CU_ASSERT(zdk_nvme_qpair_alloc(ctrlr, &bad, &extra) == -EINVAL);
+	/* opts carry their size: unset, or larger than this library knows */
+	CU_ASSERT(zdk_nvme_qpair_alloc(ctrlr, &(struct zdk_nvme_qpair_opts){ .entries = 8 },
+				       &extra) == -EINVAL);
+	CU_ASSERT(zdk_nvme_qpair_alloc(ctrlr, &(struct zdk_nvme_qpair_opts){
+				       .size = sizeof(bad) + 8 }, &extra) == -EINVAL);
 	while (n < FAKE_MAXQ && zdk_nvme_qpair_alloc(ctrlr, NULL, &qp[n]) == 0)
 		n++;
 	CU_ASSERT(n == FAKE_MAXQ - 1);

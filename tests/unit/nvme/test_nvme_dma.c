@@ -45,7 +45,7 @@ static void rw_ext(struct zdk_nvme_qpair *qp, uint8_t *area, size_t area_len, ui
 static void test_noiommu_scattered(void)
 {
 	static const size_t offs[] = { 0, 4, 2048, 4092 };
-	struct zdk_nvme_qpair_opts sgl = { .prefer_sgl = true };
+	struct zdk_nvme_qpair_opts sgl = { .size = sizeof(sgl), .prefer_sgl = true };
 	struct zdk_nvme_qpair *qp;
 	uint8_t *area, *other;
 	uint64_t iova;
@@ -77,7 +77,7 @@ static void test_noiommu_scattered(void)
 /* Issue 9, item 7, with an IOMMU: a buffer across two separate mappings. */
 static void test_two_maps(void)
 {
-	struct zdk_nvme_qpair_opts sgl = { .prefer_sgl = true };
+	struct zdk_nvme_qpair_opts sgl = { .size = sizeof(sgl), .prefer_sgl = true };
 	const struct zdk_nvme_ns *ns;
 	struct zdk_nvme_qpair *qp;
 	struct iovec iov[2];

@@ -46,7 +46,7 @@ static void test_dup_after_resubmit(void)
 
 	setup_with(NULL);
 	for (unsigned i = 0; i < ZDK_ARRAY_SIZE(sizes); i++) {
-		struct zdk_nvme_qpair_opts opts = { .entries = sizes[i] };
+		struct zdk_nvme_qpair_opts opts = { .size = sizeof(opts), .entries = sizes[i] };
 		struct resubmit r = { .ns = zdk_nvme_ns_get(ctrlr, 1) };
 
 		CU_ASSERT_FATAL(zdk_nvme_qpair_alloc(ctrlr, &opts, &r.qp) == 0);
@@ -147,7 +147,8 @@ static void test_reset_from_thread(void)
 	setup_with(NULL);
 	test_fake_locked = true;
 	r->ns = zdk_nvme_ns_get(ctrlr, 2);
-	CU_ASSERT_FATAL(zdk_nvme_qpair_alloc(ctrlr, &(struct zdk_nvme_qpair_opts){ .entries = 16 },
+	CU_ASSERT_FATAL(zdk_nvme_qpair_alloc(ctrlr, &(struct zdk_nvme_qpair_opts){
+				.size = sizeof(struct zdk_nvme_qpair_opts), .entries = 16 },
 					     &r->qp) == 0);
 	r->buf = zdk_dma_zalloc(64 * PG, PG, -1, NULL);
 	for (unsigned s = 0; s < 64; s++)
@@ -308,7 +309,7 @@ static void test_hostile_device(void)
 	zdk_log_level = -1;
 	for (p.step = 0; p.step < cases; p.step++) {
 		struct hcmd h[32];
-		struct zdk_nvme_qpair_opts o = { .entries = 1u << zdk_prop_pick(&p, 1, 6) };
+		struct zdk_nvme_qpair_opts o = { .size = sizeof(o), .entries = 1u << zdk_prop_pick(&p, 1, 6) };
 		struct zdk_nvme_qpair *qp = NULL;
 		const struct zdk_nvme_ns *ns;
 		unsigned nh = 0;

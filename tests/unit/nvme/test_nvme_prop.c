@@ -314,6 +314,7 @@ static void qpair_new(void)
 {
 	struct zdk_prop *p = &S.p;
 	struct zdk_nvme_qpair_opts o = {
+		.size = sizeof(o),
 		.entries = 1u << zdk_prop_pick(p, 1, 12),
 		.timeout_ms = ZDK_NVME_TIMEOUT_NONE,
 		.batch = zdk_prop_chance(p, 1, 3),

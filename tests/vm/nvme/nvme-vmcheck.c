@@ -293,7 +293,7 @@ static int stress_verify(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp
 
 static int cmd_stress(const struct zdk_nvme_ns *ns, uint64_t mib, uint64_t seed, bool reset)
 {
-	struct zdk_nvme_qpair_opts sgl = { .prefer_sgl = true, .entries = 64 };
+	struct zdk_nvme_qpair_opts sgl = { .size = sizeof(sgl), .prefer_sgl = true, .entries = 64 };
 	struct zdk_nvme_qpair *qp[2] = { NULL, NULL };
 	struct io ios[INFLIGHT] = { { 0 } };
 	uint8_t *shadow = malloc(REGION), *rbuf = NULL;
