@@ -18,6 +18,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The parser's messages are not the point here, and printing them is most
+ * of the time an input takes. */
+static void quiet(int level, const char *component, const char *msg, void *ctx)
+{
+	(void)level, (void)component, (void)msg, (void)ctx;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct eal_conf conf;
@@ -33,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		argv[argc++] = p;
 	argv[argc] = NULL;
 
-	zdk_log_set_level(-1); /* the parser's messages are not the point here */
+	zdk_log_set_sink(quiet, NULL);
 	ret = eal_parse_args(argc, argv, &conf);
 	if (ret >= 0) {
 		if (ret >= argc || strcmp(argv[ret], "prog"))
