@@ -11,6 +11,7 @@
 #error "zdk supports x86-64 only: its barriers and TSC clock have no other port yet"
 #endif
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,7 +76,7 @@ static inline uint64_t zdk_percentile_rank(uint64_t n, double p)
 static inline int zdk_opts_copy(void *dst, size_t dst_size, const void *src, size_t src_size)
 {
 	if (src_size < sizeof(size_t) || src_size > dst_size)
-		return -22; /* -EINVAL, without <errno.h> in every header */
+		return -EINVAL;
 	__builtin_memset(dst, 0, dst_size);
 	__builtin_memcpy(dst, src, src_size);
 	return 0;
