@@ -96,6 +96,17 @@ static int regions_read(struct zdk_pci_device *dev)
 	return 0;
 }
 
+/* Another process has the device: say which (its pid and name), not only
+ * that the open failed, so that a second instance is not a riddle. */
+static void busy_holder(const struct zdk_pci_device *dev)
+{
+	char why[160] = "";
+
+	if (pci_sysfs_dev_in_use(NULL, &dev->addr, why, sizeof(why)) == 1)
+		ZDK_ERR("%s is in use: %s; stop that process, or give each process its own "
+			"devices (-a)", dev->name, why);
+}
+
 static void fill_ids(struct zdk_pci_device *dev, const struct pci_sysfs_dev *sd)
 {
 	dev->vendor_id = sd->vendor_id;
@@ -150,8 +161,11 @@ int zdk_pci_device_open(const char *bdf, struct zdk_pci_device **out)
 	if (rc)
 		goto err_free;
 	rc = iommu_dev_attach(p->io, &p->info, &dev->fd);
-	if (rc)
+	if (rc) {
+		/* iommufd answers EINVAL, type1 EBUSY: ask who holds it either way */
+		busy_holder(dev);
 		goto err_free;
+	}
 	rc = regions_read(dev);
 	if (rc) {
 		ZDK_ERR("%s: VFIO_DEVICE_GET_REGION_INFO failed: %s", dev->name, strerror(-rc));
