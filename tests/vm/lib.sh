@@ -110,11 +110,24 @@ vfio_cdev() {
 _vfio_ready() { [ "$(_driver "$1")" = vfio-pci ] && vfio_group "$1" >/dev/null && vfio_cdev "$1" >/dev/null; }
 
 # vfio_bind BDF: hand the device to vfio-pci and wait for its /dev/vfio nodes.
+# The kernel nvme driver probes asynchronously after boot; taking the device
+# away before it is live can leave the unbind waiting on it. Wait first.
+_nvme_settled() {
+	local s
+	for s in /sys/bus/pci/devices/$1/nvme/nvme*/state; do
+		[ -e "$s" ] || return 1
+		case "$(cat "$s")" in live | dead | deleting*) ;; *) return 1 ;; esac
+	done
+}
+
 vfio_bind() {
 	local bdf=$1 dev=/sys/bus/pci/devices/$1 drv
 	[ -d "$dev" ] || fail "vfio_bind: no PCI device $bdf"
 	drv=$(_driver "$bdf")
 	[ "$drv" = vfio-pci ] && return 0
+	if [ "$drv" = nvme ]; then
+		wait_for 60 _nvme_settled "$bdf" || echo "vfio_bind: $bdf: the nvme driver is not live after 60 s"
+	fi
 	echo vfio-pci >"$dev/driver_override" || fail "vfio_bind: cannot set driver_override of $bdf"
 	[ -n "$drv" ] && { echo "$bdf" >"$dev/driver/unbind" || fail "vfio_bind: cannot unbind $bdf from $drv"; }
 	echo "$bdf" >/sys/bus/pci/drivers_probe 2>/dev/null
