@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../lib/eal/eal_options.c"
+#include "fuzz_check.h"
 
 #define MAX_ARGS 32
 
@@ -43,14 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	zdk_log_set_sink(quiet, NULL);
 	ret = eal_parse_args(argc, argv, &conf);
 	if (ret >= 0) {
-		if (ret >= argc || strcmp(argv[ret], "prog"))
-			abort();
+		check(ret < argc && strcmp(argv[ret], "prog") == 0);
 		for (unsigned i = 0; i < EAL_MAX_NODES; i++)
-			if (conf.node_mem_mb[i] > EAL_MAX_NODE_MEM_MB)
-				abort();
-		if (conf.nallow > EAL_MAX_DEVS || conf.nblock > EAL_MAX_DEVS ||
-		    conf.main_lcore >= ZDK_MAX_LCORE)
-			abort();
+			check(conf.node_mem_mb[i] <= EAL_MAX_NODE_MEM_MB);
+		check(conf.nallow <= EAL_MAX_DEVS && conf.nblock <= EAL_MAX_DEVS &&
+		      conf.main_lcore < ZDK_MAX_LCORE);
 	}
 	free(buf);
 	return 0;

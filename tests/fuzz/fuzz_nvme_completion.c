@@ -46,15 +46,7 @@ static struct {
 	uint64_t posted_unknown;
 } F;
 
-/* An invariant: says which one broke, then abort() for libFuzzer. */
-#define check(cond)                                                               \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,     \
-				__LINE__, #cond);                                 \
-			abort();                                                  \
-		}                                                                 \
-	} while (0)
+#include "fuzz_check.h"
 
 static void submit(bool resubmit);
 

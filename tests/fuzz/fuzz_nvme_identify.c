@@ -25,15 +25,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* An invariant: says which one broke, then abort() for libFuzzer. */
-#define check(cond)                                                               \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,     \
-				__LINE__, #cond);                                 \
-			abort();                                                  \
-		}                                                                 \
-	} while (0)
+#include "fuzz_check.h"
 
 static void check_ctrlr(const struct zdk_nvme_ctrlr *c, size_t bar_len)
 {
