@@ -313,6 +313,14 @@ void iommu_dev_detach(struct iommu *io, const struct iommu_dev_info *info, int f
 	}
 }
 
+int iommu_group_fd(const struct iommu *io, int num)
+{
+	for (const struct iommu_group *g = io->groups; g; g = g->next)
+		if (g->num == num)
+			return g->fd;
+	return -ENOENT;
+}
+
 int iommu_extent_add(struct iommu *io, uint64_t iova, uint64_t len)
 {
 	struct iova_extent *e = malloc(sizeof(*e));

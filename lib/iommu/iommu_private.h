@@ -158,6 +158,9 @@ int iova_pick(const struct iova_range *r, unsigned n, const struct iova_extent *
 int iommu_extent_add(struct iommu *io, uint64_t iova, uint64_t len);
 int iommu_extent_del(struct iommu *io, uint64_t iova, uint64_t len);
 
+/* The fd of VFIO group @num in @io's container, or -ENOENT (not ours). */
+int iommu_group_fd(const struct iommu *io, int num);
+
 /* Open <dev_root>/@rel read-write; a failure is logged with its fix. */
 int iommu_open_node(const char *rel, const char *enoent_fix);
 

@@ -175,6 +175,9 @@ struct iommu_ioas_noiommu_get_pa {
 #define VFIO_PCI_HOT_RESET_FLAG_DEV_ID (1 << 0)
 #define VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED (1 << 1)
 #endif
+/* With FLAG_DEV_ID, vfio_pci_dependent_device.group_id is a devid (a union
+ * in newer headers): this value there means "not owned by this iommufd". */
+#define ZDK_VFIO_PCI_DEVID_NOT_OWNED 0xffffffffu
 
 /* argsz values that every kernel since the ioctl appeared accepts */
 #define ZDK_VFIO_BIND_IOMMUFD_ARGSZ 16

@@ -363,10 +363,126 @@ int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable)
 	return zdk_pci_cfg_write(dev, &cmd, sizeof(cmd), PCI_COMMAND);
 }
 
+/* The functions a hot reset of @dev's bus would reset, as the kernel sees them. */
+static int hot_reset_info(struct zdk_pci_device *dev, struct vfio_pci_hot_reset_info **out)
+{
+	struct vfio_pci_hot_reset_info *info;
+	uint32_t count = 8;
+	int rc;
+
+	for (;;) {
+		size_t sz = sizeof(*info) + count * sizeof(info->devices[0]);
+
+		info = calloc(1, sz);
+		if (!info)
+			return -ENOMEM;
+		info->argsz = (uint32_t)sz;
+		rc = sys_ioctl(dev->fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info);
+		if (rc != -ENOSPC || info->count <= count || info->count > 256)
+			break;
+		count = info->count;
+		free(info);
+	}
+	if (!rc && info->count > count)
+		rc = -EIO; /* the kernel answered ENOSPC with a count we cannot hold */
+	if (rc) {
+		free(info);
+		return rc;
+	}
+	*out = info;
+	return 0;
+}
+
+static void dep_name(const struct vfio_pci_dependent_device *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%04x:%02x:%02x.%x", d->segment, d->bus, d->devfn >> 3, d->devfn & 7);
+}
+
+/*
+ * A PCI hot (secondary bus) reset, for a function with no reset of its own.
+ * It resets every function on the bus, so the caller must own them all:
+ * through a cdev the kernel checks that against the iommufd (an empty group
+ * list); through groups every affected group's fd is the proof.
+ */
+static int pci_hot_reset(struct zdk_pci_device *dev)
+{
+	struct pci_priv *p = dev->priv;
+	struct vfio_pci_hot_reset_info *info;
+	struct vfio_pci_hot_reset *req = NULL;
+	char name[ZDK_PCI_ADDR_LEN], others[256] = "";
+	uint32_t nfds = 0;
+	int rc;
+
+	rc = hot_reset_info(dev, &info);
+	if (rc) {
+		ZDK_ERR("%s: no function reset (no FLR or PM reset) and no bus reset either "
+			"(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: %s)%s", dev->name, strerror(-rc),
+			rc == -ENODEV ? ": the function sits on the root bus or shares its "
+			"slot with a bridge; it cannot be reset" : "");
+		return rc == -ENODEV ? -ENOTTY : rc;
+	}
+	req = calloc(1, sizeof(*req) + info->count * sizeof(req->group_fds[0]));
+	if (!req) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < info->count; i++) {
+		const struct vfio_pci_dependent_device *d = &info->devices[i];
+		bool owned;
+
+		if (info->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) {
+			owned = d->group_id != ZDK_VFIO_PCI_DEVID_NOT_OWNED; /* the devid */
+		} else {
+			int fd = p->io ? iommu_group_fd(p->io, (int)d->group_id) : -ENOENT;
+			uint32_t k;
+
+			owned = fd >= 0;
+			for (k = 0; owned && k < nfds && req->group_fds[k] != fd; k++)
+				;
+			if (owned && k == nfds)
+				req->group_fds[nfds++] = fd;
+		}
+		if (!owned) {
+			dep_name(d, name, sizeof(name));
+			snprintf(others + strlen(others), sizeof(others) - strlen(others), "%s%s",
+				 others[0] ? ", " : "", name);
+		}
+	}
+	if (others[0] || ((info->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) &&
+			  !(info->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED))) {
+		ZDK_ERR("%s has no function reset, and a bus reset would also reset %s, which "
+			"this process does not hold: bind %s to vfio-pci and open it here too "
+			"(-a BDF), or leave the device unreset", dev->name,
+			others[0] ? others : "functions it does not hold", others[0] ? others : "them");
+		rc = -EBUSY;
+		goto out;
+	}
+	req->argsz = (uint32_t)(sizeof(*req) + nfds * sizeof(req->group_fds[0]));
+	req->count = nfds;
+	rc = sys_ioctl(dev->fd, VFIO_DEVICE_PCI_HOT_RESET, req);
+	if (rc)
+		ZDK_ERR("%s: VFIO_DEVICE_PCI_HOT_RESET failed: %s", dev->name, strerror(-rc));
+	else
+		ZDK_INFO("%s: reset through its bus (a PCI hot reset of %u function%s): it has "
+			 "no function reset", dev->name, info->count, info->count == 1 ? "" : "s");
+out:
+	free(req);
+	free(info);
+	return rc;
+}
+
 int zdk_pci_reset(struct zdk_pci_device *dev)
 {
-	int rc = sys_ioctl(dev->fd, VFIO_DEVICE_RESET, NULL);
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	int rc = sys_ioctl(dev->fd, VFIO_DEVICE_GET_INFO, &di);
 
+	if (rc) {
+		ZDK_ERR("%s: VFIO_DEVICE_GET_INFO failed: %s", dev->name, strerror(-rc));
+		return rc;
+	}
+	if (!(di.flags & VFIO_DEVICE_FLAGS_RESET))
+		return pci_hot_reset(dev);
+	rc = sys_ioctl(dev->fd, VFIO_DEVICE_RESET, NULL);
 	if (rc)
 		ZDK_ERR("%s: VFIO_DEVICE_RESET failed: %s", dev->name, strerror(-rc));
 	return rc;

@@ -105,7 +105,15 @@ ZDK_EXPORT int zdk_pci_cfg_write(struct zdk_pci_device *dev, const void *buf, si
 /** zdk_pci_bus_master() - set or clear the command register's bus master bit. */
 ZDK_EXPORT int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable);
 
-/** zdk_pci_reset() - function reset (VFIO_DEVICE_RESET). */
+/**
+ * zdk_pci_reset() - reset the function: VFIO_DEVICE_RESET (FLR, PM or a bus
+ * reset the function has to itself), or, for a function with none of those,
+ * a PCI hot reset of its bus (VFIO_DEVICE_PCI_HOT_RESET), which resets every
+ * function there and so needs them all open in this process.
+ *
+ * Return: 0; -EBUSY when the bus holds functions this process does not;
+ * -ENOTTY when the function cannot be reset at all; another -errno.
+ */
 ZDK_EXPORT int zdk_pci_reset(struct zdk_pci_device *dev);
 
 enum zdk_pci_irq_type {
