@@ -17,22 +17,35 @@
 #include "iommu_private.h"
 #include "pci_private.h"
 #include "pci_sysfs.h"
+#include "pci_event.h"
 #include "uapi_compat.h"
 #include "zdk_log.h"
 
 #define PCI_COMMAND 0x04
 #define PCI_COMMAND_MASTER 0x4
 
-struct pci_priv {
-	struct iommu_dev_info info;
-	char cdev[32];
-	struct iommu *io;
-	int *irq_efds; /* the eventfds of zdk_pci_irq_enable() */
-	unsigned nirq;
-	int irq_type;
-};
-
 static struct zdk_pci_device *devices;
+static uint64_t next_token = 2; /* 0 and 1 name the event thread's own fds */
+
+struct zdk_pci_device *pci_dev_by_token(uint64_t token)
+{
+	for (struct zdk_pci_device *d = devices; d; d = d->next)
+		if (((struct pci_priv *)d->priv)->token == token)
+			return d;
+	return NULL;
+}
+
+bool zdk_pci_device_removed(const struct zdk_pci_device *dev)
+{
+	return __atomic_load_n(&((const struct pci_priv *)dev->priv)->removed, __ATOMIC_ACQUIRE);
+}
+
+void zdk_pci_device_on_remove(struct zdk_pci_device *dev, void (*fn)(struct zdk_pci_device *dev))
+{
+	pci_lock();
+	((struct pci_priv *)dev->priv)->on_remove = fn;
+	pci_unlock();
+}
 
 struct zdk_pci_device *zdk_pci_device_next(struct zdk_pci_device *prev)
 {
@@ -173,9 +186,14 @@ int zdk_pci_device_open(const char *bdf, struct zdk_pci_device **out)
 	}
 	/* Keep open order (BDF order at init), so drivers probe, and ports
 	 * number, in the order a user reads in zdk-devbind. */
+	pci_lock();
 	for (pp = &devices; *pp; pp = &(*pp)->next)
 		;
 	*pp = dev;
+	p->token = next_token++;
+	/* Without it the device still works; its removal just waits for us. */
+	pci_event_watch_locked(dev, p->token);
+	pci_unlock();
 	ZDK_INFO("%s (%04x:%04x) open through %s, IOMMU group %d, NUMA node %d", dev->name,
 		 dev->vendor_id, dev->device_id, p->io->ops->name, dev->iommu_group,
 		 dev->numa_node);
@@ -196,6 +214,16 @@ static void bar_unmap(struct zdk_pci_bar *bar)
 	bar->va = NULL;
 }
 
+void pci_dev_fd_close_locked(struct zdk_pci_device *dev)
+{
+	struct pci_priv *p = dev->priv;
+
+	zdk_pci_irq_disable(dev);
+	if (dev->fd >= 0)
+		iommu_dev_detach(p->io, &p->info, dev->fd);
+	dev->fd = -1;
+}
+
 void zdk_pci_device_close(struct zdk_pci_device *dev)
 {
 	struct zdk_pci_device **pp;
@@ -204,10 +232,14 @@ void zdk_pci_device_close(struct zdk_pci_device *dev)
 	if (!dev)
 		return;
 	p = dev->priv;
+	pci_lock();
+	p->on_remove = NULL; /* the driver is going: a removal now needs no hook */
+	pci_unlock();
 	if (dev->driver && dev->driver->remove)
 		dev->driver->remove(dev);
 	dev->driver = NULL;
-	zdk_pci_irq_disable(dev);
+	pci_lock();
+	pci_event_unwatch_locked(dev);
 	for (int i = 0; i < ZDK_PCI_BAR_COUNT; i++)
 		bar_unmap(&dev->bars[i]);
 	for (pp = &devices; *pp; pp = &(*pp)->next)
@@ -215,8 +247,8 @@ void zdk_pci_device_close(struct zdk_pci_device *dev)
 			*pp = dev->next;
 			break;
 		}
-	if (dev->fd >= 0)
-		iommu_dev_detach(p->io, &p->info, dev->fd);
+	pci_dev_fd_close_locked(dev);
+	pci_unlock();
 	free(dev);
 }
 
@@ -601,4 +633,5 @@ void pci_close_all(void)
 {
 	while (devices)
 		zdk_pci_device_close(devices);
+	pci_event_fini();
 }
