@@ -122,7 +122,7 @@ int iopages_type1_v1(const char *bdf, uint64_t len, struct iopages *out, int *co
 	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
 	const uint64_t iova = 1ULL << 32;
 	char path[64];
-	int cfd, gfd = -1, mfd = -1, group, rc;
+	int cfd, gfd = -1, mfd = -1, dfd = -1, group, rc;
 	uint32_t destroy[2] = { sizeof(destroy), 0 }; /* struct iommu_destroy, id 0 */
 	void *va = MAP_FAILED;
 
@@ -133,7 +133,7 @@ int iopages_type1_v1(const char *bdf, uint64_t len, struct iopages *out, int *co
 	if (cfd < 0)
 		return -errno;
 	/* iommufd's compat container answers iommufd's IOMMU_DESTROY */
-	*compat = ioctl(cfd, _IO(';', 0x80), destroy) == 0 || errno != ENOTTY;
+	*compat = ioctl(cfd, _IO(';', 0x80), destroy) && errno == ENOENT;
 	if (ioctl(cfd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) != 1) {
 		rc = -EOPNOTSUPP;
 		goto out;
@@ -144,6 +144,15 @@ int iopages_type1_v1(const char *bdf, uint64_t len, struct iopages *out, int *co
 	    ioctl(cfd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU)) {
 		rc = -errno;
 		fprintf(stderr, "dma-bench: --type1-v1: group %d into a v1 container: %s\n", group,
+			strerror(errno));
+		goto out;
+	}
+	/* iommufd's compat container attaches the device to its IOAS when the
+	 * device is opened, not when its group joins. */
+	dfd = ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (dfd < 0) {
+		rc = -errno;
+		fprintf(stderr, "dma-bench: --type1-v1: opening %s: %s (is it in use?)\n", bdf,
 			strerror(errno));
 		goto out;
 	}
@@ -174,6 +183,8 @@ out:
 		munmap(va, len);
 	if (mfd >= 0)
 		close(mfd);
+	if (dfd >= 0)
+		close(dfd);
 	if (gfd >= 0)
 		close(gfd);
 	close(cfd);

@@ -485,6 +485,11 @@ static int run_iommu_pages(const struct bench_opts *o, char *prog)
 	cpu_set_t cpus;
 	int ret, cpu;
 
+	if (!strcmp(o->backend, "all")) {
+		fprintf(stderr, "dma-bench: --iommu-pages measures one backend: add --backend=type1 "
+			"or --backend=iommufd\n");
+		return -EINVAL;
+	}
 	if (sched_getaffinity(0, sizeof(cpus), &cpus))
 		return -errno;
 	cpu = o->cpu >= 0 ? o->cpu : bench_cpu_nth(&cpus, (unsigned)CPU_COUNT(&cpus) - 1);

@@ -43,7 +43,7 @@ static void probe_container(const char *dev_root, struct iommu_facts *f)
 	if (fd < 0)
 		return;
 	f->container = true;
-	f->container_by_iommufd = xioctl(fd, IOMMU_DESTROY, &d) != -ENOTTY;
+	f->container_by_iommufd = xioctl(fd, IOMMU_DESTROY, &d) == -ENOENT; /* see type1.c */
 	f->type1v2 = ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) == 1;
 	f->noiommu_group = ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_NOIOMMU_IOMMU) == 1;
 	close(fd);
