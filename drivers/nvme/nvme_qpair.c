@@ -753,6 +753,8 @@ void zdk_nvme_qpair_free(struct zdk_nvme_qpair *qp)
 	pthread_mutex_lock(&c->lock);
 	if (!nvme_ctrlr_failed(c))
 		nvme_qpair_delete_locked(q);
+	else if (__atomic_load_n(&c->removed, __ATOMIC_ACQUIRE))
+		q->live = false; /* no controller is left to write the queues */
 	for (pp = &c->qpairs; *pp; pp = &(*pp)->next)
 		if (*pp == q) {
 			*pp = q->next;

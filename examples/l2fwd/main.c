@@ -26,6 +26,7 @@
 #include "zdk_eth.h"
 #include "zdk_log.h"
 #include "zdk_mbuf.h"
+#include "zdk_pci.h"
 
 #define BURST 32
 #define MAX_PORTS_PER_LCORE 16
@@ -216,6 +217,18 @@ static void forward(uint16_t in)
 	}
 }
 
+/* zdk's event thread: a port's device was taken away (hot-unplug, unbind).
+ * Its bursts already do nothing; the pairs that do not involve it go on. */
+static void on_device_event(const char *bdf, enum zdk_pci_event ev, void *arg)
+{
+	int port = zdk_eth_port_find(bdf);
+
+	(void)arg;
+	if (ev == ZDK_PCI_EVENT_REMOVE && port >= 0 && (portmask & (1u << port)))
+		printf("l2fwd: port %d (%s) removed: nothing is forwarded to or from it now; the "
+		       "other ports go on\n", port, bdf);
+}
+
 static void stats_print(double elapsed, const struct port_stats *last, double dt)
 {
 	uint64_t rx = 0, tx = 0, drop = 0;
@@ -229,7 +242,7 @@ static void stats_print(double elapsed, const struct port_stats *last, double dt
 		if (last && dt > 0)
 			printf("  rx %.0f pps tx %.0f pps", (stats[p].rx - last[p].rx) / dt,
 			       (stats[p].tx - last[p].tx) / dt);
-		printf("\n");
+		printf("%s\n", zdk_eth_dev_removed((uint16_t)p) ? "  (removed)" : "");
 		rx += stats[p].rx;
 		tx += stats[p].tx;
 		drop += stats[p].dropped;
@@ -341,6 +354,7 @@ int main(int argc, char **argv)
 		goto out_ports;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	zdk_pci_event_register(on_device_event, NULL); /* a message only: no need to fail */
 	start = zdk_rdtsc();
 	ZDK_LCORE_FOREACH_WORKER(lcore)
 		zdk_lcore_launch(lcore_loop, NULL, lcore);

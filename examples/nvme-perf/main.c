@@ -8,7 +8,9 @@
  * workload on its own slice of each namespace. A live line every second on
  * stderr; at the end a table per lcore and namespace and a total (or JSON).
  * --verify stamps every written block with its LBA and a sequence number
- * and checks both on reads of blocks written in this run.
+ * and checks both on reads of blocks written in this run. A controller
+ * taken away during the run (hot-unplug, unbind) has its I/O counted as
+ * removed, not as errors, and the run finishes on the others.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,7 +35,7 @@ struct hist {
 };
 
 struct stats {
-	uint64_t ios, bytes, errors, mismatches, verified;
+	uint64_t ios, bytes, errors, mismatches, verified, removed;
 	uint64_t live; /* completions, warmup included, for the live line */
 	struct hist lat; /* TSC ticks */
 };
@@ -257,6 +259,13 @@ static void io_done(void *arg, const struct zdk_nvme_cpl *cpl)
 					zdk_nvme_ctrlr_name(nc->ns->ctrlr), nc->ns->nsid, lba, want);
 			}
 		}
+	}
+	if (ZDK_NVME_CPL_STATUS(cpl) == ZDK_NVME_STATUS_REMOVED) {
+		/* Not an error of the device: it is gone. Stop using it. */
+		if (!nc->st.removed++)
+			fprintf(stderr, "nvme-perf: %s ns %u: controller removed; its I/O stops "
+				"here\n", zdk_nvme_ctrlr_name(nc->ns->ctrlr), nc->ns->nsid);
+		return;
 	}
 	if (ZDK_NVME_CPL_IS_ERROR(cpl)) {
 		nc->st.errors++;
@@ -544,14 +553,16 @@ static int report(uint64_t t_stop)
 			total.errors += nc->st.errors;
 			total.mismatches += nc->st.mismatches;
 			total.verified += nc->st.verified;
+			total.removed += nc->st.removed;
 			hist_merge(&total.lat, &nc->st.lat);
 		}
 	print_row("total", "", &total, secs);
 	if (cfg.json)
 		printf("\n  ]\n}\n");
-	else if (cfg.verify || total.errors)
-		printf("errors %" PRIu64 ", verified reads %" PRIu64 ", mismatches %" PRIu64 "\n",
-		       total.errors, total.verified, total.mismatches);
+	else if (cfg.verify || total.errors || total.removed)
+		printf("errors %" PRIu64 ", verified reads %" PRIu64 ", mismatches %" PRIu64
+		       ", failed as removed %" PRIu64 "\n", total.errors, total.verified,
+		       total.mismatches, total.removed);
 	return total.errors || total.mismatches ? 1 : 0;
 }
 

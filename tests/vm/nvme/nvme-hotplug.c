@@ -47,7 +47,8 @@ struct io {
 };
 
 struct nsrun {
-	const struct zdk_nvme_ns *ns;
+	const struct zdk_nvme_ns *ns; /* of the first attach: gone after the detach */
+	uint32_t nsid;
 	uint64_t stamp[UNITS]; /* last write reported done; 0 none, UINT64_MAX unknown */
 	uint8_t busy[UNITS];
 	struct io io[QD];
@@ -223,12 +224,12 @@ static int run_until_removed(struct zdk_nvme_ctrlr *c, const char *del_cmd)
 	printf("removal: ZDK_PCI_EVENT_REMOVE %.1f ms after device_del; I/O before it: ",
 	       (double)(ev.t_removed - t_del) / 1e6);
 	for (unsigned n = 0; n < nruns; n++)
-		printf("ns %u %" PRIu64 " done, %" PRIu64 " failed as removed%s", runs[n].ns->nsid,
+		printf("ns %u %" PRIu64 " done, %" PRIu64 " failed as removed%s", runs[n].nsid,
 		       runs[n].ok, runs[n].removed, n + 1 < nruns ? "; " : "\n");
 	for (unsigned n = 0; n < nruns; n++)
 		if (runs[n].failed) {
 			printf("FAIL: ns %u: %" PRIu64 " commands failed with another status\n",
-			       runs[n].ns->nsid, runs[n].failed);
+			       runs[n].nsid, runs[n].failed);
 			return 1;
 		}
 	zdk_nvme_qpair_free(qp);
@@ -246,10 +247,10 @@ static int verify_after(struct zdk_nvme_ctrlr *c)
 	if (!buf || zdk_nvme_qpair_alloc(c, NULL, &qp))
 		return 1;
 	for (unsigned n = 0; n < nruns; n++) {
-		const struct zdk_nvme_ns *ns = zdk_nvme_ns_get(c, runs[n].ns->nsid);
+		const struct zdk_nvme_ns *ns = zdk_nvme_ns_get(c, runs[n].nsid);
 
 		if (!ns) {
-			printf("FAIL: ns %u is gone after the re-attach\n", runs[n].ns->nsid);
+			printf("FAIL: ns %u is gone after the re-attach\n", runs[n].nsid);
 			return 1;
 		}
 		for (uint32_t u = 0; u < UNITS; u++) {
@@ -300,6 +301,7 @@ int main(int argc, char **argv)
 	for (const struct zdk_nvme_ns *ns = zdk_nvme_ns_next(c, NULL); ns && nruns < MAX_NS;
 	     ns = zdk_nvme_ns_next(c, ns)) {
 		runs[nruns].ns = ns;
+		runs[nruns].nsid = ns->nsid;
 		for (unsigned i = 0; i < QD; i++) {
 			runs[nruns].io[i].r = &runs[nruns];
 			runs[nruns].io[i].buf = zdk_dma_zalloc(UNIT, UNIT, ZDK_SOCKET_ANY, NULL);
