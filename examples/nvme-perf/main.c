@@ -560,9 +560,9 @@ static int report(uint64_t t_stop)
 	if (cfg.json)
 		printf("\n  ]\n}\n");
 	else if (cfg.verify || total.errors || total.removed)
-		printf("errors %" PRIu64 ", verified reads %" PRIu64 ", mismatches %" PRIu64
-		       ", failed as removed %" PRIu64 "\n", total.errors, total.verified,
-		       total.mismatches, total.removed);
+		printf("errors %" PRIu64 ", verified reads %" PRIu64 ", mismatches %" PRIu64 "%s\n",
+		       total.errors, total.verified, total.mismatches,
+		       total.removed ? ", I/O failed as its controller was removed" : "");
 	return total.errors || total.mismatches ? 1 : 0;
 }
 
