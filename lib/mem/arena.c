@@ -381,8 +381,11 @@ int mem_init(const struct mem_conf *conf)
 		if (rc)
 			goto err_fini;
 		heap_init(&s->heap, s->va, s->len, s->node);
+		if (s->handed)
+			snprintf(b + 16, 16, "descriptor %d", s->fd);
 		ZDK_INFO("arena: %zu MiB on node %d in %s pages (%s)", s->len >> 20, s->node,
-			 size_str(a->pgsz, b, sizeof(b)), s->path[0] ? s->path : "memfd");
+			 size_str(a->pgsz, b, 16), s->handed ? b + 16 : s->path[0] ? s->path
+			 : "memfd");
 	}
 	return 0;
 
