@@ -129,6 +129,13 @@ const char *mem_huge_dir_fix(int rc, const char *file, char *buf, size_t len)
 
 	if (rc != -EACCES && rc != -EPERM)
 		return "";
+	if (sys_access_eff(file, F_OK) == 0) { /* another user's file, in a shared directory */
+		n = (size_t)snprintf(buf, len, " (");
+		rights_hint(file, "read-write", NULL, buf + n, len - n);
+		n = strlen(buf);
+		snprintf(buf + n, len - n, "; or give this process its own --file-prefix)");
+		return buf;
+	}
 	snprintf(dir, sizeof(dir), "%s", file);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir)

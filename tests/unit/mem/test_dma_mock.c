@@ -18,7 +18,10 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <linux/capability.h>
 
 /* The files under test, each with its own log component. */
@@ -692,10 +695,88 @@ static void test_memlock_too_low(void)
 	memlock_run(&mock_type1_ops, 1u << 20);
 }
 
+/*
+ * As nobody, in a child: a hugetlbfs mount one may not write is replaced by
+ * <mount>/zdk-<uid> where that is writable; a file that cannot be created
+ * is explained by the directory's owner and mode, or by the file's when
+ * another user's is in the way, with the grant command.
+ */
+static int hugedir_child(const char *dir)
+{
+	char mine[128], file[128], buf[1024], fix[1024], want[256];
+	int fails = 0;
+
+	snprintf(mine, sizeof(mine), "%s/zdk-65534", dir);
+	snprintf(file, sizeof(file), "%s/zdk-node0", dir);
+	if (setgid(65534) || setuid(65534))
+		return 2;
+	logged[0] = '\0';
+	snprintf(buf, sizeof(buf), "%s", dir);
+	mem_huge_dir_user(buf, sizeof(buf));
+	snprintf(want, sizeof(want), "%s", dir); /* no zdk-65534 yet: unchanged */
+	fails += EXPECT(!strcmp(buf, dir));
+	mem_huge_dir_fix(-EACCES, file, fix, sizeof(fix));
+	snprintf(want, sizeof(want), " (uid 65534 (");
+	fails += EXPECT(!strncmp(fix, want, strlen(want)));
+	snprintf(want, sizeof(want), ") has no write access to %s (root:", dir);
+	fails += EXPECT(strstr(fix, want) != NULL);
+	snprintf(want, sizeof(want), ", mode 0755): as root run zdk-devbind --grant=");
+	fails += EXPECT(strstr(fix, want) != NULL);
+	snprintf(want, sizeof(want), "--grant makes %s, which zdk then uses by itself", mine);
+	fails += EXPECT(strstr(fix, want) != NULL);
+	return fails;
+}
+
+static void test_hugepage_dir_rights(void)
+{
+	char dir[] = "/tmp/zdk-hugedir-XXXXXX", path[128], fix[1024], buf[128];
+	int st = 0;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "(not root: skipped) ");
+		return;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	CU_ASSERT_EQUAL(chmod(dir, 0755), 0);
+	pid = fork();
+	if (pid == 0)
+		_exit(hugedir_child(dir));
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* zdk-devbind --grant made the user's directory: it is taken. */
+	snprintf(path, sizeof(path), "%s/zdk-65534", dir);
+	CU_ASSERT_EQUAL(mkdir(path, 0700), 0);
+	CU_ASSERT_EQUAL(chown(path, 65534, 65534), 0);
+	pid = fork();
+	if (pid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		snprintf(buf, sizeof(buf), "%s", dir);
+		mem_huge_dir_user(buf, sizeof(buf));
+		_exit(strcmp(buf, path) ? 1 : 0);
+	}
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* Another user's file in the way: the file is named, and --file-prefix. */
+	snprintf(path, sizeof(path), "%s/zdk-node0", dir);
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+	mem_huge_dir_fix(-EACCES, path, fix, sizeof(fix));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fix, "has no read-write access to "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fix, "zdk-node0 (root:root, mode 0600)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fix, "; or give this process its own --file-prefix)"));
+	CU_ASSERT_STRING_EQUAL(mem_huge_dir_fix(-ENOSPC, path, fix, sizeof(fix)), "");
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/zdk-65534", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
 static const struct zdk_test tests[] = {
 	{ "no-IOMMU through iommufd: the arena", test_noiommu_iommufd_arena },
 	{ "no-IOMMU through iommufd: external memory", test_noiommu_iommufd_external },
 	{ "RLIMIT_MEMLOCK too low: refused before pinning, with the fix", test_memlock_too_low },
+	{ "a hugetlbfs directory the user may not write", test_hugepage_dir_rights },
 	{ "contiguous runs, no-IOMMU pages scattered", test_runs_noiommu },
 	{ "contiguous runs: arena, and two maps side by side", test_runs_two_maps },
 	{ "arena mapped by file", test_arena_by_file },
