@@ -22,6 +22,7 @@ struct devbind {
 	FILE *out;
 	FILE *err;
 	bool force;
+	struct grant_args grant; /* --grant=USER: .user set */
 	/* The functions named on the command line, bound together. */
 	struct zdk_pci_addr *addrs;
 	int naddrs;
@@ -317,22 +318,33 @@ static void usage(FILE *f)
 		"       zdk-devbind --bind=DRIVER [--force] BDF...\n"
 		"       zdk-devbind --unbind [--force] BDF...\n"
 		"       zdk-devbind --restore [--force] BDF...\n"
+		"       zdk-devbind [--bind=vfio-pci] --grant=USER [-m MiB] [--procs N] BDF...\n"
+		"       zdk-devbind --grant=USER --persist BDF...\n"
 		"Show network and storage PCI functions and their drivers; bind them to\n"
-		"vfio-pci for zdk, and back to the kernel.\n"
+		"vfio-pci for zdk, and back to the kernel; let a user run zdk without root.\n"
 		"  -s, --status       list the functions by driver (the default)\n"
 		"  -b, --bind=DRIVER  bind to DRIVER (vfio-pci, or a kernel driver)\n"
 		"  -u, --unbind       unbind from the current driver\n"
 		"  -r, --restore      give back to the kernel's driver (clears driver_override)\n"
 		"      --force        bind even if the kernel uses the function or its IOMMU\n"
 		"                     group is not viable\n"
+		"  -g, --grant=USER   give USER (name, uid or uid:gid) the devices' VFIO nodes\n"
+		"                     and /dev/iommu, a directory in each hugetlbfs mount, and\n"
+		"                     say the RLIMIT_MEMLOCK it needs (doc/nonroot.md); until\n"
+		"                     reboot. --grant=root takes the nodes back\n"
+		"      --persist      with --grant: print the udev, tmpfiles.d and limits.d\n"
+		"                     files that grant the same at every boot (changes nothing)\n"
+		"  -m MiB             with --grant: hugepage memory of each zdk process (128)\n"
+		"      --procs N      with --grant: zdk processes the user runs at once (1)\n"
 		"  -v, --version      the zdk release\n"
 		"  -h, --help         this help\n"
 		"BDF is dddd:bb:dd.f or bb:dd.f. Exit status: 0 ok, 1 error, 2 usage.\n");
 }
 
-enum action { ACT_STATUS, ACT_BIND, ACT_UNBIND, ACT_RESTORE };
+enum action { ACT_STATUS, ACT_BIND, ACT_UNBIND, ACT_RESTORE, ACT_GRANT };
 
-enum { OPT_FORCE = 256, OPT_SYSFS_ROOT, OPT_PROC_ROOT };
+enum { OPT_FORCE = 256, OPT_SYSFS_ROOT, OPT_PROC_ROOT, OPT_DEV_ROOT, OPT_ETC_ROOT, OPT_PERSIST,
+       OPT_PROCS };
 
 static const struct option long_opts[] = {
 	{ "status", no_argument, NULL, 's' },
@@ -340,13 +352,37 @@ static const struct option long_opts[] = {
 	{ "unbind", no_argument, NULL, 'u' },
 	{ "restore", no_argument, NULL, 'r' },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "grant", required_argument, NULL, 'g' },
+	{ "persist", no_argument, NULL, OPT_PERSIST },
+	{ "procs", required_argument, NULL, OPT_PROCS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'v' },
 	/* Hidden: for tests over a fake tree. */
 	{ "sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT },
 	{ "proc-root", required_argument, NULL, OPT_PROC_ROOT },
+	{ "dev-root", required_argument, NULL, OPT_DEV_ROOT },
+	{ "etc-root", required_argument, NULL, OPT_ETC_ROOT },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* A count above 0 into *@u64 or *@u. */
+static int parse_count(const char *s, uint64_t *u64, unsigned *u)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || !v || v > (u ? 4096ULL : 1ULL << 30))
+		return -1;
+	if (u64)
+		*u64 = v;
+	else
+		*u = (unsigned)v;
+	return 0;
+}
 
 /* Parse the options; the BDFs after them land in db->addrs. */
 static int parse_args(struct devbind *db, int argc, char **argv, enum action *act,
@@ -357,8 +393,23 @@ static int parse_args(struct devbind *db, int argc, char **argv, enum action *ac
 	optind = 0; /* restart getopt: tests call devbind_main() more than once */
 	opterr = 0;
 	*act = ACT_STATUS;
-	while ((c = getopt_long(argc, argv, "sb:urhv", long_opts, NULL)) != -1) {
+	db->grant.mem_mib = 128;
+	db->grant.procs = 1;
+	while ((c = getopt_long(argc, argv, "sb:urg:m:hv", long_opts, NULL)) != -1) {
 		switch (c) {
+		case 'g': db->grant.user = optarg; break;
+		case OPT_PERSIST: db->grant.persist = true; break;
+		case 'm':
+		case OPT_PROCS:
+			if (parse_count(optarg, c == 'm' ? &db->grant.mem_mib : NULL,
+					c == 'm' ? NULL : &db->grant.procs)) {
+				fprintf(db->err, "zdk-devbind: %s '%s': give a number above 0\n",
+					c == 'm' ? "-m" : "--procs", optarg);
+				return -1;
+			}
+			break;
+		case OPT_DEV_ROOT: db->fs.dev = optarg; break;
+		case OPT_ETC_ROOT: db->grant.etc = optarg; break;
 		case 's': *act = ACT_STATUS; acts++; break;
 		case 'b': *act = ACT_BIND; *driver = optarg; acts++; break;
 		case 'u': *act = ACT_UNBIND; acts++; break;
@@ -377,6 +428,17 @@ static int parse_args(struct devbind *db, int argc, char **argv, enum action *ac
 		fprintf(db->err, "zdk-devbind: give one of --status, --bind, --unbind, --restore\n");
 		return -1;
 	}
+	if (db->grant.user && (*act == ACT_UNBIND || *act == ACT_RESTORE ||
+			       (*act == ACT_BIND && strcmp(*driver, VFIO_PCI)))) {
+		fprintf(db->err, "zdk-devbind: --grant goes alone or with --bind=vfio-pci\n");
+		return -1;
+	}
+	if (!db->grant.user && db->grant.persist) {
+		fprintf(db->err, "zdk-devbind: --persist goes with --grant=USER\n");
+		return -1;
+	}
+	if (db->grant.user && *act == ACT_STATUS)
+		*act = ACT_GRANT;
 	if ((*act == ACT_STATUS) != (optind == argc)) {
 		fprintf(db->err, "zdk-devbind: %s\n", *act == ACT_STATUS
 			? "a BDF needs --bind, --unbind or --restore" : "which device? give a BDF");
@@ -413,13 +475,23 @@ int devbind_main(int argc, char **argv, FILE *out, FILE *err)
 		free(db.addrs);
 		return rc;
 	}
-	for (int i = 0; i < db.naddrs; i++) {
+	for (int i = 0; i < db.naddrs && act != ACT_GRANT; i++) {
 		if (act == ACT_BIND)
 			failed |= bind_one(&db, &db.addrs[i], driver) != 0;
 		else if (act == ACT_UNBIND)
 			failed |= unbind_one(&db, &db.addrs[i]) != 0;
 		else
 			failed |= restore_one(&db, &db.addrs[i]) != 0;
+	}
+	if (db.grant.user && !failed) {
+		db.grant.addrs = db.addrs;
+		db.grant.naddrs = db.naddrs;
+		rc = devbind_grant(&db.grant, &db.fs, out, err);
+		failed = rc != DEVBIND_OK;
+		if (rc == DEVBIND_USAGE) {
+			free(db.addrs);
+			return rc;
+		}
 	}
 	free(db.addrs);
 	return failed ? DEVBIND_ERROR : DEVBIND_OK;

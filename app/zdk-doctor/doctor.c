@@ -17,28 +17,14 @@
 
 #include "doctor.h"
 #include "iommu_facts.h"
+#include "doctor_private.h"
 #include "host_probe.h"
 #include "pci_sysfs.h"
+#include "rights.h"
 #include "zdk_version.h"
 
-#define MAX_NODES 64
 #define CAP_IPC_LOCK_BIT 14 /* <linux/capability.h> */
 #define IOMMU_FIX "enable VT-d/AMD-Vi in firmware and boot with intel_iommu=on (amd_iommu=on on AMD)"
-
-struct doctor {
-	struct pci_sysfs fs;
-	FILE *out;
-	int fails;
-	int warns;
-	struct zdk_pci_addr *addrs; /* -a, NULL: every function on vfio-pci */
-	int naddrs;
-	uint64_t mem_mib[MAX_NODES]; /* -m, per node */
-	int nmem;
-	bool json;  /* --json: one object, the verdicts in an array */
-	int nchecks; /* verdicts written (JSON: an object is open after the first) */
-};
-
-enum verdict { OK, WARN, FAIL };
 
 /* @s as a JSON string. */
 static void json_str(FILE *f, const char *s)
@@ -69,8 +55,7 @@ static void vsay(struct doctor *dr, const char *key, const char *fmt, va_list ap
 	}
 }
 
-__attribute__((format(printf, 3, 4)))
-static void verdict(struct doctor *dr, enum verdict v, const char *fmt, ...)
+void verdict(struct doctor *dr, enum verdict v, const char *fmt, ...)
 {
 	static const char *const tags[] = { [OK] = "[ OK ]", [WARN] = "[WARN]", [FAIL] = "[FAIL]" };
 	static const char *const names[] = { [OK] = "ok", [WARN] = "warn", [FAIL] = "fail" };
@@ -88,8 +73,7 @@ static void verdict(struct doctor *dr, enum verdict v, const char *fmt, ...)
 	va_end(ap);
 }
 
-__attribute__((format(printf, 2, 3)))
-static void fix(struct doctor *dr, const char *fmt, ...)
+void fix(struct doctor *dr, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -100,8 +84,7 @@ static void fix(struct doctor *dr, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *path_in(const char *root, const char *dflt, const char *rel, char *buf,
-			   size_t len)
+const char *path_in(const char *root, const char *dflt, const char *rel, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", root ? root : dflt, rel);
 	return buf;
@@ -200,8 +183,11 @@ static int check_node(struct doctor *dr, const char *bdf, const char *path, enum
 	if (rc == 0) {
 		verdict(dr, OK, "%s: %s accessible", bdf, path);
 	} else if (rc == -EACCES) {
+		char hint[768];
+
 		verdict(dr, FAIL, "%s: permission denied on %s", bdf, path);
-		fix(dr, "run as root, or chown the node to your user (a udev rule makes it last)");
+		rights_hint(path, "read-write", bdf, hint, sizeof(hint));
+		fix(dr, "%s; or run as root", hint);
 	} else {
 		verdict(dr, missing, "%s: %s missing", bdf, path);
 		fix(dr, "%s", missing_fix);
@@ -527,7 +513,18 @@ static void check_memlock(struct doctor *dr)
 	verdict(dr, want ? FAIL : WARN, "memlock: RLIMIT_MEMLOCK is %llu KiB%s",
 		(unsigned long long)rl.rlim_cur >> 10,
 		want ? ", below what -m asks" : ": DMA mappings beyond it fail");
-	fix(dr, "ulimit -l unlimited (or memlock in /etc/security/limits.conf), or run as root");
+	if (want) {
+		struct memlock_self st;
+		char fixed[768];
+
+		memlock_self_read(dr->fs.proc, &st);
+		memlock_fix(&st, memlock_kib(want), fixed, sizeof(fixed));
+		fix(dr, "pinning -m's %llu MiB needs %llu KiB: %s", (unsigned long long)want >> 20,
+		    (unsigned long long)memlock_kib(want), fixed);
+	} else {
+		fix(dr, "ulimit -l unlimited (or memlock in /etc/security/limits.conf), or run as "
+		    "root");
+	}
 }
 
 static int parse_mem(struct doctor *dr, const char *s)
@@ -550,33 +547,42 @@ static int parse_mem(struct doctor *dr, const char *s)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: zdk-doctor [-a BDF]... [-m MiB[,MiB...]] [--json]\n"
+		"Usage: zdk-doctor [-a BDF]... [-m MiB[,MiB...]] [--user=USER [--procs N]] [--json]\n"
 		"Check that this machine can run zdk: IOMMU, iommufd, vfio-pci, the devices\n"
 		"(bound to vfio-pci, IOMMU group viable, device nodes accessible), hugepages,\n"
 		"hugetlbfs mounts, RLIMIT_MEMLOCK, no-IOMMU mode. Each failure says its fix.\n"
 		"  -a, --allow BDF           check this device (repeatable; default: every\n"
 		"                            device bound to vfio-pci)\n"
 		"  -m, --socket-mem MiB,...  hugepage memory needed per NUMA node\n"
+		"  -u, --user=USER           also whether USER (name, uid or uid:gid) can run\n"
+		"                            zdk without root, each way: granted access\n"
+		"                            (zdk-devbind --grant) or handed-over descriptors\n"
+		"                            (zdk-launch); see doc/nonroot.md\n"
+		"      --procs N             with --user: zdk processes USER runs at once (1)\n"
 		"      --json                the verdicts as one JSON object: {\"checks\":\n"
 		"                            [{\"verdict\": ok|warn|fail, \"check\", \"fix\"}...],\n"
-		"                            \"fails\", \"warnings\", \"ready\"}\n"
+		"                            \"fails\", \"warnings\", \"ready\"; with --user\n"
+		"                            \"user\": {\"name\", \"uid\", \"granted\", \"handed\"}}\n"
 		"  -v, --version             the zdk release\n"
 		"  -h, --help                this help\n"
 		"Exit status: 0 everything needed is there, 1 something is missing, 2 usage.\n");
 }
 
-enum { OPT_SYSFS_ROOT = 256, OPT_DEV_ROOT, OPT_PROC_ROOT, OPT_JSON };
+enum { OPT_SYSFS_ROOT = 256, OPT_DEV_ROOT, OPT_PROC_ROOT, OPT_JSON, OPT_PROCS, OPT_ETC_ROOT };
 
 static const struct option long_opts[] = {
 	{ "allow", required_argument, NULL, 'a' },
 	{ "socket-mem", required_argument, NULL, 'm' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "user", required_argument, NULL, 'u' },
+	{ "procs", required_argument, NULL, OPT_PROCS },
 	{ "version", no_argument, NULL, 'v' },
 	/* Hidden: for tests over a fake tree. */
 	{ "sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT },
 	{ "dev-root", required_argument, NULL, OPT_DEV_ROOT },
 	{ "proc-root", required_argument, NULL, OPT_PROC_ROOT },
+	{ "etc-root", required_argument, NULL, OPT_ETC_ROOT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -587,8 +593,17 @@ static int parse_args(struct doctor *dr, int argc, char **argv)
 
 	optind = 0; /* restart getopt: tests call doctor_main() more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "a:m:hv", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:m:u:hv", long_opts, NULL)) != -1) {
 		switch (c) {
+		case 'u': dr->user = optarg; break;
+		case OPT_PROCS:
+			dr->procs = (unsigned)strtoul(optarg, NULL, 10);
+			if (dr->procs < 1 || dr->procs > 4096) {
+				fprintf(dr->out, "zdk-doctor: --procs '%s': 1 to 4096\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_ETC_ROOT: dr->etc = optarg; break;
 		case 'a':
 			grown = realloc(dr->addrs, (size_t)(dr->naddrs + 1) * sizeof(*grown));
 			if (!grown)
@@ -628,7 +643,7 @@ static int parse_args(struct doctor *dr, int argc, char **argv)
 
 int doctor_main(int argc, char **argv, FILE *out)
 {
-	struct doctor dr = { .out = out };
+	struct doctor dr = { .out = out, .procs = 1 };
 	int rc;
 
 	rc = parse_args(&dr, argc, argv);
@@ -644,10 +659,21 @@ int doctor_main(int argc, char **argv, FILE *out)
 	check_devices(&dr);
 	check_hugepages(&dr);
 	check_memlock(&dr);
+	if (dr.user)
+		check_user(&dr);
 	free(dr.addrs);
-	if (dr.json)
-		fprintf(out, "%s\n  ],\n  \"fails\": %d,\n  \"warnings\": %d,\n  \"ready\": %s\n}\n",
+	if (dr.json) {
+		fprintf(out, "%s\n  ],\n  \"fails\": %d,\n  \"warnings\": %d,\n  \"ready\": %s",
 			dr.nchecks ? "}" : "", dr.fails, dr.warns, dr.fails ? "false" : "true");
+		if (dr.user && dr.user_ready >= 0) {
+			fprintf(out, ",\n  \"user\": {\"name\": ");
+			json_str(out, dr.user_name);
+			fprintf(out, ", \"uid\": %u, \"granted\": %s, \"handed\": %s}",
+				dr.user_uid, dr.user_ready & 1 ? "true" : "false",
+				dr.user_ready & 2 ? "true" : "false");
+		}
+		fprintf(out, "\n}\n");
+	}
 	else if (dr.fails)
 		fprintf(out, "zdk-doctor: %d check%s failed, %d warning%s\n", dr.fails,
 			dr.fails > 1 ? "s" : "", dr.warns, dr.warns == 1 ? "" : "s");

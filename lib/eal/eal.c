@@ -97,6 +97,17 @@ static void mem_conf_fill(const struct eal_conf *c, struct mem_conf *mc)
 	mc->no_huge = c->no_huge;
 	mc->huge_dir = c->huge_dir[0] ? c->huge_dir : NULL;
 	mc->prefix = c->file_prefix;
+	mc->huge_fd_set = c->huge_fd >= 0;
+	mc->huge_fd = c->huge_fd;
+	if (c->huge_fd >= 0 && !c->mem_set) {
+		/* The handed-over file says how large the arena is, on the main lcore's node. */
+		int node = zdk_lcore_socket(zdk_lcore_main());
+
+		mc->node_mem[node < MEM_MAX_NODES && node >= 0 ? node : 0] =
+			c->huge_fd_size / (c->huge_size ? c->huge_size : 4096) *
+			(c->huge_size ? c->huge_size : 4096);
+		return;
+	}
 	if (c->mem_set) {
 		for (int i = 0; i < EAL_MAX_NODES && i < MEM_MAX_NODES; i++)
 			mc->node_mem[i] = c->node_mem_mb[i] << 20;
@@ -109,6 +120,21 @@ static void mem_conf_fill(const struct eal_conf *c, struct mem_conf *mc)
 		if (node < MEM_MAX_NODES)
 			mc->node_mem[node] = (size_t)EAL_DEFAULT_MEM_MB << 20;
 	}
+}
+
+/* The device descriptors handed over, for lib/iommu (which never closes them). */
+static int handover_set(const struct eal_conf *c)
+{
+	char bdfs[EAL_MAX_DEVS][ZDK_PCI_ADDR_LEN];
+	const char *names[EAL_MAX_DEVS];
+	int fds[EAL_MAX_DEVS];
+
+	for (unsigned i = 0; i < c->nvfio_fds; i++) {
+		zdk_pci_addr_format(&c->vfio_fds[i].addr, bdfs[i], sizeof(bdfs[i]));
+		names[i] = bdfs[i];
+		fds[i] = c->vfio_fds[i].fd;
+	}
+	return iommu_handover_set(c->iommufd_fd, names, fds, c->nvfio_fds);
 }
 
 static int devices_open(const struct zdk_pci_addr *list, unsigned n)
@@ -165,6 +191,10 @@ static int eal_start(const struct eal_conf *c)
 	}
 	if (conf.log_level)
 		zdk_log_set_level(conf.log_level);
+	/* Handed-over descriptors first: a wrong one fails before anything is held. */
+	rc = eal_fds_check(&conf, NULL);
+	if (rc)
+		return rc;
 	iommu_configure((enum iommu_request)conf.iommu, dma_on_attach, dma_on_lost);
 	tsc_calibrate();
 
@@ -182,6 +212,9 @@ static int eal_start(const struct eal_conf *c)
 	 * Devices first (their reserved regions shape the IOVA space), then the
 	 * arena is mapped once, then drivers touch the devices.
 	 */
+	rc = handover_set(&conf);
+	if (rc)
+		goto err_cleanup;
 	eal.opening = true;
 	rc = devices_open(devs, ndevs);
 	eal.opening = false;
@@ -242,6 +275,11 @@ int zdk_eal_init(int argc, char **argv)
 
 int zdk_eal_init_conf(const struct zdk_eal_conf *pub)
 {
+	return zdk_eal_init_conf_fds(pub, NULL);
+}
+
+int zdk_eal_init_conf_fds(const struct zdk_eal_conf *pub, const struct zdk_eal_fd *fds)
+{
 	struct zdk_eal_conf known;
 	struct eal_conf conf;
 	int rc;
@@ -255,7 +293,7 @@ int zdk_eal_init_conf(const struct zdk_eal_conf *pub)
 	/* An older caller's struct is shorter: what it does not have reads as 0. */
 	memset(&known, 0, sizeof(known));
 	memcpy(&known, pub, pub->size);
-	rc = eal_conf_check(&known, &conf);
+	rc = eal_conf_check(&known, fds, &conf);
 	return rc ? rc : eal_start(&conf);
 }
 
@@ -280,6 +318,7 @@ void zdk_eal_cleanup(void)
 	pci_close_all();
 	iommu_destroy(iommu_g);
 	iommu_g = NULL;
+	iommu_handover_clear();
 	mem_fini();
 	eal.initialized = false;
 }

@@ -24,6 +24,9 @@ enum {
 	OPT_FILE_PREFIX,
 	OPT_LOG_LEVEL,
 	OPT_NO_PROBE,
+	OPT_IOMMUFD_FD,
+	OPT_VFIO_FD,
+	OPT_HUGE_FD,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +41,9 @@ static const struct option long_opts[] = {
 	{ "file-prefix", required_argument, NULL, OPT_FILE_PREFIX },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "no-probe", no_argument, NULL, OPT_NO_PROBE },
+	{ "iommufd-fd", required_argument, NULL, OPT_IOMMUFD_FD },
+	{ "vfio-fd", required_argument, NULL, OPT_VFIO_FD },
+	{ "huge-fd", required_argument, NULL, OPT_HUGE_FD },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
@@ -65,7 +71,13 @@ void zdk_eal_usage(const char *prog)
 	       "                           process on a machine its own\n"
 	       "      --log-level LEVEL    err, warn, notice (default), info or debug\n"
 	       "  -v, --version            the zdk release, then exit\n"
-	       "  -h, --help               this text\n",
+	       "  -h, --help               this text\n"
+	       "descriptors a privileged launcher opened (zdk-launch; doc/nonroot.md), used\n"
+	       "instead of the paths and never closed:\n"
+	       "      --iommufd-fd N       /dev/iommu, open read-write as descriptor N\n"
+	       "      --vfio-fd BDF=N      the VFIO cdev of device BDF (implies -a BDF)\n"
+	       "      --huge-fd N          the arena's hugetlbfs file or memfd (without -m:\n"
+	       "                           its size)\n",
 	       prog, EAL_DEFAULT_MEM_MB);
 }
 
@@ -222,9 +234,104 @@ static int conf_strings(const struct zdk_eal_conf *pub, struct eal_conf *c)
 	return 0;
 }
 
+/* A descriptor number: decimal, 0..INT_MAX. */
+static int parse_fd(const char *s, int *fd)
+{
+	uint64_t v;
+	char *end;
+
+	if (!isdigit((unsigned char)*s) || sys_strtou64(s, &end, 10, &v) || *end || v > INT_MAX)
+		return -EINVAL;
+	*fd = (int)v;
+	return 0;
+}
+
+static const char *fd_opt(enum zdk_eal_fd_kind kind)
+{
+	return kind == ZDK_EAL_FD_IOMMUFD ? "--iommufd-fd" : kind == ZDK_EAL_FD_VFIO ? "--vfio-fd"
+	       : "--huge-fd";
+}
+
+/* One descriptor of a caller's list; the same number twice is refused. */
+static int conf_fd(const struct zdk_eal_fd *f, struct eal_conf *c)
+{
+	struct zdk_pci_addr a;
+	int *slot = f->kind == ZDK_EAL_FD_IOMMUFD ? &c->iommufd_fd : &c->huge_fd;
+
+	if (f->fd < 0) {
+		ZDK_ERR("%s %d: not a descriptor", fd_opt(f->kind), f->fd);
+		return -EINVAL;
+	}
+	if (f->kind != ZDK_EAL_FD_VFIO) {
+		if (*slot >= 0) {
+			ZDK_ERR("%s is given twice", fd_opt(f->kind));
+			return -EINVAL;
+		}
+		*slot = f->fd;
+		return 0;
+	}
+	if (!f->bdf || zdk_pci_addr_parse(f->bdf, &a)) {
+		ZDK_ERR("--vfio-fd '%s=%d': not a PCI address; write --vfio-fd 0000:01:00.0=N",
+			f->bdf ? f->bdf : "(null)", f->fd);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < c->nvfio_fds; i++)
+		if (!zdk_pci_addr_cmp(&a, &c->vfio_fds[i].addr)) {
+			ZDK_ERR("--vfio-fd: device %s is given twice", f->bdf);
+			return -EINVAL;
+		}
+	if (c->nvfio_fds == EAL_MAX_DEVS) {
+		ZDK_ERR("--vfio-fd: at most %d devices", EAL_MAX_DEVS);
+		return -EINVAL;
+	}
+	c->vfio_fds[c->nvfio_fds++] = (struct eal_vfio_fd){ a, f->fd };
+	return 0;
+}
+
+/* The handed-over descriptors; each device's is also an -a. */
+static int conf_fds(const struct zdk_eal_fd *fds, struct eal_conf *c)
+{
+	int seen[EAL_MAX_DEVS + 2], n = 0, rc;
+
+	c->iommufd_fd = -1;
+	c->huge_fd = -1;
+	for (; fds && fds->kind != ZDK_EAL_FD_END; fds++) {
+		if ((unsigned)fds->kind > ZDK_EAL_FD_HUGE) {
+			ZDK_ERR("struct zdk_eal_fd: unknown kind %d", (int)fds->kind);
+			return -EINVAL;
+		}
+		rc = conf_fd(fds, c);
+		if (rc)
+			return rc;
+		for (int i = 0; i < n; i++)
+			if (seen[i] == fds->fd) {
+				ZDK_ERR("%s %d: descriptor %d is handed over twice", fd_opt(fds->kind),
+					fds->fd, fds->fd);
+				return -EINVAL;
+			}
+		if (n < (int)ZDK_ARRAY_SIZE(seen))
+			seen[n++] = fds->fd;
+	}
+	for (unsigned i = 0; i < c->nvfio_fds; i++) {
+		bool listed = false;
+
+		for (unsigned j = 0; j < c->nallow; j++)
+			listed |= !zdk_pci_addr_cmp(&c->allow[j], &c->vfio_fds[i].addr);
+		if (listed)
+			continue;
+		if (c->nallow == EAL_MAX_DEVS) {
+			ZDK_ERR("-a/--allow with --vfio-fd: at most %d devices", EAL_MAX_DEVS);
+			return -EINVAL;
+		}
+		c->allow[c->nallow++] = c->vfio_fds[i].addr;
+	}
+	return 0;
+}
+
 static int check_conflicts(const struct eal_conf *c);
 
-int eal_conf_check(const struct zdk_eal_conf *pub, struct eal_conf *c)
+int eal_conf_check(const struct zdk_eal_conf *pub, const struct zdk_eal_fd *fds,
+		   struct eal_conf *c)
 {
 	int rc;
 
@@ -245,6 +352,8 @@ int eal_conf_check(const struct zdk_eal_conf *pub, struct eal_conf *c)
 		rc = conf_mem(pub, c);
 	if (!rc)
 		rc = conf_strings(pub, c);
+	if (!rc)
+		rc = conf_fds(fds, c);
 	if (rc)
 		return rc;
 	if ((unsigned)pub->iommu > ZDK_EAL_IOMMU_NOIOMMU_GROUP) {
@@ -302,6 +411,40 @@ static int parse_iommu(const char *arg, enum zdk_eal_iommu *mode)
 	return -EINVAL;
 }
 
+/* --iommufd-fd N, --huge-fd N, --vfio-fd BDF=N into a->fds. */
+static int add_fd(struct eal_args *a, int opt, const char *arg)
+{
+	enum zdk_eal_fd_kind kind = opt == OPT_IOMMUFD_FD ? ZDK_EAL_FD_IOMMUFD
+				    : opt == OPT_VFIO_FD ? ZDK_EAL_FD_VFIO : ZDK_EAL_FD_HUGE;
+	const char *num = arg, *eq = strrchr(arg, '=');
+	struct zdk_eal_fd *f;
+
+	if (a->nfds == ZDK_ARRAY_SIZE(a->fds) - 1 ||
+	    (kind == ZDK_EAL_FD_VFIO && a->nfd_bdfs == EAL_MAX_DEVS)) {
+		ZDK_ERR("%s: too many descriptors", fd_opt(kind));
+		return -EINVAL;
+	}
+	f = &a->fds[a->nfds];
+	if (kind == ZDK_EAL_FD_VFIO) {
+		if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(a->fd_bdfs[0])) {
+			ZDK_ERR("--vfio-fd '%s': write the device and the descriptor, like "
+				"--vfio-fd 0000:01:00.0=5", arg);
+			return -EINVAL;
+		}
+		snprintf(a->fd_bdfs[a->nfd_bdfs], sizeof(a->fd_bdfs[0]), "%.*s", (int)(eq - arg),
+			 arg);
+		f->bdf = a->fd_bdfs[a->nfd_bdfs++];
+		num = eq + 1;
+	}
+	if (parse_fd(num, &f->fd)) {
+		ZDK_ERR("%s '%s': '%s' is not a descriptor number", fd_opt(kind), arg, num);
+		return -EINVAL;
+	}
+	f->kind = kind;
+	a->nfds++;
+	return 0;
+}
+
 static int parse_one(int opt, const char *arg, struct eal_args *a)
 {
 	struct zdk_eal_conf *c = &a->conf;
@@ -352,6 +495,10 @@ static int parse_one(int opt, const char *arg, struct eal_args *a)
 	case OPT_NO_PROBE:
 		c->no_probe = true;
 		return 0;
+	case OPT_IOMMUFD_FD:
+	case OPT_HUGE_FD:
+	case OPT_VFIO_FD:
+		return add_fd(a, opt, arg);
 	case 'h':
 		a->help = true;
 		return 0;
@@ -362,8 +509,36 @@ static int parse_one(int opt, const char *arg, struct eal_args *a)
 	return -EINVAL;
 }
 
+static int check_fd_conflicts(const struct eal_conf *c)
+{
+	unsigned nodes = 0;
+
+	for (unsigned i = 0; i < EAL_MAX_NODES; i++)
+		nodes += c->node_mem_mb[i] != 0;
+	if ((c->iommufd_fd >= 0 || c->nvfio_fds) &&
+	    (c->iommu == ZDK_EAL_IOMMU_TYPE1 || c->iommu == ZDK_EAL_IOMMU_NOIOMMU)) {
+		ZDK_ERR("--%s-fd hands over iommufd descriptors, which --iommu=%s cannot use: "
+			"drop one", c->iommufd_fd >= 0 ? "iommufd" : "vfio",
+			c->iommu == ZDK_EAL_IOMMU_TYPE1 ? "type1" : "noiommu");
+		return -EINVAL;
+	}
+	if (c->huge_fd >= 0 && c->huge_dir[0]) {
+		ZDK_ERR("--huge-fd conflicts with --huge-dir: the handed-over file is the arena; "
+			"drop one");
+		return -EINVAL;
+	}
+	if (c->huge_fd >= 0 && nodes > 1) {
+		ZDK_ERR("--huge-fd: one handed-over file backs one NUMA node's memory, and -m "
+			"asks for %u nodes: give -m for one node", nodes);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_conflicts(const struct eal_conf *c)
 {
+	if (check_fd_conflicts(c))
+		return -EINVAL;
 	if (c->nallow && c->nblock) {
 		ZDK_ERR("--allow and --block cannot be used together: list the devices to use "
 			"with --allow only");
@@ -434,7 +609,7 @@ int eal_parse_args(int argc, char **argv, struct eal_conf *c)
 
 	if (consumed < 0)
 		return consumed;
-	rc = eal_conf_check(&a.conf, c);
+	rc = eal_conf_check(&a.conf, a.fds, c); /* a.fds zeroed: ends with ZDK_EAL_FD_END */
 	c->help = a.help;
 	c->version = a.version;
 	return rc ? rc : consumed;

@@ -36,6 +36,15 @@ struct eal_conf {
 	bool no_probe;
 	bool help;
 	bool version;
+	/* Handed over (struct zdk_eal_fd): -1 = none; never closed. */
+	int iommufd_fd;
+	int huge_fd;
+	size_t huge_fd_size; /* the file's, in bytes (eal_fds_check()) */
+	struct eal_vfio_fd {
+		struct zdk_pci_addr addr;
+		int fd;
+	} vfio_fds[EAL_MAX_DEVS];
+	unsigned nvfio_fds;
 };
 
 /* zdk_eal_init()'s argv as a zdk_eal_conf; the lists point into argv. */
@@ -45,6 +54,10 @@ struct eal_args {
 	const char *block[EAL_MAX_DEVS + 1];
 	unsigned nallow, nblock;
 	bool help, version;
+	/* --iommufd-fd, --vfio-fd (its BDF copied out of "BDF=N"), --huge-fd */
+	struct zdk_eal_fd fds[EAL_MAX_DEVS + 3];
+	char fd_bdfs[EAL_MAX_DEVS][32];
+	unsigned nfds, nfd_bdfs;
 };
 
 /*
@@ -54,10 +67,12 @@ struct eal_args {
 int eal_parse_argv(int argc, char **argv, struct eal_args *a);
 
 /*
- * eal_conf_check() - check every field of @pub, whoever filled it, into @c.
+ * eal_conf_check() - check every field of @pub and the descriptors @fds
+ * (NULL: none), whoever filled them, into @c.
  * Return: 0, or -EINVAL with the field, its option and the fix logged.
  */
-int eal_conf_check(const struct zdk_eal_conf *pub, struct eal_conf *c);
+int eal_conf_check(const struct zdk_eal_conf *pub, const struct zdk_eal_fd *fds,
+		   struct eal_conf *c);
 
 /*
  * eal_parse_args() - eal_parse_argv() then eal_conf_check().
@@ -65,6 +80,19 @@ int eal_conf_check(const struct zdk_eal_conf *pub, struct eal_conf *c);
  * with the option and the fix logged.
  */
 int eal_parse_args(int argc, char **argv, struct eal_conf *conf);
+
+/*
+ * eal_fds_check() - the handed-over descriptors of @c are what they claim
+ * (eal_fds.c): open read-write; /dev/iommu's and each device's VFIO cdev's
+ * device numbers as <@sys_root>/class/misc/iommu/dev and the device's
+ * vfio-dev/vfioN/dev say (@sys_root NULL: "/sys"); the hugepage file a
+ * regular file on hugetlbfs (tmpfs with --no-huge). Sets c->huge_size from
+ * the file and, without -m, the arena's size to the file's. Nothing is
+ * closed, whatever the outcome.
+ * Return: 0, -EBADF (not open) or -EINVAL (not of its kind), logged with
+ * the option, the descriptor, what it is and what was wanted.
+ */
+int eal_fds_check(struct eal_conf *c, const char *sys_root);
 
 /* "0-3,6" into @set (ZDK_MAX_LCORE entries); the first listed is *first. */
 int eal_parse_lcores(const char *s, unsigned char *set, unsigned *first);

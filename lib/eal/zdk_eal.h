@@ -33,6 +33,29 @@ enum zdk_eal_iommu {
 	ZDK_EAL_IOMMU_NOIOMMU_GROUP,   /* only the no-IOMMU group + /proc/self/pagemap */
 };
 
+/** What a descriptor handed to zdk stands for (struct zdk_eal_fd). */
+enum zdk_eal_fd_kind {
+	ZDK_EAL_FD_END = 0, /* ends the list */
+	ZDK_EAL_FD_IOMMUFD, /* --iommufd-fd: an open /dev/iommu */
+	ZDK_EAL_FD_VFIO,    /* --vfio-fd: a device's /dev/vfio/devices/vfioN, for @bdf */
+	ZDK_EAL_FD_HUGE,    /* --huge-fd: the arena's file (hugetlbfs or a memfd) */
+};
+
+/**
+ * struct zdk_eal_fd - a descriptor a privileged launcher opened for an
+ * unprivileged program (doc/nonroot.md), used instead of opening a path.
+ * @kind: what it is; each is checked (fstat) before anything is opened.
+ * @fd: the descriptor, open read-write. It stays the caller's: zdk never
+ *      closes it, on success or failure (a device's descriptor is left
+ *      bound to its iommufd: it serves one zdk_eal_init()).
+ * @bdf: ZDK_EAL_FD_VFIO: the device ("0000:01:00.0"), opened as with -a.
+ */
+struct zdk_eal_fd {
+	enum zdk_eal_fd_kind kind;
+	int fd;
+	const char *bdf;
+};
+
 /**
  * struct zdk_eal_conf - what zdk_eal_init_conf() sets up; each field names
  * the option it stands for. Start from zdk_eal_conf_init(), which sets @size
@@ -81,6 +104,21 @@ ZDK_EXPORT void zdk_eal_conf_init(struct zdk_eal_conf *conf);
 ZDK_EXPORT int zdk_eal_init_conf(const struct zdk_eal_conf *conf);
 
 /**
+ * zdk_eal_init_conf_fds() - zdk_eal_init_conf() with descriptors a
+ * privileged launcher opened (the options --iommufd-fd, --vfio-fd and
+ * --huge-fd of zdk_eal_init(); doc/nonroot.md).
+ * @conf: as for zdk_eal_init_conf().
+ * @fds: used instead of /dev/iommu, the devices' cdevs and a hugepage
+ *       file; a list ended by ZDK_EAL_FD_END, NULL for none. With a
+ *       hugepage file and no @conf->socket_mem_mb, the arena is the file's
+ *       size. Each descriptor stays the caller's (see struct zdk_eal_fd).
+ * Return: as zdk_eal_init_conf(); -EBADF for a descriptor that is not open,
+ * -EINVAL for one that is not what its kind says.
+ */
+ZDK_EXPORT int zdk_eal_init_conf_fds(const struct zdk_eal_conf *conf,
+				     const struct zdk_eal_fd *fds);
+
+/**
  * zdk_eal_init() - initialise zdk from command-line options.
  * @argc: argument count, as given to main().
  * @argv: arguments; argv[0] is the program name. Options end at the first
@@ -88,14 +126,17 @@ ZDK_EXPORT int zdk_eal_init_conf(const struct zdk_eal_conf *conf);
  *
  * Accepts -l/--lcores, -a/--allow, -b/--block, --no-probe, --iommu,
  * -m/--socket-mem, --huge-dir, --huge-size, --no-huge, --file-prefix,
- * --log-level, -h/--help (see zdk_eal_usage()).
+ * --log-level, --iommufd-fd, --vfio-fd, --huge-fd, -h/--help (see
+ * zdk_eal_usage()).
  *
  * Return: the number of argv entries consumed, argv[0] not counted (as in
  * DPDK: the application then parses argc - ret, argv + ret, whose argv[0]
  * is the program name again), or a negative errno: -EINVAL for bad
  * options, -ENOMEM for too few hugepages, -ENODEV for a missing device or
  * IOMMU, -EBUSY for a device bound to another driver or in use, -EPERM for
- * a group that is not viable, -EACCES for device node permissions,
+ * a group that is not viable, -EACCES for device node permissions, -EBADF
+ * for a handed-over descriptor that is not open (one of the wrong kind is
+ * -EINVAL; neither is closed), -ENOMEM also for RLIMIT_MEMLOCK too low,
  * -EALREADY if zdk is already initialised, -ECANCELED after --help (usage
  * printed, nothing initialised). Each failure is logged with
  * the thing at fault and the fix.
@@ -104,7 +145,8 @@ ZDK_EXPORT int zdk_eal_init(int argc, char **argv);
 
 /**
  * zdk_eal_cleanup() - release everything zdk_eal_init() acquired: drivers
- * removed, devices closed, DMA unmapped, hugepage files removed, fds closed.
+ * removed, devices closed, DMA unmapped, hugepage files removed, fds closed
+ * (but not those handed over with struct zdk_eal_fd: they are the caller's).
  * Safe to call when init failed or was never called.
  */
 ZDK_EXPORT void zdk_eal_cleanup(void);

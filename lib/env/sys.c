@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -180,6 +181,43 @@ int sys_fopen(const char *path, const char *mode, FILE **f)
 int sys_sched_getaffinity(cpu_set_t *set)
 {
 	return RET(sched_getaffinity(0, sizeof(*set), set));
+}
+
+int sys_fstat(int fd, struct stat *st)
+{
+	return RET(fstat(fd, st));
+}
+
+int sys_fstatfs(int fd, struct statfs *sfs)
+{
+	return RET(fstatfs(fd, sfs));
+}
+
+int sys_stat(const char *path, struct stat *st)
+{
+	return RET(stat(path, st));
+}
+
+int sys_fcntl(int fd, int cmd, long arg)
+{
+	int rc = fcntl(fd, cmd, arg);
+
+	return rc < 0 ? -errno : rc;
+}
+
+int sys_flock(int fd, int op)
+{
+	return RET(flock(fd, op));
+}
+
+int sys_getrlimit(int resource, struct rlimit *rl)
+{
+	return RET(getrlimit(resource, rl));
+}
+
+int sys_access_eff(const char *path, int mode)
+{
+	return RET(faccessat(AT_FDCWD, path, mode, AT_EACCESS));
 }
 
 int sys_strtou64(const char *s, char **end, int base, uint64_t *v)

@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
 int sys_open(const char *path, int flags);
@@ -49,6 +52,16 @@ int sys_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout_ms);
 int sys_socket(int domain, int type, int proto);
 int sys_bind(int fd, const void *addr, unsigned addrlen);
 ssize_t sys_recv(int fd, void *buf, size_t len, int flags);
+/* Descriptors handed over by a launcher, and the limits of the process. */
+int sys_fstat(int fd, struct stat *st);
+int sys_fstatfs(int fd, struct statfs *sfs);
+int sys_stat(const char *path, struct stat *st);
+/* fcntl(@fd, @cmd, @arg): its non-negative result (F_GETFL's flags) or -errno. */
+int sys_fcntl(int fd, int cmd, long arg);
+int sys_flock(int fd, int op);
+int sys_getrlimit(int resource, struct rlimit *rl);
+/* faccessat(AT_FDCWD, @path, @mode, AT_EACCESS): 0 or -errno. */
+int sys_access_eff(const char *path, int mode);
 /* strtoull(@s, @end, @base) with its overflow reported: 0 or -ERANGE/-EINVAL. */
 int sys_strtou64(const char *s, char **end, int base, uint64_t *v);
 

@@ -23,7 +23,7 @@ struct iommu_env iommu_env = { .dev_root = "/dev", .sys_root = "/sys" };
 
 int iommu_open_node(const char *rel, const char *enoent_fix)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], fix[512];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", iommu_env.dev_root, rel);
@@ -31,8 +31,7 @@ int iommu_open_node(const char *rel, const char *enoent_fix)
 	if (fd < 0)
 		ZDK_ERR("cannot open %s: %s%s", path, strerror(-fd),
 			fd == -ENOENT && enoent_fix ? enoent_fix
-			: fd == -EACCES ? " (run as root or give your user access to it)"
-			: fd == -EBUSY ? " (another process has it open)" : "");
+			: iommu_open_fix(fd, path, NULL, fix, sizeof(fix)));
 	return fd;
 }
 
@@ -109,6 +108,11 @@ const struct iommu_ops *iommu_select(enum iommu_request req, const struct iommu_
 	bool noiommu_by_iommufd = noiommu && has_iommufd && noiommu_cdev;
 
 	*err = 0;
+	/* A launcher handed over iommufd descriptors: /dev may not even show them. */
+	if (iommu_handover_active()) {
+		*why = "its descriptors were handed over (--iommufd-fd, --vfio-fd)";
+		return &iommu_iommufd_ops;
+	}
 	switch (req) {
 	case IOMMU_REQ_IOMMUFD:
 		*why = "asked for with --iommu=iommufd";

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <pthread.h>
 
+#include "rights.h" /* enum memlock_acct */
 #include "zdk_iommu.h"
 
 #define IOMMU_MAX_RANGES 32
@@ -165,6 +166,38 @@ int iommu_group_fd(const struct iommu *io, int num);
 int iommu_open_node(const char *rel, const char *enoent_fix);
 
 
+/*
+ * Without root (nonroot.c). A privileged launcher may hand the process an
+ * open /dev/iommu and device cdevs (--iommufd-fd, --vfio-fd): the iommufd
+ * backend then uses them instead of opening paths, and never closes them
+ * (they stay the caller's).
+ * iommu_handover_set() - record them (@iommufd -1: none; @n device fds for
+ *	the BDFs @bdfs). iommu_handover_clear() forgets them.
+ * iommu_handover_active() - whether any was handed over: iommufd is then the
+ *	backend, whatever /dev shows.
+ * iommu_handover_iommufd(), iommu_handover_dev() - the fd, or -1.
+ * iommu_fd_close() - close @fd unless it was handed over.
+ * iommufd_dev_fd_release() - a device cdev done with: closed, or, handed
+ *	over, detached from its IOAS and left open.
+ */
+int iommu_handover_set(int iommufd, const char *const *bdfs, const int *fds, unsigned n);
+void iommu_handover_clear(void);
+bool iommu_handover_active(void);
+int iommu_handover_iommufd(void);
+int iommu_handover_dev(const char *bdf);
+bool iommu_handover_is(int fd);
+void iommu_fd_close(int fd);
+void iommufd_dev_fd_release(int fd);
+
+/* iommu_pin_acct() - who the kernel charges @io's pins to (rights.h). */
+enum memlock_acct iommu_pin_acct(const struct iommu *io);
+
+/*
+ * iommu_open_fix() - the parenthesis a failed open of @path (for device
+ * @bdf, or NULL) ends with: for -EACCES who lacks which right and the
+ * command that grants it; "" when there is nothing to add. @buf holds it.
+ */
+const char *iommu_open_fix(int rc, const char *path, const char *bdf, char *buf, size_t len);
 
 #include "sys.h" /* sys_ioctl(), sys_open(): the only readers of errno */
 

@@ -58,13 +58,15 @@ static int iommufd_open(struct iommu *io)
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	int rc;
 
-	io->fd = iommu_open_node("iommu", " (a kernel with CONFIG_IOMMUFD, or --iommu=type1)");
+	io->fd = iommu_handover_iommufd();
+	if (io->fd < 0)
+		io->fd = iommu_open_node("iommu", " (a kernel with CONFIG_IOMMUFD, or --iommu=type1)");
 	if (io->fd < 0)
 		return io->fd;
 	rc = sys_ioctl(io->fd, IOMMU_IOAS_ALLOC, &alloc);
 	if (rc) {
 		ZDK_ERR("IOMMU_IOAS_ALLOC failed: %s", strerror(-rc));
-		close(io->fd);
+		iommu_fd_close(io->fd);
 		io->fd = -1;
 		return rc;
 	}
@@ -83,7 +85,7 @@ static void iommufd_close(struct iommu *io)
 	if (io->fd < 0)
 		return;
 	sys_ioctl(io->fd, IOMMU_DESTROY, &d);
-	close(io->fd);
+	iommu_fd_close(io->fd);
 	io->fd = -1;
 }
 
@@ -97,29 +99,32 @@ static int iommufd_dev_attach(struct iommu *io, const struct iommu_dev_info *inf
 		.argsz = ZDK_VFIO_ATTACH_PT_ARGSZ,
 		.pt_id = io->ioas_id,
 	};
-	char path[PATH_MAX];
+	char path[PATH_MAX], fix[512];
 	int dfd, rc;
 
-	if (!info->cdev) {
+	dfd = iommu_handover_dev(info->bdf);
+	if (dfd < 0 && !info->cdev) {
 		ZDK_ERR("%s has no VFIO device cdev (is it bound to vfio-pci, on a kernel with "
 			"CONFIG_VFIO_DEVICE_CDEV?); use --iommu=type1", info->bdf);
 		return -ENODEV;
 	}
-	snprintf(path, sizeof(path), "%s/vfio/devices/%s", iommu_env.dev_root, info->cdev);
-	dfd = sys_open(path, O_RDWR | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/vfio/devices/%s", iommu_env.dev_root,
+		 info->cdev ? info->cdev : "?");
+	if (dfd < 0)
+		dfd = sys_open(path, O_RDWR | O_CLOEXEC);
 	if (dfd < 0) {
 		rc = dfd;
 		ZDK_ERR("cannot open %s for %s: %s%s", path, info->bdf, strerror(-rc),
-			rc == -EACCES ? " (run as root or give your user access to it)"
-			: rc == -EBUSY ? " (another process has it open)"
-			: rc == -EPERM && io->ops->phys ? " (a no-IOMMU device needs "
-				"CAP_SYS_RAWIO: run as root)" : "");
+			iommu_open_fix(rc, path, info->bdf, fix, sizeof(fix)));
 		return rc;
 	}
 	rc = sys_ioctl(dfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
 	if (rc) {
 		ZDK_ERR("%s: VFIO_DEVICE_BIND_IOMMUFD failed: %s%s", info->bdf, strerror(-rc),
-			rc == -EINVAL || rc == -EBUSY ? " (is another process using the device?)" : "");
+			rc == -EINVAL && iommu_handover_is(dfd)
+			? " (the handed-over descriptor is bound already: each serves one "
+			  "zdk_eal_init(); hand over a freshly opened one)"
+			: rc == -EINVAL || rc == -EBUSY ? " (is another process using the device?)" : "");
 		goto err_close_dev;
 	}
 	rc = sys_ioctl(dfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
@@ -135,14 +140,14 @@ static int iommufd_dev_attach(struct iommu *io, const struct iommu_dev_info *inf
 	return iommufd_ranges(io);
 
 err_close_dev:
-	close(dfd);
+	iommufd_dev_fd_release(dfd);
 	return rc;
 }
 
 static void iommufd_dev_detach(struct iommu *io, const struct iommu_dev_info *info, int fd)
 {
-	/* Closing the cdev detaches and unbinds it. */
-	close(fd);
+	/* Closing the cdev detaches and unbinds it (a handed-over one: nonroot.c). */
+	iommufd_dev_fd_release(fd);
 }
 
 static int iommufd_map(struct iommu *io, void *va, uint64_t iova, uint64_t len)

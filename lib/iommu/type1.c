@@ -136,7 +136,7 @@ static int group_get(struct iommu *io, int num, struct iommu_group **out)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	struct iommu_group *g;
-	char path[PATH_MAX];
+	char path[PATH_MAX], fix[512];
 	int rc;
 
 	for (g = io->groups; g; g = g->next)
@@ -155,8 +155,8 @@ static int group_get(struct iommu *io, int num, struct iommu_group **out)
 		rc = g->fd;
 		ZDK_ERR("cannot open %s: %s%s", path, strerror(-rc),
 			rc == -EBUSY ? " (another process has this group open)"
-			: rc == -EACCES ? " (run as root or give your user access to it)"
-			: rc == -ENOENT ? " (is the device bound to vfio-pci?)" : "");
+			: rc == -ENOENT ? " (is the device bound to vfio-pci?)"
+			: iommu_open_fix(rc, path, NULL, fix, sizeof(fix)));
 		goto err_free;
 	}
 	rc = sys_ioctl(g->fd, VFIO_GROUP_GET_STATUS, &st);

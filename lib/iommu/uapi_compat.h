@@ -183,4 +183,20 @@ struct iommu_ioas_noiommu_get_pa {
 #define ZDK_VFIO_BIND_IOMMUFD_ARGSZ 16
 #define ZDK_VFIO_ATTACH_PT_ARGSZ 12
 
+/* iommufd options (Linux 6.2): RLIMIT_MODE says who pins are charged to. */
+#ifndef IOMMU_OPTION
+struct iommu_option {
+	__u32 size;
+	__u32 option_id;
+	__u16 op;
+	__u16 __reserved;
+	__u32 object_id;
+	__aligned_u64 val64;
+};
+#define IOMMU_OPTION_RLIMIT_MODE 0
+#define IOMMU_OPTION_OP_SET 0
+#define IOMMU_OPTION_OP_GET 1
+#define IOMMU_OPTION _IO(IOMMUFD_TYPE, 0x87)
+#endif
+
 #endif /* ZDK_UAPI_COMPAT_H */

@@ -126,9 +126,10 @@ static int huge_dir_pick(const struct mem_conf *conf, size_t pgsz, char *dir, si
 		return 0;
 	}
 	found = hugetlbfs_find_path_for_size((long)pgsz);
-	if (found)
+	if (found) {
 		snprintf(dir, len, "%s", found);
-	else
+		mem_huge_dir_user(dir, len);
+	} else
 		ZDK_INFO("no hugetlbfs mount for %s pages: backing the arena with memfd",
 			 size_str(pgsz, b, sizeof(b)));
 	return 0;
@@ -137,13 +138,14 @@ static int huge_dir_pick(const struct mem_conf *conf, size_t pgsz, char *dir, si
 /* A hugepage file of ours, locked while in use; a stale one is reused. */
 static int seg_open_file(struct mem_seg *s, const char *dir, const char *prefix)
 {
+	char fix[768];
 	int fd, rc;
 
 	snprintf(s->path, sizeof(s->path), "%s/%s-node%d", dir, prefix, s->node);
 	fd = sys_open_create(s->path, O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		ZDK_ERR("cannot create %s: %s%s", s->path, strerror(-fd),
-			fd == -EACCES ? " (run as root or make the mount writable)" : "");
+			mem_huge_dir_fix(fd, s->path, fix, sizeof(fix)));
 		s->path[0] = '\0';
 		return fd;
 	}
@@ -169,6 +171,8 @@ static int seg_open(struct mem_seg *s, const char *dir, const struct mem_conf *c
 	char name[32];
 	int fd, rc;
 
+	if (conf->huge_fd_set)
+		return mem_seg_open_handed(s, conf->huge_fd);
 	if (dir[0]) {
 		fd = seg_open_file(s, dir, conf->prefix);
 	} else {
@@ -227,6 +231,8 @@ static int seg_place(struct mem_seg *s, size_t pgsz, bool no_huge)
 
 static void seg_release(struct mem_seg *s)
 {
+	if (s->handed)
+		mem_seg_release_handed(s);
 	if (s->fd >= 0)
 		close(s->fd); /* drops the flock too */
 	if (s->path[0])
@@ -329,7 +335,10 @@ int mem_init(const struct mem_conf *conf)
 	rc = page_size_pick(conf, &a->pgsz);
 	if (rc)
 		goto err_fini;
-	rc = huge_dir_pick(conf, a->pgsz, dir, sizeof(dir));
+	if (conf->huge_fd_set)
+		dir[0] = '\0';
+	else
+		rc = huge_dir_pick(conf, a->pgsz, dir, sizeof(dir));
 	if (rc)
 		goto err_fini;
 	for (int n = 0; n < MEM_MAX_NODES; n++) {
@@ -343,8 +352,9 @@ int mem_init(const struct mem_conf *conf)
 		s->len = ZDK_ALIGN_UP(conf->node_mem[n], a->pgsz);
 		a->len += s->len;
 	}
-	if (!a->nsegs) {
-		ZDK_ERR("no memory asked for: give -m MiB");
+	if (!a->nsegs || (conf->huge_fd_set && a->nsegs > 1)) {
+		ZDK_ERR(a->nsegs ? "--huge-fd: one handed-over file backs one NUMA node's memory: "
+			"give -m for one node" : "no memory asked for: give -m MiB");
 		rc = -EINVAL;
 		goto err_fini;
 	}
@@ -371,8 +381,11 @@ int mem_init(const struct mem_conf *conf)
 		if (rc)
 			goto err_fini;
 		heap_init(&s->heap, s->va, s->len, s->node);
+		if (s->handed)
+			snprintf(b + 16, 16, "descriptor %d", s->fd);
 		ZDK_INFO("arena: %zu MiB on node %d in %s pages (%s)", s->len >> 20, s->node,
-			 size_str(a->pgsz, b, sizeof(b)), s->path[0] ? s->path : "memfd");
+			 size_str(a->pgsz, b, 16), s->handed ? b + 16 : s->path[0] ? s->path
+			 : "memfd");
 	}
 	return 0;
 
@@ -494,6 +507,10 @@ static int arena_map(struct mem_arena *a, struct iommu *io)
 			io->ops->name);
 		return -ERANGE;
 	}
+	/* RLIMIT_MEMLOCK first: a refusal halfway would say less. */
+	rc = mem_pin_check(io, a->len, "the arena");
+	if (rc)
+		return rc;
 	a->by_file = io->ops->map_file != NULL;
 	for (unsigned i = 0; i < a->nsegs; i++) {
 		struct mem_seg *s = &a->segs[i];
@@ -507,6 +524,7 @@ static int arena_map(struct mem_arena *a, struct iommu *io)
 			rc = io->ops->map(io, s->va, iova, s->len);
 		}
 		if (rc) {
+			mem_pin_refused(io, s->len, "the arena", rc);
 			ZDK_ERR("cannot map the arena of node %d for DMA: %s", s->node, strerror(-rc));
 			for (unsigned j = 0; j < i; j++)
 				io->ops->unmap(io, a->iova_base + (uint64_t)(a->segs[j].va - a->base),

@@ -370,12 +370,17 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 		*iova = pa[0];
 	} else {
 		/* The IOVA is reserved under the lock; the ioctl runs without it. */
+		rc = mem_pin_check(io, len, "a zdk_dma_map() region");
+		if (rc)
+			return rc;
 		rc = ext_iova_reserve(io, va, len, iova);
 		if (rc)
 			return rc;
 		rc = io->ops->map(io, va, *iova, len);
-		if (rc)
+		if (rc) {
+			mem_pin_refused(io, len, "a zdk_dma_map() region", rc);
 			goto err_release;
+		}
 	}
 	pthread_rwlock_wrlock(&ext.lock);
 	rc = ext_overlaps(p, len) ? -EEXIST : ext_insert(p, len, *iova, pa, ioas_iova);

@@ -21,6 +21,8 @@ struct mem_conf {
 	bool no_huge;                   /* 4 KiB pages from a plain memfd */
 	const char *huge_dir;           /* NULL = found with libhugetlbfs */
 	const char *prefix;             /* hugepage file prefix */
+	bool huge_fd_set;               /* the arena's one segment is huge_fd's file */
+	int huge_fd;                    /* handed over (--huge-fd): used, never closed */
 };
 
 /* One free or used block of a heap; data follows the header. */
@@ -50,6 +52,7 @@ struct mem_seg {
 	char *va;
 	size_t len;
 	int fd;
+	bool handed;         /* fd was handed over: unlocked, not closed */
 	char path[PATH_MAX]; /* hugetlbfs file, "" for a memfd */
 	struct mem_heap heap;
 };
@@ -97,6 +100,26 @@ void heap_init(struct mem_heap *h, void *base, size_t len, int node);
 void *heap_alloc(struct mem_heap *h, size_t size, size_t align);
 void heap_free(void *va);
 struct mem_heap *heap_of(const void *va);
+
+/*
+ * Without root (nonroot.c).
+ * mem_pin_check() - whether RLIMIT_MEMLOCK lets this process pin @bytes
+ *	more through @io; -ENOMEM with the figures and the fix logged if not.
+ * mem_pin_refused() - after the kernel refused a pin with @rc: when it was
+ *	RLIMIT_MEMLOCK (per user under iommufd: other processes count), say so.
+ * mem_seg_open_handed() - @s backed by the handed-over file @fd (locked,
+ *	grown to s->len if shorter); mem_seg_release_handed() undoes it.
+ * mem_huge_dir_user() - @dir, a hugetlbfs mount, replaced by
+ *	<dir>/zdk-<euid> when the mount is not writable and that is.
+ * mem_huge_dir_fix() - the parenthesis for a file @file that could not be
+ *	created with @rc: which right is missing and how to grant it.
+ */
+int mem_pin_check(const struct iommu *io, uint64_t bytes, const char *what);
+void mem_pin_refused(const struct iommu *io, uint64_t bytes, const char *what, int rc);
+int mem_seg_open_handed(struct mem_seg *s, int fd);
+void mem_seg_release_handed(struct mem_seg *s);
+void mem_huge_dir_user(char *dir, size_t len);
+const char *mem_huge_dir_fix(int rc, const char *file, char *buf, size_t len);
 
 /* Physical address of a locked page, through /proc/self/pagemap. */
 int mem_virt2phys(const void *va, uint64_t *pa);

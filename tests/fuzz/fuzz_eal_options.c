@@ -5,7 +5,8 @@
  * The input is split at NUL bytes into at most 32 arguments after "prog".
  * Checked: no crash or sanitizer report; a successful parse consumed a
  * count within argv, put argv[0] at argv[ret], and left a configuration
- * whose sizes cannot overflow when turned into bytes.
+ * whose sizes cannot overflow when turned into bytes, and whose handed-over
+ * device descriptors each belong to an allowed device.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(conf.node_mem_mb[i] <= EAL_MAX_NODE_MEM_MB);
 		check(conf.nallow <= EAL_MAX_DEVS && conf.nblock <= EAL_MAX_DEVS &&
 		      conf.main_lcore < ZDK_MAX_LCORE);
+		/* Handed-over descriptors: -1 or a number; each device also allowed. */
+		check(conf.iommufd_fd >= -1 && conf.huge_fd >= -1 && conf.nvfio_fds <= conf.nallow);
+		for (unsigned i = 0; i < conf.nvfio_fds; i++) {
+			bool listed = false;
+
+			for (unsigned j = 0; j < conf.nallow; j++)
+				listed |= !zdk_pci_addr_cmp(&conf.allow[j], &conf.vfio_fds[i].addr);
+			check(listed && conf.vfio_fds[i].fd >= 0);
+		}
 	}
 	free(buf);
 	return 0;

@@ -9,7 +9,7 @@
 #     C++, linked shared and static, and runs (memory only on this host);
 #  4. libzdk.a defines no global symbol without the zdk_ prefix, and
 #     libzdk.so exports exactly the symbols buildtools/libzdk.map lists;
-#  5. the tools (zdk-devbind, zdk-doctor, zdk-dma-bench) build against the
+#  5. the tools (zdk-devbind, zdk-doctor, zdk-launch, zdk-dma-bench) build against the
 #     installed prefix, from their own sources and the shared-internal
 #     helpers, without zdk's build tree.
 # The prefix and the programs stay in BUILD_DIR/tests/install/out, where the
@@ -86,14 +86,16 @@ fi
 tool() { # NAME SOURCES...
 	local name=$1
 	shift
-	gcc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror $cflags -I"$src/lib/pci" -I"$src/lib/iommu" -I"$src/lib/env" \
+	gcc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror $cflags -I"$src/lib/pci" -I"$src/lib/iommu" -I"$src/lib/env" -I"$src/app/common" \
 		"$@" $libs -lm -o "$tmp/$name" 2>"$tmp/err" ||
 		{ fail "$name does not build against the installed prefix:"; head -n 8 "$tmp/err"; return; }
 	ok "$name builds against the installed prefix"
 }
-helpers=("$src/lib/pci/pci_sysfs.c" "$src/lib/pci/host_probe.c" "$src/lib/env/sys.c")
+helpers=("$src/lib/pci/pci_sysfs.c" "$src/lib/pci/host_probe.c" "$src/lib/env/sys.c"
+	"$src/lib/env/rights.c" "$src/app/common/user.c")
 tool zdk-devbind "$src"/app/zdk-devbind/*.c "${helpers[@]}"
 tool zdk-doctor "$src"/app/zdk-doctor/*.c "${helpers[@]}"
+tool zdk-launch "$src"/app/zdk-launch/*.c "${helpers[@]}"
 tool zdk-dma-bench "$src"/app/zdk-dma-bench/*.c
 
 echo "$fails failure(s)"

@@ -16,6 +16,7 @@
 
 #include "doctor.h"
 #include "fake_sysfs.h"
+#include "rights.h"
 #include "zdk_log.h"
 
 #define NVME "0000:01:00.0"
@@ -250,8 +251,11 @@ static void test_permissions(void)
 	CU_ASSERT_EQUAL(chmod(fake_path(&f, "dev/vfio/3"), 0600), 0);
 	CU_ASSERT_EQUAL(chmod(fake_path(&f, "dev/iommu"), 0600), 0);
 	CU_ASSERT_EQUAL(run_unprivileged(), DOCTOR_FAIL);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "/dev/vfio/3\n       fix: run as root, or chown the "
-				      "node to your user (a udev rule makes it last)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "/dev/vfio/3\n       fix: uid 65534 ("));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "/dev/vfio/3 (root:root, mode 0600): as root run "
+				      "zdk-devbind --grant="));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, " " NVME ", or start the program through zdk-launch "
+				      "--user="));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "[FAIL] " NVME ": permission denied on "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "/dev/iommu\n"));
 	fake_destroy(&f);
@@ -319,6 +323,7 @@ static void test_memlock(void)
 	CU_ASSERT(has("       fix: ulimit -l unlimited"));
 	CU_ASSERT_EQUAL(RUN("-m", "64"), DOCTOR_FAIL);
 	CU_ASSERT(has("[FAIL] memlock: RLIMIT_MEMLOCK is 64 KiB, below what -m asks"));
+	CU_ASSERT(has("       fix: pinning -m's 64 MiB needs 65536 KiB: "));
 	CU_ASSERT_FATAL(setrlimit(RLIMIT_MEMLOCK, &saved) == 0);
 	fake_destroy(&f);
 }
@@ -385,7 +390,110 @@ static void test_version(void)
 	fake_destroy(&f);
 }
 
+/*
+ * --user: another user's rights, read from owner, group and mode. The fake
+ * nodes belong to whoever runs the test; the user checked is someone else
+ * (1000, or the next uid when the test itself runs as 1000).
+ */
+static void test_user(void)
+{
+	uid_t other = geteuid() == 1000 ? 1001 : 1000;
+	char uid[16], range[64], line[PATH_MAX + 1024], name[64], etc[PATH_MAX];
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)other);
+	rights_user_name(other, name, sizeof(name));
+	ready_machine();
+	CU_ASSERT_EQUAL(chmod(f.root, 0755), 0); /* mkdtemp made it 0700 */
+	fake_dir(&f, "dev/hugepages");
+	snprintf(line, sizeof(line), "%s", fake_path(&f, "dev/hugepages"));
+	fake_file(&f, "proc/mounts", "hugetlbfs %s hugetlbfs rw,pagesize=2M 0 0\n", line);
+	snprintf(etc, sizeof(etc), "%s", fake_path(&f, "etc"));
+	fake_dir(&f, "etc/security/limits.d");
+	chmod(fake_path(&f, "dev/iommu"), 0600);
+	chmod(fake_path(&f, "dev/vfio/devices/vfio0"), 0600);
+	chmod(fake_path(&f, "dev/vfio/3"), 0600);
+
+	/* Nothing granted: granted access fails; zdk-launch would do. */
+	CU_ASSERT_EQUAL(RUN("--user", uid, "--etc-root", etc), DOCTOR_OK);
+	snprintf(line, sizeof(line), "[WARN] user %s, granted access: " NVME ": %s may not read "
+		 "and write %s", name, name, fake_path(&f, "dev/iommu"));
+	CU_ASSERT(has(line));
+	snprintf(line, sizeof(line), "       fix: as root: zdk-devbind --grant=%s " NVME
+		 " (until reboot; --persist prints what makes it last)", name);
+	CU_ASSERT(has(line));
+	snprintf(line, sizeof(line), "[WARN] user %s, granted access: hugepages: %s may not "
+		 "write %s", name, name, fake_path(&f, "dev/hugepages"));
+	CU_ASSERT(has(line));
+	snprintf(line, sizeof(line), "[WARN] user %s, granted access: memlock: %s gets 8192 KiB "
+		 "(no memlock line for %s in %s/security/limits.conf or limits.d", name, name,
+		 name, etc);
+	CU_ASSERT(has(line));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "131072 KiB needed: 1 process x 128 MiB of arena = "
+				      "32768 pinned pages of 4 KiB"));
+	snprintf(line, sizeof(line), "[ OK ] user %s, handed-over descriptors (zdk-launch): "
+		 "zdk-launch: as root it opens /dev/iommu", name);
+	CU_ASSERT(has(line));
+	snprintf(line, sizeof(line), "zdk-launch --user=%s -a " NVME " -m 128 -- PROGRAM", name);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, line));
+	snprintf(line, sizeof(line), "[ OK ] user %s can run zdk without root by handed-over "
+		 "descriptors (zdk-launch)", name);
+	CU_ASSERT(has(line));
+	snprintf(line, sizeof(line), "[WARN] user %s cannot run zdk by granted access yet: 3 "
+		 "things missing (fixes above)", name);
+	CU_ASSERT(has(line));
+
+	/* Granted: the nodes theirs (a mode that lets them), a directory, a limit. */
+	chmod(fake_path(&f, "dev/iommu"), 0666);
+	chmod(fake_path(&f, "dev/vfio/devices/vfio0"), 0666);
+	snprintf(line, sizeof(line), "dev/hugepages/zdk-%u", (unsigned)other);
+	fake_dir(&f, line);
+	chmod(fake_path(&f, line), 0777);
+	snprintf(range, sizeof(range), "%u:%u", (unsigned)other, (unsigned)other);
+	fake_file(&f, "etc/security/limits.conf", "*\thard\tmemlock\t64\n");
+	fake_file(&f, "etc/security/limits.d/zdk.conf", "# zdk\n%s - memlock 262144\n", range);
+	CU_ASSERT_EQUAL(RUN("--user", uid, "--etc-root", etc, "--json"), DOCTOR_OK);
+	CU_ASSERT(contains("\"granted\": true, \"handed\": true}"));
+	CU_ASSERT_EQUAL(RUN("--user", uid, "--etc-root", etc), DOCTOR_OK);
+	snprintf(line, sizeof(line), "[ OK ] user %s, granted access: " NVME ": %s may read and "
+		 "write /dev/iommu and %s/vfio/devices/vfio0 (iommufd)", name, name, f.dev);
+	CU_ASSERT(has(line));
+	snprintf(line, sizeof(line), "[ OK ] user %s, granted access: memlock: 262144 KiB (%s/"
+		 "security/limits.d/zdk.conf:2) covers the 131072 KiB needed", name, etc);
+	CU_ASSERT(has(line));
+	snprintf(line, sizeof(line), "[ OK ] user %s can run zdk without root by granted access",
+		 name);
+	CU_ASSERT(has(line));
+	/* Three processes at once under iommufd: 393216 KiB, more than the line gives. */
+	CU_ASSERT_EQUAL(RUN("--user", uid, "--etc-root", etc, "--procs", "3"), DOCTOR_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "393216 KiB needed: 3 processes x 128 MiB"));
+	snprintf(line, sizeof(line), "       fix: as root: echo '%s - memlock 393216' "
+		 ">/etc/security/limits.d/zdk-%s.conf", name, name);
+	CU_ASSERT(has(line));
+
+	/* type1 only (no iommufd): the group node decides (the container is 0666, as the
+	 * kernel makes it), and zdk-launch cannot help. */
+	fake_unlink(&f, "dev/iommu");
+	chmod(fake_path(&f, "dev/vfio/vfio"), 0666);
+	CU_ASSERT_EQUAL(RUN("--user", uid, "--etc-root", etc), DOCTOR_FAIL);
+	snprintf(line, sizeof(line), "may not read and write %s (", fake_path(&f, "dev/vfio/3"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, line));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "zdk-launch: no "));
+	snprintf(line, sizeof(line), "[FAIL] user %s cannot run zdk by handed-over descriptors "
+		 "(zdk-launch) yet: 1 thing missing (fixes above)", name);
+	CU_ASSERT(has(line));
+	chmod(fake_path(&f, "dev/vfio/3"), 0666);
+	CU_ASSERT_EQUAL(RUN("--user", uid, "--etc-root", etc), DOCTOR_OK);
+	snprintf(line, sizeof(line), "/dev/vfio/vfio and %s/vfio/3 (type1)", f.dev);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, line));
+
+	CU_ASSERT_EQUAL(RUN("--user", "no-such-user-zdk"), DOCTOR_FAIL);
+	CU_ASSERT(has("[FAIL] user no-such-user-zdk: no such user"));
+	CU_ASSERT_EQUAL(RUN("--user", "1000", "--procs", "0"), DOCTOR_USAGE);
+	fake_destroy(&f);
+}
+
 static const struct zdk_test tests[] = {
+	{ "user", test_user },
 	{ "json", test_json },
 	{ "version", test_version },
 	{ "ready", test_ready },

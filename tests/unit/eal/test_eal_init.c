@@ -9,6 +9,10 @@
 #include "../zdk_test.h"
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +163,100 @@ static void test_memory(void)
 	CU_ASSERT_PTR_NULL(zdk_dma_zalloc(64, 0, ZDK_SOCKET_ANY, NULL));
 }
 
+/* Is the memfd @fd's content holding @marker somewhere? */
+static bool file_has(int fd, const char *marker, size_t len)
+{
+	size_t n = 6u << 20;
+	char *buf = malloc(n);
+	bool found = false;
+
+	if (buf && pread(fd, buf, n, 0) == (ssize_t)n)
+		found = memmem(buf, n, marker, strlen(marker)) != NULL;
+	free(buf);
+	return found;
+}
+
+/* flock() through another open file description: does zdk hold the file? */
+static bool locked_by_zdk(int fd)
+{
+	char path[64];
+	int other, busy;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	other = open(path, O_RDWR);
+	busy = flock(other, LOCK_EX | LOCK_NB) != 0;
+	close(other);
+	return busy;
+}
+
+/*
+ * A memfd handed over with --huge-fd (as zdk-launch does): the arena is that
+ * file, its size when -m is not given; cleanup leaves it open and unlocked,
+ * so a second init takes it again; a wrong descriptor is refused without
+ * closing anything.
+ */
+static void test_huge_fd(void)
+{
+	const char marker[] = "zdk-huge-fd-marker";
+	struct zdk_mem_stats st;
+	char arg[32], *p;
+	int mfd = memfd_create("arena", MFD_CLOEXEC), fds, round;
+
+	CU_ASSERT_FATAL(mfd >= 0);
+	CU_ASSERT_EQUAL_FATAL(ftruncate(mfd, 6u << 20), 0);
+	snprintf(arg, sizeof(arg), "--huge-fd=%d", mfd);
+	fds = count_fds();
+	for (round = 0; round < 2; round++) {
+		CU_ASSERT_EQUAL_FATAL(INIT("--no-huge", arg, "-l", "0"), 4);
+		CU_ASSERT_EQUAL(zdk_mem_stats_get(zdk_lcore_socket(0), &st), 0);
+		CU_ASSERT_EQUAL(st.total, 6u << 20);
+		CU_ASSERT_TRUE(locked_by_zdk(mfd));
+		p = zdk_dma_zalloc(4096, 0, ZDK_SOCKET_ANY, NULL);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		memcpy(p, marker, sizeof(marker));
+		CU_ASSERT_TRUE(file_has(mfd, marker, sizeof(marker)));
+		memset(p, 0, sizeof(marker));
+		zdk_dma_free(p);
+		zdk_eal_cleanup();
+		CU_ASSERT_EQUAL(fcntl(mfd, F_GETFD), FD_CLOEXEC); /* still open, as it was */
+		CU_ASSERT_FALSE(locked_by_zdk(mfd));
+		CU_ASSERT_EQUAL(count_fds(), fds);
+	}
+	/* -m wins over the file's size; the file grows to it. */
+	CU_ASSERT_EQUAL_FATAL(INIT("--no-huge", arg, "-m", "8"), 4);
+	zdk_eal_cleanup();
+	CU_ASSERT_EQUAL(lseek(mfd, 0, SEEK_END), 8u << 20);
+	/* Refused before anything is held, and nothing closed. */
+	CU_ASSERT_EQUAL(INIT("--no-huge", "--huge-fd=999"), -EBADF);
+	CU_ASSERT_EQUAL(INIT(arg), -EINVAL); /* a memfd without hugepages, hugepages asked */
+	CU_ASSERT_EQUAL(fcntl(mfd, F_GETFD), FD_CLOEXEC);
+	CU_ASSERT_EQUAL(count_fds(), fds);
+	close(mfd);
+}
+
+/* The same through zdk_eal_init_conf_fds(). */
+static void test_conf_fds(void)
+{
+	struct zdk_eal_conf c;
+	struct zdk_eal_fd fds[] = { { ZDK_EAL_FD_HUGE, -1, NULL }, { ZDK_EAL_FD_END, 0, NULL } };
+	struct zdk_mem_stats st;
+
+	fds[0].fd = memfd_create("arena", MFD_CLOEXEC);
+	CU_ASSERT_FATAL(fds[0].fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(ftruncate(fds[0].fd, 4u << 20), 0);
+	zdk_eal_conf_init(&c);
+	c.no_huge = true;
+	c.lcores = "0";
+	CU_ASSERT_EQUAL_FATAL(zdk_eal_init_conf_fds(&c, fds), 0);
+	CU_ASSERT_EQUAL(zdk_mem_stats_get(zdk_lcore_socket(0), &st), 0);
+	CU_ASSERT_EQUAL(st.total, 4u << 20);
+	zdk_eal_cleanup();
+	fds[0].kind = ZDK_EAL_FD_IOMMUFD; /* a memfd is no /dev/iommu */
+	CU_ASSERT_EQUAL(zdk_eal_init_conf_fds(&c, fds), -EINVAL);
+	CU_ASSERT_EQUAL(fcntl(fds[0].fd, F_GETFD), FD_CLOEXEC);
+	close(fds[0].fd);
+}
+
 /* The embedder's way in: a struct, its size checked, argv's checks applied. */
 static void test_conf(void)
 {
@@ -239,6 +337,8 @@ static void test_log_sink(void)
 static const struct zdk_test tests[] = {
 	{ "zdk_eal_init_conf(): size, fields, checks", test_conf },
 	{ "log sink", test_log_sink },
+	{ "--huge-fd: the arena in a handed-over file", test_huge_fd },
+	{ "zdk_eal_init_conf_fds()", test_conf_fds },
 	{ "100 init/cleanup rounds leak nothing", test_rounds },
 	{ "failed inits leak nothing", test_failures_leak_nothing },
 	{ "init twice", test_twice },

@@ -160,7 +160,86 @@ static void test_sizes(void)
 	CU_ASSERT_EQUAL(b, 17179869183ULL << 30);
 }
 
+/* Descriptors handed over: parsed, each device also allowed, conflicts refused. */
+static void test_fds(void)
+{
+	CU_ASSERT_EQUAL(PARSE(&c, "-l", "0"), 2);
+	CU_ASSERT_EQUAL(c.iommufd_fd, -1); /* none given */
+	CU_ASSERT_EQUAL(c.huge_fd, -1);
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommufd-fd=3", "--vfio-fd", "01:00.0=4",
+			      "--vfio-fd=0000:02:00.0=7", "--huge-fd", "5", "--", "-q"), 7);
+	CU_ASSERT_EQUAL(c.iommufd_fd, 3);
+	CU_ASSERT_EQUAL(c.huge_fd, 5);
+	CU_ASSERT_EQUAL_FATAL(c.nvfio_fds, 2);
+	CU_ASSERT_EQUAL(c.vfio_fds[0].addr.bus, 1);
+	CU_ASSERT_EQUAL(c.vfio_fds[0].fd, 4);
+	CU_ASSERT_EQUAL(c.vfio_fds[1].addr.bus, 2);
+	CU_ASSERT_EQUAL(c.vfio_fds[1].fd, 7);
+	/* --vfio-fd implies -a, once */
+	CU_ASSERT_EQUAL(c.nallow, 2);
+	CU_ASSERT_EQUAL(PARSE(&c, "-a", "0000:01:00.0", "-a", "03:00.0", "--vfio-fd=01:00.0=4"), 5);
+	CU_ASSERT_EQUAL(c.nallow, 2);
+	CU_ASSERT_EQUAL(c.iommufd_fd, -1);
+	CU_ASSERT_EQUAL(c.huge_fd, -1);
+	/* malformed */
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommufd-fd=x"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommufd-fd=-1"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommufd-fd=2147483648"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-fd="), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--vfio-fd=4"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--vfio-fd==4"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--vfio-fd=01:00.0="), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--vfio-fd=nonsense=4"), -EINVAL);
+	/* twice: an option, a device, a descriptor number */
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommufd-fd=3", "--iommufd-fd=4"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-fd=3", "--huge-fd=4"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--vfio-fd=01:00.0=3", "--vfio-fd=0000:01:00.0=4"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommufd-fd=3", "--vfio-fd=01:00.0=3"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-fd=3", "--vfio-fd=01:00.0=3"), -EINVAL);
+	/* conflicts */
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommufd-fd=3", "--iommu=type1"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--vfio-fd=01:00.0=3", "--iommu=noiommu"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--iommufd-fd=3", "--iommu=iommufd"), 2);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-fd=3", "--huge-dir=/dev/hugepages"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-fd=3", "-m", "64,64"), -EINVAL);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-fd=3", "-m", "0,64"), 3);
+	CU_ASSERT_EQUAL(PARSE(&c, "--huge-fd=3", "--no-huge"), 2);
+	CU_ASSERT_EQUAL(PARSE(&c, "--vfio-fd=01:00.0=3", "-b", "02:00.0"), -EINVAL);
+}
+
+/* The same list from a program that embeds zdk (zdk_eal_init_conf_fds()). */
+static void test_fds_conf(void)
+{
+	struct zdk_eal_conf pub;
+	struct zdk_eal_fd fds[] = {
+		{ ZDK_EAL_FD_VFIO, 9, "0000:05:00.0" },
+		{ ZDK_EAL_FD_IOMMUFD, 8, NULL },
+		{ ZDK_EAL_FD_END, 0, NULL },
+		{ ZDK_EAL_FD_HUGE, 10, NULL }, /* after the end: not read */
+	};
+
+	zdk_eal_conf_init(&pub);
+	CU_ASSERT_EQUAL(eal_conf_check(&pub, fds, &c), 0);
+	CU_ASSERT_EQUAL(c.iommufd_fd, 8);
+	CU_ASSERT_EQUAL(c.huge_fd, -1);
+	CU_ASSERT_EQUAL(c.nvfio_fds, 1);
+	CU_ASSERT_EQUAL(c.nallow, 1);
+	CU_ASSERT_EQUAL(c.allow[0].bus, 5);
+	fds[0].bdf = NULL;
+	CU_ASSERT_EQUAL(eal_conf_check(&pub, fds, &c), -EINVAL);
+	fds[0].bdf = "0000:05:00.0";
+	fds[1].kind = (enum zdk_eal_fd_kind)42;
+	CU_ASSERT_EQUAL(eal_conf_check(&pub, fds, &c), -EINVAL);
+	fds[1].kind = ZDK_EAL_FD_HUGE;
+	fds[1].fd = -3;
+	CU_ASSERT_EQUAL(eal_conf_check(&pub, fds, &c), -EINVAL);
+	CU_ASSERT_EQUAL(eal_conf_check(&pub, NULL, &c), 0);
+	CU_ASSERT_EQUAL(c.nvfio_fds, 0);
+}
+
 static const struct zdk_test tests[] = {
+	{ "descriptors handed over", test_fds },
+	{ "descriptors from a conf", test_fds_conf },
 	{ "defaults", test_defaults },
 	{ "lcores", test_lcores },
 	{ "devices", test_devices },

@@ -15,10 +15,20 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <linux/capability.h>
 
 /* The files under test, each with its own log component. */
 #include "../../../lib/iommu/iommu.c"
 #include "../../../lib/iommu/iova.c"
+#undef ZDK_LOG_COMPONENT
+#include "../../../lib/iommu/nonroot.c"
 #undef ZDK_LOG_COMPONENT
 /* arena.c's pagemap reader is replaced by mock_frames below (dma.c calls it). */
 #define mem_virt2phys arena_mem_virt2phys
@@ -28,6 +38,8 @@
 int mem_virt2phys(const void *va, uint64_t *pa);
 #include "../../../lib/mem/dma.c"
 #include "../../../lib/mem/malloc.c"
+#undef ZDK_LOG_COMPONENT
+#include "../../../lib/mem/nonroot.c"
 
 /* The real backends are not under test here. */
 const struct iommu_ops iommu_iommufd_ops, iommu_type1_ops, iommu_noiommu_ops,
@@ -580,9 +592,191 @@ static void test_noiommu_iommufd_external(void)
 	free(buf);
 }
 
+static const struct iommu_ops mock_type1_ops = {
+	.name = "mock-type1",
+	.mode = ZDK_IOMMU_TYPE1,
+	.map = mock_map,
+	.unmap = mock_unmap,
+};
+
+static char logged[4096];
+
+static void log_keep(int level, const char *component, const char *msg, void *ctx)
+{
+	size_t n = strlen(logged);
+
+	snprintf(logged + n, sizeof(logged) - n, "%s\n", msg);
+}
+
+/* Drop CAP_IPC_LOCK from the effective set: with it no limit applies. */
+static int drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+#define EXPECT(cond) ((cond) ? 0 : (fprintf(stderr, "\nchild: %s failed (want: %s); log:\n%s", #cond, want, logged), 1))
+
+/*
+ * In a child: RLIMIT_MEMLOCK of 4 MiB and no CAP_IPC_LOCK. The 8 MiB arena
+ * is refused before any pin, with the figures and the fix; under iommufd
+ * the note that a user's processes add up; under type1 what the process has
+ * mlock()ed counts too.
+ */
+static int memlock_child(const struct iommu_ops *ops, size_t locked)
+{
+	struct rlimit rl = { 4u << 20, 8u << 20 }; /* soft 4 MiB, hard 8 MiB */
+	char want[160];
+	int fails = 0, rc;
+	void *lk = NULL;
+
+	if (drop_ipc_lock() || setrlimit(RLIMIT_MEMLOCK, &rl))
+		return 77;
+	/* The system call itself: ASan's mlock() interceptor does nothing. */
+	if (locked && (!(lk = mmap(NULL, locked, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) ||
+		       syscall(SYS_mlock, lk, locked)))
+		return 2;
+	zdk_log_set_sink(log_keep, NULL);
+	if (arena_up())
+		return 2;
+	mock_create_ops(ops, true);
+	rc = mem_dma_setup(iommu_g);
+	snprintf(want, sizeof(want), "pinning the arena (8 MiB) for DMA needs RLIMIT_MEMLOCK >= "
+		 "%zu KiB, yours is 4096 KiB: ", 8192 + locked / 1024);
+	fails += EXPECT(rc == -ENOMEM);
+	fails += EXPECT(ncalls == 0);
+	fails += EXPECT(strstr(logged, want) != NULL);
+	/* Up to the hard limit the user raises it; beyond it root must. */
+	snprintf(want, sizeof(want), locked ? "as root, prlimit --pid %d --memlock=%zu:%zu"
+		 : "raise it yourself with ulimit -l 8192 (", (int)getppid(),
+		 (8u << 20) + locked, (8u << 20) + locked);
+	fails += EXPECT(strstr(logged, want) != NULL);
+	snprintf(want, sizeof(want), " - memlock %zu' in /etc/security/limits.d/zdk.conf",
+		 8192 + locked / 1024);
+	fails += EXPECT(strstr(logged, want) != NULL);
+	fails += EXPECT((strstr(logged, "every process of uid") != NULL) ==
+			(ops->mode == ZDK_IOMMU_IOMMUFD));
+	/* With the limit it asked for (or less locked), the arena maps. */
+	rl.rlim_cur = 8u << 20;
+	fails += EXPECT(setrlimit(RLIMIT_MEMLOCK, &rl) == 0);
+	fails += EXPECT(!lk || syscall(SYS_munlock, lk, locked) == 0);
+	fails += EXPECT(mem_dma_setup(iommu_g) == 0);
+	fails += EXPECT(ncalls == 1);
+	return fails ? 1 : 0;
+}
+
+static void memlock_run(const struct iommu_ops *ops, size_t locked)
+{
+	int st = 0;
+	pid_t pid = fork();
+
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		_exit(memlock_child(ops, locked));
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77) {
+		fprintf(stderr, "(skipped: cannot lower RLIMIT_MEMLOCK to 4/8 MiB here) ");
+		return;
+	}
+	CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
+}
+
+static void test_memlock_too_low(void)
+{
+	memlock_run(&mock_ops, 0);
+	memlock_run(&mock_type1_ops, 0);
+	memlock_run(&mock_type1_ops, 1u << 20);
+}
+
+/*
+ * As nobody, in a child: a hugetlbfs mount one may not write is replaced by
+ * <mount>/zdk-<uid> where that is writable; a file that cannot be created
+ * is explained by the directory's owner and mode, or by the file's when
+ * another user's is in the way, with the grant command.
+ */
+static int hugedir_child(const char *dir)
+{
+	char mine[128], file[128], buf[1024], fix[1024], want[256];
+	int fails = 0;
+
+	snprintf(mine, sizeof(mine), "%s/zdk-65534", dir);
+	snprintf(file, sizeof(file), "%s/zdk-node0", dir);
+	if (setgid(65534) || setuid(65534))
+		return 2;
+	logged[0] = '\0';
+	snprintf(buf, sizeof(buf), "%s", dir);
+	mem_huge_dir_user(buf, sizeof(buf));
+	snprintf(want, sizeof(want), "%s", dir); /* no zdk-65534 yet: unchanged */
+	fails += EXPECT(!strcmp(buf, dir));
+	mem_huge_dir_fix(-EACCES, file, fix, sizeof(fix));
+	snprintf(want, sizeof(want), " (uid 65534 (");
+	fails += EXPECT(!strncmp(fix, want, strlen(want)));
+	snprintf(want, sizeof(want), ") has no write access to %s (root:", dir);
+	fails += EXPECT(strstr(fix, want) != NULL);
+	snprintf(want, sizeof(want), ", mode 0755): as root run zdk-devbind --grant=");
+	fails += EXPECT(strstr(fix, want) != NULL);
+	snprintf(want, sizeof(want), "--grant makes %s, which zdk then uses by itself", mine);
+	fails += EXPECT(strstr(fix, want) != NULL);
+	return fails;
+}
+
+static void test_hugepage_dir_rights(void)
+{
+	char dir[] = "/tmp/zdk-hugedir-XXXXXX", path[128], fix[1024], buf[128];
+	int st = 0;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "(not root: skipped) ");
+		return;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	CU_ASSERT_EQUAL(chmod(dir, 0755), 0);
+	pid = fork();
+	if (pid == 0)
+		_exit(hugedir_child(dir));
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* zdk-devbind --grant made the user's directory: it is taken. */
+	snprintf(path, sizeof(path), "%s/zdk-65534", dir);
+	CU_ASSERT_EQUAL(mkdir(path, 0700), 0);
+	CU_ASSERT_EQUAL(chown(path, 65534, 65534), 0);
+	pid = fork();
+	if (pid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		snprintf(buf, sizeof(buf), "%s", dir);
+		mem_huge_dir_user(buf, sizeof(buf));
+		_exit(strcmp(buf, path) ? 1 : 0);
+	}
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* Another user's file in the way: the file is named, and --file-prefix. */
+	snprintf(path, sizeof(path), "%s/zdk-node0", dir);
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+	mem_huge_dir_fix(-EACCES, path, fix, sizeof(fix));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fix, "has no read-write access to "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fix, "zdk-node0 (root:root, mode 0600)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fix, "; or give this process its own --file-prefix)"));
+	CU_ASSERT_STRING_EQUAL(mem_huge_dir_fix(-ENOSPC, path, fix, sizeof(fix)), "");
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/zdk-65534", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
 static const struct zdk_test tests[] = {
 	{ "no-IOMMU through iommufd: the arena", test_noiommu_iommufd_arena },
 	{ "no-IOMMU through iommufd: external memory", test_noiommu_iommufd_external },
+	{ "RLIMIT_MEMLOCK too low: refused before pinning, with the fix", test_memlock_too_low },
+	{ "a hugetlbfs directory the user may not write", test_hugepage_dir_rights },
 	{ "contiguous runs, no-IOMMU pages scattered", test_runs_noiommu },
 	{ "contiguous runs: arena, and two maps side by side", test_runs_two_maps },
 	{ "arena mapped by file", test_arena_by_file },
