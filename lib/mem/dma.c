@@ -56,7 +56,7 @@ void *zdk_dma_zalloc(size_t size, size_t align, int socket, uint64_t *iova)
 	struct mem_seg *s;
 	void *va = NULL;
 
-	if (!a)
+	if (!a || a->frozen)
 		return NULL;
 	if (socket != ZDK_SOCKET_ANY) {
 		s = seg_of_node(socket);
@@ -79,6 +79,12 @@ void zdk_dma_free(void *va)
 {
 	if (!va)
 		return;
+	/* Handed over: the blocks are the new process's now. */
+	if (mem_arena_g && mem_arena_g->frozen) {
+		if (!mem_arena_g->released)
+			ZDK_ERR("zdk_dma_free(%p) before zdk_handover_commit(): ignored", va);
+		return;
+	}
 	if (!heap_of(va)) {
 		ZDK_ERR("zdk_dma_free(%p): not a live zdk_dma_zalloc() buffer", va);
 		return;
@@ -379,6 +385,18 @@ int zdk_dma_unmap(void *va, size_t len)
 	/* Only now may the IOVA be handed out again. */
 	ext_iova_release(io, m.iova, len);
 	return rc;
+}
+
+unsigned mem_ext_count(uintptr_t *va, size_t *len)
+{
+	unsigned n;
+
+	pthread_rwlock_rdlock(&ext.lock);
+	n = ext.n;
+	*va = n ? ext.v[0].va : 0;
+	*len = n ? ext.v[0].len : 0;
+	pthread_rwlock_unlock(&ext.lock);
+	return n;
 }
 
 void mem_ext_lost(struct iommu *io)
