@@ -155,23 +155,25 @@ void heap_state(struct mem_heap *h, struct mem_heap_state *st)
 
 /*
  * Walk every block (read only: the old process may still resume): each one
- * free or used, a granule multiple, inside the heap, the blocks tiling it;
+ * free or used, a multiple of the header (a block starts wherever its data's
+ * alignment puts its header), inside the heap, the blocks tiling it;
  * the free list in address order through exactly the free blocks; the free
  * bytes and the allocations as @st says.
  */
 int heap_check(const void *base, size_t len, const struct mem_heap_state *st)
 {
+	const size_t hdr = sizeof(struct mem_elem);
 	const char *b = base, *next_free;
 	size_t off = 0, free_bytes = 0, len_g = len & ~(size_t)(MEM_ELEM_SIZE - 1);
 	uint64_t nalloc = 0;
 
-	if (st->free_off != UINT64_MAX && (st->free_off >= len_g || st->free_off % MEM_ELEM_SIZE))
+	if (st->free_off != UINT64_MAX && (st->free_off >= len_g || st->free_off % hdr))
 		return -EBADMSG;
 	next_free = st->free_off == UINT64_MAX ? NULL : b + st->free_off;
 	while (off < len_g) {
 		const struct mem_elem *e = (const struct mem_elem *)(b + off);
 
-		if (e->size < MEM_ELEM_SIZE || e->size % MEM_ELEM_SIZE || e->size > len_g - off)
+		if (e->size < hdr || e->size % hdr || e->size > len_g - off)
 			return -EBADMSG;
 		if (e->magic == ELEM_MAGIC_FREE) {
 			if ((const char *)e != next_free)
