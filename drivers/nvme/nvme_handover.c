@@ -201,8 +201,11 @@ static int ctrlr_check_idle(struct zdk_nvme_ctrlr *c)
 				c->name, q->qid);
 			return -EBUSY;
 		}
-	if (zdk_nvme_qpair_outstanding(&c->admin.qp))
+	if (zdk_nvme_qpair_outstanding(&c->admin.qp)) {
+		ZDK_ERR("%s: an admin command is in flight: hand over between admin commands",
+			c->name);
 		return -EBUSY;
+	}
 	return 0;
 }
 
@@ -295,14 +298,25 @@ int nvme_ho_export(struct hwriter *w, bool live)
 	return rc ? rc : w->err;
 }
 
-/* Never to touch the device again: doorbells to the sink, off the lists. */
+/*
+ * Never to touch the device again: doorbells to the sink, off the lists;
+ * qpairs nobody claimed go now, the others when their owners free them.
+ */
 static void ctrlr_make_inert(struct zdk_nvme_ctrlr *c)
 {
-	for (struct nvme_qpair *q = c->qpairs; q; q = q->next)
+	struct nvme_qpair *q, *next;
+
+	c->refs++; /* keep it while its qpairs go */
+	for (q = c->qpairs; q; q = next) {
+		next = q->next;
 		nvme_qpair_doorbells(q, false);
+		if (q->unclaimed)
+			nvme_qpair_inert_drop(q);
+	}
 	nvme_qpair_doorbells(&c->admin, false);
 	c->handed_over = true;
 	nvme_pci_unbind(c);
+	nvme_ctrlr_inert_put(c);
 	nvme_ctrlr_inert_put(c); /* the probe's reference */
 }
 
@@ -593,6 +607,7 @@ static int io_qpairs_parse(struct hreader *r, struct zdk_nvme_ctrlr *c)
 		if (q->qid == 0 || q->qid > c->nr_io_queues || c->qid_used[q->qid]++)
 			return bad(c->name, "qpair id");
 		q->unclaimed = true;
+		q->live = true; /* the controller has its queues: delete them before freeing */
 	}
 	return 0;
 }

@@ -299,6 +299,9 @@ int handover_builder_section(struct handover_builder *b, const char *name, uint3
 	for (unsigned i = 0; i < b->nsections; i++)
 		if (!strcmp(b->sect[i].name, name))
 			return -EEXIST;
+	/* Each payload starts 8-byte aligned in the blob (the table's end is). */
+	while (b->payload.len % 8)
+		hw_u8(&b->payload, 0);
 	memset(b->sect[b->nsections].name, 0, HANDOVER_NAME_LEN);
 	memcpy(b->sect[b->nsections].name, name, nlen);
 	b->sect[b->nsections].version = version;

@@ -169,7 +169,8 @@ ZDK_EXPORT int zdk_handover_connect(const char *path, const struct zdk_handover_
 				    struct zdk_handover **h);
 
 /**
- * zdk_handover_app_get() - the new process: the application section.
+ * zdk_handover_app_get() - the new process: the application section, 8-byte
+ * aligned, valid until zdk_handover_close().
  * Return: 0 (*@len 0 when the old process set none), -EINVAL.
  */
 ZDK_EXPORT int zdk_handover_app_get(struct zdk_handover *h, const void **data, size_t *len);

@@ -425,6 +425,9 @@ static int role_old(const char *path)
 	REQUIRE(accept_wait(l, &h) == 0);
 	REQUIRE(zdk_handover_app_set(h, &st, sizeof(st)) == 0);
 	zdk_handover_send(h);
+	zdk_handover_close(h);
+	zdk_handover_listener_close(l);
+	zdk_eal_cleanup();
 	return 0;
 }
 
