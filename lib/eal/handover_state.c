@@ -158,7 +158,8 @@ static int parse_mem(struct hreader *r, struct mem_handover *m, uint32_t nfds, u
 	if (rec.bad || (flags & ~(F_IOVA_FIXED | F_DMA_MAPPED | F_BY_FILE)))
 		return refuse("mem flags");
 	if (!live)
-		return m->nsegs ? refuse("a reset handover carries no arena") : 0;
+		return m->nsegs || m->base || m->len || m->pgsz || m->iova_base || flags
+		       ? refuse("a reset handover carries no arena") : 0;
 	if (m->nsegs == 0 || m->nsegs > MEM_MAX_NODES)
 		return refuse("segment count");
 	if (m->pgsz < 4096 || m->pgsz > (1ULL << 30) || !ZDK_IS_POW2(m->pgsz))

@@ -9,6 +9,7 @@
  * read); the reader never reads past its end.
  */
 #include "../zdk_test.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,25 @@
 #include "zdk_log.h"
 
 static uint8_t app[300];
+
+/* ZDK_FUZZ_SEEDS=DIR: write this state as a seed of tests/fuzz/corpus/handover-blob. */
+static void fuzz_seed(const char *name, uint8_t mode, uint8_t nfds, const void *p, size_t len)
+{
+	const char *dir = getenv("ZDK_FUZZ_SEEDS");
+	char path[512];
+	FILE *f;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f)
+		return;
+	fputc(mode, f);
+	fputc(nfds, f);
+	fwrite(p, 1, len, f);
+	fclose(f);
+}
 
 /* A container: "eal" (required), "app", "extra"; 5 fds. */
 static struct hwriter container(void)
@@ -59,6 +79,7 @@ static void test_round_trip(void)
 	struct handover_blob p;
 
 	CU_ASSERT_EQUAL_FATAL(handover_blob_parse(w.buf, w.len, 5, &p), 0);
+	fuzz_seed("container", 0, 5, w.buf, w.len);
 	CU_ASSERT_EQUAL(p.mode, ZDK_HANDOVER_LIVE);
 	CU_ASSERT_EQUAL(p.nfds, 5);
 	CU_ASSERT_EQUAL(p.nsections, 3);
@@ -218,6 +239,8 @@ static int write_parse(const struct eal_ho_state *st, bool live, uint32_t nfds,
 
 	CU_ASSERT_FATAL(eal_ho_write(&w, st) == 0);
 	rc = eal_ho_parse(w.buf, w.len, nfds, live, out);
+	if (rc == 0)
+		fuzz_seed(live ? "eal-live" : "eal-reset", live ? 1 : 2, (uint8_t)nfds, w.buf, w.len);
 	hw_free(&w);
 	return rc;
 }

@@ -57,6 +57,25 @@ void handover_provider_register(struct handover_provider *p)
 
 static struct fake_nvme fake;
 
+/* ZDK_FUZZ_SEEDS=DIR: write this state as a seed of tests/fuzz/corpus/handover-blob. */
+static void fuzz_seed(const char *name, uint8_t mode, uint8_t nfds, const void *p, size_t len)
+{
+	const char *dir = getenv("ZDK_FUZZ_SEEDS");
+	char path[512];
+	FILE *f;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f)
+		return;
+	fputc(mode, f);
+	fputc(nfds, f);
+	fwrite(p, 1, len, f);
+	fclose(f);
+}
+
 struct hcmd {
 	bool busy, write;
 	uint32_t nsid, nlb;
@@ -346,6 +365,7 @@ static struct hwriter exported(void)
 		submit(p, n);
 	CU_ASSERT_FATAL(zdk_nvme_qpair_handover_set(H.qp, &ops) == 0);
 	CU_ASSERT_FATAL(nvme_ho_export(&w, true) == 0);
+	fuzz_seed("nvme-inflight", 3, 0, w.buf, w.len);
 	return w;
 }
 
@@ -651,6 +671,7 @@ static void test_unclaimed_idle(void)
 	bring_up(&H.p, 64);
 	CU_ASSERT_FATAL(zdk_nvme_qpair_alloc(H.c, &o, &second) == 0);
 	CU_ASSERT_FATAL(nvme_ho_export(&w, true) == 0);
+	fuzz_seed("nvme-idle-two", 3, 0, w.buf, w.len);
 	nvme_ho_release();
 	zdk_nvme_qpair_free(second);
 	zdk_nvme_qpair_free(H.qp);
