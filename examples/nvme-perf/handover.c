@@ -35,11 +35,13 @@
 static struct zdk_handover *ho;
 static struct zdk_handover_listener *listener;
 
-/* What one namespace context carries; its arrays follow it. */
+/* What one namespace context carries; its tasks follow it. */
 struct ho_nc {
 	char ctrlr[32];
 	uint32_t nsid, qid, qd, nlb;
 	uint64_t first_unit, units, next_unit;
+	uint64_t stamp, busy;  /* live: arena addresses, the same in the new process */
+	uint64_t stamps_follow; /* reset: the stamps follow the tasks (a new arena) */
 	struct stats st;
 };
 
@@ -132,6 +134,7 @@ int perf_ho_listen(void)
 /* The application section: a head, then per context its record, stamps, busy map, tasks. */
 static int blob_build(struct worker *w, uint64_t t_stop_ns, void **out, size_t *len)
 {
+	bool live = zdk_handover_mode(ho) == ZDK_HANDOVER_LIVE;
 	struct ho_head hd = {
 		.magic = APP_MAGIC, .version = APP_VERSION, .cfg = cfg, .t_start = t_start,
 		.t_measure = t_measure, .t_end = t_end, .t_stop_ns = t_stop_ns, .rng = w->rng,
@@ -141,7 +144,8 @@ static int blob_build(struct worker *w, uint64_t t_stop_ns, void **out, size_t *
 	uint8_t *b, *p;
 
 	for (unsigned i = 0; i < w->nnc; i++)
-		n += sizeof(struct ho_nc) + w->nc[i].units * 9 + w->nc[i].qd * sizeof(struct ho_task);
+		n += sizeof(struct ho_nc) + w->nc[i].qd * sizeof(struct ho_task) +
+		     (!live && w->nc[i].stamp ? w->nc[i].units * 8 : 0);
 	p = b = malloc(n);
 	if (!b)
 		return -ENOMEM;
@@ -151,23 +155,14 @@ static int blob_build(struct worker *w, uint64_t t_stop_ns, void **out, size_t *
 		struct ho_nc r = {
 			.nsid = nc->ns->nsid, .qid = zdk_nvme_qpair_id(nc->qp), .qd = nc->qd,
 			.nlb = nc->nlb, .first_unit = nc->first_unit, .units = nc->units,
-			.next_unit = nc->next_unit, .st = nc->st,
+			.next_unit = nc->next_unit, .stamp = (uintptr_t)nc->stamp,
+			.busy = (uintptr_t)nc->busy, .st = nc->st,
+			.stamps_follow = !live && nc->stamp,
 		};
 
 		snprintf(r.ctrlr, sizeof(r.ctrlr), "%s", zdk_nvme_ctrlr_name(nc->ns->ctrlr));
 		memcpy(p, &r, sizeof(r));
 		p += sizeof(r);
-		/* Without --verify there are no stamps: zeroes travel. */
-		if (nc->stamp)
-			memcpy(p, nc->stamp, nc->units * 8);
-		else
-			memset(p, 0, nc->units * 8);
-		p += nc->units * 8;
-		if (nc->busy)
-			memcpy(p, nc->busy, nc->units);
-		else
-			memset(p, 0, nc->units);
-		p += nc->units;
 		for (unsigned k = 0; k < nc->qd; k++) {
 			struct task *t = &nc->tasks[k];
 			struct ho_task ht = { (uintptr_t)t->buf, t->unit, t->tsc, t->seq, t->is_read,
@@ -176,6 +171,10 @@ static int blob_build(struct worker *w, uint64_t t_stop_ns, void **out, size_t *
 			hd.inflight += t->inflight;
 			memcpy(p, &ht, sizeof(ht));
 			p += sizeof(ht);
+		}
+		if (r.stamps_follow) {
+			memcpy(p, nc->stamp, nc->units * 8);
+			p += nc->units * 8;
 		}
 	}
 	memcpy(b, &hd, sizeof(hd));
@@ -299,7 +298,7 @@ static int nc_restore(struct worker *w, unsigned i, const uint8_t **p, const uin
 	memcpy(&r, *p, sizeof(r));
 	*p += sizeof(r);
 	c = ctrlr_by_name(r.ctrlr);
-	if (!c || (size_t)(end - *p) < r.units * 9 + r.qd * sizeof(struct ho_task) ||
+	if (!c || (size_t)(end - *p) < r.qd * sizeof(struct ho_task) ||
 	    (!live && (nc->ns->nsid != r.nsid || nc->units != r.units || nc->qd != r.qd)))
 		return -EPROTO;
 	if (live) {
@@ -307,10 +306,10 @@ static int nc_restore(struct worker *w, unsigned i, const uint8_t **p, const uin
 		nc->w = w;
 		nc->qd = r.qd;
 		nc->tasks = calloc(r.qd, sizeof(*nc->tasks));
-		nc->busy = calloc(r.units, 1);
-		nc->stamp = calloc(r.units, 8);
+		nc->busy = (uint8_t *)(uintptr_t)r.busy;
+		nc->stamp = (uint64_t *)(uintptr_t)r.stamp;
 		rc = qpair_claim(w, c, (uint16_t)r.qid, &nc->qp);
-		if (rc || !nc->ns || !nc->tasks || !nc->busy || !nc->stamp)
+		if (rc || !nc->ns || !nc->tasks)
 			return rc ? rc : -ENOMEM;
 	}
 	nc->nlb = r.nlb;
@@ -318,12 +317,6 @@ static int nc_restore(struct worker *w, unsigned i, const uint8_t **p, const uin
 	nc->units = r.units;
 	nc->next_unit = r.next_unit;
 	nc->st = r.st;
-	if (nc->stamp)
-		memcpy(nc->stamp, *p, r.units * 8);
-	*p += r.units * 8;
-	if (live)
-		memcpy(nc->busy, *p, r.units);
-	*p += r.units;
 	for (unsigned k = 0; k < r.qd; k++, *p += sizeof(struct ho_task)) {
 		struct ho_task ht;
 		struct task *t = &nc->tasks[k];
@@ -334,6 +327,13 @@ static int nc_restore(struct worker *w, unsigned i, const uint8_t **p, const uin
 		*t = (struct task){ .nc = nc, .buf = (void *)(uintptr_t)ht.buf, .unit = ht.unit,
 				    .tsc = ht.tsc, .seq = ht.seq, .is_read = ht.is_read,
 				    .inflight = ht.inflight };
+	}
+	if (r.stamps_follow) {
+		if ((size_t)(end - *p) < r.units * 8)
+			return -EPROTO;
+		if (nc->stamp)
+			memcpy(nc->stamp, *p, r.units * 8);
+		*p += r.units * 8;
 	}
 	return 0;
 }
@@ -350,6 +350,7 @@ static int restore(const struct ho_head *hd, const uint8_t *p, const uint8_t *en
 	cfg.ho_takeover = mine.ho_takeover;
 	cfg.ho_reset = mine.ho_reset;
 	cfg.ho_die = false;
+	cfg.ho_arena = mine.ho_arena;
 	cfg.json = mine.json;
 	t_start = hd->t_start;
 	t_measure = hd->t_measure;

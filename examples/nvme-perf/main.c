@@ -287,6 +287,23 @@ static int worker_run(void *arg)
 	return w->rc;
 }
 
+/*
+ * With a handover the verify state lives in the arena: a new process finds
+ * it at the same address, with no copy.
+ */
+static void *state_zalloc(size_t n)
+{
+	return cfg.ho_arena ? zdk_dma_zalloc(n, 64, ZDK_SOCKET_ANY, NULL) : calloc(1, n);
+}
+
+static void state_free(void *p)
+{
+	if (cfg.ho_arena)
+		zdk_dma_free(p);
+	else
+		free(p);
+}
+
 /* Commands one I/O of -o bytes takes on @ns (the driver splits above MDTS). */
 static unsigned cmds_per_io(const struct zdk_nvme_ns *ns)
 {
@@ -319,8 +336,8 @@ static int nsctx_init(struct worker *w, struct nsctx *nc, const struct zdk_nvme_
 	}
 	nc->tasks = calloc(qd, sizeof(*nc->tasks));
 	if (cfg.verify) {
-		nc->busy = calloc(nc->units, 1);
-		nc->stamp = calloc(nc->units, sizeof(*nc->stamp));
+		nc->busy = state_zalloc(nc->units);
+		nc->stamp = state_zalloc(nc->units * sizeof(*nc->stamp));
 	}
 	if (!nc->tasks || (cfg.verify && (!nc->busy || !nc->stamp)))
 		return -ENOMEM;
@@ -341,8 +358,8 @@ static void nsctx_fini(struct nsctx *nc)
 	for (unsigned q = 0; nc->tasks && q < nc->qd; q++)
 		zdk_dma_free(nc->tasks[q].buf);
 	free(nc->tasks);
-	free(nc->busy);
-	free(nc->stamp);
+	state_free(nc->busy);
+	state_free(nc->stamp);
 }
 
 static void worker_fini(struct worker *w)
@@ -595,6 +612,7 @@ static int parse_args(int argc, char **argv)
 		default: rc = -EINVAL;
 		}
 	}
+	cfg.ho_arena = cfg.ho_listen || cfg.ho_takeover;
 	if (rc == 0 && (optind != argc || cfg.qd == 0 || cfg.qd > 1024 || cfg.io_size == 0 ||
 			cfg.mix > 100 || cfg.seconds == 0))
 		rc = -EINVAL;

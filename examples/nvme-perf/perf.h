@@ -78,6 +78,7 @@ struct perf_cfg {
 	/* handover.c: listen on, take over from, force a reset handover, die (tests) */
 	const char *ho_listen, *ho_takeover;
 	bool ho_reset, ho_die;
+	bool ho_arena; /* per-unit state in the arena (it travels by address) */
 };
 
 extern struct perf_cfg cfg;
