@@ -94,22 +94,32 @@ static const char *takeover_path(int argc, char **argv)
 	return NULL;
 }
 
+static bool has_arg(int argc, char **argv, const char *arg)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], arg))
+			return true;
+	return false;
+}
+
 int perf_ho_init(int argc, char **argv, bool *took_over)
 {
+	struct zdk_handover_opts o = { .size = sizeof(o) };
 	const char *path = takeover_path(argc, argv);
 	int rc;
 
 	if (!path)
 		return zdk_eal_init(argc, argv);
-	/* First thing: the arena must find the old process's addresses free. */
-	rc = zdk_handover_connect(path, NULL, &ho);
+	/* First thing: the arena must find the old process's addresses free.
+	 * The options are for the next handover, on the socket taken over. */
+	o.force_reset = has_arg(argc, argv, "--handover-reset");
+	rc = zdk_handover_connect(path, &o, &ho);
 	if (rc)
 		return rc;
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--takeover-die")) {
-			fprintf(stderr, "handover: --takeover-die: exiting before taking over\n");
-			_exit(3);
-		}
+	if (has_arg(argc, argv, "--takeover-die")) {
+		fprintf(stderr, "handover: --takeover-die: exiting before taking over\n");
+		_exit(3);
+	}
 	rc = zdk_eal_init_takeover(argc, argv, ho);
 	if (rc < 0) {
 		zdk_handover_close(ho);

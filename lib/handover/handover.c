@@ -914,8 +914,7 @@ int zdk_handover_listener_adopt(struct zdk_handover *h, struct zdk_handover_list
 	if (getsockname(h->listener_fd, (struct sockaddr *)&a, (socklen_t *)&len) == 0)
 		memcpy(l->path, a.sun_path, sizeof(l->path) - 1);
 	l->fd = h->listener_fd;
-	l->opts = h->opts;
-	l->opts.force_reset = false;
+	l->opts = h->opts; /* this process's, from zdk_handover_connect() */
 	fcntl(l->fd, F_SETFL, O_NONBLOCK);
 	h->listener_fd = -1;
 	*out = l;

@@ -190,7 +190,8 @@ ZDK_EXPORT int zdk_handover_commit(struct zdk_handover *h);
 
 /**
  * zdk_handover_listener_adopt() - the new process: the old one's listening
- * socket, to hand over again later on the same path with no gap.
+ * socket, to hand over again later on the same path with no gap (with the
+ * options given to zdk_handover_connect()).
  * Return: 0, -ENOENT when the old process sent none.
  */
 ZDK_EXPORT int zdk_handover_listener_adopt(struct zdk_handover *h,
