@@ -117,7 +117,7 @@ static int reserve_exact(struct mem_arena *a)
 		ZDK_ERR("the arena must sit at [%p, +%zu MiB) as in the old process, and %s is "
 			"there in this one: call zdk_handover_connect() and zdk_eal_init_takeover() "
 			"first thing in main(), before the program maps memory of its own (%s)",
-			a->base, a->len >> 20, who, strerror(-rc));
+			(void *)a->base, a->len >> 20, who, strerror(-rc));
 		return rc == -EEXIST ? -EADDRINUSE : rc;
 	}
 	a->resv = va;
@@ -206,7 +206,7 @@ int mem_handover_adopt(const struct mem_handover *st)
 	/* Kept aside until commit: a failed takeover must not unlink the old one's files. */
 	for (unsigned i = 0; i < a->nsegs; i++)
 		snprintf(adopted_paths[i], PATH_MAX, "%s", st->segs[i].path);
-	ZDK_INFO("arena: %zu MiB taken over at %p, IOVA 0x%llx", a->len >> 20, a->base,
+	ZDK_INFO("arena: %zu MiB taken over at %p, IOVA 0x%llx", a->len >> 20, (void *)a->base,
 		 (unsigned long long)a->iova_base);
 	return 0;
 
