@@ -45,6 +45,8 @@ struct bench_opts {
 	unsigned nload;
 	char **zdk_argv;  /* the zdk options before "--", for every backend's run */
 	int zdk_argc;
+	bool iommu_pages; /* --iommu-pages: count the IOMMU entries behind the arena */
+	bool type1_v1;    /* --type1-v1: the same for a raw type1 v1 container */
 };
 
 /* How a mapping is made; "file" variants go through a file descriptor. */

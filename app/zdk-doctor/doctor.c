@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "doctor.h"
+#include "iommu_facts.h"
 #include "host_probe.h"
 #include "pci_sysfs.h"
 #include "zdk_version.h"
@@ -141,6 +142,44 @@ static void check_vfio(struct doctor *dr)
 	} else {
 		verdict(dr, FAIL, "vfio-pci: not loaded");
 		fix(dr, "modprobe vfio-pci");
+	}
+}
+
+/*
+ * The forms of the kernel's DMA interface here, and the IOMMU behind the
+ * first device zdk could use: facts, not checks (an absent form is not a
+ * failure; check_iommu/check_vfio judge what zdk needs).
+ */
+static void check_iommu_forms(struct doctor *dr)
+{
+	struct pci_sysfs_dev *devs, d;
+	struct iommu_facts f;
+	char cdev[32] = "";
+	int n;
+
+	if (dr->naddrs && !pci_sysfs_dev_read(&dr->fs, &dr->addrs[0], &d) && d.vfio_cdev[0])
+		snprintf(cdev, sizeof(cdev), "%s", d.vfio_cdev);
+	if (!dr->naddrs) {
+		n = pci_sysfs_scan(&dr->fs, &devs);
+		for (int i = 0; i < n && !cdev[0]; i++)
+			if (!strcmp(devs[i].driver, "vfio-pci") && devs[i].vfio_cdev[0])
+				snprintf(cdev, sizeof(cdev), "%s", devs[i].vfio_cdev);
+		if (n > 0)
+			free(devs);
+	}
+	iommu_facts_probe(dr->fs.dev ? dr->fs.dev : "/dev", cdev[0] ? cdev : NULL, &f);
+	verdict(dr, OK, "IOMMU forms: iommufd %s; type1 through %s; no-IOMMU group %s; "
+		"no-IOMMU through iommufd %s",
+		f.iommufd ? "yes" : "no",
+		!f.container ? "no container" : !f.type1v2 ? "a container without type1v2"
+		: f.container_by_iommufd ? "iommufd's compat container (no dma_entry_limit, "
+		  "memlock charged per user)" : "VFIO's own container",
+		f.noiommu_group ? "yes" : "no",
+		f.noiommu_cdev ? "supported by the kernel" : "no");
+	if (f.hw) {
+		verdict(dr, OK, "IOMMU hardware (via %s): %s", cdev, f.hw_desc);
+		if (f.ranges[0])
+			verdict(dr, OK, "IOVA ranges (via %s): %s", cdev, f.ranges);
 	}
 }
 
@@ -601,6 +640,7 @@ int doctor_main(int argc, char **argv, FILE *out)
 		fprintf(out, "{\n  \"checks\": [");
 	check_iommu(&dr);
 	check_vfio(&dr);
+	check_iommu_forms(&dr);
 	check_devices(&dr);
 	check_hugepages(&dr);
 	check_memlock(&dr);

@@ -481,6 +481,13 @@ void nvme_ctrlr_destroy(struct zdk_nvme_ctrlr *c)
 		return;
 	if (c->qpairs)
 		ZDK_WARN("%s: destroyed with qpairs still allocated", c->name);
+	if (__atomic_load_n(&c->removed, __ATOMIC_ACQUIRE)) {
+		/* Gone: nothing to shut down, and it can DMA nowhere now. */
+		pthread_mutex_lock(&c->lock);
+		nvme_qpairs_quiesced_locked(c);
+		pthread_mutex_unlock(&c->lock);
+		goto out_free;
+	}
 	cc = nvme_reg_read32(c, ZDK_NVME_REG_CC);
 	if (cc & ZDK_NVME_CC_EN) {
 		nvme_reg_write32(c, ZDK_NVME_REG_CC, (cc & ~ZDK_NVME_CC_SHN_MASK) | ZDK_NVME_CC_SHN_NORMAL);
@@ -494,11 +501,17 @@ void nvme_ctrlr_destroy(struct zdk_nvme_ctrlr *c)
 		return;
 	}
 	nvme_qpairs_quiesced_locked(c);
+out_free:
 	free(c->ns);
 	nvme_qpair_fini(&c->admin);
 	zdk_dma_free(c->scratch);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+bool zdk_nvme_ctrlr_removed(const struct zdk_nvme_ctrlr *c)
+{
+	return __atomic_load_n(&c->removed, __ATOMIC_ACQUIRE);
 }
 
 const char *zdk_nvme_ctrlr_name(const struct zdk_nvme_ctrlr *c)

@@ -84,6 +84,7 @@ struct zdk_nvme_ctrlr {
 	pthread_mutex_t lock;    /* admin queue, qid allocation, reset */
 	_Atomic uint32_t gen;    /* bumped by every reset */
 	bool failed;             /* the last reset did not bring it back: nvme_ctrlr_failed() */
+	bool removed;            /* the kernel took the device back: failed too (atomic) */
 	bool in_reset;
 	struct nvme_qpair admin;
 	void *scratch;           /* 4 KiB DMA buffer for admin data */

@@ -50,6 +50,25 @@ struct zdk_nvme_ctrlr *zdk_nvme_ctrlr_next(struct zdk_nvme_ctrlr *prev)
 	return c;
 }
 
+/*
+ * The kernel takes the controller away (lib/pci's event thread): fail it,
+ * so that each owner's next slow-path check (at most NVME_TICK_POLLS polls
+ * away) completes its outstanding commands with ZDK_NVME_STATUS_REMOVED,
+ * and nothing waits on it again. Atomics only: a reset on another thread
+ * may hold the controller's lock.
+ */
+static void nvme_pci_removed(struct zdk_pci_device *dev)
+{
+	struct zdk_nvme_ctrlr *c = dev->driver_data;
+
+	if (!c)
+		return;
+	__atomic_store_n(&c->removed, true, __ATOMIC_RELEASE);
+	nvme_ctrlr_set_failed(c, true);
+	ZDK_NOTICE("%s: controller removed: its outstanding commands complete with "
+		   "ZDK_NVME_STATUS_REMOVED", c->name);
+}
+
 static int nvme_pci_probe(struct zdk_pci_device *dev)
 {
 	struct zdk_nvme_ctrlr *c;
@@ -78,6 +97,7 @@ static int nvme_pci_probe(struct zdk_pci_device *dev)
 	c->refs = 1;
 	dev->driver_data = c;
 	nvme_ctrlr_list_add(c);
+	zdk_pci_device_on_remove(dev, nvme_pci_removed);
 	return 0;
 
 err_bus_master:
@@ -174,12 +194,14 @@ void nvme_pci_bind(struct zdk_pci_device *dev, struct zdk_nvme_ctrlr *c)
 	dev->driver = &nvme_pci_driver;
 	dev->driver_data = c;
 	nvme_ctrlr_list_add(c);
+	zdk_pci_device_on_remove(dev, nvme_pci_removed);
 }
 
 void nvme_pci_unbind(struct zdk_nvme_ctrlr *c)
 {
 	nvme_ctrlr_list_del(c);
 	if (c->pci && c->pci->driver_data == c) {
+		zdk_pci_device_on_remove(c->pci, NULL);
 		c->pci->driver = NULL;
 		c->pci->driver_data = NULL;
 	}

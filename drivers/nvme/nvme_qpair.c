@@ -404,9 +404,13 @@ static void mark(struct zdk_nvme_req *req, uint16_t status)
 
 static void fail_all(struct nvme_qpair *q)
 {
+	uint16_t st = __atomic_load_n(&q->qp.ctrlr->removed, __ATOMIC_ACQUIRE)
+			      ? ZDK_NVME_STATUS_REMOVED
+			      : ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION);
+
 	for (uint32_t idx = 0; idx <= q->qp.cid_mask; idx++)
 		if (q->qp.reqs[idx].cb)
-			mark(&q->qp.reqs[idx], ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION));
+			mark(&q->qp.reqs[idx], st);
 	complete_marked(&q->qp);
 }
 

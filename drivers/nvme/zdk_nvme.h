@@ -404,6 +404,21 @@ ZDK_EXPORT void zdk_nvme_ctrlr_detach(struct zdk_nvme_ctrlr *ctrlr);
 /** zdk_nvme_ctrlr_next() - iterate the controllers that are up: NULL starts. */
 ZDK_EXPORT struct zdk_nvme_ctrlr *zdk_nvme_ctrlr_next(struct zdk_nvme_ctrlr *prev);
 
+/**
+ * ZDK_NVME_STATUS_REMOVED - the status zdk completes a command with when its
+ * controller was taken away (hot-unplug, unbind): the command may or may not
+ * have reached the media. SCT 7 (vendor specific), SC 0xff: no controller
+ * returns it through zdk.
+ */
+#define ZDK_NVME_STATUS_REMOVED ZDK_NVME_STATUS(7, 0xff)
+
+/**
+ * zdk_nvme_ctrlr_removed() - the kernel took the controller's device back
+ * (ZDK_PCI_EVENT_REMOVE): every command fails with ZDK_NVME_STATUS_REMOVED;
+ * detach it.
+ */
+ZDK_EXPORT bool zdk_nvme_ctrlr_removed(const struct zdk_nvme_ctrlr *ctrlr);
+
 /** zdk_nvme_ctrlr_name() - the controller's name (its BDF). */
 ZDK_EXPORT const char *zdk_nvme_ctrlr_name(const struct zdk_nvme_ctrlr *ctrlr);
 

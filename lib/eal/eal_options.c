@@ -53,7 +53,9 @@ void zdk_eal_usage(const char *prog)
 	       "  -b, --block BDF          skip this PCI device (repeatable)\n"
 	       "      --no-probe           open the devices but attach no driver (for tools\n"
 	       "                           that drive a device through zdk_pci.h themselves)\n"
-	       "      --iommu MODE         auto (default), iommufd, type1 or noiommu\n"
+	       "      --iommu MODE         auto (default), iommufd, type1 or noiommu (the no-IOMMU\n"
+	       "                           cdev with iommufd where the kernel has it, else the\n"
+	       "                           group; noiommu-iommufd / noiommu-group force one)\n"
 	       "  -m, --socket-mem MB[,MB] hugepage memory per NUMA node, in MiB (default %d\n"
 	       "                           on each node with an lcore)\n"
 	       "      --huge-dir DIR       hugetlbfs mount to use (default: found by libhugetlbfs)\n"
@@ -245,8 +247,9 @@ int eal_conf_check(const struct zdk_eal_conf *pub, struct eal_conf *c)
 		rc = conf_strings(pub, c);
 	if (rc)
 		return rc;
-	if ((unsigned)pub->iommu > ZDK_EAL_IOMMU_NOIOMMU) {
-		ZDK_ERR("--iommu: unknown backend %d; use auto, iommufd, type1 or noiommu",
+	if ((unsigned)pub->iommu > ZDK_EAL_IOMMU_NOIOMMU_GROUP) {
+		ZDK_ERR("--iommu: unknown backend %d; use auto, iommufd, type1, noiommu, "
+			"noiommu-iommufd or noiommu-group",
 			(int)pub->iommu);
 		return -EINVAL;
 	}
@@ -286,14 +289,16 @@ static int add_dev(const char **list, unsigned *n, const char *opt, const char *
 
 static int parse_iommu(const char *arg, enum zdk_eal_iommu *mode)
 {
-	static const char *const names[] = { "auto", "iommufd", "type1", "noiommu" };
+	static const char *const names[] = { "auto", "iommufd", "type1", "noiommu",
+					     "noiommu-iommufd", "noiommu-group" };
 
 	for (unsigned i = 0; i < ZDK_ARRAY_SIZE(names); i++)
 		if (!strcmp(arg, names[i])) {
 			*mode = (enum zdk_eal_iommu)i;
 			return 0;
 		}
-	ZDK_ERR("--iommu '%s': unknown backend; use auto, iommufd, type1 or noiommu", arg);
+	ZDK_ERR("--iommu '%s': unknown backend; use auto, iommufd, type1, noiommu, "
+		"noiommu-iommufd or noiommu-group", arg);
 	return -EINVAL;
 }
 
@@ -369,7 +374,7 @@ static int check_conflicts(const struct eal_conf *c)
 									       : "huge-size");
 		return -EINVAL;
 	}
-	if (c->no_huge && c->iommu == ZDK_EAL_IOMMU_NOIOMMU) {
+	if (c->no_huge && c->iommu >= ZDK_EAL_IOMMU_NOIOMMU) {
 		ZDK_ERR("--no-huge cannot work with --iommu=noiommu: without an IOMMU a buffer "
 			"must be physically contiguous, which only hugepages give");
 		return -EINVAL;

@@ -275,6 +275,8 @@ static int eal_import(struct zdk_handover *h)
 static void eal_commit(void)
 {
 	mem_handover_commit();
+	for (struct zdk_pci_device *d = zdk_pci_device_next(NULL); d; d = zdk_pci_device_next(d))
+		pci_device_watch(d);
 	free(in);
 	in = NULL;
 }

@@ -28,7 +28,9 @@ enum zdk_eal_iommu {
 	ZDK_EAL_IOMMU_AUTO = 0, /* iommufd, else type1; no-IOMMU only without an IOMMU */
 	ZDK_EAL_IOMMU_IOMMUFD,
 	ZDK_EAL_IOMMU_TYPE1,
-	ZDK_EAL_IOMMU_NOIOMMU,
+	ZDK_EAL_IOMMU_NOIOMMU,  /* the no-IOMMU cdev + iommufd where the kernel has it, else the group */
+	ZDK_EAL_IOMMU_NOIOMMU_IOMMUFD, /* only the no-IOMMU cdev + iommufd (Linux 7.3+) */
+	ZDK_EAL_IOMMU_NOIOMMU_GROUP,   /* only the no-IOMMU group + /proc/self/pagemap */
 };
 
 /**

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -111,6 +113,44 @@ int sys_mlock(const void *addr, size_t len)
 	return RET(mlock(addr, len));
 }
 
+int sys_epoll_create(void)
+{
+	int fd = epoll_create1(EPOLL_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	return epoll_ctl(epfd, op, fd, ev) ? -errno : 0;
+}
+
+int sys_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout_ms)
+{
+	int n = epoll_wait(epfd, evs, max, timeout_ms);
+
+	return n < 0 ? -errno : n;
+}
+
+int sys_socket(int domain, int type, int proto)
+{
+	int fd = socket(domain, type, proto);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int sys_bind(int fd, const void *addr, unsigned addrlen)
+{
+	return bind(fd, (const struct sockaddr *)addr, addrlen) ? -errno : 0;
+}
+
+ssize_t sys_recv(int fd, void *buf, size_t len, int flags)
+{
+	ssize_t n = recv(fd, buf, len, flags);
+
+	return n < 0 ? -errno : n;
+}
+
 int sys_eventfd(unsigned initval, int flags)
 {
 	int fd = eventfd(initval, flags);
@@ -154,18 +194,6 @@ int sys_strtou64(const char *s, char **end, int base, uint64_t *v)
 		return -errno;
 	*v = x;
 	return 0;
-}
-
-int sys_socket(int domain, int type, int proto)
-{
-	int fd = socket(domain, type, proto);
-
-	return fd < 0 ? -errno : fd;
-}
-
-int sys_bind(int fd, const struct sockaddr *addr, unsigned len)
-{
-	return RET(bind(fd, addr, len));
 }
 
 int sys_listen(int fd, int backlog)

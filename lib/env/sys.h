@@ -41,15 +41,21 @@ int sys_scandir(const char *path, struct dirent ***ents, int (*filter)(const str
 		int (*compar)(const struct dirent **, const struct dirent **));
 int sys_fopen(const char *path, const char *mode, FILE **f);
 int sys_sched_getaffinity(cpu_set_t *set);
+/* epoll, and a socket to read (the kernel's uevents): fds, counts or -errno. */
+struct epoll_event;
+int sys_epoll_create(void);
+int sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
+int sys_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout_ms);
+int sys_socket(int domain, int type, int proto);
+int sys_bind(int fd, const void *addr, unsigned addrlen);
+ssize_t sys_recv(int fd, void *buf, size_t len, int flags);
 /* strtoull(@s, @end, @base) with its overflow reported: 0 or -ERANGE/-EINVAL. */
 int sys_strtou64(const char *s, char **end, int base, uint64_t *v);
 
-/* Sockets (lib/handover): the same convention. */
+/* UNIX sockets and fd passing (lib/handover): the same convention. */
 struct sockaddr;
 struct msghdr;
 struct pollfd;
-int sys_socket(int domain, int type, int proto);
-int sys_bind(int fd, const struct sockaddr *addr, unsigned len);
 int sys_listen(int fd, int backlog);
 int sys_accept4(int fd, int flags);
 int sys_connect(int fd, const struct sockaddr *addr, unsigned len);

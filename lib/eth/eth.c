@@ -19,6 +19,9 @@
 ZDK_EXPORT struct zdk_eth_fp zdk_eth_fp[ZDK_ETH_MAX_PORTS];
 
 static struct zdk_eth_dev *eth_devs[ZDK_ETH_MAX_PORTS];
+/* The kernel took the port's device back (atomic; kept beside, not in, the
+ * driver-facing struct zdk_eth_dev, whose layout is ABI). */
+static bool eth_removed[ZDK_ETH_MAX_PORTS];
 
 /* Microsoft's RSS verification key, as used by most drivers' defaults. */
 static const uint8_t rss_key_default[ZDK_ETH_RSS_KEY_LEN] = {
@@ -68,6 +71,34 @@ static void fp_publish(struct zdk_eth_dev *dev)
 	}
 }
 
+/*
+ * lib/pci's event thread: the kernel takes the device back. Its queues run
+ * burst_none from now on (a poller inside a real burst finishes on memory
+ * that stays valid, and BARs that lib/pci made harmless); the application
+ * sees 0 received, 0 sent, and zdk_eth_dev_removed().
+ */
+static void eth_pci_removed(struct zdk_pci_device *pci)
+{
+	for (uint16_t port = 0; port < ZDK_ETH_MAX_PORTS; port++) {
+		struct zdk_eth_fp *fp = &zdk_eth_fp[port];
+
+		if (!eth_devs[port] || eth_devs[port]->pci != pci)
+			continue;
+		for (unsigned q = 0; q < ZDK_ETH_MAX_QUEUES; q++) {
+			__atomic_store_n(&fp->rx[q].burst, burst_none, __ATOMIC_RELEASE);
+			__atomic_store_n(&fp->tx[q].burst, burst_none, __ATOMIC_RELEASE);
+		}
+		__atomic_store_n(&eth_removed[port], true, __ATOMIC_RELEASE);
+		ZDK_NOTICE("%s: port %u removed: it receives and sends nothing from now on",
+			   eth_devs[port]->name, port);
+	}
+}
+
+ZDK_EXPORT bool zdk_eth_dev_removed(uint16_t port)
+{
+	return port < ZDK_ETH_MAX_PORTS && __atomic_load_n(&eth_removed[port], __ATOMIC_ACQUIRE);
+}
+
 static bool pci_before(const struct zdk_pci_device *a, const struct zdk_pci_device *b)
 {
 	return a && (!b || zdk_pci_addr_cmp(&a->addr, &b->addr) < 0);
@@ -95,6 +126,7 @@ static uint16_t port_slot(struct zdk_pci_device *pci)
 	for (last = n; last > port; last--) {
 		eth_devs[last] = eth_devs[last - 1];
 		eth_devs[last]->port_id = last;
+		eth_removed[last] = eth_removed[last - 1];
 	}
 	eth_devs[port] = NULL;
 	return port;
@@ -124,7 +156,10 @@ ZDK_EXPORT int zdk_eth_dev_alloc(struct zdk_pci_device *pci, const char *driver_
 	snprintf(dev->name, sizeof(dev->name), "%s@%s", driver_name,
 		 pci ? pci->name : "sw");
 	fp_clear(port);
+	eth_removed[port] = false;
 	eth_devs[port] = dev;
+	if (pci)
+		zdk_pci_device_on_remove(pci, eth_pci_removed);
 	*devp = dev;
 	return 0;
 }
@@ -358,6 +393,10 @@ ZDK_EXPORT int zdk_eth_dev_start(uint16_t port)
 		return -ENODEV;
 	if (dev->started)
 		return -EALREADY;
+	if (zdk_eth_dev_removed(port)) {
+		ZDK_ERR("%s: the device was removed: close the port", dev->name);
+		return -ENODEV;
+	}
 	if (!dev->configured) {
 		ZDK_ERR("%s: start before zdk_eth_dev_configure()", dev->name);
 		return -EINVAL;

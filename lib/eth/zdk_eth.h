@@ -249,9 +249,16 @@ ZDK_EXPORT int zdk_eth_rx_queue_setup(uint16_t port, uint16_t q, uint16_t nb_des
 ZDK_EXPORT int zdk_eth_tx_queue_setup(uint16_t port, uint16_t q, uint16_t nb_desc, int socket);
 
 /**
+ * zdk_eth_dev_removed() - the kernel took the port's device back (hot-unplug
+ * or unbind; ZDK_PCI_EVENT_REMOVE): its bursts receive and send nothing, and
+ * it cannot start again. Stop and close it; its mbufs come back to their pool.
+ */
+ZDK_EXPORT bool zdk_eth_dev_removed(uint16_t port);
+
+/**
  * zdk_eth_dev_start() - enable rx/tx on every queue and publish the burst
  * functions.
- * Return: 0, -ENODEV, -EINVAL (not configured, or a queue not set up),
+ * Return: 0, -ENODEV (no such port, or removed), -EINVAL (not configured, or a queue not set up),
  * -EALREADY (started), or the driver's error.
  */
 ZDK_EXPORT int zdk_eth_dev_start(uint16_t port);

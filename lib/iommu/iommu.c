@@ -61,6 +61,24 @@ static bool dir_has_entries(const char *root, const char *rel)
 	return any;
 }
 
+/* Any entry of <root>/@rel whose name starts with @prefix. */
+static bool dir_has_prefix(const char *root, const char *rel, const char *prefix)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	bool any = false;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!any && (d = readdir(dir)))
+		any = !strncmp(d->d_name, prefix, strlen(prefix));
+	closedir(dir);
+	return any;
+}
+
 static bool noiommu_enabled(void)
 {
 	char path[PATH_MAX], c = 0;
@@ -85,6 +103,10 @@ const struct iommu_ops *iommu_select(enum iommu_request req, const struct iommu_
 	bool has_container = path_exists(iommu_env.dev_root, "vfio/vfio");
 	bool has_cdev = first ? first->cdev != NULL : path_exists(iommu_env.dev_root, "vfio/devices");
 	bool noiommu = noiommu_enabled();
+	/* Linux 7.3 names a no-IOMMU device's cdev noiommu-vfioN. */
+	bool noiommu_cdev = first ? first->cdev && !strncmp(first->cdev, "noiommu-", 8)
+				  : dir_has_prefix(iommu_env.dev_root, "vfio/devices", "noiommu-");
+	bool noiommu_by_iommufd = noiommu && has_iommufd && noiommu_cdev;
 
 	*err = 0;
 	switch (req) {
@@ -108,11 +130,39 @@ const struct iommu_ops *iommu_select(enum iommu_request req, const struct iommu_
 		*err = -ENODEV;
 		return NULL;
 	case IOMMU_REQ_NOIOMMU:
-		*why = "asked for with --iommu=noiommu";
-		if (noiommu && has_container)
+	case IOMMU_REQ_NOIOMMU_IOMMUFD:
+	case IOMMU_REQ_NOIOMMU_GROUP:
+		if (!noiommu) {
+			ZDK_ERR("--iommu=noiommu: the VFIO no-IOMMU mode is not enabled: "
+				"echo 1 > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode");
+			*err = -ENODEV;
+			return NULL;
+		}
+		if (req != IOMMU_REQ_NOIOMMU_GROUP && noiommu_by_iommufd) {
+			*why = req == IOMMU_REQ_NOIOMMU ? "asked for with --iommu=noiommu; the "
+				"device has a no-IOMMU cdev and /dev/iommu exists"
+				: "asked for with --iommu=noiommu-iommufd";
+			return &iommu_noiommu_cdev_ops;
+		}
+		if (req == IOMMU_REQ_NOIOMMU_IOMMUFD) {
+			ZDK_ERR("--iommu=noiommu-iommufd: %s; it needs Linux 7.3+ with "
+				"CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV (which give the "
+				"no-IOMMU cdev /dev/vfio/devices/noiommu-vfioN), or use "
+				"--iommu=noiommu-group", !has_iommufd ? "/dev/iommu is missing"
+				: "the device has no no-IOMMU cdev");
+			*err = -ENODEV;
+			return NULL;
+		}
+		if (has_container) {
+			*why = req == IOMMU_REQ_NOIOMMU_GROUP ? "asked for with --iommu=noiommu-group"
+				: "asked for with --iommu=noiommu; no no-IOMMU cdev with /dev/iommu, "
+				  "so the group";
 			return &iommu_noiommu_ops;
-		ZDK_ERR("--iommu=noiommu: the VFIO no-IOMMU mode is not enabled: "
-			"echo 1 > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode");
+		}
+		ZDK_ERR("--iommu=%s: /dev/vfio/vfio is missing (the no-IOMMU group needs a "
+			"container: CONFIG_VFIO_CONTAINER or CONFIG_IOMMUFD_VFIO_CONTAINER)%s",
+			req == IOMMU_REQ_NOIOMMU_GROUP ? "noiommu-group" : "noiommu",
+			req == IOMMU_REQ_NOIOMMU ? "; no no-IOMMU cdev either" : "");
 		*err = -ENODEV;
 		return NULL;
 	case IOMMU_REQ_AUTO:
@@ -125,6 +175,11 @@ const struct iommu_ops *iommu_select(enum iommu_request req, const struct iommu_
 	if (has_iommu && has_container) {
 		*why = !has_iommufd ? "/dev/iommu is missing" : "the device has no VFIO cdev";
 		return &iommu_type1_ops;
+	}
+	if (!has_iommu && noiommu_by_iommufd) {
+		*why = "no IOMMU is enabled and VFIO's no-IOMMU mode is; the device has a "
+		       "no-IOMMU cdev";
+		return &iommu_noiommu_cdev_ops;
 	}
 	if (!has_iommu && noiommu && has_container) {
 		*why = "no IOMMU is enabled and VFIO's no-IOMMU mode is";
@@ -164,10 +219,15 @@ static int iommu_start(const struct iommu_ops *ops, const char *why)
 	iommu_g->on_attach = chosen.on_attach;
 	iommu_g->on_lost = chosen.on_lost;
 	if (ops->mode == ZDK_IOMMU_NOIOMMU)
-		ZDK_WARN("IOMMU backend: noiommu (%s). DEVICES CAN DMA TO ANY MEMORY: use this "
-			 "only where no IOMMU exists and the device is trusted", why);
+		ZDK_WARN("IOMMU backend: %s (%s). DEVICES CAN DMA TO ANY MEMORY: use this "
+			 "only where no IOMMU exists and the device is trusted", iommu_form(iommu_g),
+			 why);
+	else if (iommu_g->compat)
+		ZDK_NOTICE("IOMMU backend: %s (%s). What differs from VFIO's own container: "
+			   "no dma_entry_limit, and pinned memory is charged to the user's "
+			   "RLIMIT_MEMLOCK as iommufd does", iommu_form(iommu_g), why);
 	else
-		ZDK_NOTICE("IOMMU backend: %s (%s)", ops->name, why);
+		ZDK_NOTICE("IOMMU backend: %s (%s)", iommu_form(iommu_g), why);
 	return 0;
 }
 
@@ -244,6 +304,21 @@ void iommu_dev_detach(struct iommu *io, const struct iommu_dev_info *info, int f
 {
 	io->ops->dev_detach(io, info, fd);
 	io->ndevs--;
+	/* No-IOMMU through iommufd: with the last device goes the software
+	 * domain that pinned the pages and knew their addresses. */
+	if (io->ops->phys && !io->ndevs && io->ready) {
+		io->ready = false;
+		if (io->on_lost)
+			io->on_lost(io);
+	}
+}
+
+int iommu_group_fd(const struct iommu *io, int num)
+{
+	for (const struct iommu_group *g = io->groups; g; g = g->next)
+		if (g->num == num)
+			return g->fd;
+	return -ENOENT;
 }
 
 int iommu_extent_add(struct iommu *io, uint64_t iova, uint64_t len)
@@ -273,7 +348,23 @@ int iommu_extent_del(struct iommu *io, uint64_t iova, uint64_t len)
 	return -ENOENT;
 }
 
+const char *iommu_form(const struct iommu *io)
+{
+	if (io->ops == &iommu_noiommu_cdev_ops)
+		return "noiommu (iommufd)";
+	if (io->ops == &iommu_noiommu_ops)
+		return "noiommu (group)";
+	if (io->compat)
+		return "type1 (served by iommufd)";
+	return io->ops->name;
+}
+
 /* Public API */
+
+const char *zdk_iommu_form(void)
+{
+	return iommu_g ? iommu_form(iommu_g) : "none";
+}
 
 enum zdk_iommu_mode zdk_iommu_mode(void)
 {

@@ -3,8 +3,10 @@
  * iommu_private.h - the IOMMU backends behind one small ops table.
  *
  * One struct iommu per process: every device shares its one IOAS (iommufd)
- * or container (type1/noiommu). Backends: iommufd.c, type1.c (which also
- * serves the no-IOMMU container), noiommu.c (physical addresses).
+ * or container (type1/noiommu). Backends: iommufd.c (which also serves the
+ * no-IOMMU device cdev: an IOAS that pins, and the kernel's physical
+ * addresses), type1.c (the container, VFIO's own or iommufd's compat one,
+ * and the no-IOMMU group).
  */
 #ifndef ZDK_IOMMU_PRIVATE_H
 #define ZDK_IOMMU_PRIVATE_H
@@ -60,6 +62,12 @@ struct iommu_ops {
 	int (*unmap)(struct iommu *io, uint64_t iova, uint64_t len);
 	/* Refresh io->ranges (valid once the backend is ready). */
 	int (*ranges)(struct iommu *io);
+	/*
+	 * No-IOMMU through iommufd only: the physical address behind a mapped
+	 * @iova, and in *@contig how many bytes from there (up to @len) are
+	 * physically contiguous.
+	 */
+	int (*phys)(struct iommu *io, uint64_t iova, uint64_t len, uint64_t *pa, uint64_t *contig);
 };
 
 struct iommu {
@@ -75,6 +83,7 @@ struct iommu {
 	struct iova_range ranges[IOMMU_MAX_RANGES];
 	unsigned nranges;
 	uint64_t pgsize_mask;   /* supported IOMMU page sizes */
+	bool compat;            /* type1: /dev/vfio/vfio is iommufd's compat container */
 	struct iova_extent *extents;
 	pthread_mutex_t lock;   /* extents; the control path only */
 	/*
@@ -91,7 +100,8 @@ struct iommu {
 
 extern const struct iommu_ops iommu_iommufd_ops;
 extern const struct iommu_ops iommu_type1_ops;
-extern const struct iommu_ops iommu_noiommu_ops;
+extern const struct iommu_ops iommu_noiommu_ops;       /* the no-IOMMU group */
+extern const struct iommu_ops iommu_noiommu_cdev_ops;  /* the no-IOMMU cdev + iommufd */
 
 /* The process's IOMMU, NULL before init or with no backend. */
 extern struct iommu *iommu_g;
@@ -100,8 +110,13 @@ enum iommu_request {
 	IOMMU_REQ_AUTO = 0,
 	IOMMU_REQ_IOMMUFD,
 	IOMMU_REQ_TYPE1,
-	IOMMU_REQ_NOIOMMU,
+	IOMMU_REQ_NOIOMMU,         /* the cdev where the kernel has it, else the group */
+	IOMMU_REQ_NOIOMMU_IOMMUFD,
+	IOMMU_REQ_NOIOMMU_GROUP,
 };
+
+/* The backend's full name: "type1 (served by iommufd)", "noiommu (iommufd)"... */
+const char *iommu_form(const struct iommu *io);
 
 /* Paths, overridable by unit tests. */
 struct iommu_env {
@@ -142,6 +157,9 @@ int iova_pick(const struct iova_range *r, unsigned n, const struct iova_extent *
 /* Extents outside the arena, under io->lock. */
 int iommu_extent_add(struct iommu *io, uint64_t iova, uint64_t len);
 int iommu_extent_del(struct iommu *io, uint64_t iova, uint64_t len);
+
+/* The fd of VFIO group @num in @io's container, or -ENOENT (not ours). */
+int iommu_group_fd(const struct iommu *io, int num);
 
 /*
  * Live handover (handover.c). iommu_adopt(): a backend over an iommufd and

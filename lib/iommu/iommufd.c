@@ -6,6 +6,14 @@
  * VFIO_DEVICE_ATTACH_IOMMUFD_PT (Linux 6.6+). Files (the arena's memfd or
  * hugetlbfs file) are mapped with IOMMU_IOAS_MAP_FILE where the kernel has
  * it (Linux 6.13+), which pins by folio instead of walking user pages.
+ *
+ * The same code serves VFIO's no-IOMMU mode through iommufd (Linux 7.3):
+ * the device's cdev is /dev/vfio/devices/noiommu-vfioN, the IOAS it attaches
+ * to is a software page table that pins what is mapped, and
+ * IOMMU_IOAS_NOIOMMU_GET_PA tells the physical address behind an IOVA. The
+ * device is then given physical addresses; the IOAS's IOVAs are only the
+ * handles of pinned memory. Replaces /proc/self/pagemap (which needs
+ * CAP_SYS_ADMIN for frame numbers and pins nothing).
  */
 #define ZDK_LOG_COMPONENT "iommufd"
 #include <errno.h>
@@ -62,7 +70,9 @@ static int iommufd_open(struct iommu *io)
 	}
 	io->ioas_id = alloc.out_ioas_id;
 	io->map_file = -1;
-	io->ready = true;
+	/* No-IOMMU: the software domain that pins and knows physical
+	 * addresses comes with the first device. */
+	io->ready = !io->ops->phys;
 	return iommufd_ranges(io);
 }
 
@@ -101,7 +111,9 @@ static int iommufd_dev_attach(struct iommu *io, const struct iommu_dev_info *inf
 		rc = dfd;
 		ZDK_ERR("cannot open %s for %s: %s%s", path, info->bdf, strerror(-rc),
 			rc == -EACCES ? " (run as root or give your user access to it)"
-			: rc == -EBUSY ? " (another process has it open)" : "");
+			: rc == -EBUSY ? " (another process has it open)"
+			: rc == -EPERM && io->ops->phys ? " (a no-IOMMU device needs "
+				"CAP_SYS_RAWIO: run as root)" : "");
 		return rc;
 	}
 	rc = sys_ioctl(dfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
@@ -117,6 +129,8 @@ static int iommufd_dev_attach(struct iommu *io, const struct iommu_dev_info *inf
 		goto err_close_dev;
 	}
 	*fd = dfd;
+	if (io->ops->phys)
+		io->ready = true;
 	/* Attaching can narrow the usable IOVA ranges (reserved regions). */
 	return iommufd_ranges(io);
 
@@ -184,6 +198,36 @@ static int iommufd_unmap(struct iommu *io, uint64_t iova, uint64_t len)
 	return sys_ioctl(io->fd, IOMMU_IOAS_UNMAP, &u);
 }
 
+static int iommufd_noiommu_phys(struct iommu *io, uint64_t iova, uint64_t len, uint64_t *pa,
+				uint64_t *contig)
+{
+	struct iommu_ioas_noiommu_get_pa q = {
+		.size = sizeof(q),
+		.ioas_id = io->ioas_id,
+		.iova = iova,
+		.length = len,
+	};
+	int rc;
+
+	rc = sys_ioctl(io->fd, IOMMU_IOAS_NOIOMMU_GET_PA, &q);
+	if (rc) {
+		ZDK_ERR("IOMMU_IOAS_NOIOMMU_GET_PA at IOVA 0x%llx failed: %s%s",
+			(unsigned long long)iova, strerror(-rc),
+			rc == -EPERM ? " (it needs CAP_SYS_RAWIO: run as root)" : "");
+		return rc;
+	}
+	/* The kernel's answer is trusted no further than it must be. */
+	if (!q.length || q.length > len) {
+		ZDK_ERR("IOMMU_IOAS_NOIOMMU_GET_PA at IOVA 0x%llx answered %llu bytes for %llu",
+			(unsigned long long)iova, (unsigned long long)q.length,
+			(unsigned long long)len);
+		return -EIO;
+	}
+	*pa = q.out_phys;
+	*contig = q.length;
+	return 0;
+}
+
 const struct iommu_ops iommu_iommufd_ops = {
 	.name = "iommufd",
 	.mode = ZDK_IOMMU_IOMMUFD,
@@ -195,4 +239,18 @@ const struct iommu_ops iommu_iommufd_ops = {
 	.map_file = iommufd_map_file,
 	.unmap = iommufd_unmap,
 	.ranges = iommufd_ranges,
+};
+
+const struct iommu_ops iommu_noiommu_cdev_ops = {
+	.name = "noiommu",
+	.mode = ZDK_IOMMU_NOIOMMU,
+	.open = iommufd_open,
+	.close = iommufd_close,
+	.dev_attach = iommufd_dev_attach,
+	.dev_detach = iommufd_dev_detach,
+	.map = iommufd_map,
+	.map_file = iommufd_map_file,
+	.unmap = iommufd_unmap,
+	.ranges = iommufd_ranges,
+	.phys = iommufd_noiommu_phys,
 };

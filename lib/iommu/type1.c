@@ -38,6 +38,15 @@ static int container_open(struct iommu *io)
 		rc = -EPROTO;
 		goto err_close;
 	}
+	/*
+	 * iommufd's compat container (CONFIG_IOMMUFD_VFIO_CONTAINER) is
+	 * /dev/iommu under VFIO's name: it answers iommufd's own ioctls, and
+	 * IOMMU_DESTROY of the never-valid id 0 says so without side effects:
+	 * ENOENT there (no such object); VFIO's own container answers EINVAL
+	 * or ENOTTY to an ioctl it does not know.
+	 */
+	io->compat = sys_ioctl(io->fd, IOMMU_DESTROY,
+			       &(struct iommu_destroy){ .size = sizeof(struct iommu_destroy) }) == -ENOENT;
 	if (ioctl(io->fd, VFIO_CHECK_EXTENSION, type) != 1) {
 		ZDK_ERR("the VFIO container does not support %s%s",
 			is_noiommu(io) ? "the no-IOMMU mode" : "VFIO_TYPE1v2_IOMMU",

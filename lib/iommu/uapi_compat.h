@@ -140,6 +140,56 @@ struct vfio_device_detach_iommufd_pt {
 #define VFIO_DEVICE_DETACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 20)
 #endif
 
+/* IOMMU hardware facts (Linux 6.7): the IOMMU behind a bound device. */
+#ifndef IOMMU_GET_HW_INFO
+struct iommu_hw_info {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	__u32 out_data_type;
+	__u8 out_max_pasid_log2;
+	__u8 __reserved[3];
+	__aligned_u64 out_capabilities;
+};
+#define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, 0x8a)
+struct iommu_hw_info_vtd {
+	__u32 flags;
+	__u32 __reserved;
+	__aligned_u64 cap_reg;
+	__aligned_u64 ecap_reg;
+};
+#endif
+#define ZDK_IOMMU_HW_INFO_TYPE_INTEL_VTD 1
+#define ZDK_IOMMU_HW_INFO_TYPE_ARM_SMMUV3 2
+#define ZDK_IOMMU_HW_INFO_TYPE_AMD 4
+#define ZDK_IOMMU_HW_CAP_DIRTY_TRACKING (1u << 0)
+
+/* No-IOMMU through iommufd (Linux 7.3): the physical address behind an IOVA
+ * of an IOAS that a no-IOMMU device cdev is attached to. */
+#ifndef IOMMU_IOAS_NOIOMMU_GET_PA
+struct iommu_ioas_noiommu_get_pa {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 out_phys;
+};
+#define IOMMU_IOAS_NOIOMMU_GET_PA _IO(IOMMUFD_TYPE, 0x95)
+#endif
+
+/* PCI hot reset through a device cdev (Linux 6.6): ownership by iommufd. */
+#ifndef VFIO_PCI_HOT_RESET_FLAG_DEV_ID
+#define VFIO_PCI_HOT_RESET_FLAG_DEV_ID (1 << 0)
+#define VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED (1 << 1)
+#endif
+/* With FLAG_DEV_ID, vfio_pci_dependent_device.group_id is a devid (a union
+ * in newer headers): this value there means "not owned by this iommufd". */
+#define ZDK_VFIO_PCI_DEVID_NOT_OWNED 0xffffffffu
+
 /* argsz values that every kernel since the ioctl appeared accepts */
 #define ZDK_VFIO_BIND_IOMMUFD_ARGSZ 16
 #define ZDK_VFIO_ATTACH_PT_ARGSZ 12

@@ -28,6 +28,15 @@ ZDK_EXPORT enum zdk_iommu_mode zdk_iommu_mode(void);
 /** zdk_iommu_mode_name() - "iommufd", "type1", "noiommu" or "none". */
 ZDK_EXPORT const char *zdk_iommu_mode_name(enum zdk_iommu_mode mode);
 
+/**
+ * zdk_iommu_form() - which form of the kernel interface the backend runs on:
+ * "iommufd", "type1", "type1 (served by iommufd)" (iommufd's compat
+ * /dev/vfio/vfio), "noiommu (iommufd)" (the no-IOMMU cdev with an IOAS and
+ * IOMMU_IOAS_NOIOMMU_GET_PA), "noiommu (group)" (/proc/self/pagemap) or
+ * "none".
+ */
+ZDK_EXPORT const char *zdk_iommu_form(void);
+
 /* What a tool needs to issue the backend's ioctls itself. */
 struct zdk_iommu_info {
 	enum zdk_iommu_mode mode;

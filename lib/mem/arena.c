@@ -518,21 +518,72 @@ static int arena_map(struct mem_arena *a, struct iommu *io)
 	return iommu_extent_add(io, a->iova_base, a->len);
 }
 
-/* No-IOMMU: the IOVA is the physical address, known only from the pages. */
-static int arena_noiommu(struct mem_arena *a)
+/*
+ * No-IOMMU through iommufd: the arena is mapped into the IOAS (which pins
+ * it), and the kernel says where each page is. After the last device left
+ * (the pins went with it) and a new one came, the pages must still be where
+ * they were: buffers handed out keep their addresses.
+ */
+static int arena_pa_query(struct mem_arena *a, struct iommu *io)
 {
+	for (size_t i = 0; i < a->len / a->pgsz; i++) {
+		uint64_t iova = a->iova_base + i * a->pgsz, pa, contig;
+		int rc = io->ops->phys(io, iova, a->pgsz, &pa, &contig);
+
+		if (rc)
+			return rc;
+		if (contig < a->pgsz || pa & (a->pgsz - 1)) {
+			ZDK_ERR("no-IOMMU: hugepage %zu of the arena is not one physically "
+				"contiguous, aligned page (0x%llx, %llu bytes): the kernel "
+				"pinned it in pieces", i, (unsigned long long)pa,
+				(unsigned long long)contig);
+			return -EIO;
+		}
+		if (a->pa_known && a->pg_iova[i] != pa) {
+			ZDK_ERR("no-IOMMU: hugepage %zu of the arena moved (0x%llx -> 0x%llx) while "
+				"no device held it pinned: buffers handed out would point at the "
+				"old place; restart the process", i,
+				(unsigned long long)a->pg_iova[i], (unsigned long long)pa);
+			return -EIO;
+		}
+		a->pg_iova[i] = pa;
+	}
+	a->pa_known = true;
+	for (unsigned i = 0; i < a->nsegs; i++) {
+		a->segs[i].heap.contig = noiommu_contig;
+		a->segs[i].heap.contig_step = a->pgsz;
+	}
+	return 0;
+}
+
+static int arena_map(struct mem_arena *a, struct iommu *io);
+
+/* No-IOMMU: the IOVA is the physical address, known only from the pages. */
+static int arena_noiommu(struct mem_arena *a, struct iommu *io)
+{
+	int rc;
+
 	if (a->pgsz < (2u << 20)) {
 		ZDK_ERR("no-IOMMU mode cannot use 4 KiB pages (--no-huge): without an IOMMU the "
 			"device gets physical addresses, and only hugepages keep a buffer "
 			"physically contiguous and in place; drop --no-huge (or enable the IOMMU)");
 		return -EINVAL;
 	}
-	if (a->iova_fixed) {
+	if (a->iova_fixed && !a->pa_known) {
 		ZDK_ERR("no-IOMMU mode came up after the arena's addresses were handed out: "
 			"open the device in zdk_eal_init() (-a BDF), or pass --iommu=noiommu");
 		return -EINVAL;
 	}
-	return arena_phys(a);
+	if (!io->ops->phys)
+		return arena_phys(a);
+	if (!a->ioas_mapped) {
+		/* Any IOVA does: it only names the pinned pages. */
+		rc = arena_map(a, io);
+		if (rc)
+			return rc;
+		a->ioas_mapped = true;
+	}
+	return arena_pa_query(a, io);
 }
 
 int mem_dma_setup(struct iommu *io)
@@ -543,10 +594,14 @@ int mem_dma_setup(struct iommu *io)
 	if (!a || a->dma_mapped)
 		return 0;
 	if (io && io->ops->mode == ZDK_IOMMU_NOIOMMU) {
-		rc = arena_noiommu(a);
+		/* Through iommufd, the addresses come with the first device. */
+		if (io->ops->phys && !io->ready)
+			return 0;
+		rc = arena_noiommu(a, io);
 		if (!rc)
 			ZDK_WARN("no-IOMMU mode: devices can DMA anywhere in memory; IOVA = "
-				 "physical address");
+				 "physical address, %s", io->ops->phys ? "pinned through iommufd and "
+				 "given by IOMMU_IOAS_NOIOMMU_GET_PA" : "read from /proc/self/pagemap");
 	} else if (io && io->ready) {
 		rc = arena_map(a, io);
 		if (!rc)
@@ -580,8 +635,15 @@ void mem_dma_lost(struct iommu *io)
 {
 	struct mem_arena *a = mem_arena_g;
 
-	if (!a || !a->dma_mapped || io->ops->mode == ZDK_IOMMU_NOIOMMU)
+	if (!a || !a->dma_mapped)
 		return;
+	if (io->ops->mode == ZDK_IOMMU_NOIOMMU) {
+		/* iommufd: the IOAS keeps the mapping; the next device pins it
+		 * again and arena_pa_query() checks nothing moved. */
+		if (io->ops->phys)
+			a->dma_mapped = false;
+		return;
+	}
 	iommu_extent_del(io, a->iova_base, a->len);
 	a->dma_mapped = false; /* the IOVAs stay: iova_fixed */
 }
@@ -590,13 +652,14 @@ void mem_dma_teardown(struct iommu *io)
 {
 	struct mem_arena *a = mem_arena_g;
 
-	if (!a || !a->dma_mapped)
+	if (!a || (!a->dma_mapped && !a->ioas_mapped))
 		return;
-	if (io && io->ready && io->ops->mode != ZDK_IOMMU_NOIOMMU) {
+	if (io && (a->ioas_mapped || (io->ready && io->ops->mode != ZDK_IOMMU_NOIOMMU))) {
 		for (unsigned i = 0; i < a->nsegs; i++)
 			io->ops->unmap(io, a->iova_base + (uint64_t)(a->segs[i].va - a->base),
 				       a->segs[i].len);
 		iommu_extent_del(io, a->iova_base, a->len);
 	}
 	a->dma_mapped = false;
+	a->ioas_mapped = false;
 }

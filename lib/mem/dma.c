@@ -22,6 +22,7 @@ struct ext_map {
 	size_t len;
 	uint64_t iova;
 	uint64_t *pa; /* no-IOMMU: each page's physical address; else NULL */
+	uint64_t ioas_iova; /* no-IOMMU through iommufd: where the IOAS pins it; else 0 */
 };
 
 static struct {
@@ -187,7 +188,7 @@ uint64_t zdk_virt2iova_run(const void *va, size_t max, size_t *run)
 	return iova;
 }
 
-static int ext_insert(uintptr_t va, size_t len, uint64_t iova, uint64_t *pa)
+static int ext_insert(uintptr_t va, size_t len, uint64_t iova, uint64_t *pa, uint64_t ioas_iova)
 {
 	unsigned i;
 
@@ -202,7 +203,7 @@ static int ext_insert(uintptr_t va, size_t len, uint64_t iova, uint64_t *pa)
 	}
 	for (i = ext.n; i > 0 && ext.v[i - 1].va > va; i--)
 		ext.v[i] = ext.v[i - 1];
-	ext.v[i] = (struct ext_map){ va, len, iova, pa };
+	ext.v[i] = (struct ext_map){ va, len, iova, pa, ioas_iova };
 	ext.n++;
 	return 0;
 }
@@ -270,6 +271,55 @@ err_unlock:
 	return rc;
 }
 
+static int ext_iova_reserve(struct iommu *io, void *va, size_t len, uint64_t *iova);
+static void ext_iova_release(struct iommu *io, uint64_t iova, size_t len);
+
+/*
+ * No-IOMMU through iommufd: the range is mapped into the IOAS, which pins
+ * it, and the kernel gives each page's physical address.
+ */
+static int ext_phys_ioas(struct iommu *io, void *va, size_t len, uint64_t **pa_out,
+			 uint64_t *ioas_iova)
+{
+	size_t pgsz = page_size(), n = len / pgsz;
+	uint64_t *pa, p, contig;
+	int rc;
+
+	pa = malloc(n * sizeof(*pa));
+	if (!pa)
+		return -ENOMEM;
+	rc = ext_iova_reserve(io, va, len, ioas_iova);
+	if (rc)
+		goto err_free;
+	rc = io->ops->map(io, va, *ioas_iova, len);
+	if (rc) {
+		ZDK_ERR("zdk_dma_map(%p, %zu): pinning through iommufd failed: %s", va, len,
+			strerror(-rc));
+		goto err_release;
+	}
+	for (size_t i = 0; i < n;) {
+		rc = io->ops->phys(io, *ioas_iova + i * pgsz, (n - i) * pgsz, &p, &contig);
+		if (rc)
+			goto err_unmap;
+		for (size_t k = 0; k < contig / pgsz && i < n; k++)
+			pa[i++] = p + k * pgsz;
+		if (contig < pgsz) { /* a page always answers for itself at least */
+			rc = -EIO;
+			goto err_unmap;
+		}
+	}
+	*pa_out = pa;
+	return 0;
+
+err_unmap:
+	io->ops->unmap(io, *ioas_iova, len);
+err_release:
+	ext_iova_release(io, *ioas_iova, len);
+err_free:
+	free(pa);
+	return rc;
+}
+
 /* Reserve an IOVA for [va, va+len): the VA itself where it is free. */
 static int ext_iova_reserve(struct iommu *io, void *va, size_t len, uint64_t *iova)
 {
@@ -295,7 +345,7 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 {
 	struct iommu *io = iommu_g;
 	uintptr_t p = (uintptr_t)va;
-	uint64_t *pa = NULL;
+	uint64_t *pa = NULL, ioas_iova = 0;
 	int rc;
 
 	if (!len || (p | len) & (page_size() - 1)) {
@@ -319,7 +369,8 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 		return rc;
 	}
 	if (io->ops->mode == ZDK_IOMMU_NOIOMMU) {
-		rc = ext_phys(va, len, &pa);
+		rc = io->ops->phys ? ext_phys_ioas(io, va, len, &pa, &ioas_iova)
+				   : ext_phys(va, len, &pa);
 		if (rc)
 			return rc;
 		*iova = pa[0];
@@ -333,7 +384,7 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 			goto err_release;
 	}
 	pthread_rwlock_wrlock(&ext.lock);
-	rc = ext_overlaps(p, len) ? -EEXIST : ext_insert(p, len, *iova, pa);
+	rc = ext_overlaps(p, len) ? -EEXIST : ext_insert(p, len, *iova, pa, ioas_iova);
 	pthread_rwlock_unlock(&ext.lock);
 	if (rc)
 		goto err_unmap;
@@ -342,7 +393,12 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 err_unmap:
 	if (pa) {
 		free(pa);
-		munlock(va, len);
+		if (ioas_iova) {
+			io->ops->unmap(io, ioas_iova, len);
+			ext_iova_release(io, ioas_iova, len);
+		} else {
+			munlock(va, len);
+		}
 		return rc;
 	}
 	io->ops->unmap(io, *iova, len);
@@ -373,8 +429,14 @@ int zdk_dma_unmap(void *va, size_t len)
 	}
 	if (m.pa) {
 		free(m.pa);
-		munlock(va, len);
-		return 0;
+		if (!m.ioas_iova) {
+			munlock(va, len);
+			return 0;
+		}
+		rc = io ? io->ops->unmap(io, m.ioas_iova, len) : 0;
+		if (io)
+			ext_iova_release(io, m.ioas_iova, len);
+		return rc;
 	}
 	if (!io || !io->ready || ext.lost) {
 		if (io)
@@ -435,7 +497,10 @@ void mem_ext_release(struct iommu *io)
 	for (unsigned i = 0; i < ext.n; i++) {
 		if (ext.v[i].pa) {
 			free(ext.v[i].pa);
-			munlock((void *)ext.v[i].va, ext.v[i].len);
+			if (ext.v[i].ioas_iova && io)
+				io->ops->unmap(io, ext.v[i].ioas_iova, ext.v[i].len);
+			else if (!ext.v[i].ioas_iova)
+				munlock((void *)ext.v[i].va, ext.v[i].len);
 		} else if (io && io->ready && !ext.lost) {
 			io->ops->unmap(io, ext.v[i].iova, ext.v[i].len);
 		}

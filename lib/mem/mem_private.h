@@ -67,6 +67,10 @@ struct mem_arena {
 	bool iova_fixed;     /* IOVAs handed out: every later mapping must keep them */
 	bool dma_mapped;
 	bool by_file;        /* mapped with IOMMU_IOAS_MAP_FILE */
+	/* No-IOMMU through iommufd: the arena sits in the IOAS at iova_base
+	 * (pinned there), and pg_iova holds the kernel's physical addresses. */
+	bool ioas_mapped;
+	bool pa_known;       /* pg_iova holds physical addresses already */
 	/* Live handover: the heaps are not this process's (handed over, or
 	 * adopted and not committed yet): zdk_dma_zalloc() gives NULL. */
 	bool frozen;

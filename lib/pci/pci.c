@@ -19,22 +19,35 @@
 #include "iommu_private.h"
 #include "pci_private.h"
 #include "pci_sysfs.h"
+#include "pci_event.h"
 #include "uapi_compat.h"
 #include "zdk_log.h"
 
 #define PCI_COMMAND 0x04
 #define PCI_COMMAND_MASTER 0x4
 
-struct pci_priv {
-	struct iommu_dev_info info;
-	char cdev[32];
-	struct iommu *io;
-	int *irq_efds; /* the eventfds of zdk_pci_irq_enable() */
-	unsigned nirq;
-	int irq_type;
-};
-
 static struct zdk_pci_device *devices;
+static uint64_t next_token = 2; /* 0 and 1 name the event thread's own fds */
+
+struct zdk_pci_device *pci_dev_by_token(uint64_t token)
+{
+	for (struct zdk_pci_device *d = devices; d; d = d->next)
+		if (((struct pci_priv *)d->priv)->token == token)
+			return d;
+	return NULL;
+}
+
+bool zdk_pci_device_removed(const struct zdk_pci_device *dev)
+{
+	return __atomic_load_n(&((const struct pci_priv *)dev->priv)->removed, __ATOMIC_ACQUIRE);
+}
+
+void zdk_pci_device_on_remove(struct zdk_pci_device *dev, void (*fn)(struct zdk_pci_device *dev))
+{
+	pci_lock();
+	((struct pci_priv *)dev->priv)->on_remove = fn;
+	pci_unlock();
+}
 
 struct zdk_pci_device *zdk_pci_device_next(struct zdk_pci_device *prev)
 {
@@ -175,9 +188,14 @@ int zdk_pci_device_open(const char *bdf, struct zdk_pci_device **out)
 	}
 	/* Keep open order (BDF order at init), so drivers probe, and ports
 	 * number, in the order a user reads in zdk-devbind. */
+	pci_lock();
 	for (pp = &devices; *pp; pp = &(*pp)->next)
 		;
 	*pp = dev;
+	p->token = next_token++;
+	/* Without it the device still works; its removal just waits for us. */
+	pci_event_watch_locked(dev, p->token);
+	pci_unlock();
 	ZDK_INFO("%s (%04x:%04x) open through %s, IOMMU group %d, NUMA node %d", dev->name,
 		 dev->vendor_id, dev->device_id, p->io->ops->name, dev->iommu_group,
 		 dev->numa_node);
@@ -198,6 +216,16 @@ static void bar_unmap(struct zdk_pci_bar *bar)
 	bar->va = NULL;
 }
 
+void pci_dev_fd_close_locked(struct zdk_pci_device *dev)
+{
+	struct pci_priv *p = dev->priv;
+
+	zdk_pci_irq_disable(dev);
+	if (dev->fd >= 0)
+		iommu_dev_detach(p->io, &p->info, dev->fd);
+	dev->fd = -1;
+}
+
 void zdk_pci_device_close(struct zdk_pci_device *dev)
 {
 	struct zdk_pci_device **pp;
@@ -206,10 +234,14 @@ void zdk_pci_device_close(struct zdk_pci_device *dev)
 	if (!dev)
 		return;
 	p = dev->priv;
+	pci_lock();
+	p->on_remove = NULL; /* the driver is going: a removal now needs no hook */
+	pci_unlock();
 	if (dev->driver && dev->driver->remove)
 		dev->driver->remove(dev);
 	dev->driver = NULL;
-	zdk_pci_irq_disable(dev);
+	pci_lock();
+	pci_event_unwatch_locked(dev);
 	for (int i = 0; i < ZDK_PCI_BAR_COUNT; i++)
 		bar_unmap(&dev->bars[i]);
 	for (pp = &devices; *pp; pp = &(*pp)->next)
@@ -217,8 +249,8 @@ void zdk_pci_device_close(struct zdk_pci_device *dev)
 			*pp = dev->next;
 			break;
 		}
-	if (dev->fd >= 0)
-		iommu_dev_detach(p->io, &p->info, dev->fd);
+	pci_dev_fd_close_locked(dev);
+	pci_unlock();
 	free(dev);
 }
 
@@ -365,10 +397,126 @@ int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable)
 	return zdk_pci_cfg_write(dev, &cmd, sizeof(cmd), PCI_COMMAND);
 }
 
+/* The functions a hot reset of @dev's bus would reset, as the kernel sees them. */
+static int hot_reset_info(struct zdk_pci_device *dev, struct vfio_pci_hot_reset_info **out)
+{
+	struct vfio_pci_hot_reset_info *info;
+	uint32_t count = 8;
+	int rc;
+
+	for (;;) {
+		size_t sz = sizeof(*info) + count * sizeof(info->devices[0]);
+
+		info = calloc(1, sz);
+		if (!info)
+			return -ENOMEM;
+		info->argsz = (uint32_t)sz;
+		rc = sys_ioctl(dev->fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info);
+		if (rc != -ENOSPC || info->count <= count || info->count > 256)
+			break;
+		count = info->count;
+		free(info);
+	}
+	if (!rc && info->count > count)
+		rc = -EIO; /* the kernel answered ENOSPC with a count we cannot hold */
+	if (rc) {
+		free(info);
+		return rc;
+	}
+	*out = info;
+	return 0;
+}
+
+static void dep_name(const struct vfio_pci_dependent_device *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%04x:%02x:%02x.%x", d->segment, d->bus, d->devfn >> 3, d->devfn & 7);
+}
+
+/*
+ * A PCI hot (secondary bus) reset, for a function with no reset of its own.
+ * It resets every function on the bus, so the caller must own them all:
+ * through a cdev the kernel checks that against the iommufd (an empty group
+ * list); through groups every affected group's fd is the proof.
+ */
+static int pci_hot_reset(struct zdk_pci_device *dev)
+{
+	struct pci_priv *p = dev->priv;
+	struct vfio_pci_hot_reset_info *info;
+	struct vfio_pci_hot_reset *req = NULL;
+	char name[ZDK_PCI_ADDR_LEN], others[256] = "";
+	uint32_t nfds = 0;
+	int rc;
+
+	rc = hot_reset_info(dev, &info);
+	if (rc) {
+		ZDK_ERR("%s: no function reset (no FLR or PM reset) and no bus reset either "
+			"(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: %s)%s", dev->name, strerror(-rc),
+			rc == -ENODEV ? ": the function sits on the root bus or shares its "
+			"slot with a bridge; it cannot be reset" : "");
+		return rc == -ENODEV ? -ENOTTY : rc;
+	}
+	req = calloc(1, sizeof(*req) + info->count * sizeof(req->group_fds[0]));
+	if (!req) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < info->count; i++) {
+		const struct vfio_pci_dependent_device *d = &info->devices[i];
+		bool owned;
+
+		if (info->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) {
+			owned = d->group_id != ZDK_VFIO_PCI_DEVID_NOT_OWNED; /* the devid */
+		} else {
+			int fd = p->io ? iommu_group_fd(p->io, (int)d->group_id) : -ENOENT;
+			uint32_t k;
+
+			owned = fd >= 0;
+			for (k = 0; owned && k < nfds && req->group_fds[k] != fd; k++)
+				;
+			if (owned && k == nfds)
+				req->group_fds[nfds++] = fd;
+		}
+		if (!owned) {
+			dep_name(d, name, sizeof(name));
+			snprintf(others + strlen(others), sizeof(others) - strlen(others), "%s%s",
+				 others[0] ? ", " : "", name);
+		}
+	}
+	if (others[0] || ((info->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) &&
+			  !(info->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED))) {
+		ZDK_ERR("%s has no function reset, and a bus reset would also reset %s, which "
+			"this process does not hold: bind %s to vfio-pci and open it here too "
+			"(-a BDF), or leave the device unreset", dev->name,
+			others[0] ? others : "functions it does not hold", others[0] ? others : "them");
+		rc = -EBUSY;
+		goto out;
+	}
+	req->argsz = (uint32_t)(sizeof(*req) + nfds * sizeof(req->group_fds[0]));
+	req->count = nfds;
+	rc = sys_ioctl(dev->fd, VFIO_DEVICE_PCI_HOT_RESET, req);
+	if (rc)
+		ZDK_ERR("%s: VFIO_DEVICE_PCI_HOT_RESET failed: %s", dev->name, strerror(-rc));
+	else
+		ZDK_INFO("%s: reset through its bus (a PCI hot reset of %u function%s): it has "
+			 "no function reset", dev->name, info->count, info->count == 1 ? "" : "s");
+out:
+	free(req);
+	free(info);
+	return rc;
+}
+
 int zdk_pci_reset(struct zdk_pci_device *dev)
 {
-	int rc = sys_ioctl(dev->fd, VFIO_DEVICE_RESET, NULL);
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	int rc = sys_ioctl(dev->fd, VFIO_DEVICE_GET_INFO, &di);
 
+	if (rc) {
+		ZDK_ERR("%s: VFIO_DEVICE_GET_INFO failed: %s", dev->name, strerror(-rc));
+		return rc;
+	}
+	if (!(di.flags & VFIO_DEVICE_FLAGS_RESET))
+		return pci_hot_reset(dev);
+	rc = sys_ioctl(dev->fd, VFIO_DEVICE_RESET, NULL);
 	if (rc)
 		ZDK_ERR("%s: VFIO_DEVICE_RESET failed: %s", dev->name, strerror(-rc));
 	return rc;
@@ -487,6 +635,7 @@ void pci_close_all(void)
 {
 	while (devices)
 		zdk_pci_device_close(devices);
+	pci_event_fini();
 }
 
 /*
@@ -532,6 +681,7 @@ int pci_device_adopt(const char *bdf, int fd, struct zdk_pci_device **out)
 	}
 	p->info = (struct iommu_dev_info){ .bdf = dev->name, .group = sd.iommu_group, .cdev = p->cdev };
 	p->io = iommu_g;
+	p->req_efd = p->err_efd = -1; /* watched from pci_device_watch(), once it is ours */
 	dev->fd = fd;
 	rc = regions_read(dev);
 	if (rc) {
@@ -540,9 +690,12 @@ int pci_device_adopt(const char *bdf, int fd, struct zdk_pci_device **out)
 		goto err_free;
 	}
 	p->io->ndevs++;
+	pci_lock();
 	for (pp = &devices; *pp; pp = &(*pp)->next)
 		;
 	*pp = dev;
+	p->token = next_token++;
+	pci_unlock();
 	ZDK_INFO("%s (%04x:%04x) taken over through %s", dev->name, dev->vendor_id,
 		 dev->device_id, p->io->ops->name);
 	*out = dev;
@@ -563,6 +716,11 @@ void pci_device_release(struct zdk_pci_device *dev)
 {
 	struct pci_priv *p = dev->priv;
 
+	pci_lock();
+	p->on_remove = NULL;
+	/* The request and error eventfds are closed, the triggers left alone:
+	 * the new process has set its own. */
+	pci_event_unwatch_locked(dev);
 	for (unsigned i = 0; i < p->nirq; i++)
 		close(p->irq_efds[i]);
 	free(p->irq_efds);
@@ -570,4 +728,16 @@ void pci_device_release(struct zdk_pci_device *dev)
 	p->nirq = 0;
 	dev->driver = NULL;
 	dev->driver_data = NULL;
+	pci_unlock();
+}
+
+/* Live handover, new side, once the device is this process's: its removal events. */
+void pci_device_watch(struct zdk_pci_device *dev)
+{
+	struct pci_priv *p = dev->priv;
+
+	pci_lock();
+	if (p->req_efd < 0)
+		pci_event_watch_locked(dev, p->token);
+	pci_unlock();
 }

@@ -16,5 +16,7 @@ void pci_close_all(void);
  */
 int pci_device_adopt(const char *bdf, int fd, struct zdk_pci_device **dev);
 void pci_device_release(struct zdk_pci_device *dev);
+/* Once the takeover is committed: watch the device's request and error events. */
+void pci_device_watch(struct zdk_pci_device *dev);
 
 #endif

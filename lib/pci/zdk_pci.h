@@ -105,8 +105,53 @@ ZDK_EXPORT int zdk_pci_cfg_write(struct zdk_pci_device *dev, const void *buf, si
 /** zdk_pci_bus_master() - set or clear the command register's bus master bit. */
 ZDK_EXPORT int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable);
 
-/** zdk_pci_reset() - function reset (VFIO_DEVICE_RESET). */
+/**
+ * zdk_pci_reset() - reset the function: VFIO_DEVICE_RESET (FLR, PM or a bus
+ * reset the function has to itself), or, for a function with none of those,
+ * a PCI hot reset of its bus (VFIO_DEVICE_PCI_HOT_RESET), which resets every
+ * function there and so needs them all open in this process.
+ *
+ * Return: 0; -EBUSY when the bus holds functions this process does not;
+ * -ENOTTY when the function cannot be reset at all; another -errno.
+ */
 ZDK_EXPORT int zdk_pci_reset(struct zdk_pci_device *dev);
+
+/*
+ * Device events: the device's whole life. zdk watches every open device's
+ * VFIO request interrupt; when the kernel wants the device back (hot-unplug,
+ * or an unbind from vfio-pci), zdk stops it (its driver fails what was
+ * outstanding), makes its BARs harmless memory, closes it so the kernel's
+ * removal completes at once, and tells the callbacks. The callbacks run on
+ * zdk's event thread; they may detach the device (zdk_nvme_ctrlr_detach,
+ * zdk_eth_dev_close...) but must not block for long.
+ */
+enum zdk_pci_event {
+	ZDK_PCI_EVENT_REMOVE = 1, /* the kernel took the device back; it is stopped and closed */
+	ZDK_PCI_EVENT_ADD,        /* a function was bound to vfio-pci: it can be opened now */
+	ZDK_PCI_EVENT_ERROR,      /* the device reported an uncorrectable error (AER) */
+};
+
+typedef void (*zdk_pci_event_cb)(const char *bdf, enum zdk_pci_event event, void *arg);
+
+/**
+ * zdk_pci_event_register() - call @cb for every device event, from zdk's
+ * event thread, until zdk_pci_event_unregister() or zdk_eal_cleanup().
+ * Registering also starts listening for arrivals (ZDK_PCI_EVENT_ADD).
+ * Return: 0, -EINVAL, -ENOSPC (16 callbacks at most) or -errno.
+ */
+ZDK_EXPORT int zdk_pci_event_register(zdk_pci_event_cb cb, void *arg);
+ZDK_EXPORT void zdk_pci_event_unregister(zdk_pci_event_cb cb, void *arg);
+
+/** zdk_pci_device_removed() - the kernel has taken @dev back (see above). */
+ZDK_EXPORT bool zdk_pci_device_removed(const struct zdk_pci_device *dev);
+
+/**
+ * zdk_pci_device_on_remove() - for drivers: @fn runs on the event thread when
+ * @dev is taken away, before its BARs go and before the application hears.
+ * It must only mark the driver's queues stopped (atomics), never wait.
+ */
+ZDK_EXPORT void zdk_pci_device_on_remove(struct zdk_pci_device *dev,
+					 void (*fn)(struct zdk_pci_device *dev));
 
 enum zdk_pci_irq_type {
 	ZDK_PCI_IRQ_INTX = 0, /* VFIO_PCI_INTX_IRQ_INDEX */

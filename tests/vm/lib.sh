@@ -12,6 +12,10 @@
 #   NVME_INTEL_BDF 8086:5845 a small controller with Intel's ID (mdts=1, 2 x 16 entries)
 #   VIRTIO_T_BDFS 1af4:1000  two transitional virtio-net without ACCESS_PLATFORM,
 #                            cabled to each other (--no-iommu guest only)
+#   VIRTIO_BUS_BDFS 1af4:1041 two virtio-net without FLR on one conventional PCI
+#                            bus behind a pcie-pci-bridge (only a bus reset works)
+# QEMU's ids for buildtools/vm/qmp: nvme0 (NVME_BDF), igb0..igb3, e1000e0,
+# virtio0, virtio1, nvme1 (NVME_INTEL_BDF), vbus0, vbus1.
 # Each NIC's MAC is 52:54:00:5a:HH:PP (HH = its hub, PP = its port on the hub,
 # from 01); zdk_check_cabling verifies the slot order against it.
 #
@@ -45,8 +49,16 @@ IGB_BDFS=$(zdk_bdfs 8086:10c9)
 IGB_BDFS=${IGB_BDFS//$'\n'/ }
 E1000E_BDF=$(zdk_bdfs 8086:10d3)
 E1000E_BDF=${E1000E_BDF%%$'\n'*}
-VIRTIO_BDFS=$(zdk_bdfs 1af4:1041)
-VIRTIO_BDFS=${VIRTIO_BDFS//$'\n'/ }
+VIRTIO_BDFS=
+VIRTIO_BUS_BDFS=
+for _b in $(zdk_bdfs 1af4:1041); do # those that share their bus apart
+	_n=(/sys/bus/pci/devices/"${_b%:*}":*)
+	if [ ${#_n[@]} -gt 1 ]; then
+		VIRTIO_BUS_BDFS+="${VIRTIO_BUS_BDFS:+ }$_b"
+	else
+		VIRTIO_BDFS+="${VIRTIO_BDFS:+ }$_b"
+	fi
+done
 NVME_INTEL_BDF=$(zdk_bdfs 8086:5845)
 NVME_INTEL_BDF=${NVME_INTEL_BDF%%$'\n'*}
 VIRTIO_T_BDFS=$(zdk_bdfs 1af4:1000) # transitional; --no-iommu guest only

@@ -27,7 +27,7 @@ LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
 
 if [ "${ZDK_VM_IOMMU:-iommu}" = noiommu ]; then
-	modes=noiommu
+	modes=${VIRTIO_IOMMU_MODES:-noiommu}
 else
 	modes="iommufd type1"
 fi

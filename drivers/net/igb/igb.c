@@ -43,6 +43,8 @@ static int hw_reset(struct igb_dev *igb)
 	irqs_disable(igb);
 	igb_write(igb, IGB_RCTL, 0);
 	igb_write(igb, IGB_TCTL, 0);
+	if (zdk_pci_device_removed(igb->pci))
+		return 0; /* gone: it reads all-ones, and can DMA nowhere */
 	igb_write(igb, IGB_CTRL, igb_read(igb, IGB_CTRL) | IGB_CTRL_RST);
 	/* The datasheet asks for at least 1 ms before touching the device again. */
 	sleep_us(2000);

@@ -166,6 +166,8 @@ int virtio_pci_reset(struct virtio_pci *vp)
 	const struct timespec ms = { .tv_nsec = 1000000 };
 	uint64_t deadline = zdk_time_ns() + VIRTIO_RESET_TIMEOUT_NS;
 
+	if (zdk_pci_device_removed(vp->pdev))
+		return 0; /* gone: it reads all-ones, and can DMA nowhere */
 	/* §4.1.4.3.2: write 0, then wait until device_status reads 0. */
 	virtio_mmio_write8(&vp->common->device_status, 0);
 	while (virtio_pci_status_get(vp) != 0) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Host tests of zdk-dma-bench's statistics, table/CSV output, gnuplot
- * driving and map cache (with a fake mapper that checks every call).
+ * driving and map cache (with a fake mapper that checks every call), and
+ * the VT-d page table dump reader behind --iommu-pages.
  */
 #include <errno.h>
 #include <math.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include "../zdk_test.h"
 
+#include "iopages.h"
 #include "mapcache.h"
 #include "report.h"
 #include "stats.h"
@@ -352,7 +354,55 @@ static void test_mapcache_errors(void)
 	CU_ASSERT_EQUAL(f.live, 0);
 }
 
+/* The shape drivers/iommu/intel/debugfs.c prints (Linux 7.3). */
+static const char vtd_dump[] =
+	"Device 0000:02:00.0 @0x1234000\n"
+	"IOVA_PFN\t\tPML5E\t\t\tPML4E\t\t\tPDPE\t\t\tPDE\t\t\tPTE\n"
+	/* a 4 KiB page below the range (the MSI window stays out of it) */
+	"0x00000000fee00 |\t0x0000000000000000\t0x0000000001000003\t0x0000000002000003\t"
+	"0x0000000003000003\t0x00000000fee00003\n"
+	/* 1 GiB at 4 GiB */
+	"0x0000000100000 |\t0x0000000000000000\t0x0000000001000003\t0x0000000040000083\n"
+	/* two 2 MiB at 5 GiB */
+	"0x0000000140000 |\t0x0000000000000000\t0x0000000001000003\t0x0000000005000003\t"
+	"0x0000000080000083\n"
+	"0x0000000140200 |\t0x0000000000000000\t0x0000000001000003\t0x0000000005000003\t"
+	"0x0000000080200083\n"
+	/* a 4 KiB page right after them */
+	"0x0000000140400 |\t0x0000000000000000\t0x0000000001000003\t0x0000000005000003\t"
+	"0x0000000006000003\t0x0000000090000003\n";
+
+static void test_iopages(void)
+{
+	struct iopages p;
+	char txt[64];
+	FILE *f;
+
+	f = fmemopen((void *)vtd_dump, sizeof(vtd_dump) - 1, "r");
+	CU_ASSERT_EQUAL_FATAL(iopages_parse(f, 4ULL << 30, 2ULL << 30, &p), 0);
+	fclose(f);
+	CU_ASSERT_EQUAL(p.n1g, 1);
+	CU_ASSERT_EQUAL(p.n2m, 2);
+	CU_ASSERT_EQUAL(p.n4k, 1);
+	CU_ASSERT_EQUAL(p.bytes, (1ULL << 30) + (4ULL << 20) + 4096);
+	iopages_format(&p, txt, sizeof(txt));
+	CU_ASSERT_STRING_EQUAL(txt, "4K=1 2M=2 1G=1");
+
+	/* a range that holds only the 2 MiB pages, entered from the middle */
+	f = fmemopen((void *)vtd_dump, sizeof(vtd_dump) - 1, "r");
+	CU_ASSERT_EQUAL_FATAL(iopages_parse(f, (5ULL << 30) + 4096, (4ULL << 20) - 8192, &p), 0);
+	fclose(f);
+	CU_ASSERT_EQUAL(p.n2m, 2);
+	CU_ASSERT_EQUAL(p.n1g + p.n4k, 0);
+
+	/* not a page table dump at all */
+	f = fmemopen((void *)"DMA Remapping is not enabled on dmar0\n", 38, "r");
+	CU_ASSERT_EQUAL(iopages_parse(f, 0, 1ULL << 40, &p), -EINVAL);
+	fclose(f);
+}
+
 static const struct zdk_test tests[] = {
+	{ "VT-d page table dump", test_iopages },
 	{ "percentile", test_percentile },
 	{ "stats edges", test_stats_edges },
 	{ "format", test_format },

@@ -77,6 +77,14 @@ static const struct zdk_eth_dev_ops sw_ops = {
 
 static struct zdk_pci_device pci[2];
 
+/* lib/pci's side of a removal: the hook each port's device registered. */
+static void (*on_remove[2])(struct zdk_pci_device *dev);
+
+void zdk_pci_device_on_remove(struct zdk_pci_device *dev, void (*fn)(struct zdk_pci_device *dev))
+{
+	on_remove[dev - pci] = fn;
+}
+
 static struct zdk_eth_dev *sw_alloc(struct zdk_pci_device *p)
 {
 	struct zdk_eth_dev *dev;
@@ -153,8 +161,50 @@ static void test_lifecycle(void)
 	zdk_mbuf_pool_destroy(mp);
 }
 
+/*
+ * Issue 11: the kernel takes port 1's device back while both run. Port 1's
+ * bursts do nothing from then on (the driver is never entered again), it
+ * cannot start again, and it still stops and closes; port 0 goes on.
+ */
+static void test_removed(void)
+{
+	struct zdk_mempool *mp;
+	struct zdk_eth_dev *d[2];
+	struct zdk_mbuf *pkts[8];
+
+	memset(&calls, 0, sizeof(calls));
+	d[0] = sw_alloc(&pci[0]);
+	d[1] = sw_alloc(&pci[1]);
+	CU_ASSERT_FATAL(zdk_mbuf_pool_create("eth-rm", 256, 0, ZDK_MBUF_DEFAULT_BUF_SIZE, 0, &mp) == 0);
+	for (uint16_t port = 0; port < 2; port++) {
+		CU_ASSERT_EQUAL(zdk_eth_dev_configure(port, 1, 1, NULL), 0);
+		CU_ASSERT_EQUAL(zdk_eth_rx_queue_setup(port, 0, 64, 0, mp), 0);
+		CU_ASSERT_EQUAL(zdk_eth_tx_queue_setup(port, 0, 64, 0), 0);
+		CU_ASSERT_EQUAL(zdk_eth_dev_start(port), 0);
+		CU_ASSERT_FALSE(zdk_eth_dev_removed(port));
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(on_remove[1]);
+	on_remove[1](&pci[1]);
+	CU_ASSERT_TRUE(zdk_eth_dev_removed(1));
+	CU_ASSERT_FALSE(zdk_eth_dev_removed(0));
+	last_q = NULL;
+	CU_ASSERT_EQUAL(zdk_eth_rx_burst(1, 0, pkts, 8), 0);
+	CU_ASSERT_EQUAL(zdk_eth_tx_burst(1, 0, pkts, 8), 0); /* not taken: the caller keeps them */
+	CU_ASSERT_PTR_NULL(last_q); /* the driver was not entered */
+	CU_ASSERT_EQUAL(zdk_eth_rx_burst(0, 0, pkts, 8), 4); /* the other port goes on */
+	CU_ASSERT_EQUAL(zdk_eth_dev_stop(1), 0);
+	CU_ASSERT_EQUAL(zdk_eth_dev_start(1), -ENODEV);
+	CU_ASSERT_EQUAL(zdk_eth_dev_close(1), 0);
+	CU_ASSERT_EQUAL(zdk_eth_dev_close(0), 0);
+	CU_ASSERT_EQUAL(calls.close, 2);
+	zdk_eth_dev_release(d[0]);
+	zdk_eth_dev_release(d[1]);
+	zdk_mbuf_pool_destroy(mp);
+}
+
 static const struct zdk_test tests[] = {
 	{ "port life cycle, checks, fast path, numbering", test_lifecycle },
+	{ "a port whose device is removed", test_removed },
 	{ NULL, NULL },
 };
 

@@ -402,6 +402,22 @@ int zdk_pci_bar_map(struct zdk_pci_device *dev, int bar, void **va, size_t *len)
 	return 0;
 }
 
+/* lib/pci's removal, as the event thread drives it: tests call the hook. */
+void (*fake_pci_on_remove)(struct zdk_pci_device *dev);
+bool fake_pci_gone;
+
+void zdk_pci_device_on_remove(struct zdk_pci_device *dev, void (*fn)(struct zdk_pci_device *dev))
+{
+	(void)dev;
+	fake_pci_on_remove = fn;
+}
+
+bool zdk_pci_device_removed(const struct zdk_pci_device *dev)
+{
+	(void)dev;
+	return fake_pci_gone;
+}
+
 int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable)
 {
 	(void)dev;

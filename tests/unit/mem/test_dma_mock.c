@@ -8,6 +8,8 @@
  * and 12: IOVAs handed out before any backend could map are the ones mapped
  * later; what type1 loses with its last group is mapped again, at the same
  * IOVAs; no-IOMMU mode refuses 4 KiB pages and late physical addresses.
+ * Issue 13: no-IOMMU through iommufd pins the arena and external maps in the
+ * IOAS and hands the device the kernel's physical addresses.
  */
 #include "../zdk_test.h"
 #include <errno.h>
@@ -28,7 +30,8 @@ int mem_virt2phys(const void *va, uint64_t *pa);
 #include "../../../lib/mem/malloc.c"
 
 /* The real backends are not under test here. */
-const struct iommu_ops iommu_iommufd_ops, iommu_type1_ops, iommu_noiommu_ops;
+const struct iommu_ops iommu_iommufd_ops, iommu_type1_ops, iommu_noiommu_ops,
+	iommu_noiommu_cdev_ops;
 
 int zdk_socket_id(void)
 {
@@ -97,6 +100,41 @@ static const struct iommu_ops mock_noiommu_ops = {
 	.mode = ZDK_IOMMU_NOIOMMU,
 	.map = mock_map,
 	.unmap = mock_unmap,
+};
+
+/*
+ * No-IOMMU through iommufd: the "physical" address behind an IOAS IOVA. Each
+ * 2 MiB of a mapping lands in reversed order from 0x40000000 (so runs end
+ * at every 2 MiB), offset by mock_moved once the pages "moved".
+ */
+static uint64_t mock_moved;
+
+static int mock_phys(struct iommu *io, uint64_t iova, uint64_t len, uint64_t *pa,
+		     uint64_t *contig)
+{
+	const uint64_t huge = 2u << 20;
+
+	for (int i = ncalls - 1; i >= 0; i--) {
+		const struct call *c = &calls[i];
+		uint64_t off = iova - c->iova, slot;
+
+		if (c->op == OP_UNMAP || iova < c->iova || off >= c->len)
+			continue;
+		slot = (c->len + huge - 1) / huge - 1 - off / huge;
+		*pa = 0x40000000 + mock_moved + slot * huge + off % huge;
+		*contig = ZDK_MIN(len, huge - off % huge);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static const struct iommu_ops mock_noiommu_cdev = {
+	.name = "mock-noiommu-cdev",
+	.mode = ZDK_IOMMU_NOIOMMU,
+	.map = mock_map,
+	.map_file = mock_map_file,
+	.unmap = mock_unmap,
+	.phys = mock_phys,
 };
 
 static struct iommu *mock_create_ops(const struct iommu_ops *ops, bool ready)
@@ -459,7 +497,92 @@ static void test_runs_two_maps(void)
 	free(buf);
 }
 
+/* No-IOMMU through iommufd: nothing until a device brings the software
+ * domain; then the arena is pinned in the IOAS and the device gets the
+ * kernel's physical addresses; pages that moved while unpinned are refused. */
+static void test_noiommu_iommufd_arena(void)
+{
+	const uint64_t huge = 2u << 20;
+	struct iommu *io;
+	uint64_t ioas;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	mem_arena_g->pgsz = huge; /* 8 MiB as four "hugepages" */
+	io = mock_create_ops(&mock_noiommu_cdev, false);
+	mock_moved = 0;
+	CU_ASSERT_EQUAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL(mem_arena_g->dma_mapped, false);
+	CU_ASSERT_EQUAL(ncalls, 0);
+
+	io->ready = true; /* the first device attached */
+	CU_ASSERT_EQUAL_FATAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL(mem_arena_g->dma_mapped, true);
+	CU_ASSERT_EQUAL_FATAL(ncalls, 1); /* pinned once, the whole arena */
+	CU_ASSERT_EQUAL(calls[0].len, 8u << 20);
+	ioas = calls[0].iova;
+	/* reversed 2 MiB slots: page 0 at slot 3, page 1 at slot 2 */
+	CU_ASSERT_EQUAL(zdk_virt2iova(mem_arena_g->base), 0x40000000 + 3 * huge);
+	CU_ASSERT_EQUAL(zdk_virt2iova(mem_arena_g->base + huge + 5), 0x40000000 + 2 * huge + 5);
+	CU_ASSERT_TRUE(iova_range_contains(&(struct iova_range){ ioas, ioas + (8u << 20) - 1 }, 1,
+					   mem_arena_g->iova_base, 8u << 20));
+
+	/* the last device left and a new one came: same pages, same addresses */
+	io->ready = false;
+	mem_dma_lost(io);
+	io->ready = true;
+	CU_ASSERT_EQUAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL(ncalls, 1); /* the IOAS kept the mapping */
+	CU_ASSERT_EQUAL(zdk_virt2iova(mem_arena_g->base), 0x40000000 + 3 * huge);
+
+	/* ...but pages that moved in between would strand every buffer */
+	io->ready = false;
+	mem_dma_lost(io);
+	io->ready = true;
+	mock_moved = 64 * huge;
+	CU_ASSERT_EQUAL(mem_dma_setup(io), -EIO);
+	mock_moved = 0;
+
+	mock_destroy(io);
+	CU_ASSERT_EQUAL(ncalls, 2);
+	CU_ASSERT_EQUAL(calls[1].op, OP_UNMAP);
+	CU_ASSERT_EQUAL(calls[1].iova, ioas);
+}
+
+static void test_noiommu_iommufd_external(void)
+{
+	const uint64_t huge = 2u << 20;
+	struct iommu *io;
+	uint64_t iova, ioas;
+	char *buf = NULL;
+	size_t run;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	mem_arena_g->pgsz = huge;
+	io = mock_create_ops(&mock_noiommu_cdev, true);
+	CU_ASSERT_EQUAL_FATAL(mem_dma_setup(io), 0);
+	CU_ASSERT_EQUAL_FATAL(posix_memalign((void **)&buf, huge, 2 * huge), 0);
+	ncalls = 0;
+	CU_ASSERT_EQUAL_FATAL(zdk_dma_map(buf, 2 * huge, &iova), 0);
+	CU_ASSERT_EQUAL_FATAL(ncalls, 1); /* pinned through the IOAS, no mlock */
+	ioas = calls[0].iova;
+	CU_ASSERT_EQUAL(iova, 0x40000000 + huge); /* its first 2 MiB went to slot 1 */
+	/* a run stops where the physical pages stop following each other */
+	CU_ASSERT_EQUAL(zdk_virt2iova_run(buf + huge - 4096, 2 * 4096, &run),
+			0x40000000 + 2 * huge - 4096);
+	CU_ASSERT_EQUAL(run, 4096);
+	CU_ASSERT_EQUAL(zdk_virt2iova(buf + huge), 0x40000000);
+	CU_ASSERT_EQUAL(zdk_dma_unmap(buf, 2 * huge), 0);
+	CU_ASSERT_EQUAL_FATAL(ncalls, 2);
+	CU_ASSERT_EQUAL(calls[1].op, OP_UNMAP);
+	CU_ASSERT_EQUAL(calls[1].iova, ioas);
+	CU_ASSERT_EQUAL(zdk_virt2iova(buf), ZDK_BAD_IOVA);
+	mock_destroy(io);
+	free(buf);
+}
+
 static const struct zdk_test tests[] = {
+	{ "no-IOMMU through iommufd: the arena", test_noiommu_iommufd_arena },
+	{ "no-IOMMU through iommufd: external memory", test_noiommu_iommufd_external },
 	{ "contiguous runs, no-IOMMU pages scattered", test_runs_noiommu },
 	{ "contiguous runs: arena, and two maps side by side", test_runs_two_maps },
 	{ "arena mapped by file", test_arena_by_file },

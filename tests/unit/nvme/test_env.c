@@ -365,6 +365,15 @@ int zdk_pci_bar_map(struct zdk_pci_device *dev, int bar, void **va, size_t *len)
 	return 0;
 }
 
+/* The driver's removal hook: a test calls it as lib/pci's event thread would. */
+void (*test_on_remove)(struct zdk_pci_device *dev);
+
+void zdk_pci_device_on_remove(struct zdk_pci_device *dev, void (*fn)(struct zdk_pci_device *dev))
+{
+	(void)dev;
+	test_on_remove = fn;
+}
+
 int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable)
 {
 	(void)dev;

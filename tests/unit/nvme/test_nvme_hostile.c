@@ -5,7 +5,7 @@
  * Delete SQ/CQ that fail, a reset from another thread under I/O, Identify
  * values out of range, a slow shutdown, a small BAR0, and a controller
  * driven by a random byte stream (mangled completions, Identify data,
- * register values). The driver must never complete a command twice or
+ * register values), and a controller taken away under I/O (issue 11). The driver must never complete a command twice or
  * complete the wrong one, never touch memory outside its arrays or the
  * command's buffer, and never free memory the controller may still write.
  */
@@ -372,7 +372,61 @@ static void test_hostile_device(void)
 	test_dma_live = 0; /* queue memory kept on purpose where a deletion failed */
 }
 
+/*
+ * Issue 11: the kernel takes the controller back while commands are in the
+ * queue. lib/pci's event thread runs the driver's hook, then replaces BAR0
+ * with memory reading all-ones. Every outstanding command, and any submitted
+ * afterwards, completes once with ZDK_NVME_STATUS_REMOVED within one slow-
+ * path period; freeing the qpair and the controller neither waits on the
+ * absent device nor leaks.
+ */
+static void test_removed_under_io(void)
+{
+	struct zdk_pci_device dev = { .name = "fake" };
+	struct zdk_nvme_qpair *qp;
+	struct done d[9] = { 0 };
+	const struct zdk_nvme_ns *ns;
+	uint64_t t0;
+	uint8_t *buf;
+	int polls = 0;
+
+	setup_with(NULL);
+	ns = zdk_nvme_ns_get(ctrlr, 1);
+	CU_ASSERT_FATAL(zdk_nvme_qpair_alloc(ctrlr, NULL, &qp) == 0);
+	buf = zdk_dma_zalloc(8 * PG, PG, -1, NULL);
+	fake.hold = true; /* fetched by nobody: all eight stay outstanding */
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT_FATAL(zdk_nvme_ns_read(ns, qp, buf + i * PG, (uint64_t)i * 8, 8, done_cb,
+						 &d[i]) == 0);
+	dev.driver_data = ctrlr;
+	nvme_pci_removed(&dev);
+	CU_ASSERT(zdk_nvme_ctrlr_removed(ctrlr));
+	memset(fake.bar, 0xff, sizeof(fake.bar)); /* what lib/pci leaves in its place */
+	test_fake = NULL;
+	while (zdk_nvme_qpair_outstanding(qp) && polls++ <= 2 * NVME_TICK_POLLS)
+		zdk_nvme_qpair_poll(qp, 0);
+	CU_ASSERT(polls <= NVME_TICK_POLLS + 1);
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT(d[i].calls == 1 && d[i].status == ZDK_NVME_STATUS_REMOVED);
+	/* a command submitted after the removal fails the same way */
+	CU_ASSERT(zdk_nvme_ns_read(ns, qp, buf, 0, 8, done_cb, &d[8]) == 0);
+	for (polls = 0; !d[8].calls && polls <= 2 * NVME_TICK_POLLS; polls++)
+		zdk_nvme_qpair_poll(qp, 0);
+	CU_ASSERT(d[8].calls == 1 && d[8].status == ZDK_NVME_STATUS_REMOVED);
+	for (int i = 0; i < 9; i++)
+		CU_ASSERT(d[i].calls == 1); /* once, never again */
+	t0 = test_tsc;
+	zdk_nvme_qpair_free(qp);
+	nvme_ctrlr_destroy(ctrlr);
+	ctrlr = NULL;
+	CU_ASSERT(test_tsc - t0 < 1000000000ULL); /* no shutdown wait on a device that is gone */
+	zdk_dma_free(buf);
+	fake_nvme_fini(&fake);
+	CU_ASSERT(test_dma_live == 0);
+}
+
 static const struct zdk_test tests[] = {
+	{ "controller removed under I/O", test_removed_under_io },
 	{ "duplicate completion after a resubmit", test_dup_after_resubmit },
 	{ "qpair free when Delete SQ/CQ fails", test_free_failed_delete },
 	{ "reset from another thread under I/O", test_reset_from_thread },
