@@ -246,7 +246,9 @@ static int worker_run(void *arg)
 {
 	struct worker *w = arg;
 	bool is_main = w->lcore == zdk_lcore_main();
-	uint64_t now, next_line = t_start + tsc_hz, last_ios = 0, last_tsc = t_start, next_ho = 0;
+	/* After a takeover t_start is the first process's: lines go on from now. */
+	uint64_t now = zdk_rdtsc(), next_line = ZDK_MAX(t_start, now) + tsc_hz, last_ios = 0;
+	uint64_t last_tsc = ZDK_MAX(t_start, now), next_ho = 0;
 
 	/* Tasks a handover brought in flight complete through perf_ho's handler. */
 	for (unsigned i = 0; i < w->nnc; i++)
