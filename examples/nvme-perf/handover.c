@@ -385,49 +385,54 @@ static int restore(const struct ho_head *hd, const uint8_t *p, const uint8_t *en
 
 int perf_ho_restore(void)
 {
-	const struct ho_head *hd;
-	struct ho_head head;
+	bool live = zdk_handover_mode(ho) == ZDK_HANDOVER_LIVE;
+	struct ho_head hd;
 	const void *app;
 	size_t len;
-	bool live = zdk_handover_mode(ho) == ZDK_HANDOVER_LIVE;
-	double pause;
-	int rc;
+	int rc = -EINVAL;
 
 	if (zdk_lcore_count() != 1) {
 		fprintf(stderr, "--takeover: run nvme-perf on one lcore (-l N)\n");
-		return -EINVAL;
+		goto err_drop;
 	}
 	rc = zdk_handover_app_get(ho, &app, &len);
-	if (rc || len < sizeof(head) || ((const struct ho_head *)app)->magic != APP_MAGIC ||
+	if (rc || len < sizeof(hd) || ((const struct ho_head *)app)->magic != APP_MAGIC ||
 	    ((const struct ho_head *)app)->version != APP_VERSION) {
 		fprintf(stderr, "--takeover: the old process is not an nvme-perf of this version\n");
-		return -EPROTO;
+		rc = -EPROTO;
+		goto err_drop;
 	}
-	memcpy(&head, app, sizeof(head));
-	hd = &head;
-	rc = restore(hd, (const uint8_t *)app + sizeof(head), (const uint8_t *)app + len, live);
+	memcpy(&hd, app, sizeof(hd));
+	rc = restore(&hd, (const uint8_t *)app + sizeof(hd), (const uint8_t *)app + len, live);
 	if (rc) {
 		fprintf(stderr, "--takeover: the workload does not fit this process (%s)\n",
 			strerror(-rc));
-		return rc;
+		goto err_drop;
 	}
 	/* The old process's socket, to hand over again with no gap; or our own. */
 	if (zdk_handover_listener_adopt(ho, &listener) == 0) {
 		if (!cfg.ho_listen)
 			cfg.ho_listen = "(the old process's)";
 	} else if (cfg.ho_listen && (rc = perf_ho_listen()) != 0) {
-		return rc;
+		goto err_drop;
 	}
 	rc = zdk_handover_commit(ho);
 	if (rc)
-		return rc;
+		return rc; /* it dropped what it took: zdk_eal_cleanup() is safe */
 	/* Submission resumes here: on the first poll, and with each inherited completion. */
-	pause = (double)(zdk_time_ns() - hd->t_stop_ns) / 1000.0;
 	fprintf(stderr, "handover: mode=%s pause_us=%.1f inherited=%u old_pid=%d\n",
-		live ? "live" : "reset", pause, live ? hd->inflight : 0, zdk_handover_pid(ho));
+		live ? "live" : "reset", (double)(zdk_time_ns() - hd.t_stop_ns) / 1000.0,
+		live ? hd.inflight : 0, zdk_handover_pid(ho));
 	zdk_handover_close(ho);
 	ho = NULL;
 	return 0;
+
+err_drop:
+	/* Not committed: drop the takeover now (the old process resumes), before
+	 * zdk_eal_cleanup() could touch what is still the old one's. */
+	zdk_handover_close(ho);
+	ho = NULL;
+	return rc;
 }
 
 /* Every block written in the run read back and checked, then the controllers' counters. */

@@ -78,12 +78,19 @@ void *zdk_dma_zalloc(size_t size, size_t align, int socket, uint64_t *iova)
 
 void zdk_dma_free(void *va)
 {
-	if (!va)
+	struct mem_arena *a = mem_arena_g;
+
+	/* No arena (zdk_eal_cleanup() ran, or a takeover was dropped): nothing to free. */
+	if (!va || !a)
 		return;
 	/* Handed over: the blocks are the new process's now. */
-	if (mem_arena_g && mem_arena_g->frozen) {
-		if (!mem_arena_g->released)
+	if (a->frozen) {
+		if (!a->released)
 			ZDK_ERR("zdk_dma_free(%p) before zdk_handover_commit(): ignored", va);
+		return;
+	}
+	if ((char *)va < a->base + sizeof(struct mem_elem) || (char *)va >= a->base + a->len) {
+		ZDK_ERR("zdk_dma_free(%p): not arena memory (a zdk_dma_zalloc() buffer)", va);
 		return;
 	}
 	if (!heap_of(va)) {
