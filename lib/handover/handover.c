@@ -741,6 +741,9 @@ int zdk_handover_connect(const char *path, const struct zdk_handover_opts *opts,
 		rc = addr_of(path, &a);
 	if (rc)
 		return rc;
+	/* What need not wait for the state happens before the old process stops:
+	 * the TSC calibration (20 ms) would otherwise be part of the pause. */
+	zdk_tsc_hz();
 	sock = sys_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return sock;
