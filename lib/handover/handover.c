@@ -27,56 +27,9 @@
 #include <unistd.h>
 
 #define ZDK_LOG_COMPONENT "handover"
-#include "handover.h"
+#include "handover_private.h"
 #include "sys.h"
 #include "zdk_log.h"
-
-enum { MSG_HELLO = 1, MSG_STATE = 2, MSG_READY = 3, MSG_GO = 4 };
-#define MSG_HDR 8
-#define TIMEOUT_MS_DEFAULT 30000
-#define RESET_GO_EXTRA_MS 60000 /* the old process shuts its controllers down first */
-/* The "handover" section: the listener and the old process. */
-#define SECT_SELF "handover"
-#define SECT_APP "app"
-
-struct zdk_handover_listener {
-	int fd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct zdk_handover_opts opts;
-	bool passed; /* went to a new process with a handover: not unlinked here */
-};
-
-enum ho_state {
-	HO_OPEN,      /* connected, nothing sent */
-	HO_EXPORTED,  /* old: providers exported (resume on failure) */
-	HO_RESET_GO,  /* old, reset: GO goes out at close, after zdk_eal_cleanup() */
-	HO_DONE,      /* old: handed over; new: committed */
-	HO_IMPORTED,  /* new: providers imported (abort on failure) */
-	HO_FAILED,    /* new: told the old one it will not take over */
-};
-
-struct zdk_handover {
-	int sock;
-	bool old_side;
-	int peer_pid;
-	struct zdk_handover_opts opts;
-	enum ho_state state;
-	enum zdk_handover_mode mode;
-	char why[256];
-	/* old side */
-	struct zdk_handover_listener *listener;
-	struct handover_builder b;
-	void *app;
-	size_t app_len;
-	unsigned nexported; /* providers whose export ran */
-	/* new side */
-	struct hwriter blob;
-	struct handover_blob parsed;
-	int fds[HANDOVER_MAX_FDS];
-	unsigned nfds;
-	int listener_fd;
-	unsigned nimported;
-};
 
 static struct handover_provider *providers;
 
@@ -100,20 +53,6 @@ static struct handover_provider *provider_at(unsigned i)
 	return p;
 }
 
-static int opts_take(struct zdk_handover_opts *o, const struct zdk_handover_opts *in)
-{
-	memset(o, 0, sizeof(*o));
-	o->size = sizeof(*o);
-	if (in && zdk_opts_copy(o, sizeof(*o), in, in->size)) {
-		ZDK_ERR("zdk_handover_opts.size is %zu, this zdk knows %zu bytes: set it to "
-			"sizeof(struct zdk_handover_opts)", in->size, sizeof(*o));
-		return -EINVAL;
-	}
-	if (!o->timeout_ms)
-		o->timeout_ms = TIMEOUT_MS_DEFAULT;
-	return 0;
-}
-
 bool handover_provider_known(const char *name)
 {
 	for (struct handover_provider *p = providers; p; p = p->next)
@@ -130,302 +69,6 @@ uint32_t handover_nfds(const struct zdk_handover *h)
 uint32_t handover_timeout_ms(const struct zdk_handover *h)
 {
 	return h->opts.timeout_ms;
-}
-
-static int wait_io(int fd, short ev, uint64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = ev };
-	uint64_t now = zdk_time_ns();
-	int rc;
-
-	if (now >= deadline)
-		return -ETIMEDOUT;
-	rc = sys_poll(&p, 1, (int)((deadline - now + 999999) / 1000000));
-	if (rc < 0)
-		return rc;
-	if (rc == 0)
-		return -ETIMEDOUT;
-	return 0;
-}
-
-static uint64_t deadline_in(uint32_t ms)
-{
-	return zdk_time_ns() + (uint64_t)ms * 1000000;
-}
-
-/* Send all of @iov's bytes; @fds ride on the first byte. */
-static int send_msg(int sock, uint32_t type, const void *p, size_t len, const int *fds,
-		    unsigned nfds, uint64_t deadline)
-{
-	uint8_t hdr[MSG_HDR];
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * HANDOVER_MAX_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	size_t sent = 0, total = MSG_HDR + len;
-
-	for (unsigned i = 0; i < 4; i++) {
-		hdr[i] = (uint8_t)(type >> (8 * i));
-		hdr[4 + i] = (uint8_t)((uint32_t)len >> (8 * i));
-	}
-	while (sent < total) {
-		struct iovec iov[2];
-		struct msghdr m = { .msg_iov = iov };
-		ssize_t n;
-		int rc;
-
-		if (sent < MSG_HDR) {
-			iov[m.msg_iovlen++] = (struct iovec){ hdr + sent, MSG_HDR - sent };
-			if (len)
-				iov[m.msg_iovlen++] = (struct iovec){ (void *)p, len };
-		} else {
-			iov[m.msg_iovlen++] = (struct iovec){ (uint8_t *)p + sent - MSG_HDR, total - sent };
-		}
-		if (sent == 0 && nfds) {
-			struct cmsghdr *c;
-
-			memset(&ctl, 0, sizeof(ctl));
-			m.msg_control = ctl.buf;
-			m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			c = CMSG_FIRSTHDR(&m);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-		}
-		n = sys_sendmsg(sock, &m, MSG_NOSIGNAL);
-		if (n == -EAGAIN) {
-			rc = wait_io(sock, POLLOUT, deadline);
-			if (rc)
-				return rc;
-			continue;
-		}
-		if (n < 0)
-			return (int)n;
-		sent += (size_t)n;
-	}
-	return 0;
-}
-
-/* Keep the fds that came with a read; more than the blob may name is an error. */
-static int take_fds(struct zdk_handover *h, struct msghdr *m)
-{
-	int rc = (m->msg_flags & MSG_CTRUNC) ? -EBADMSG : 0;
-
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		unsigned n;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		for (unsigned i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (h->nfds < HANDOVER_MAX_FDS) {
-				h->fds[h->nfds++] = fd;
-			} else {
-				close(fd);
-				rc = -EBADMSG;
-			}
-		}
-	}
-	return rc;
-}
-
-/* Read exactly @len bytes; 0 bytes at the start is -ECONNRESET (peer gone). */
-static int recv_exact(struct zdk_handover *h, void *buf, size_t len, uint64_t deadline)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * HANDOVER_MAX_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	size_t got = 0;
-
-	while (got < len) {
-		struct iovec iov = { (uint8_t *)buf + got, len - got };
-		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-				    .msg_controllen = sizeof(ctl.buf) };
-		ssize_t n = sys_recvmsg(h->sock, &m, MSG_CMSG_CLOEXEC);
-		int rc;
-
-		if (n == -EAGAIN) {
-			rc = wait_io(h->sock, POLLIN, deadline);
-			if (rc)
-				return rc;
-			continue;
-		}
-		if (n < 0)
-			return (int)n;
-		if (n == 0)
-			return -ECONNRESET;
-		rc = take_fds(h, &m);
-		if (rc)
-			return rc;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
-/* The next message's header; a message of another type than @want is -EPROTO. */
-static int recv_hdr(struct zdk_handover *h, uint32_t want, uint32_t *len, uint64_t deadline)
-{
-	uint8_t hdr[MSG_HDR];
-	uint32_t type = 0;
-	int rc = recv_exact(h, hdr, MSG_HDR, deadline);
-
-	if (rc)
-		return rc;
-	*len = 0;
-	for (unsigned i = 0; i < 4; i++) {
-		type |= (uint32_t)hdr[i] << (8 * i);
-		*len |= (uint32_t)hdr[4 + i] << (8 * i);
-	}
-	if (type != want) {
-		ZDK_ERR("handover: the peer sent message %u where %u was due", type, want);
-		return -EPROTO;
-	}
-	return 0;
-}
-
-static int send_status(struct zdk_handover *h, uint32_t type, int32_t status)
-{
-	uint8_t b[4];
-
-	for (unsigned i = 0; i < 4; i++)
-		b[i] = (uint8_t)((uint32_t)status >> (8 * i));
-	return send_msg(h->sock, type, b, type == MSG_GO ? 0 : 4, NULL, 0,
-			deadline_in(h->opts.timeout_ms));
-}
-
-/* READY or GO: the peer's status (READY), 0 for GO. */
-static int recv_status(struct zdk_handover *h, uint32_t type, int32_t *status, uint32_t ms)
-{
-	uint64_t deadline = deadline_in(ms);
-	uint8_t b[4] = { 0 };
-	uint32_t len;
-	int rc = recv_hdr(h, type, &len, deadline);
-
-	if (rc)
-		return rc;
-	if (len != (type == MSG_GO ? 0u : 4u))
-		return -EPROTO;
-	rc = len ? recv_exact(h, b, 4, deadline) : 0;
-	*status = (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-			    (uint32_t)b[3] << 24);
-	return rc;
-}
-
-/* Serve only our own user, or be served only by it (root may serve anyone's). */
-static int peer_check(struct zdk_handover *h)
-{
-	struct ucred cr;
-	unsigned len = sizeof(cr);
-	int rc = sys_getsockopt(h->sock, SOL_SOCKET, SO_PEERCRED, &cr, &len);
-
-	if (rc)
-		return rc;
-	h->peer_pid = cr.pid;
-	if (cr.uid != geteuid() && cr.uid != 0 && geteuid() != 0) {
-		ZDK_ERR("handover: process %d belongs to uid %u, not %u: refused", cr.pid, cr.uid,
-			geteuid());
-		return -EPERM;
-	}
-	return 0;
-}
-
-static int addr_of(const char *path, struct sockaddr_un *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	if (!path || !path[0] || strlen(path) >= sizeof(a->sun_path)) {
-		ZDK_ERR("handover socket path '%s': give a path of 1 to %zu bytes", path ? path : "",
-			sizeof(a->sun_path) - 1);
-		return -EINVAL;
-	}
-	memcpy(a->sun_path, path, strlen(path));
-	return 0;
-}
-
-/* A socket file nobody listens on is stale (a crash): replace it. */
-static int unlink_stale(const char *path, const struct sockaddr_un *a)
-{
-	int fd = sys_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
-
-	if (fd < 0)
-		return fd;
-	rc = sys_connect(fd, (const struct sockaddr *)a, sizeof(*a));
-	close(fd);
-	if (rc == 0) {
-		ZDK_ERR("handover socket %s: another process listens there: give this one "
-			"another path", path);
-		return -EADDRINUSE;
-	}
-	if (rc == -ECONNREFUSED)
-		unlink(path);
-	return 0;
-}
-
-int zdk_handover_listen(const char *path, const struct zdk_handover_opts *opts,
-			struct zdk_handover_listener **out)
-{
-	struct zdk_handover_listener *l;
-	struct sockaddr_un a;
-	mode_t old_mask;
-	int rc;
-
-	rc = addr_of(path, &a);
-	if (rc)
-		return rc;
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	rc = opts_take(&l->opts, opts);
-	if (rc)
-		goto err_free;
-	memcpy(l->path, a.sun_path, sizeof(l->path));
-	rc = unlink_stale(path, &a);
-	if (rc)
-		goto err_free;
-	l->fd = sys_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (l->fd < 0) {
-		rc = l->fd;
-		goto err_free;
-	}
-	/* Only this user may connect to it. */
-	old_mask = umask(0177);
-	rc = sys_bind(l->fd, (struct sockaddr *)&a, sizeof(a));
-	umask(old_mask);
-	if (!rc)
-		rc = sys_listen(l->fd, 4);
-	if (rc) {
-		ZDK_ERR("cannot listen on %s: %s", path, strerror(-rc));
-		goto err_close;
-	}
-	ZDK_INFO("handover: listening on %s", path);
-	*out = l;
-	return 0;
-
-err_close:
-	close(l->fd);
-err_free:
-	free(l);
-	return rc;
-}
-
-int zdk_handover_listener_fd(const struct zdk_handover_listener *l)
-{
-	return l->fd;
-}
-
-void zdk_handover_listener_close(struct zdk_handover_listener *l)
-{
-	if (!l)
-		return;
-	close(l->fd);
-	if (!l->passed && l->path[0])
-		unlink(l->path);
-	free(l);
 }
 
 static struct zdk_handover *ho_new(int sock, bool old_side, const struct zdk_handover_opts *o)
@@ -446,12 +89,12 @@ static int hello_check(struct zdk_handover *h, uint64_t deadline)
 	uint8_t b[8];
 	uint32_t len;
 	uint16_t major;
-	int rc = recv_hdr(h, MSG_HELLO, &len, deadline);
+	int rc = ho_recv_hdr(h, MSG_HELLO, &len, deadline);
 
 	if (!rc && len != sizeof(b))
 		rc = -EPROTO;
 	if (!rc)
-		rc = recv_exact(h, b, sizeof(b), deadline);
+		rc = ho_recv_exact(h, b, sizeof(b), deadline);
 	if (rc)
 		return rc;
 	major = (uint16_t)(b[0] | b[1] << 8);
@@ -477,9 +120,9 @@ int zdk_handover_accept(struct zdk_handover_listener *l, struct zdk_handover **o
 		return -ENOMEM;
 	}
 	h->listener = l;
-	rc = peer_check(h);
+	rc = ho_peer_check(h);
 	if (!rc)
-		rc = hello_check(h, deadline_in(h->opts.timeout_ms));
+		rc = hello_check(h, ho_deadline_in(h->opts.timeout_ms));
 	if (rc) {
 		ZDK_WARN("handover: a connection on %s was dropped: %s", l->path, strerror(-rc));
 		close(sock);
@@ -622,12 +265,12 @@ int zdk_handover_send(struct zdk_handover *h)
 		return rc;
 	}
 	h->state = HO_EXPORTED;
-	rc = send_msg(h->sock, MSG_STATE, blob.buf, blob.len, h->b.fds, h->b.nfds,
-		      deadline_in(h->opts.timeout_ms));
+	rc = ho_send_msg(h->sock, MSG_STATE, blob.buf, blob.len, h->b.fds, h->b.nfds,
+		      ho_deadline_in(h->opts.timeout_ms));
 	hw_free(&blob);
 	if (rc)
 		return send_failed(h, "sending the state", rc);
-	rc = recv_status(h, MSG_READY, &status, h->opts.timeout_ms);
+	rc = ho_recv_status(h, MSG_READY, &status, h->opts.timeout_ms);
 	if (rc)
 		return send_failed(h, "waiting for it to be ready", rc);
 	if (status < 0)
@@ -645,7 +288,7 @@ int zdk_handover_send(struct zdk_handover *h)
 	/* From here on this process must not touch what it handed over. */
 	release_all(h);
 	h->state = HO_DONE;
-	rc = send_status(h, MSG_GO, 0);
+	rc = ho_send_status(h, MSG_GO, 0);
 	if (rc)
 		ZDK_ERR("handover: process %d was ready but cannot be told to go (%s): the "
 			"devices are left as they are, and the next start resets them", h->peer_pid,
@@ -675,7 +318,7 @@ static int refuse(struct zdk_handover *h, int rc)
 {
 	abort_all(h);
 	if (h->state != HO_FAILED && h->state != HO_DONE)
-		send_status(h, MSG_READY, rc < 0 ? rc : -EPROTO);
+		ho_send_status(h, MSG_READY, rc < 0 ? rc : -EPROTO);
 	h->state = HO_FAILED;
 	return rc;
 }
@@ -702,9 +345,9 @@ static int self_parse(struct zdk_handover *h)
 
 static int state_recv(struct zdk_handover *h)
 {
-	uint64_t deadline = deadline_in(h->opts.timeout_ms);
+	uint64_t deadline = ho_deadline_in(h->opts.timeout_ms);
 	uint32_t len;
-	int rc = recv_hdr(h, MSG_STATE, &len, deadline);
+	int rc = ho_recv_hdr(h, MSG_STATE, &len, deadline);
 
 	if (rc)
 		return rc;
@@ -716,7 +359,7 @@ static int state_recv(struct zdk_handover *h)
 	if (!h->blob.buf)
 		return -ENOMEM;
 	h->blob.len = h->blob.cap = len;
-	rc = recv_exact(h, h->blob.buf, len, deadline);
+	rc = ho_recv_exact(h, h->blob.buf, len, deadline);
 	if (rc)
 		return rc;
 	rc = handover_blob_parse(h->blob.buf, len, h->nfds, &h->parsed);
@@ -736,9 +379,9 @@ int zdk_handover_connect(const char *path, const struct zdk_handover_opts *opts,
 	uint32_t pid = (uint32_t)getpid();
 	int sock, rc;
 
-	rc = opts_take(&o, opts);
+	rc = ho_opts_take(&o, opts);
 	if (!rc)
-		rc = addr_of(path, &a);
+		rc = ho_addr_of(path, &a);
 	if (rc)
 		return rc;
 	/* What need not wait for the state happens before the old process stops:
@@ -762,10 +405,10 @@ int zdk_handover_connect(const char *path, const struct zdk_handover_opts *opts,
 		return -ENOMEM;
 	}
 	memcpy(hello + 4, &pid, 4);
-	rc = peer_check(h);
+	rc = ho_peer_check(h);
 	if (!rc)
-		rc = send_msg(sock, MSG_HELLO, hello, sizeof(hello), NULL, 0,
-			      deadline_in(o.timeout_ms));
+		rc = ho_send_msg(sock, MSG_HELLO, hello, sizeof(hello), NULL, 0,
+			      ho_deadline_in(o.timeout_ms));
 	if (!rc)
 		rc = state_recv(h);
 	if (rc) {
@@ -858,9 +501,9 @@ int handover_reset_wait_go(struct zdk_handover *h)
 
 	if (h->old_side || h->state != HO_OPEN || h->mode != ZDK_HANDOVER_RESET)
 		return -EINVAL;
-	rc = send_status(h, MSG_READY, 0);
+	rc = ho_send_status(h, MSG_READY, 0);
 	if (!rc)
-		rc = recv_status(h, MSG_GO, &status, h->opts.timeout_ms + RESET_GO_EXTRA_MS);
+		rc = ho_recv_status(h, MSG_GO, &status, h->opts.timeout_ms + RESET_GO_EXTRA_MS);
 	h->state = rc ? HO_FAILED : HO_DONE;
 	if (rc)
 		ZDK_ERR("handover: process %d did not close its devices (%s): if it is gone, "
@@ -883,9 +526,9 @@ int zdk_handover_commit(struct zdk_handover *h)
 		rc = p->ready ? p->ready() : 0;
 	if (rc)
 		return refuse(h, rc);
-	rc = send_status(h, MSG_READY, 0);
+	rc = ho_send_status(h, MSG_READY, 0);
 	if (!rc)
-		rc = recv_status(h, MSG_GO, &status, h->opts.timeout_ms);
+		rc = ho_recv_status(h, MSG_GO, &status, h->opts.timeout_ms);
 	if (rc) {
 		ZDK_ERR("handover: process %d did not let go (%s): nothing is taken over", h->peer_pid,
 			strerror(-rc));
@@ -902,34 +545,12 @@ int zdk_handover_commit(struct zdk_handover *h)
 	return 0;
 }
 
-int zdk_handover_listener_adopt(struct zdk_handover *h, struct zdk_handover_listener **out)
-{
-	struct zdk_handover_listener *l;
-	struct sockaddr_un a;
-	unsigned len = sizeof(a);
-
-	if (!h || h->old_side || h->listener_fd < 0)
-		return -ENOENT;
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	memset(&a, 0, sizeof(a));
-	if (getsockname(h->listener_fd, (struct sockaddr *)&a, (socklen_t *)&len) == 0)
-		memcpy(l->path, a.sun_path, sizeof(l->path) - 1);
-	l->fd = h->listener_fd;
-	l->opts = h->opts; /* this process's, from zdk_handover_connect() */
-	fcntl(l->fd, F_SETFL, O_NONBLOCK);
-	h->listener_fd = -1;
-	*out = l;
-	return 0;
-}
-
 void zdk_handover_close(struct zdk_handover *h)
 {
 	if (!h)
 		return;
 	if (h->old_side && h->state == HO_RESET_GO) {
-		if (send_status(h, MSG_GO, 0) == 0)
+		if (ho_send_status(h, MSG_GO, 0) == 0)
 			ZDK_NOTICE("handover: process %d may start", h->peer_pid);
 	} else if (h->old_side && h->state == HO_EXPORTED) {
 		resume_all(h);
