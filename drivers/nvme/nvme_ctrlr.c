@@ -69,6 +69,7 @@ static int ctrlr_enable(struct zdk_nvme_ctrlr *c)
 	uint32_t aq = NVME_ADMIN_ENTRIES - 1;
 
 	nvme_qpair_ring_reset(&c->admin);
+	c->nr_enables++;
 	nvme_reg_write32(c, ZDK_NVME_REG_AQA, aq << 16 | aq);
 	nvme_reg_write64(c, ZDK_NVME_REG_ASQ, c->admin.sq_iova);
 	nvme_reg_write64(c, ZDK_NVME_REG_ACQ, c->admin.cq_iova);
@@ -197,6 +198,7 @@ int nvme_ctrlr_reset_locked(struct zdk_nvme_ctrlr *c)
 	for (struct nvme_qpair *q = c->qpairs; q; q = q->next)
 		nvme_qpair_doorbells(q, false);
 	c->in_reset = true;
+	c->nr_resets++;
 	delete_io_queues_locked(c, atomic_fetch_add(&c->gen, 1));
 	nvme_ctrlr_set_failed(c, false);
 	if (ctrlr_quiesce(c) == 0)
@@ -563,4 +565,9 @@ const struct zdk_nvme_ns *zdk_nvme_ns_next(struct zdk_nvme_ctrlr *c, const struc
 		if (c->ns[i].active)
 			return &c->ns[i];
 	return NULL;
+}
+
+bool nvme_ctrlr_cb_internal(zdk_nvme_cb cb)
+{
+	return cb == sync_cb;
 }

@@ -60,6 +60,16 @@ struct nvme_qpair {
 	bool dropped_logged;     /* qp.ndropped was logged */
 	bool live;               /* the controller may have its queues: never free them */
 	struct nvme_qpair *next; /* in ctrlr->qpairs or ctrlr->zombies */
+	/* live handover (nvme_handover.c) */
+	struct zdk_nvme_handover_ops ho;    /* tag (old side), inherited (new side) */
+	struct nvme_inherited *inherited;   /* per command id: an inherited command's tag */
+	bool unclaimed;          /* taken over, not zdk_nvme_qpair_inherit()ed yet */
+};
+
+/* The callback argument of a command inherited from another process. */
+struct nvme_inherited {
+	struct nvme_qpair *q;
+	uint64_t tag;
 };
 
 struct zdk_nvme_ctrlr {
@@ -93,6 +103,12 @@ struct zdk_nvme_ctrlr {
 	struct zdk_pci_device *pci;
 	unsigned refs;           /* probe's and each attach's (nvme_pci.c) */
 	struct zdk_nvme_ctrlr *next;
+	uint64_t nr_enables;     /* CC.EN set: bring-up and each reset */
+	uint64_t nr_resets;
+	uint64_t nr_handovers;   /* live takeovers by a new process */
+	/* Handed over to another process, or a takeover that did not happen:
+	 * inert, never to touch the device; freed with its last qpair and ref. */
+	bool handed_over;
 };
 
 static inline struct nvme_qpair *nvme_qpair(struct zdk_nvme_qpair *qp)
@@ -175,5 +191,29 @@ int nvme_qpair_submit_copy(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe 
 /* nvme_pci.c */
 void nvme_ctrlr_list_add(struct zdk_nvme_ctrlr *c);
 void nvme_ctrlr_list_del(struct zdk_nvme_ctrlr *c);
+/* Make @dev's driver the NVMe one with @c (a takeover), or undo it. */
+void nvme_pci_bind(struct zdk_pci_device *dev, struct zdk_nvme_ctrlr *c);
+void nvme_pci_unbind(struct zdk_nvme_ctrlr *c);
+
+/* Driver callbacks no tag can name: split I/O, synchronous commands. */
+bool nvme_ns_cb_internal(zdk_nvme_cb cb);
+bool nvme_ctrlr_cb_internal(zdk_nvme_cb cb);
+
+/*
+ * An inert controller (handed over, or a takeover that did not happen)
+ * drops a reference (nvme_pci.c), or one of its qpairs goes (nvme_qpair.c):
+ * host memory only, and the controller with the last of both.
+ */
+void nvme_ctrlr_inert_put(struct zdk_nvme_ctrlr *c);
+void nvme_qpair_inert_drop(struct nvme_qpair *q);
+
+/* nvme_handover.c */
+/* The section's body: export (old side), parse one controller, import. */
+struct hwriter;
+struct hreader;
+int nvme_ho_export(struct hwriter *w, bool live);
+int nvme_ho_parse(struct hreader *r, struct zdk_nvme_ctrlr **c);
+int nvme_ho_import(const void *p, size_t len);
+void nvme_ho_release(void);
 
 #endif /* NVME_INTERNAL_H */

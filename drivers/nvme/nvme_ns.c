@@ -193,3 +193,8 @@ int zdk_nvme_ns_rw_sync(const struct zdk_nvme_ns *ns, struct zdk_nvme_qpair *qp,
 			NVME_IDLE(ns->ctrlr, 0);
 	return s.status ? -EIO : 0;
 }
+
+bool nvme_ns_cb_internal(zdk_nvme_cb cb)
+{
+	return cb == split_child_done || cb == sync_io_cb;
+}

@@ -4,6 +4,7 @@
  * zdk_eal_init()/zdk_eal_cleanup(), attach by BDF, the list of controllers.
  */
 #include <pthread.h>
+#include <stdlib.h>
 
 #define ZDK_LOG_COMPONENT "nvme"
 #include "zdk_log.h"
@@ -172,10 +173,49 @@ err_close:
 	return rc;
 }
 
+void nvme_ctrlr_inert_put(struct zdk_nvme_ctrlr *c)
+{
+	if (c->refs)
+		c->refs--;
+	if (c->refs || c->qpairs)
+		return;
+	free(c->admin.qp.free_cids);
+	free(c->admin.qp.reqs);
+	free(c->admin.inherited);
+	free(c->ns);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+void nvme_pci_bind(struct zdk_pci_device *dev, struct zdk_nvme_ctrlr *c)
+{
+	c->pci = dev;
+	c->refs = 1;
+	dev->driver = &nvme_pci_driver;
+	dev->driver_data = c;
+	nvme_ctrlr_list_add(c);
+	zdk_pci_device_on_remove(dev, nvme_pci_removed);
+}
+
+void nvme_pci_unbind(struct zdk_nvme_ctrlr *c)
+{
+	nvme_ctrlr_list_del(c);
+	if (c->pci && c->pci->driver_data == c) {
+		zdk_pci_device_on_remove(c->pci, NULL);
+		c->pci->driver = NULL;
+		c->pci->driver_data = NULL;
+	}
+	c->pci = NULL;
+}
+
 void zdk_nvme_ctrlr_detach(struct zdk_nvme_ctrlr *c)
 {
 	struct zdk_pci_device *dev;
 
+	if (c && c->handed_over) {
+		nvme_ctrlr_inert_put(c);
+		return;
+	}
 	if (!c || --c->refs)
 		return;
 	dev = c->pci;

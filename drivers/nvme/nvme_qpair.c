@@ -96,6 +96,8 @@ int nvme_qpair_init(struct nvme_qpair *q, struct zdk_nvme_ctrlr *c, uint16_t qid
 
 void nvme_qpair_fini(struct nvme_qpair *q)
 {
+	free(q->inherited);
+	q->inherited = NULL;
 	zdk_dma_free(q->list_pool);
 	free(q->qp.free_cids);
 	free(q->qp.reqs);
@@ -750,6 +752,10 @@ void zdk_nvme_qpair_free(struct zdk_nvme_qpair *qp)
 	if (!qp)
 		return;
 	c = qp->ctrlr;
+	if (c->handed_over) {
+		nvme_qpair_inert_drop(q);
+		return;
+	}
 	pthread_mutex_lock(&c->lock);
 	if (!nvme_ctrlr_failed(c))
 		nvme_qpair_delete_locked(q);
@@ -768,4 +774,22 @@ void zdk_nvme_qpair_free(struct zdk_nvme_qpair *qp)
 	c->qid_used[q->qid] = 0;
 	pthread_mutex_unlock(&c->lock);
 	qpair_destroy(q);
+}
+
+/* Host memory only: the queues and their memory are another process's. */
+void nvme_qpair_inert_drop(struct nvme_qpair *q)
+{
+	struct zdk_nvme_ctrlr *c = q->qp.ctrlr;
+
+	for (struct nvme_qpair **pp = &c->qpairs; *pp; pp = &(*pp)->next)
+		if (*pp == q) {
+			*pp = q->next;
+			break;
+		}
+	free(q->inherited);
+	free(q->qp.free_cids);
+	free(q->qp.reqs);
+	free(q);
+	if (!c->refs && !c->qpairs)
+		nvme_ctrlr_inert_put(c);
 }

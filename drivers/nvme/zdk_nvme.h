@@ -562,6 +562,91 @@ static inline uint32_t zdk_nvme_qpair_outstanding(const struct zdk_nvme_qpair *q
 	return (uint32_t)qp->cid_mask + 1 - zdk_nvme_qpair_nfree(qp);
 }
 
+/* Live handover (zdk_handover.h) */
+
+/**
+ * struct zdk_nvme_handover_ops - how a qpair's in-flight commands cross a
+ * live handover: a callback is code and data of the old process, so each
+ * command travels as a 64-bit tag that the new process completes.
+ * @size: sizeof(struct zdk_nvme_handover_ops), as the caller was built.
+ * @tag: old side, called by zdk_handover_send() for each command in flight
+ *       with its callback and argument: a name for it that the new process
+ *       understands (an index into the application's handed-over state, or
+ *       an arena address, which keeps its value). Commands the process itself
+ *       inherited keep their tags without a call.
+ * @inherited: new side: runs from zdk_nvme_qpair_poll(), exactly once per
+ *       inherited command, instead of its callback, with its tag and its
+ *       completion (not to be kept). It may submit.
+ * @ctx: the first argument of both.
+ */
+struct zdk_nvme_handover_ops {
+	size_t size;
+	uint64_t (*tag)(void *ctx, zdk_nvme_cb cb, void *cb_arg);
+	void (*inherited)(void *ctx, uint64_t tag, const struct zdk_nvme_cpl *cpl);
+	void *ctx;
+};
+
+/**
+ * zdk_nvme_qpair_handover_set() - the old process: how @qp's in-flight
+ * commands are tagged when it hands over (only @ops->tag is used).
+ * Return: 0, -EINVAL (bad @ops->size).
+ */
+ZDK_EXPORT int zdk_nvme_qpair_handover_set(struct zdk_nvme_qpair *qp,
+					   const struct zdk_nvme_handover_ops *ops);
+
+/**
+ * zdk_nvme_qpair_inherit() - the new process: take the qpair with queue id
+ * @qid that the old process handed over, with its commands in flight,
+ * command ids and queue positions as they were (no queue is created).
+ * @ctrlr: a controller taken over (zdk_nvme_ctrlr_next() lists them).
+ * @qid: zdk_nvme_qpair_id() of the qpair in the old process.
+ * @ops: @ops->inherited completes the inherited commands (needed when any
+ *       is in flight).
+ * @qp: set to the qpair, owned by the calling thread from now on.
+ *
+ * Claim every inherited qpair that has commands in flight before
+ * zdk_handover_commit(); idle ones left unclaimed are freed then.
+ * Return: 0, -ENOENT (no such inherited qpair, or claimed already),
+ * -EINVAL (commands in flight and no @ops->inherited, or bad @ops->size).
+ */
+ZDK_EXPORT int zdk_nvme_qpair_inherit(struct zdk_nvme_ctrlr *ctrlr, uint16_t qid,
+				      const struct zdk_nvme_handover_ops *ops,
+				      struct zdk_nvme_qpair **qp);
+
+/** zdk_nvme_qpair_id() - the I/O queue id of @qp (1..). */
+ZDK_EXPORT uint16_t zdk_nvme_qpair_id(const struct zdk_nvme_qpair *qp);
+
+/**
+ * struct zdk_nvme_ctrlr_counters - what a controller went through, kept
+ * across live handovers, and its admin queue as the controller sees it.
+ * @size: sizeof(struct zdk_nvme_ctrlr_counters), as the caller was built.
+ * @enables: CC.EN set by zdk (bring-up, then one per reset).
+ * @resets: controller resets.
+ * @handovers: live takeovers by a new process.
+ * @cc, @csts: the registers, read now.
+ * @asq, @acq: the admin queue addresses in the registers, read now.
+ * @admin_sq_iova, @admin_cq_iova: the admin queue zdk set up.
+ */
+struct zdk_nvme_ctrlr_counters {
+	size_t size;
+	uint64_t enables;
+	uint64_t resets;
+	uint64_t handovers;
+	uint32_t cc;
+	uint32_t csts;
+	uint64_t asq;
+	uint64_t acq;
+	uint64_t admin_sq_iova;
+	uint64_t admin_cq_iova;
+};
+
+/**
+ * zdk_nvme_ctrlr_counters_get() - @ctrlr's counters and admin queue.
+ * Return: 0, -EINVAL (bad @cnt->size).
+ */
+ZDK_EXPORT int zdk_nvme_ctrlr_counters_get(struct zdk_nvme_ctrlr *ctrlr,
+					   struct zdk_nvme_ctrlr_counters *cnt);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,7 +10,9 @@
  * --verify stamps every written block with its LBA and a sequence number
  * and checks both on reads of blocks written in this run. A controller
  * taken away during the run (hot-unplug, unbind) has its I/O counted as
- * removed, not as errors, and the run finishes on the others.
+ * removed, not as errors, and the run finishes on the others. With
+ * --handover-socket the run can be taken over live by a new nvme-perf
+ * (--takeover), again and again (handover.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,72 +26,13 @@
 #include "zdk_mem.h"
 #include "zdk_nvme.h"
 
-#define MAX_NS 16
-#define HIST_SUB_BITS 5 /* 32 sub-buckets per power of two: <= 3.1% error */
-#define HIST_BUCKETS (64 << HIST_SUB_BITS)
-#define VERIFY_MAGIC 0x7a646b7666790000ULL /* "zdkvfy" */
+#include "perf.h"
 
-struct hist {
-	uint64_t count[HIST_BUCKETS];
-	uint64_t n, sum, min, max;
-};
-
-struct stats {
-	uint64_t ios, bytes, errors, mismatches, verified, removed;
-	uint64_t live; /* completions, warmup included, for the live line */
-	struct hist lat; /* TSC ticks */
-};
-
-struct nsctx;
-
-struct task {
-	struct nsctx *nc;
-	void *buf;
-	uint64_t unit; /* I/O-sized unit in the slice */
-	uint64_t tsc;
-	uint64_t seq;
-	bool is_read;
-};
-
-struct nsctx {
-	const struct zdk_nvme_ns *ns;
-	struct zdk_nvme_qpair *qp;
-	struct worker *w;
-	uint64_t first_unit, units; /* this lcore's slice, in I/O units */
-	uint64_t next_unit;         /* sequential cursor */
-	uint32_t nlb;
-	unsigned qd;                /* -q, or less where the controller's queues are small */
-	uint8_t *busy;              /* verify: unit has an I/O in flight */
-	uint64_t *stamp;            /* verify: sequence of the last write, 0 none */
-	struct task *tasks;
-	struct stats st;
-};
-
-struct worker {
-	unsigned lcore;
-	struct nsctx nc[MAX_NS];
-	unsigned nnc;
-	/* One qpair per controller, shared by its namespaces: a controller
-	 * that grants two I/O queues still serves two lcores. */
-	struct zdk_nvme_qpair *qp[MAX_NS];
-	unsigned nqp;
-	uint64_t rng;
-	uint64_t seq;
-	bool draining;
-	int rc;
-};
-
-static struct {
-	unsigned qd, io_size, mix, seconds, warmup;
-	bool rand, verify, json;
-	int reads; /* 1 read only, 0 write only, -1 mixed */
-	uint32_t nsids[MAX_NS];
-	unsigned nnsid;
-} cfg = { .qd = 32, .io_size = 4096, .mix = 50, .seconds = 10, .reads = 1, .rand = true };
-
-static struct worker workers[ZDK_MAX_LCORE];
-static volatile sig_atomic_t stop;
-static uint64_t tsc_hz, t_start, t_measure, t_end;
+struct perf_cfg cfg = { .qd = 32, .io_size = 4096, .mix = 50, .seconds = 10, .reads = 1,
+			.rand = true };
+struct worker workers[ZDK_MAX_LCORE];
+volatile sig_atomic_t stop;
+uint64_t tsc_hz, t_start, t_measure, t_end;
 
 static void on_signal(int sig)
 {
@@ -184,7 +127,7 @@ static void verify_fill(struct task *t, uint64_t lba)
 	}
 }
 
-static bool verify_check(struct task *t, uint64_t lba, uint64_t seq)
+bool verify_check(struct task *t, uint64_t lba, uint64_t seq)
 {
 	uint32_t bs = t->nc->ns->lba_size;
 
@@ -200,14 +143,13 @@ static bool verify_check(struct task *t, uint64_t lba, uint64_t seq)
 	return true;
 }
 
-static void io_done(void *arg, const struct zdk_nvme_cpl *cpl);
-
 /* Pick the next unit and direction for @t and submit it. */
-static int task_submit(struct task *t)
+int task_submit(struct task *t)
 {
 	struct nsctx *nc = t->nc;
 	struct worker *w = nc->w;
 	uint64_t unit, lba;
+	int rc;
 
 	if (cfg.rand)
 		unit = rng_next(&w->rng) % nc->units;
@@ -229,17 +171,20 @@ static int task_submit(struct task *t)
 		}
 	}
 	t->tsc = zdk_rdtsc();
-	return t->is_read ? zdk_nvme_ns_read(nc->ns, nc->qp, t->buf, lba, nc->nlb, io_done, t)
-			  : zdk_nvme_ns_write(nc->ns, nc->qp, t->buf, lba, nc->nlb, io_done, t);
+	rc = t->is_read ? zdk_nvme_ns_read(nc->ns, nc->qp, t->buf, lba, nc->nlb, io_done, t)
+			: zdk_nvme_ns_write(nc->ns, nc->qp, t->buf, lba, nc->nlb, io_done, t);
+	t->inflight = rc == 0;
+	return rc;
 }
 
-static void io_done(void *arg, const struct zdk_nvme_cpl *cpl)
+void io_done(void *arg, const struct zdk_nvme_cpl *cpl)
 {
 	struct task *t = arg;
 	struct nsctx *nc = t->nc;
 	uint64_t now = zdk_rdtsc();
 	bool count = now >= t_measure;
 
+	t->inflight = false;
 	if (cfg.verify) {
 		uint64_t want = nc->stamp[t->unit];
 
@@ -310,11 +255,14 @@ static int worker_run(void *arg)
 {
 	struct worker *w = arg;
 	bool is_main = w->lcore == zdk_lcore_main();
-	uint64_t now, next_line = t_start + tsc_hz, last_ios = 0, last_tsc = t_start;
+	/* After a takeover t_start is the first process's: lines go on from now. */
+	uint64_t now = zdk_rdtsc(), next_line = ZDK_MAX(t_start, now) + tsc_hz, last_ios = 0;
+	uint64_t last_tsc = ZDK_MAX(t_start, now), next_ho = 0;
 
+	/* Tasks a handover brought in flight complete through perf_ho's handler. */
 	for (unsigned i = 0; i < w->nnc; i++)
 		for (unsigned q = 0; q < w->nc[i].qd; q++)
-			if (task_submit(&w->nc[i].tasks[q]) != 0) {
+			if (!w->nc[i].tasks[q].inflight && task_submit(&w->nc[i].tasks[q]) != 0) {
 				fprintf(stderr, "lcore %u: submit failed\n", w->lcore);
 				w->rc = -EIO;
 				stop = 1;
@@ -326,6 +274,12 @@ static int worker_run(void *arg)
 		if (is_main && now >= next_line) {
 			live_line(now, &last_ios, &last_tsc);
 			next_line += tsc_hz;
+		}
+		/* A new process may be waiting to take over (every 10 ms). */
+		if (cfg.ho_listen && is_main && now >= next_ho) {
+			next_ho = now + tsc_hz / 100;
+			if (perf_ho_poll(w))
+				return 0;
 		}
 	} while (!stop && now < t_end);
 	/* Drain: no resubmission, wait for what is in flight (bounded). */
@@ -342,6 +296,23 @@ static int worker_run(void *arg)
 		}
 	}
 	return w->rc;
+}
+
+/*
+ * With a handover the verify state lives in the arena: a new process finds
+ * it at the same address, with no copy.
+ */
+static void *state_zalloc(size_t n)
+{
+	return cfg.ho_arena ? zdk_dma_zalloc(n, 64, ZDK_SOCKET_ANY, NULL) : calloc(1, n);
+}
+
+static void state_free(void *p)
+{
+	if (cfg.ho_arena)
+		zdk_dma_free(p);
+	else
+		free(p);
 }
 
 /* Commands one I/O of -o bytes takes on @ns (the driver splits above MDTS). */
@@ -376,8 +347,8 @@ static int nsctx_init(struct worker *w, struct nsctx *nc, const struct zdk_nvme_
 	}
 	nc->tasks = calloc(qd, sizeof(*nc->tasks));
 	if (cfg.verify) {
-		nc->busy = calloc(nc->units, 1);
-		nc->stamp = calloc(nc->units, sizeof(*nc->stamp));
+		nc->busy = state_zalloc(nc->units);
+		nc->stamp = state_zalloc(nc->units * sizeof(*nc->stamp));
 	}
 	if (!nc->tasks || (cfg.verify && (!nc->busy || !nc->stamp)))
 		return -ENOMEM;
@@ -398,8 +369,8 @@ static void nsctx_fini(struct nsctx *nc)
 	for (unsigned q = 0; nc->tasks && q < nc->qd; q++)
 		zdk_dma_free(nc->tasks[q].buf);
 	free(nc->tasks);
-	free(nc->busy);
-	free(nc->stamp);
+	state_free(nc->busy);
+	state_free(nc->stamp);
 }
 
 static void worker_fini(struct worker *w)
@@ -477,7 +448,7 @@ static int ctrlr_setup(struct worker *w, struct zdk_nvme_ctrlr *c, unsigned idx,
 }
 
 /* On every lcore, one nsctx per wanted namespace of every controller. */
-static int setup(void)
+int setup(void)
 {
 	unsigned l, idx = 0, n = zdk_lcore_count(), found = 0;
 	int rc;
@@ -580,6 +551,11 @@ static void usage(const char *prog)
 	       "      --warmup S  run S seconds before measuring\n"
 	       "      --verify    stamp writes with LBA and sequence, check them on reads\n"
 	       "      --json      print the summary as JSON\n"
+	       "      --handover-socket PATH  hand the run over to a process that connects\n"
+	       "                  there (one lcore; doc/handover.md)\n"
+	       "      --takeover PATH  take a run over from the process listening on PATH\n"
+	       "                  (its options apply; its socket is listened on next)\n"
+	       "      --handover-reset  hand over with a controller reset, for comparison\n"
 	       "Example: %s -l 0 -a 0000:01:00.0 -- -q 32 -o 4096 -w randread -t 10\n\n",
 	       prog, prog);
 	zdk_eal_usage(prog);
@@ -619,6 +595,10 @@ static int parse_args(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "warmup", required_argument, NULL, 'W' }, { "verify", no_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'J' },	     { "help", no_argument, NULL, 'h' },
+		{ "handover-socket", required_argument, NULL, 'H' },
+		{ "takeover", required_argument, NULL, 'T' },
+		{ "handover-reset", no_argument, NULL, 'R' },
+		{ "takeover-die", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc = 0;
@@ -633,6 +613,10 @@ static int parse_args(int argc, char **argv)
 		case 'W': rc = parse_uint(optarg, &cfg.warmup); break;
 		case 'V': cfg.verify = true; break;
 		case 'J': cfg.json = true; break;
+		case 'H': cfg.ho_listen = optarg; break;
+		case 'T': cfg.ho_takeover = optarg; break;
+		case 'R': cfg.ho_reset = true; break;
+		case 'D': cfg.ho_die = true; break;
 		case 'n':
 			for (char *tok = strtok(optarg, ","); tok && rc == 0; tok = strtok(NULL, ","))
 				rc = cfg.nnsid < MAX_NS ? parse_uint(tok, &cfg.nsids[cfg.nnsid++]) : -EINVAL;
@@ -641,6 +625,7 @@ static int parse_args(int argc, char **argv)
 		default: rc = -EINVAL;
 		}
 	}
+	cfg.ho_arena = cfg.ho_listen || cfg.ho_takeover;
 	if (rc == 0 && (optind != argc || cfg.qd == 0 || cfg.qd > 1024 || cfg.io_size == 0 ||
 			cfg.mix > 100 || cfg.seconds == 0))
 		rc = -EINVAL;
@@ -651,11 +636,13 @@ static int parse_args(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	bool took_over = false;
 	int rc, failed = 0;
 	unsigned l;
 
-	/* As every zdk program: zdk's options, "--", then nvme-perf's. */
-	rc = zdk_eal_init(argc, argv);
+	/* As every zdk program: zdk's options, "--", then nvme-perf's; with
+	 * --takeover, zdk's memory and devices are the old process's. */
+	rc = perf_ho_init(argc, argv, &took_over);
 	if (rc < 0)
 		return rc == -ECANCELED ? 0 : 1;
 	argc -= rc;
@@ -663,17 +650,22 @@ int main(int argc, char **argv)
 	rc = parse_args(argc, argv);
 	if (rc) {
 		zdk_eal_cleanup();
+		perf_ho_done();
 		return rc < 0 ? 1 : 0;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	failed = setup() != 0;
+	tsc_hz = zdk_tsc_hz();
+	if (took_over) {
+		failed = perf_ho_restore() != 0;
+	} else {
+		failed = setup() != 0 || (cfg.ho_listen && perf_ho_listen() != 0);
+		t_start = zdk_rdtsc();
+		t_measure = t_start + (uint64_t)cfg.warmup * tsc_hz;
+		t_end = t_measure + (uint64_t)cfg.seconds * tsc_hz;
+	}
 	if (failed)
 		goto out_free;
-	tsc_hz = zdk_tsc_hz();
-	t_start = zdk_rdtsc();
-	t_measure = t_start + (uint64_t)cfg.warmup * tsc_hz;
-	t_end = t_measure + (uint64_t)cfg.seconds * tsc_hz;
 	ZDK_LCORE_FOREACH_WORKER(l)
 		if (zdk_lcore_launch(worker_run, &workers[l], l) != 0) {
 			fprintf(stderr, "cannot launch lcore %u\n", l);
@@ -682,12 +674,17 @@ int main(int argc, char **argv)
 		}
 	failed |= worker_run(&workers[zdk_lcore_main()]) != 0;
 	failed |= zdk_lcore_wait_all() != 0;
+	if (workers[zdk_lcore_main()].handed_over)
+		goto out_free; /* the new process reports */
 	if (stop)
 		fprintf(stderr, "interrupted: summary of what ran\n");
 	failed |= report(ZDK_MIN(zdk_rdtsc(), t_end));
+	if (cfg.ho_listen || took_over)
+		failed |= perf_ho_final() != 0;
 out_free:
 	ZDK_LCORE_FOREACH(l)
 		worker_fini(&workers[l]);
 	zdk_eal_cleanup();
+	perf_ho_done();
 	return failed ? 1 : 0;
 }

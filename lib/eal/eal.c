@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eal_handover.h"
 #include "eal_private.h"
 #include "env.h"
 #include "iommu_private.h"
@@ -176,9 +177,16 @@ static int backend_without_devices(const struct eal_conf *c)
 	return 0;
 }
 
-/* Everything after the options: the same for argv and for a zdk_eal_conf. */
-static int eal_start(const struct eal_conf *c)
+/*
+ * Everything after the options: the same for argv and for a zdk_eal_conf.
+ * With a handover (@h), a live one adopts the old process's arena, IOMMU
+ * and devices instead of creating them, before the lcores map their stacks
+ * where the arena must go; a reset one waits for the old process to close
+ * its devices and then opens them as usual.
+ */
+static int eal_start(const struct eal_conf *c, struct zdk_handover *h)
 {
+	bool live = h && zdk_handover_mode(h) == ZDK_HANDOVER_LIVE;
 	struct zdk_pci_addr devs[EAL_MAX_DEVS];
 	struct eal_conf conf = *c;
 	struct mem_conf mc;
@@ -196,11 +204,25 @@ static int eal_start(const struct eal_conf *c)
 	if (rc)
 		return rc;
 	iommu_configure((enum iommu_request)conf.iommu, dma_on_attach, dma_on_lost);
+	if (live) {
+		rc = eal_takeover_live(&conf, h);
+		if (rc)
+			goto err_cleanup;
+	}
 	tsc_calibrate();
 
 	rc = lcores_init(conf.lcore_set ? conf.lcores : NULL, conf.main_lcore);
 	if (rc)
 		goto err_cleanup;
+	if (live) {
+		eal.initialized = true;
+		return 0;
+	}
+	if (h) {
+		rc = eal_takeover_reset(&conf, h);
+		if (rc)
+			goto err_cleanup;
+	}
 	rc = devices_pick(&conf, devs, &ndevs);
 	if (rc)
 		goto err_cleanup;
@@ -239,6 +261,9 @@ static int eal_start(const struct eal_conf *c)
 	return 0;
 
 err_cleanup:
+	/* Whatever was taken over goes back untouched, not through the drivers' remove. */
+	if (h)
+		handover_abort_all(h);
 	eal.initialized = true;
 	zdk_eal_cleanup();
 	return rc;
@@ -249,7 +274,7 @@ const char *zdk_version(void)
 	return ZDK_VERSION;
 }
 
-int zdk_eal_init(int argc, char **argv)
+static int eal_init_args(int argc, char **argv, struct zdk_handover *h)
 {
 	struct eal_conf conf;
 	int consumed, rc;
@@ -269,8 +294,22 @@ int zdk_eal_init(int argc, char **argv)
 		printf("%s (zdk %s)\n", argv[0], zdk_version());
 		return -ECANCELED;
 	}
-	rc = eal_start(&conf);
+	rc = eal_start(&conf, h);
 	return rc ? rc : consumed;
+}
+
+int zdk_eal_init(int argc, char **argv)
+{
+	return eal_init_args(argc, argv, NULL);
+}
+
+int zdk_eal_init_takeover(int argc, char **argv, struct zdk_handover *h)
+{
+	if (!h) {
+		ZDK_ERR("zdk_eal_init_takeover(): no handover: call zdk_handover_connect() first");
+		return -EINVAL;
+	}
+	return eal_init_args(argc, argv, h);
 }
 
 int zdk_eal_init_conf(const struct zdk_eal_conf *pub)
@@ -294,7 +333,7 @@ int zdk_eal_init_conf_fds(const struct zdk_eal_conf *pub, const struct zdk_eal_f
 	memset(&known, 0, sizeof(known));
 	memcpy(&known, pub, pub->size);
 	rc = eal_conf_check(&known, fds, &conf);
-	return rc ? rc : eal_start(&conf);
+	return rc ? rc : eal_start(&conf, NULL);
 }
 
 void zdk_eal_cleanup(void)

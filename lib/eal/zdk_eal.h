@@ -143,6 +143,32 @@ ZDK_EXPORT int zdk_eal_init_conf_fds(const struct zdk_eal_conf *conf,
  */
 ZDK_EXPORT int zdk_eal_init(int argc, char **argv);
 
+struct zdk_handover;
+
+/**
+ * zdk_eal_init_takeover() - zdk_eal_init() for a process that takes over
+ * from another one (zdk_handover.h).
+ * @argc, @argv: as zdk_eal_init()'s. The lcores, the log level and the like
+ *        are this process's; the memory and the devices come from the old
+ *        process: -m, --huge-* and --no-huge are ignored, -a may only name
+ *        devices it hands over, --iommu must allow iommufd.
+ * @h: from zdk_handover_connect().
+ *
+ * Live: the arena is mapped at the old process's addresses (which must be
+ * free here: call this first thing in main()), the iommufd, its IOAS and
+ * the devices are adopted without a reset, the pinned pages are charged to
+ * this process (IOMMU_IOAS_CHANGE_PROCESS), and the drivers rebuild their
+ * state without writing a register; nothing is written until
+ * zdk_handover_commit(). Reset: waits until the old process has closed its
+ * devices, then opens them as zdk_eal_init() does (the controllers are
+ * reset).
+ * Return: as zdk_eal_init(), and -EADDRINUSE (the arena's addresses are
+ * taken in this process), -EBADMSG (the state does not check out: the
+ * reason logged), -ECONNABORTED (the old process did not close its
+ * devices). On failure the old process keeps everything.
+ */
+ZDK_EXPORT int zdk_eal_init_takeover(int argc, char **argv, struct zdk_handover *h);
+
 /**
  * zdk_eal_cleanup() - release everything zdk_eal_init() acquired: drivers
  * removed, devices closed, DMA unmapped, hugepage files removed, fds closed

@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -230,4 +232,60 @@ int sys_strtou64(const char *s, char **end, int base, uint64_t *v)
 		return -errno;
 	*v = x;
 	return 0;
+}
+
+int sys_listen(int fd, int backlog)
+{
+	return RET(listen(fd, backlog));
+}
+
+int sys_accept4(int fd, int flags)
+{
+	int c = accept4(fd, NULL, NULL, flags);
+
+	return c < 0 ? -errno : c;
+}
+
+int sys_connect(int fd, const struct sockaddr *addr, unsigned len)
+{
+	return RET(connect(fd, addr, len));
+}
+
+ssize_t sys_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	ssize_t n;
+
+	do
+		n = sendmsg(fd, msg, flags);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t sys_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	ssize_t n;
+
+	do
+		n = recvmsg(fd, msg, flags);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+int sys_poll(struct pollfd *fds, unsigned n, int timeout_ms)
+{
+	int rc;
+
+	do
+		rc = poll(fds, n, timeout_ms);
+	while (rc < 0 && errno == EINTR);
+	return rc < 0 ? -errno : rc;
+}
+
+int sys_getsockopt(int fd, int level, int name, void *val, unsigned *len)
+{
+	socklen_t l = *len;
+	int rc = getsockopt(fd, level, name, val, &l);
+
+	*len = l;
+	return rc < 0 ? -errno : 0;
 }

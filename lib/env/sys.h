@@ -65,4 +65,17 @@ int sys_access_eff(const char *path, int mode);
 /* strtoull(@s, @end, @base) with its overflow reported: 0 or -ERANGE/-EINVAL. */
 int sys_strtou64(const char *s, char **end, int base, uint64_t *v);
 
+/* UNIX sockets and fd passing (lib/handover): the same convention. */
+struct sockaddr;
+struct msghdr;
+struct pollfd;
+int sys_listen(int fd, int backlog);
+int sys_accept4(int fd, int flags);
+int sys_connect(int fd, const struct sockaddr *addr, unsigned len);
+ssize_t sys_sendmsg(int fd, const struct msghdr *msg, int flags);
+ssize_t sys_recvmsg(int fd, struct msghdr *msg, int flags);
+/* Retried on EINTR; 0 on timeout. */
+int sys_poll(struct pollfd *fds, unsigned n, int timeout_ms);
+int sys_getsockopt(int fd, int level, int name, void *val, unsigned *len);
+
 #endif /* ZDK_SYS_H */

@@ -162,6 +162,16 @@ int iommu_extent_del(struct iommu *io, uint64_t iova, uint64_t len);
 /* The fd of VFIO group @num in @io's container, or -ENOENT (not ours). */
 int iommu_group_fd(const struct iommu *io, int num);
 
+/*
+ * Live handover (handover.c). iommu_adopt(): a backend over an iommufd and
+ * IOAS another process handed over (not made the process's: the caller sets
+ * iommu_g). iommu_release(): let go of them without unmapping or destroying
+ * anything. iommufd_change_process(): IOMMU_IOAS_CHANGE_PROCESS on @fd.
+ */
+int iommu_adopt(int fd, uint32_t ioas_id, struct iommu **io);
+void iommu_release(struct iommu *io);
+int iommufd_change_process(int fd);
+
 /* Open <dev_root>/@rel read-write; a failure is logged with its fix. */
 int iommu_open_node(const char *rel, const char *enoent_fix);
 

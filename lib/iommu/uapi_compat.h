@@ -99,6 +99,17 @@ struct iommu_ioas_map_file {
 #define IOMMU_IOAS_MAP_FILE _IO(IOMMUFD_TYPE, 0x8f)
 #endif
 
+/* Linux 6.13: move the pinned-page accounting of every IOMMU_IOAS_MAP_FILE
+ * mapping of the context to the calling process (EINVAL if any other
+ * mapping exists). */
+#ifndef IOMMU_IOAS_CHANGE_PROCESS
+struct iommu_ioas_change_process {
+	__u32 size;
+	__u32 __reserved;
+};
+#define IOMMU_IOAS_CHANGE_PROCESS _IO(IOMMUFD_TYPE, 0x92)
+#endif
+
 /* VFIO device cdev (Linux 6.6). The structures grew later (token_uuid_ptr,
  * pasid); callers pass argsz up to the fields they use, which every kernel
  * since 6.6 accepts. */

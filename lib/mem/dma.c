@@ -57,7 +57,7 @@ void *zdk_dma_zalloc(size_t size, size_t align, int socket, uint64_t *iova)
 	struct mem_seg *s;
 	void *va = NULL;
 
-	if (!a)
+	if (!a || a->frozen)
 		return NULL;
 	if (socket != ZDK_SOCKET_ANY) {
 		s = seg_of_node(socket);
@@ -78,8 +78,21 @@ void *zdk_dma_zalloc(size_t size, size_t align, int socket, uint64_t *iova)
 
 void zdk_dma_free(void *va)
 {
-	if (!va)
+	struct mem_arena *a = mem_arena_g;
+
+	/* No arena (zdk_eal_cleanup() ran, or a takeover was dropped): nothing to free. */
+	if (!va || !a)
 		return;
+	/* Handed over: the blocks are the new process's now. */
+	if (a->frozen) {
+		if (!a->released)
+			ZDK_ERR("zdk_dma_free(%p) before zdk_handover_commit(): ignored", va);
+		return;
+	}
+	if ((char *)va < a->base + sizeof(struct mem_elem) || (char *)va >= a->base + a->len) {
+		ZDK_ERR("zdk_dma_free(%p): not arena memory (a zdk_dma_zalloc() buffer)", va);
+		return;
+	}
 	if (!heap_of(va)) {
 		ZDK_ERR("zdk_dma_free(%p): not a live zdk_dma_zalloc() buffer", va);
 		return;
@@ -446,6 +459,18 @@ int zdk_dma_unmap(void *va, size_t len)
 	/* Only now may the IOVA be handed out again. */
 	ext_iova_release(io, m.iova, len);
 	return rc;
+}
+
+unsigned mem_ext_count(uintptr_t *va, size_t *len)
+{
+	unsigned n;
+
+	pthread_rwlock_rdlock(&ext.lock);
+	n = ext.n;
+	*va = n ? ext.v[0].va : 0;
+	*len = n ? ext.v[0].len : 0;
+	pthread_rwlock_unlock(&ext.lock);
+	return n;
 }
 
 void mem_ext_lost(struct iommu *io)

@@ -136,3 +136,76 @@ void heap_free(void *va)
 	}
 	pthread_spin_unlock(&h->lock);
 }
+
+/*
+ * Live handover. The blocks live in the arena, which the new process maps at
+ * the same address: only the heap's head (first free block, free bytes,
+ * allocations) travels in the blob, and each block's back pointer to its
+ * heap, which is this process's, is rewritten once the new process owns
+ * the arena.
+ */
+void heap_state(struct mem_heap *h, struct mem_heap_state *st)
+{
+	pthread_spin_lock(&h->lock);
+	st->free_off = h->free ? (uint64_t)((char *)h->free - h->base) : UINT64_MAX;
+	st->free_bytes = h->free_bytes;
+	st->nalloc = h->nalloc;
+	pthread_spin_unlock(&h->lock);
+}
+
+/*
+ * Walk every block (read only: the old process may still resume): each one
+ * free or used, a multiple of the header (a block starts wherever its data's
+ * alignment puts its header), inside the heap, the blocks tiling it;
+ * the free list in address order through exactly the free blocks; the free
+ * bytes and the allocations as @st says.
+ */
+int heap_check(const void *base, size_t len, const struct mem_heap_state *st)
+{
+	const size_t hdr = sizeof(struct mem_elem);
+	const char *b = base, *next_free;
+	size_t off = 0, free_bytes = 0, len_g = len & ~(size_t)(MEM_ELEM_SIZE - 1);
+	uint64_t nalloc = 0;
+
+	if (st->free_off != UINT64_MAX && (st->free_off >= len_g || st->free_off % hdr))
+		return -EBADMSG;
+	next_free = st->free_off == UINT64_MAX ? NULL : b + st->free_off;
+	while (off < len_g) {
+		const struct mem_elem *e = (const struct mem_elem *)(b + off);
+
+		if (e->size < hdr || e->size % hdr || e->size > len_g - off)
+			return -EBADMSG;
+		if (e->magic == ELEM_MAGIC_FREE) {
+			if ((const char *)e != next_free)
+				return -EBADMSG;
+			next_free = (const char *)e->next;
+			if (next_free && (next_free <= (const char *)e || next_free >= b + len_g))
+				return -EBADMSG;
+			free_bytes += e->size;
+		} else if (e->magic == ELEM_MAGIC_USED) {
+			nalloc++;
+		} else {
+			return -EBADMSG;
+		}
+		off += e->size;
+	}
+	if (next_free || free_bytes != st->free_bytes || nalloc != st->nalloc)
+		return -EBADMSG;
+	return 0;
+}
+
+void heap_adopt(struct mem_heap *h, void *base, size_t len, int node,
+		const struct mem_heap_state *st)
+{
+	char *b = base;
+
+	pthread_spin_init(&h->lock, PTHREAD_PROCESS_PRIVATE);
+	h->base = base;
+	h->len = len & ~(size_t)(MEM_ELEM_SIZE - 1);
+	h->node = node;
+	h->free = st->free_off == UINT64_MAX ? NULL : (struct mem_elem *)(b + st->free_off);
+	h->free_bytes = st->free_bytes;
+	h->nalloc = (unsigned)st->nalloc;
+	for (size_t off = 0; off < h->len; off += ((struct mem_elem *)(b + off))->size)
+		((struct mem_elem *)(b + off))->heap = h;
+}

@@ -74,6 +74,10 @@ struct mem_arena {
 	 * (pinned there), and pg_iova holds the kernel's physical addresses. */
 	bool ioas_mapped;
 	bool pa_known;       /* pg_iova holds physical addresses already */
+	/* Live handover: the heaps are not this process's (handed over, or
+	 * adopted and not committed yet): zdk_dma_zalloc() gives NULL. */
+	bool frozen;
+	bool released;       /* handed over: zdk_dma_free() is a quiet no-op */
 };
 
 extern struct mem_arena *mem_arena_g;
@@ -120,6 +124,55 @@ int mem_seg_open_handed(struct mem_seg *s, int fd);
 void mem_seg_release_handed(struct mem_seg *s);
 void mem_huge_dir_user(char *dir, size_t len);
 const char *mem_huge_dir_fix(int rc, const char *file, char *buf, size_t len);
+/* What a heap is besides its memory (live handover). */
+struct mem_heap_state {
+	uint64_t free_off;   /* first free block, from the heap's base; UINT64_MAX: none */
+	uint64_t free_bytes;
+	uint64_t nalloc;
+};
+void heap_state(struct mem_heap *h, struct mem_heap_state *st);
+/* Return: 0, or -EBADMSG when the blocks at @base do not agree with @st. */
+int heap_check(const void *base, size_t len, const struct mem_heap_state *st);
+/* Take over the blocks at @base (rewrites each block's heap pointer). */
+void heap_adopt(struct mem_heap *h, void *base, size_t len, int node,
+		const struct mem_heap_state *st);
+
+/* The arena in a live handover (handover.c). */
+struct mem_handover_seg {
+	int node;
+	int fd;              /* the segment's file */
+	uint64_t off;        /* from the arena's base */
+	uint64_t len;
+	char path[PATH_MAX]; /* hugetlbfs file, "" for a memfd */
+	struct mem_heap_state heap;
+};
+
+struct mem_handover {
+	uint64_t base, len, pgsz;
+	uint64_t iova_base;  /* valid when iova_fixed */
+	bool iova_fixed, dma_mapped, by_file;
+	unsigned nsegs;
+	struct mem_handover_seg segs[MEM_MAX_NODES];
+};
+
+/* Old side: the arena as it is (fds stay the arena's). -ENODEV without one. */
+int mem_handover_describe(struct mem_handover *st);
+/* Old side, live: the new process has it: nothing unmapped or unlinked, the
+ * range made inaccessible here, zdk_dma_free() a no-op. */
+void mem_handover_release(void);
+/*
+ * New side: map the segments' files at the old addresses (the range must be
+ * free here), check the heaps; frozen until mem_handover_commit(). The fds
+ * become the arena's on success.
+ */
+int mem_handover_adopt(const struct mem_handover *st);
+/* New side: the arena is mapped in @io's IOAS at its IOVAs already. */
+int mem_handover_dma_adopt(struct iommu *io);
+void mem_handover_commit(void);
+/* New side: drop the adopted arena, writing nothing in it, unlinking nothing. */
+void mem_handover_abort(void);
+/* zdk_dma_map() regions (dma.c): how many, and the first one. */
+unsigned mem_ext_count(uintptr_t *va, size_t *len);
 
 /* Physical address of a locked page, through /proc/self/pagemap. */
 int mem_virt2phys(const void *va, uint64_t *pa);

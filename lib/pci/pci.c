@@ -6,12 +6,14 @@
  */
 #define ZDK_LOG_COMPONENT "pci"
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "iommu_private.h"
@@ -634,4 +636,108 @@ void pci_close_all(void)
 	while (devices)
 		zdk_pci_device_close(devices);
 	pci_event_fini();
+}
+
+/*
+ * Live handover, new side: @fd is the VFIO cdev of @bdf that the old process
+ * handed over, bound and attached to the adopted iommufd. Nothing is opened,
+ * bound, reset or written: regions are read and BARs mapped from @fd.
+ */
+int pci_device_adopt(const char *bdf, int fd, struct zdk_pci_device **out)
+{
+	struct zdk_pci_device *dev, **pp;
+	struct pci_sysfs_dev sd;
+	struct stat want, got;
+	char path[PATH_MAX];
+	struct pci_priv *p;
+	int rc;
+
+	dev = calloc(1, sizeof(*dev) + sizeof(*p));
+	if (!dev)
+		return -ENOMEM;
+	p = (struct pci_priv *)(dev + 1);
+	dev->priv = p;
+	dev->fd = -1;
+	rc = -EINVAL;
+	if (zdk_pci_addr_parse(bdf, &dev->addr))
+		goto err_free;
+	zdk_pci_addr_format(&dev->addr, dev->name, sizeof(dev->name));
+	rc = -EBUSY;
+	if (zdk_pci_device_find(dev->name) || !iommu_g)
+		goto err_free;
+	rc = pci_sysfs_dev_read(NULL, &dev->addr, &sd);
+	if (rc) {
+		ZDK_ERR("handed-over PCI device %s not found", dev->name);
+		goto err_free;
+	}
+	fill_ids(dev, &sd);
+	snprintf(p->cdev, sizeof(p->cdev), "%s", sd.vfio_cdev);
+	/* The fd must be this device's cdev, not any VFIO device. */
+	snprintf(path, sizeof(path), "%s/vfio/devices/%s", iommu_env.dev_root, p->cdev);
+	if (!p->cdev[0] || stat(path, &want) || fstat(fd, &got) || want.st_rdev != got.st_rdev) {
+		ZDK_ERR("the fd handed over for %s is not its VFIO cdev %s", dev->name, path);
+		rc = -EBADF;
+		goto err_free;
+	}
+	p->info = (struct iommu_dev_info){ .bdf = dev->name, .group = sd.iommu_group, .cdev = p->cdev };
+	p->io = iommu_g;
+	p->req_efd = p->err_efd = -1; /* watched from pci_device_watch(), once it is ours */
+	dev->fd = fd;
+	rc = regions_read(dev);
+	if (rc) {
+		ZDK_ERR("%s: VFIO_DEVICE_GET_REGION_INFO on the handed-over fd failed: %s", dev->name,
+			strerror(-rc));
+		goto err_free;
+	}
+	p->io->ndevs++;
+	pci_lock();
+	for (pp = &devices; *pp; pp = &(*pp)->next)
+		;
+	*pp = dev;
+	p->token = next_token++;
+	pci_unlock();
+	ZDK_INFO("%s (%04x:%04x) taken over through %s", dev->name, dev->vendor_id,
+		 dev->device_id, p->io->ops->name);
+	*out = dev;
+	return 0;
+
+err_free:
+	free(dev);
+	return rc;
+}
+
+/*
+ * Live handover, old side: the device is the new process's. Interrupts are
+ * not handed over: their eventfds are closed here without disabling the
+ * vectors through the (shared) device fd; closing the device later only
+ * drops this process's reference.
+ */
+void pci_device_release(struct zdk_pci_device *dev)
+{
+	struct pci_priv *p = dev->priv;
+
+	pci_lock();
+	p->on_remove = NULL;
+	/* The request and error eventfds are closed, the triggers left alone:
+	 * the new process has set its own. */
+	pci_event_unwatch_locked(dev);
+	for (unsigned i = 0; i < p->nirq; i++)
+		close(p->irq_efds[i]);
+	free(p->irq_efds);
+	p->irq_efds = NULL;
+	p->nirq = 0;
+	dev->driver = NULL;
+	dev->driver_data = NULL;
+	pci_unlock();
+}
+
+/* Live handover, new side, once the device is this process's: its removal events. */
+void pci_device_watch(struct zdk_pci_device *dev)
+{
+	struct pci_priv *p = dev->priv;
+
+	pci_lock();
+	if (p->req_efd < 0)
+		pci_event_watch_locked(dev, p->token);
+	pci_unlock();
 }

@@ -532,6 +532,7 @@ static void handle_cc(struct fake_nvme *f)
 		f->cq[0] = (struct fake_queue){ .iova = reg64(f, ZDK_NVME_REG_ACQ),
 						.size = ((aqa >> 16) & 0xfff) + 1, .phase = 1, .valid = true };
 		f->enabled = true;
+		f->nr_enables++;
 		csts = ZDK_NVME_CSTS_RDY;
 	} else if (!(cc & ZDK_NVME_CC_EN) && (f->enabled || (csts & ZDK_NVME_CSTS_CFS))) {
 		/* Disable resets the controller: every queue and held command goes. */

@@ -77,6 +77,7 @@ struct fake_nvme {
 	int nheld;
 	uint32_t nr_io, nr_admin, nr_abort, nr_sgl, nr_chain, nr_resets, nr_shutdown, nr_bad_db;
 	uint32_t nr_cq_full, nr_unsafe_shutdown, nr_delete_failed;
+	uint32_t nr_enables;          /* CC.EN 0 -> 1 taken */
 	uint64_t shutdown_done_ns;    /* when the shutdown in progress completes */
 	struct zdk_nvme_cpl late;     /* the entry dup_late posts again */
 	uint16_t late_sqid;
