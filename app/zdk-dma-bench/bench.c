@@ -53,7 +53,9 @@ int path_unmap(enum bench_path p, const struct bench *b, const struct map_req *m
 
 const char *variant_name(const struct bench *b, bool file)
 {
-	return file ? "iommufd-file" : b->backend;
+	if (!file)
+		return b->backend;
+	return b->raw.mode == ZDK_IOMMU_NOIOMMU ? "noiommu-iommufd-file" : "iommufd-file";
 }
 
 int buf_alloc(struct buf *buf, enum backing bk, size_t len, bool populate)
@@ -147,7 +149,7 @@ struct sweep {
 	bool use[P_NPATHS];
 };
 
-static int sweep_init(struct sweep *s, unsigned n0, unsigned n1, bool file)
+static int sweep_init(struct sweep *s, const struct bench *b, unsigned n0, unsigned n1, bool file)
 {
 	unsigned i, p;
 
@@ -155,7 +157,7 @@ static int sweep_init(struct sweep *s, unsigned n0, unsigned n1, bool file)
 	s->n[0] = n0;
 	s->n[1] = n1;
 	for (p = 0; p < P_NPATHS; p++) {
-		s->use[p] = !(file && p == P_DMA);
+		s->use[p] = !(file && p == P_DMA) && (b->paths & (1u << p));
 		for (i = 0; i < 2; i++) {
 			s->v[i][p] = calloc(s->n[i], sizeof(double));
 			if (!s->v[i][p])
@@ -212,7 +214,7 @@ static void lat_point(struct bench *b, const struct buf *buf, size_t len, bool f
 	unsigned i, j, p;
 	struct sweep s;
 
-	if (sweep_init(&s, b->reps, b->reps, file))
+	if (sweep_init(&s, b, b->reps, b->reps, file))
 		goto out;
 	for (i = 0; i < b->warmup + b->reps; i++) {
 		for (j = 0; j < P_NPATHS; j++) {
@@ -306,7 +308,7 @@ void bench_latency(struct bench *b)
 			backing_name[bk]);
 		ret = buf_alloc_fit(&buf, (enum backing)bk, want);
 		for (i = 0; i < nsizes; i++) {
-			for (f = 0; f <= (b->raw.mode == ZDK_IOMMU_IOMMUFD); f++) {
+			for (f = 0; f <= b->raw.iommufd; f++) {
 				const char *v = variant_name(b, f);
 
 				if (ret) {
@@ -348,7 +350,7 @@ static void arena_point(struct bench *b, enum backing bk, size_t len, bool file,
 	struct sweep s;
 
 	/* Fresh 1 GiB pages are zeroed at 0.25 GiB/s under TCG: fewer runs. */
-	if (sweep_init(&s, b->o->quick || bk == B_1G ? 2 : 3, b->reps, file))
+	if (sweep_init(&s, b, b->o->quick || bk == B_1G ? 2 : 3, b->reps, file))
 		goto out;
 	for (pass = 0; pass < 2; pass++) {
 		if (pass == 1 && buf_alloc(&buf, bk, len, true)) {
@@ -399,7 +401,7 @@ void bench_arena(struct bench *b)
 	for (bk = 0; bk < B_NBACKINGS; bk++) {
 		fprintf(stderr, "dma-bench: %s: whole-buffer map, %s pages\n", b->backend,
 			backing_name[bk]);
-		for (f = 0; f <= (b->raw.mode == ZDK_IOMMU_IOMMUFD); f++) {
+		for (f = 0; f <= b->raw.iommufd; f++) {
 			if (bk == B_1G && b->o->quick)
 				skip_point(b, variant_name(b, f), backing_name[bk], len[bk],
 					   "arena-first", "--quick leaves the 1 GiB page out");

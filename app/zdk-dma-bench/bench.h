@@ -76,8 +76,9 @@ struct bench {
 	const struct bench_opts *o;
 	struct results *res;
 	struct raw_iommu raw;
-	const char *backend;   /* "type1" or "iommufd" */
+	const char *backend;   /* "type1", "type1-compat", "iommufd", "noiommu-iommufd"... */
 	bool map_file;         /* the kernel has IOMMU_IOAS_MAP_FILE */
+	unsigned paths;        /* bit per enum bench_path that means something here */
 	unsigned reps;
 	unsigned warmup;
 	cpu_set_t cpus;        /* the CPUs we may run on, before pinning */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * zdk-dma-bench - what mapping memory for DMA costs through the type1
- * container and through iommufd (IOMMU_IOAS_MAP and IOMMU_IOAS_MAP_FILE),
- * raw ioctls and zdk's API side by side in the same run.
+ * container (VFIO's own or iommufd's compat one) and through iommufd
+ * (IOMMU_IOAS_MAP and IOMMU_IOAS_MAP_FILE), and without an IOMMU through
+ * iommufd (pinning, IOMMU_IOAS_NOIOMMU_GET_PA) or the group (mlock and
+ * /proc/self/pagemap): raw ioctls and zdk's API side by side in one run.
  *
  * One process measures one backend (zdk_eal_init() picks one per process).
  * --backend=all runs this program once per backend, each writing a CSV,
@@ -24,7 +26,9 @@
 #include "bench.h"
 #include "iopages.h"
 
-static const char *const all_backends[] = { "type1", "iommufd" };
+/* Each where the machine has it; the others are left out (EXIT_NO_BACKEND). */
+static const char *const all_backends[] = { "type1", "iommufd", "noiommu-iommufd",
+					    "noiommu-group" };
 
 /*
  * Exit status when zdk_eal_init() answers -ENODEV: this machine lacks the
@@ -40,7 +44,8 @@ static void usage(const char *prog)
 	       "only real with a device in the container or IOAS. dma-bench sets -l, --iommu,\n"
 	       "-m and --file-prefix itself for each backend; other zdk options go through.\n"
 	       "Options:\n"
-	       "  --backend=B         type1, iommufd or all (default: all, one process each)\n"
+	       "  --backend=B         type1, iommufd, noiommu-iommufd, noiommu-group or all\n"
+	       "                      (default: all that the machine has, one process each)\n"
 	       "  --quick             smoke run: fewer sizes and repetitions (seconds)\n"
 	       "  --tests=LIST        latency,arena,small,threads,io (default: all)\n"
 	       "  --reps=N            timed repetitions per figure (default 5 quick, 11 full)\n"
@@ -174,8 +179,10 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		return -EINVAL;
 	}
 	if (strcmp(o->backend, "all") && strcmp(o->backend, "type1") &&
-	    strcmp(o->backend, "iommufd")) {
-		fprintf(stderr, "dma-bench: --backend=%s: use type1, iommufd or all\n", o->backend);
+	    strcmp(o->backend, "iommufd") && strcmp(o->backend, "noiommu-iommufd") &&
+	    strcmp(o->backend, "noiommu-group")) {
+		fprintf(stderr, "dma-bench: --backend=%s: use type1, iommufd, noiommu-iommufd, "
+			"noiommu-group or all\n", o->backend);
 		return -EINVAL;
 	}
 	return 0;
@@ -391,7 +398,9 @@ static int eal_start(const struct bench_opts *o, int cpu, char *prog)
 static int bench_setup(struct bench *b, const struct bench_opts *o, const cpu_set_t *cpus,
 		       int cpu, struct results *res)
 {
-	enum zdk_iommu_mode want = strcmp(o->backend, "type1") ? ZDK_IOMMU_IOMMUFD : ZDK_IOMMU_TYPE1;
+	enum zdk_iommu_mode want = !strcmp(o->backend, "type1")		? ZDK_IOMMU_TYPE1
+				   : !strncmp(o->backend, "noiommu", 7) ? ZDK_IOMMU_NOIOMMU
+									: ZDK_IOMMU_IOMMUFD;
 	int ret;
 
 	memset(b, 0, sizeof(*b));
@@ -413,7 +422,10 @@ static int bench_setup(struct bench *b, const struct bench_opts *o, const cpu_se
 		fprintf(stderr, "dma-bench: cannot find zdk's %s fd for the raw ioctls\n", o->backend);
 		return ret;
 	}
-	b->map_file = want == ZDK_IOMMU_IOMMUFD && zdk_iommu_has_map_file();
+	b->map_file = b->raw.iommufd && zdk_iommu_has_map_file();
+	/* The no-IOMMU group maps nothing: only zdk_dma_map() (lock the pages,
+	 * read their addresses from /proc/self/pagemap) has a cost to measure. */
+	b->paths = b->raw.iommufd || want == ZDK_IOMMU_TYPE1 ? (1u << P_NPATHS) - 1 : 1u << P_DMA;
 	ret = bench_pin(cpu);
 	if (ret) {
 		fprintf(stderr, "dma-bench: cannot pin to CPU %d: %s\n", cpu, strerror(-ret));
@@ -460,6 +472,12 @@ static int run_one(const struct bench_opts *o, char *prog)
 
 		if (!(o->tests & sections[i].bit))
 			continue;
+		if (!(b.paths & (1u << P_RAW)) && sections[i].bit != T_LATENCY &&
+		    sections[i].bit != T_ARENA) {
+			fprintf(stderr, "dma-bench: %s: %s left out: it compares paths, and only "
+				"zdk_dma_map() means something here\n", b.backend, sections[i].name);
+			continue;
+		}
 		t0 = bench_now_us(&b);
 		sections[i].fn(&b);
 		fprintf(stderr, "dma-bench: %s: %s took %.1f s\n", b.backend, sections[i].name,

@@ -24,6 +24,7 @@ int raw_iommu_find(struct raw_iommu *r, enum zdk_iommu_mode mode)
 	if (info.mode != mode)
 		return -ENOENT;
 	r->mode = mode;
+	r->iommufd = mode == ZDK_IOMMU_IOMMUFD || !strcmp(zdk_iommu_form(), "noiommu (iommufd)");
 	r->fd = info.fd;
 	r->ioas_id = info.ioas_id;
 	return 0;
@@ -31,6 +32,8 @@ int raw_iommu_find(struct raw_iommu *r, enum zdk_iommu_mode mode)
 
 int raw_map(const struct raw_iommu *r, void *va, uint64_t iova, size_t len)
 {
+	if (!r->iommufd && r->mode != ZDK_IOMMU_TYPE1)
+		return -EOPNOTSUPP;
 	if (r->mode == ZDK_IOMMU_TYPE1) {
 		struct vfio_iommu_type1_dma_map m = {
 			.argsz = sizeof(m),
@@ -70,7 +73,7 @@ int raw_map_file(const struct raw_iommu *r, int fd, uint64_t off, uint64_t iova,
 	};
 	int ret;
 
-	if (r->mode != ZDK_IOMMU_IOMMUFD)
+	if (!r->iommufd)
 		return -EOPNOTSUPP;
 	ret = xioctl(r->fd, IOMMU_IOAS_MAP_FILE, &m);
 	return ret == -ENOTTY ? -EOPNOTSUPP : ret;
@@ -78,6 +81,8 @@ int raw_map_file(const struct raw_iommu *r, int fd, uint64_t off, uint64_t iova,
 
 int raw_unmap(const struct raw_iommu *r, uint64_t iova, size_t len)
 {
+	if (!r->iommufd && r->mode != ZDK_IOMMU_TYPE1)
+		return -EOPNOTSUPP;
 	if (r->mode == ZDK_IOMMU_TYPE1) {
 		struct vfio_iommu_type1_dma_unmap u = {
 			.argsz = sizeof(u),

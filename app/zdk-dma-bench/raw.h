@@ -6,13 +6,15 @@
 #ifndef DMA_BENCH_RAW_H
 #define DMA_BENCH_RAW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "zdk_iommu.h"
 
 struct raw_iommu {
-	enum zdk_iommu_mode mode; /* ZDK_IOMMU_TYPE1 or ZDK_IOMMU_IOMMUFD */
+	enum zdk_iommu_mode mode; /* type1, iommufd, or noiommu */
+	bool iommufd;             /* an IOAS answers (iommufd, or no-IOMMU through it) */
 	int fd;                   /* zdk's container or /dev/iommu; not ours */
 	uint32_t ioas_id;         /* iommufd */
 };
@@ -21,6 +23,8 @@ struct raw_iommu {
  * raw_iommu_find() - the fd (and IOAS) zdk_eal_init() opened for @mode,
  * from zdk_iommu_info_get(), so the raw ioctls hit the same container or
  * IOAS as zdk's calls.
+ * No-IOMMU through iommufd has an IOAS (its maps pin); the no-IOMMU group
+ * has nothing to map: raw_map() answers -EOPNOTSUPP there.
  * Return: 0, -ENOENT (another backend runs), or -ENODEV (none).
  */
 int raw_iommu_find(struct raw_iommu *r, enum zdk_iommu_mode mode);

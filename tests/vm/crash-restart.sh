@@ -50,6 +50,15 @@ done
 ok "$ROUNDS rounds of kill -9 (nvme-perf, the NVMe checker mid-reset, l2fwd); at most $maxfiles hugepage files at any time"
 [ "$maxfiles" -le 4 ] || fail "hugepage files pile up after kills: $maxfiles"
 
+# The restart itself: a new process up to its first completed command
+# (zdk init, the device reset vfio-pci does on open, the controller enabled,
+# Identify), right after a kill -9 mid-I/O.
+run_and_kill 15 "$PERF" -l 0 -a "$NVME_BDF" -- -q 32 -o 4096 -w randrw -t 10
+t0=$(date +%s%N)
+"$CHECK" -l 0 -a "$NVME_BDF" -- identify 1:512,2:4096 >"$LOG/id" 2>&1 || { cat "$LOG/id"; fail "identify after a kill"; }
+t1=$(date +%s%N)
+ok "restart after kill -9: $(((t1 - t0) / 1000000)) ms from exec to the controller's first completion (Identify), process exit included"
+
 t0=$(date +%s%N)
 "$PERF" -l 0 -a "$NVME_BDF" -- -q 32 -o 4096 -w randrw -t 3 --verify >"$LOG/perf" 2>&1 ||
 	{ cat "$LOG/perf"; fail "nvme-perf --verify after the kills"; }

@@ -9,7 +9,9 @@
 # after the re-attach). Also checked here: the kernel's removal finished
 # (no "blocked until device is released"), zdk released the device within
 # 2 s of the kernel's request, and nvme-perf --verify on the re-added
-# controller is clean.
+# controller is clean; then nvme-perf --verify on both controllers loses
+# the first to a device_del mid-run, reports its I/O as removed and
+# finishes on the other, clean.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -48,3 +50,21 @@ timeout 120 "$PERF" -l 0 -a "$BDF" -- -q 32 -o 4096 -w randrw -M 50 -t 3 --verif
 grep -q "^errors 0, verified reads [1-9][0-9]*, mismatches 0" "$ZDK_BUILD/hotplug-perf.log" ||
 	{ cat "$ZDK_BUILD/hotplug-perf.log"; fail "nvme-perf saw errors after the re-add"; }
 ok "nvme-perf --verify on the re-added controller: clean"
+
+# nvme-perf itself: the first controller unplugged in the middle of a
+# --verify run on both controllers; the run ends normally on the other.
+PLOG=$ZDK_BUILD/hotplug-perf2.log
+timeout 120 "$PERF" -l 0 -a "$BDF" -a "$NVME_INTEL_BDF" -- -q 32 -o 4096 -w randrw -t 8 --verify >"$PLOG" 2>&1 &
+PPID2=$!
+sleep 4
+$QMP device_del nvme0 >/dev/null || fail "device_del nvme0"
+rc=0
+wait $PPID2 || rc=$?
+[ $rc = 0 ] || { cat "$PLOG"; fail "nvme-perf exited $rc after a controller was removed"; }
+grep -q "$BDF ns [0-9]*: controller removed" "$PLOG" || { cat "$PLOG"; fail "nvme-perf did not report the removal"; }
+grep -q "^errors 0, verified reads [1-9][0-9]*, mismatches 0, I/O failed as its controller was removed" "$PLOG" ||
+	{ cat "$PLOG"; fail "nvme-perf: errors or mismatches besides the removal"; }
+row=$(grep -E "^0 +$NVME_INTEL_BDF/1 " "$PLOG") || { cat "$PLOG"; fail "no row for $NVME_INTEL_BDF"; }
+iops=$(awk '{ print int($3) }' <<<"$row")
+[ "$iops" -gt 0 ] || fail "the other controller did no I/O: $row"
+ok "nvme-perf --verify: $BDF removed mid-run, reported, and the run finished on $NVME_INTEL_BDF ($iops IOPS), clean"
