@@ -51,11 +51,12 @@ struct zdk_nvme_ctrlr *zdk_nvme_ctrlr_next(struct zdk_nvme_ctrlr *prev)
 }
 
 /*
- * The kernel takes the controller away (lib/pci's event thread): fail it,
- * so that each owner's next slow-path check (at most NVME_TICK_POLLS polls
- * away) completes its outstanding commands with ZDK_NVME_STATUS_REMOVED,
- * and nothing waits on it again. Atomics only: a reset on another thread
- * may hold the controller's lock.
+ * The kernel took the controller away (lib/pci's event thread, after the
+ * device was stopped: nothing outstanding can still run): fail it, so that
+ * each owner's next slow-path check (at most NVME_TICK_POLLS polls away)
+ * completes its outstanding commands with ZDK_NVME_STATUS_REMOVED, and
+ * nothing waits on it again. Atomics only: a reset on another thread may
+ * hold the controller's lock.
  */
 static void nvme_pci_removed(struct zdk_pci_device *dev)
 {

@@ -11,6 +11,7 @@
 #define ZDK_LOG_COMPONENT "nvme"
 #include "zdk_log.h"
 #include "nvme_internal.h"
+#include "zdk_pci.h"
 
 #define PAGE ZDK_NVME_PAGE_SIZE
 #define PAGE_LOW ((uint64_t)PAGE - 1)
@@ -645,6 +646,10 @@ void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 		uint32_t csts = nvme_reg_read32(c, ZDK_NVME_REG_CSTS);
 
 		q->last_csts_tsc = now;
+		/* All-ones from a device lib/pci is taking away: not a fault to
+		 * reset for; the removal fails the commands in a moment. */
+		if (csts == UINT32_MAX && c->pci && zdk_pci_device_removed(c->pci))
+			csts = 0;
 		if (csts == UINT32_MAX || (csts & ZDK_NVME_CSTS_CFS)) {
 			ZDK_ERR("%s: controller fatal status (CSTS 0x%x): resetting", c->name, csts);
 			nvme_ctrlr_reset_if(c, q->gen);

@@ -200,10 +200,15 @@ static void group_put(struct iommu *io, struct iommu_group *g)
 	sys_ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER, NULL);
 	close(g->fd);
 	free(g);
-	/* The last group out takes the container's IOMMU and mappings along. */
+	/*
+	 * The last group out takes VFIO's container IOMMU and mappings along.
+	 * iommufd's compat container keeps its IOAS, mappings and all: they
+	 * are not lost (mapping them again would fail with EEXIST), only the
+	 * IOMMU type is set again with the next group.
+	 */
 	if (!io->groups) {
 		io->ready = false;
-		if (io->on_lost)
+		if (io->on_lost && !io->compat)
 			io->on_lost(io);
 	}
 }

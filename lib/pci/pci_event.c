@@ -8,13 +8,17 @@
  * the error interrupt (AER). One thread waits on them with epoll. On a
  * request it releases the device at once instead of letting the kernel's
  * removal block ("Relaying device request to user" every 10 s):
- *   1. the device is marked removed, and its driver's hook stops the queues
- *      (the pollers fail what was outstanding on their next poll);
- *   2. every BAR mapping is replaced, at the same address, by anonymous
+ *   1. every BAR mapping is replaced, at the same address, by anonymous
  *      memory reading all-ones, as a removed device reads: a poller's
  *      doorbell write or register read that races with this touches memory,
- *      never a vanished mapping (no SIGBUS);
- *   3. the device fd is closed (the kernel's removal finishes), and
+ *      never a vanished mapping (no SIGBUS), and nothing new reaches the
+ *      device;
+ *   2. the device fd is closed: vfio-pci stops the device (bus mastering
+ *      off, reset) and the kernel's removal finishes;
+ *   3. only now, when the device can no longer execute a command or DMA,
+ *      the driver's hook stops the queues: the pollers fail what is still
+ *      outstanding. Failing it earlier would be a lie: a command the device
+ *      still held could run after one submitted later in its place;
  *   4. the application's callbacks hear ZDK_PCI_EVENT_REMOVE.
  * The struct zdk_pci_device stays until the application lets go of it.
  *
@@ -103,11 +107,11 @@ void pci_event_release_locked(struct zdk_pci_device *dev, const char *why)
 	if (p->removed)
 		return;
 	__atomic_store_n(&p->removed, true, __ATOMIC_RELEASE);
-	if (p->on_remove)
-		p->on_remove(dev);
 	bars_neuter(dev);
 	pci_event_unwatch_locked(dev);
 	pci_dev_fd_close_locked(dev);
+	if (p->on_remove)
+		p->on_remove(dev);
 	ZDK_NOTICE("%s: %s: its queues are stopped and the device is released", dev->name, why);
 }
 

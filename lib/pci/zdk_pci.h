@@ -147,7 +147,8 @@ ZDK_EXPORT bool zdk_pci_device_removed(const struct zdk_pci_device *dev);
 
 /**
  * zdk_pci_device_on_remove() - for drivers: @fn runs on the event thread when
- * @dev is taken away, before its BARs go and before the application hears.
+ * @dev is taken away, once the device can no longer execute anything (its
+ * BARs replaced by memory, its fd closed) and before the application hears.
  * It must only mark the driver's queues stopped (atomics), never wait.
  */
 ZDK_EXPORT void zdk_pci_device_on_remove(struct zdk_pci_device *dev,

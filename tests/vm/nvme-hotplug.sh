@@ -51,6 +51,7 @@ grep -q "^errors 0, verified reads [1-9][0-9]*, mismatches 0" "$ZDK_BUILD/hotplu
 	{ cat "$ZDK_BUILD/hotplug-perf.log"; fail "nvme-perf saw errors after the re-add"; }
 ok "nvme-perf --verify on the re-added controller: clean"
 
+vfio_bind "$NVME_INTEL_BDF"
 # nvme-perf itself: the first controller unplugged in the middle of a
 # --verify run on both controllers; the run ends normally on the other.
 PLOG=$ZDK_BUILD/hotplug-perf2.log

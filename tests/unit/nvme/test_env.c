@@ -374,6 +374,12 @@ void zdk_pci_device_on_remove(struct zdk_pci_device *dev, void (*fn)(struct zdk_
 	test_on_remove = fn;
 }
 
+bool zdk_pci_device_removed(const struct zdk_pci_device *dev)
+{
+	(void)dev;
+	return false;
+}
+
 int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable)
 {
 	(void)dev;
