@@ -51,7 +51,7 @@ static inline int rx_refill(struct igb_rx_queue *rxq, uint16_t first, uint16_t n
 	/* Both quadwords in one store: hdr_addr 0 also clears the DD bit of
 	 * the last write-back. (SSE2: the IOVA loaded into the low half of a
 	 * zeroed register, the headroom added, one aligned store.) */
-#pragma GCC unroll 4
+#pragma GCC unroll 8
 	for (i = 0; i < n; i++)
 		_mm_store_si128((__m128i *)&d[i],
 				_mm_add_epi64(_mm_loadl_epi64((const __m128i *)&sw[i]->buf_iova),
@@ -184,7 +184,7 @@ rx_burst(struct igb_rx_queue *rxq, struct zdk_mbuf **pkts, uint16_t n, bool rss)
 		n = rxq->nb_desc - 1 - rxq->nb_hold;
 	if (zdk_unlikely(rxq->discard))
 		return rx_burst_checked(rxq, pkts, 0, n, 0);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
 	for (i = 0; i < n; i++) {
 		uint32_t status = d[i].wb.status_error, len;
 
@@ -253,7 +253,7 @@ static inline uint64_t tx_fill(union igb_tx_desc *d, struct zdk_mbuf **sw,
 	uint64_t bytes = 0;
 	uint16_t i;
 
-#pragma GCC unroll 4
+#pragma GCC unroll 8
 	for (i = 0; i < n; i++) {
 		struct zdk_mbuf *m = pkts[i];
 		uint64_t len = m->data_len;
