@@ -418,7 +418,7 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 		*iova = pa[0];
 	} else {
 		/* The IOVA is reserved under the lock; the ioctl runs without it. */
-		rc = mem_pin_check(io, len, "a zdk_dma_map() region");
+		rc = mem_pin_check_often(io, len, "a zdk_dma_map() region");
 		if (rc)
 			return rc;
 		rc = ext_iova_reserve(io, va, len, iova);
