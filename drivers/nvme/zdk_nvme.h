@@ -231,44 +231,72 @@ static inline __attribute__((always_inline)) int
 zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8_t opc, void *buf,
 		  uint64_t lba, uint32_t nlb, zdk_nvme_cb cb, void *arg)
 {
+	/* The SQE as four 16-byte stores, built in registers (GCC vectors, C and C++). */
+	typedef uint64_t __attribute__((vector_size(16), may_alias)) zdk_nvme_sqe_part;
 	uint64_t len = (uint64_t)nlb << ns->lba_shift;
-	uint64_t iova = zdk_virt2iova(buf);
-	uint64_t end = ((uintptr_t)buf & (ZDK_NVME_PAGE_SIZE - 1)) + len;
-	uint64_t prp2 = 0;
-	struct zdk_nvme_sqe *sqe;
+	uintptr_t off = (uintptr_t)buf - zdk_mem_xlate.va_base, last = off + len - 1;
+	const unsigned sh = zdk_mem_xlate.pg_shift;
+	zdk_nvme_sqe_part *sq, *copy;
+	uint64_t w0, iova, prp2 = 0;
 	struct zdk_nvme_req *req;
-	uint16_t cid;
+	uint32_t cmask, cid, head;
 
-	if (zdk_unlikely(end > 2 * ZDK_NVME_PAGE_SIZE || iova == ZDK_BAD_IOVA ||
+	/*
+	 * Inline: one or two memory pages wholly inside the arena (a subtraction
+	 * and a table load per page), and a free command id. Anything else
+	 * (mapped memory, NULL, no blocks: len - 1 is then all ones, bigger
+	 * transfers) is translated and checked out of line.
+	 */
+	if (zdk_unlikely(len - 1 >= 2 * ZDK_NVME_PAGE_SIZE - (off & (ZDK_NVME_PAGE_SIZE - 1)) ||
+			 off >= zdk_mem_xlate.len || last >= zdk_mem_xlate.len ||
 			 qp->free_head == qp->free_tail))
 		return zdk_nvme_qpair_rw_slow(qp, ns, opc, buf, lba, nlb, cb, arg);
-	if (end > ZDK_NVME_PAGE_SIZE) {
-		/*
-		 * PRP2 is the second page when the buffer crosses one (base spec
-		 * 4.1.1), translated on its own: it need not follow the first in
-		 * IOVA space (no-IOMMU mode, or a buffer across two mappings).
-		 */
-		prp2 = zdk_virt2iova((const void *)(((uintptr_t)buf | (ZDK_NVME_PAGE_SIZE - 1)) + 1));
-		if (zdk_unlikely(prp2 == ZDK_BAD_IOVA))
-			return zdk_nvme_qpair_rw_slow(qp, ns, opc, buf, lba, nlb, cb, arg);
+	iova = zdk_mem_xlate.pg_iova[off >> sh] + off - ((off >> sh) << sh);
+	/*
+	 * PRP2 is the second page when the buffer crosses one (base spec 4.1.1),
+	 * translated on its own: it need not follow the first in IOVA space
+	 * (no-IOMMU mode). The arena starts on a memory page, so an offset in
+	 * it and its IOVA agree below 4 KiB.
+	 */
+	if ((off ^ last) >> ZDK_NVME_PAGE_SHIFT)
+		prp2 = (zdk_mem_xlate.pg_iova[last >> sh] + last - ((last >> sh) << sh)) &
+		       ~(uint64_t)(ZDK_NVME_PAGE_SIZE - 1);
+	/* The oldest free command id and its context, as zdk_nvme_qpair_slot(). */
+	cmask = qp->cid_mask;
+	head = qp->free_head;
+	qp->free_head = (uint16_t)(head + 1);
+	cid = qp->free_cids[head & cmask];
+	req = &qp->reqs[cid & cmask];
+	req->cb = cb;
+	req->cb_arg = arg;
+	req->epoch = qp->epoch;
+	req->cid = (uint16_t)cid;
+	/*
+	 * The SQE (base spec 4.2; NVM command set 3.3.4: SLBA in CDW10-11, NLB
+	 * 0-based in CDW12, everything else 0), little endian, into the SQ slot
+	 * and the cid's copy for a resubmission after a reset.
+	 */
+	w0 = opc | cid << 16 | (uint64_t)ns->nsid << 32;
+	{
+		const zdk_nvme_sqe_part q0 = { w0, 0 },         /* CDW0, NSID, CDW2-3 */
+			q1 = { 0, iova },                       /* MPTR, PRP1 */
+			q2 = { prp2, lba },                     /* PRP2, CDW10-11 */
+			q3 = { (uint32_t)(nlb - 1), 0 };        /* CDW12-15 */
+
+		sq = (zdk_nvme_sqe_part *)&qp->sq[qp->sq_tail];
+		copy = (zdk_nvme_sqe_part *)&req->sqe;
+		sq[0] = copy[0] = q0;
+		sq[1] = copy[1] = q1;
+		sq[2] = copy[2] = q2;
+		sq[3] = copy[3] = q3;
 	}
-	sqe = zdk_nvme_qpair_slot(qp, &cid, &req, cb, arg);
-	sqe->opc = opc;
-	sqe->flags = 0;
-	sqe->cid = cid;
-	sqe->nsid = ns->nsid;
-	sqe->cdw2 = 0;
-	sqe->cdw3 = 0;
-	sqe->mptr = 0;
-	sqe->prp1 = iova;
-	sqe->prp2 = prp2;
-	sqe->cdw10 = (uint32_t)lba;
-	sqe->cdw11 = (uint32_t)(lba >> 32);
-	sqe->cdw12 = nlb - 1;
-	sqe->cdw13 = 0;
-	sqe->cdw14 = 0;
-	sqe->cdw15 = 0;
-	zdk_nvme_qpair_push(qp, sqe, req);
+	qp->sq_tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
+	if (!qp->batch) {
+		/* The SQE stores must be visible before the tail doorbell (base spec 3.7.1). */
+		zdk_io_wmb();
+		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), qp->sq_tail);
+		qp->sq_rung = qp->sq_tail;
+	}
 	return 0;
 }
 
@@ -311,26 +339,29 @@ static inline void zdk_nvme_qpair_flush(struct zdk_nvme_qpair *qp)
  */
 static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t budget)
 {
+	uint16_t head = qp->cq_head;
 	uint32_t n = 0, tick;
 
 	for (;;) {
-		struct zdk_nvme_cpl *cpl = &qp->cq[qp->cq_head];
+		struct zdk_nvme_cpl *cpl = &qp->cq[head];
 		uint16_t status = *(volatile uint16_t *)&cpl->status;
 		struct zdk_nvme_req *req;
+		uint32_t cid, cmask;
 		zdk_nvme_cb cb;
-		uint16_t cid;
 
 		if ((status & 1) != qp->phase)
 			break;
 		/* Read the phase bit before the rest of the entry (base spec 4.6). */
 		zdk_io_rmb();
 		cid = cpl->cid;
-		req = &qp->reqs[cid & qp->cid_mask];
+		cmask = qp->cid_mask;
+		req = &qp->reqs[cid & cmask];
 		cb = req->cb;
-		if (++qp->cq_head > qp->mask) {
-			qp->cq_head = 0;
+		head = (uint16_t)((head + 1) & qp->mask);
+		qp->cq_head = head;
+		if (zdk_unlikely(head == 0))
 			qp->phase ^= 1;
-		}
+		n++;
 		/*
 		 * Only an outstanding cid, generation included, completes: an
 		 * unknown, stale or duplicate one is dropped and counted (the tick
@@ -342,25 +373,28 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 		if (zdk_likely(cb != NULL && req->cid == cid &&
 			       (status & 0xfffe) != ZDK_NVME_STATUS(0, ZDK_NVME_SC_ABORT_SQ_DELETION))) {
 			req->cb = NULL;
-			zdk_nvme_qpair_cid_put(qp, cid, qp->cid_mask);
+			zdk_nvme_qpair_cid_put(qp, (uint16_t)cid, (uint16_t)cmask);
 			cb(req->cb_arg, cpl);
+			/* The callback may have polled this qpair itself. */
+			head = qp->cq_head;
 		} else if (cb == NULL || req->cid != cid) {
 			qp->ndropped++;
 		}
-		if (++n == budget)
+		if (budget && n == budget)
 			break;
 	}
 	/*
 	 * At most entries / 2 commands are outstanding, so the controller cannot
 	 * fill the CQ while fewer than entries / 4 consumed entries are not yet
-	 * reported: the head doorbell (an MMIO exit) is rung once per quarter.
+	 * reported: the head doorbell (an MMIO exit) is rung only when the head
+	 * has left the quarter of the queue it was last reported in.
 	 */
 	if (n) {
 		qp->ncpl += n;
-		if (((qp->cq_head - qp->cq_rung) & qp->mask) >= (qp->mask >> 2)) {
+		if ((head ^ qp->cq_rung) & ~(uint32_t)(qp->mask >> 2)) {
 			/* Entries are consumed before the controller may reuse them. */
-			zdk_mmio_write32(zdk_nvme_qpair_db(&qp->cq_db), qp->cq_head);
-			qp->cq_rung = qp->cq_head;
+			zdk_mmio_write32(zdk_nvme_qpair_db(&qp->cq_db), head);
+			qp->cq_rung = head;
 		}
 	}
 	zdk_nvme_qpair_flush(qp);

@@ -21,12 +21,11 @@
 
 static int iommu_extent_count(struct iommu *io)
 {
-	int n = 0;
+	int n;
 
-	pthread_mutex_lock(&io->lock);
-	for (struct iova_extent *e = io->extents; e; e = e->next)
-		n++;
-	pthread_mutex_unlock(&io->lock);
+	pthread_spin_lock(&io->lock);
+	n = (int)io->extents.n;
+	pthread_spin_unlock(&io->lock);
 	return n;
 }
 
@@ -216,7 +215,7 @@ static int iommu_take(struct eal_ho_state *st)
 			rc == -ENOMEM ? " (raise RLIMIT_MEMLOCK: ulimit -l unlimited)"
 			: rc == -ENOTTY ? " (the kernel lacks it: Linux 6.13+)"
 			: rc == -EINVAL ? " (a mapping other than the arena's files exists)" : "");
-		pthread_mutex_destroy(&io->lock);
+		pthread_spin_destroy(&io->lock);
 		free(io);
 		return rc;
 	}

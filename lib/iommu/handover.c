@@ -39,7 +39,7 @@ int iommu_adopt(int fd, uint32_t ioas_id, struct iommu **out)
 	io->ioas_id = ioas_id;
 	io->map_file = 1; /* a live handover needs the arena mapped by file */
 	io->ready = true;
-	pthread_mutex_init(&io->lock, NULL);
+	pthread_spin_init(&io->lock, PTHREAD_PROCESS_PRIVATE);
 	/* A read-only query: it also proves the fd is an iommufd with this IOAS. */
 	rc = io->ops->ranges(io);
 	if (rc) {
@@ -50,7 +50,7 @@ int iommu_adopt(int fd, uint32_t ioas_id, struct iommu **out)
 	return 0;
 
 err_free:
-	pthread_mutex_destroy(&io->lock);
+	pthread_spin_destroy(&io->lock);
 	free(io);
 	return rc;
 }

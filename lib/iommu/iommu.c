@@ -263,10 +263,10 @@ int iommu_create(const struct iommu_ops *ops, struct iommu **out)
 		return -ENOMEM;
 	io->ops = ops;
 	io->fd = -1;
-	pthread_mutex_init(&io->lock, NULL);
+	pthread_spin_init(&io->lock, PTHREAD_PROCESS_PRIVATE);
 	rc = ops->open(io);
 	if (rc) {
-		pthread_mutex_destroy(&io->lock);
+		pthread_spin_destroy(&io->lock);
 		free(io);
 		return rc;
 	}
@@ -276,16 +276,11 @@ int iommu_create(const struct iommu_ops *ops, struct iommu **out)
 
 void iommu_destroy(struct iommu *io)
 {
-	struct iova_extent *e, *n;
-
 	if (!io)
 		return;
 	io->ops->close(io);
-	for (e = io->extents; e; e = n) {
-		n = e->next;
-		free(e);
-	}
-	pthread_mutex_destroy(&io->lock);
+	extents_fini(&io->extents);
+	pthread_spin_destroy(&io->lock);
 	free(io);
 }
 
@@ -327,29 +322,12 @@ int iommu_group_fd(const struct iommu *io, int num)
 
 int iommu_extent_add(struct iommu *io, uint64_t iova, uint64_t len)
 {
-	struct iova_extent *e = malloc(sizeof(*e));
-
-	if (!e)
-		return -ENOMEM;
-	e->iova = iova;
-	e->len = len;
-	e->next = io->extents;
-	io->extents = e;
-	return 0;
+	return extents_insert(&io->extents, iova, len, 0, 0, 0);
 }
 
 int iommu_extent_del(struct iommu *io, uint64_t iova, uint64_t len)
 {
-	for (struct iova_extent **pp = &io->extents; *pp; pp = &(*pp)->next) {
-		struct iova_extent *e = *pp;
-
-		if (e->iova == iova && e->len == len) {
-			*pp = e->next;
-			free(e);
-			return 0;
-		}
-	}
-	return -ENOENT;
+	return extents_remove(&io->extents, iova, len, NULL);
 }
 
 const char *iommu_form(const struct iommu *io)
@@ -449,12 +427,12 @@ int zdk_iommu_iova_alloc(size_t len, size_t align, uint64_t *iova)
 
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&iommu_g->lock);
-	rc = iova_pick(iommu_g->ranges, iommu_g->nranges, iommu_g->extents, ZDK_BAD_IOVA, len,
+	pthread_spin_lock(&iommu_g->lock);
+	rc = iova_pick(iommu_g->ranges, iommu_g->nranges, &iommu_g->extents, ZDK_BAD_IOVA, len,
 		       align ? align : 4096, iova);
 	if (!rc)
 		rc = iommu_extent_add(iommu_g, *iova, len);
-	pthread_mutex_unlock(&iommu_g->lock);
+	pthread_spin_unlock(&iommu_g->lock);
 	return rc;
 }
 
@@ -462,7 +440,7 @@ void zdk_iommu_iova_free(uint64_t iova, size_t len)
 {
 	if (!iommu_g)
 		return;
-	pthread_mutex_lock(&iommu_g->lock);
+	pthread_spin_lock(&iommu_g->lock);
 	iommu_extent_del(iommu_g, iova, len);
-	pthread_mutex_unlock(&iommu_g->lock);
+	pthread_spin_unlock(&iommu_g->lock);
 }

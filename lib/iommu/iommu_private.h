@@ -40,12 +40,35 @@ struct iommu_group {
 	struct iommu_group *next;
 };
 
-/* An IOVA extent in use outside the arena (zdk_iommu_iova_alloc, dma_map). */
-struct iova_extent {
-	uint64_t iova;
-	uint64_t len;
-	struct iova_extent *next;
+/*
+ * A set of disjoint ranges [start, start + len), each with three words for
+ * its user, ordered by start (extents.c: a treap over one node array,
+ * O(log n) per call, no allocation but the array's doubling). Pointers
+ * into it are valid until the next insert or remove. The caller locks.
+ */
+struct extent {
+	uint64_t start, len;
+	uint64_t a, b, c;       /* the user's */
+	uint32_t left, right;   /* children: node indexes, 0 for none */
+	uint32_t prio;          /* heap order: random */
 };
+
+struct extents {
+	struct extent *node;    /* node[0] stands for none */
+	uint32_t root, free;    /* free nodes are chained through .left */
+	uint32_t n, cap;
+	uint32_t seed;
+};
+
+int extents_insert(struct extents *t, uint64_t start, uint64_t len, uint64_t a, uint64_t b,
+		   uint64_t c);
+/* Remove exactly [@start, @start + @len), a copy in *@out (may be NULL). -ENOENT. */
+int extents_remove(struct extents *t, uint64_t start, uint64_t len, struct extent *out);
+/* The lowest range overlapping [@start, @start + @len), or NULL; @t may be NULL. */
+const struct extent *extents_overlap(const struct extents *t, uint64_t start, uint64_t len);
+/* The range with the lowest start >= @start, or NULL (iteration: ceil(prev->start + 1)). */
+const struct extent *extents_ceil(const struct extents *t, uint64_t start);
+void extents_fini(struct extents *t);
 
 struct iommu;
 
@@ -85,8 +108,8 @@ struct iommu {
 	unsigned nranges;
 	uint64_t pgsize_mask;   /* supported IOMMU page sizes */
 	bool compat;            /* type1: /dev/vfio/vfio is iommufd's compat container */
-	struct iova_extent *extents;
-	pthread_mutex_t lock;   /* extents; the control path only */
+	struct extents extents; /* IOVA ranges in use outside the backend's own */
+	pthread_spinlock_t lock; /* extents: a few hundred instructions at most under it */
 	/*
 	 * Set by the init orchestrator before any device attaches.
 	 * on_attach: after each device attach, once the device's group/IOAS
@@ -150,9 +173,9 @@ void iommu_destroy(struct iommu *io);
 int iommu_dev_attach(struct iommu *io, const struct iommu_dev_info *info, int *fd);
 void iommu_dev_detach(struct iommu *io, const struct iommu_dev_info *info, int fd);
 
-/* Pure IOVA arithmetic, unit tested (iova.c). */
+/* Pure IOVA arithmetic, unit tested (iova.c). @used may be NULL (none). */
 bool iova_range_contains(const struct iova_range *r, unsigned n, uint64_t iova, uint64_t len);
-int iova_pick(const struct iova_range *r, unsigned n, const struct iova_extent *used,
+int iova_pick(const struct iova_range *r, unsigned n, const struct extents *used,
 	      uint64_t want, uint64_t len, uint64_t align, uint64_t *iova);
 
 /* Extents outside the arena, under io->lock. */

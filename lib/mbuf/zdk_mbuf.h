@@ -140,20 +140,20 @@ static inline void zdk_mbuf_free(struct zdk_mbuf *m)
 static inline void zdk_mbuf_free_bulk(struct zdk_mbuf *const *mbufs, unsigned n)
 {
 	struct zdk_mempool *mp;
-	uintptr_t diff = 0;
 	unsigned i, start = 0;
 
 	if (zdk_unlikely(n == 0))
 		return;
-	/* The common case, one pool: a branch-free check, then one put. */
+	/* The common case, one pool: a compare per mbuf (a load and a
+	 * predicted branch), then one put. */
 	mp = mbufs[0]->pool;
-#pragma GCC unroll 4
+#pragma GCC unroll 8
 	for (i = 1; i < n; i++)
-		diff |= (uintptr_t)mbufs[i]->pool ^ (uintptr_t)mp;
-	if (zdk_likely(diff == 0)) {
-		zdk_mempool_put_bulk(mp, (void *const *)mbufs, n);
-		return;
-	}
+		if (zdk_unlikely(mbufs[i]->pool != mp))
+			goto mixed;
+	zdk_mempool_put_bulk(mp, (void *const *)mbufs, n);
+	return;
+mixed:
 	for (i = 1; i <= n; i++) {
 		if (i == n || mbufs[i]->pool != mbufs[start]->pool) {
 			zdk_mempool_put_bulk(mbufs[start]->pool, (void *const *)&mbufs[start],

@@ -468,7 +468,7 @@ static int arena_pick(struct mem_arena *a, const struct iommu *io)
 	unsigned n = 0, nsrc = io ? io->nranges : 1;
 
 	if (io && io->ndevs)
-		return iova_pick(io->ranges, io->nranges, io->extents, (uintptr_t)a->base,
+		return iova_pick(io->ranges, io->nranges, &io->extents, (uintptr_t)a->base,
 				 a->len, a->pgsz, &a->iova_base);
 	for (unsigned i = 0; i < nsrc; i++) {
 		uint64_t lo = ZDK_MAX(src[i].start, PORTABLE_IOVA_LO);
@@ -477,7 +477,7 @@ static int arena_pick(struct mem_arena *a, const struct iommu *io)
 		if (lo <= hi)
 			r[n++] = (struct iova_range){ lo, hi };
 	}
-	return iova_pick(r, n, io ? io->extents : NULL, ZDK_BAD_IOVA, a->len, a->pgsz,
+	return iova_pick(r, n, io ? &io->extents : NULL, ZDK_BAD_IOVA, a->len, a->pgsz,
 			 &a->iova_base);
 }
 

@@ -5,6 +5,7 @@
  */
 #define ZDK_LOG_COMPONENT "mem"
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,21 +17,99 @@
 #include "zdk_lcore.h"
 #include "zdk_log.h"
 
-/* External mappings, sorted by VA; read by zdk_virt2iova_slow(). */
-struct ext_map {
-	uintptr_t va;
-	size_t len;
-	uint64_t iova;
-	uint64_t *pa; /* no-IOMMU: each page's physical address; else NULL */
-	uint64_t ioas_iova; /* no-IOMMU through iommufd: where the IOAS pins it; else 0 */
-};
-
+/*
+ * External mappings by VA, read by zdk_virt2iova_slow(): each an extent
+ * (lib/iommu/extents.c: O(log n) lookup, insert and remove) from its VA,
+ * with its IOVA in .a; in no-IOMMU mode its pages' physical addresses in .b
+ * (else 0) and, through iommufd, where the IOAS pins it in .c (else 0).
+ */
 static struct {
-	pthread_rwlock_t lock;
-	struct ext_map *v;
-	unsigned n, cap;
+	uint32_t lock; /* EXT_* below */
+	struct extents maps;
 	bool lost; /* the kernel dropped the IOMMU mappings (type1's last group left) */
-} ext = { .lock = PTHREAD_RWLOCK_INITIALIZER };
+} ext;
+
+static uint64_t ext_iova(const struct extent *m)
+{
+	return m->a;
+}
+
+static uint64_t *ext_pa(const struct extent *m)
+{
+	return (uint64_t *)(uintptr_t)m->b;
+}
+
+static uint64_t ext_ioas_iova(const struct extent *m)
+{
+	return m->c;
+}
+
+/*
+ * ext.lock: a spinning reader-writer lock, as DPDK's rte_rwlock. Readers
+ * (zdk_virt2iova_run() on mapped memory: the NVMe slow path, per I/O) and
+ * writers (map, unmap) hold it for a binary search or an insert, so one
+ * atomic each way beats glibc's rwlock (about 80 instructions a pair); a
+ * waiting writer keeps new readers out. Only mem_ext_remap() holds it
+ * across ioctls, once per type1 re-attach: waiters yield the CPU then.
+ */
+#define EXT_WRITER 1u  /* a writer holds it */
+#define EXT_WAITING 2u /* a writer waits: no new readers */
+#define EXT_READER 4u  /* one per reader */
+
+static void ext_relax(unsigned *spins)
+{
+	if (++*spins < 1024)
+		zdk_pause();
+	else
+		sched_yield();
+}
+
+static void ext_read_lock(void)
+{
+	uint32_t s = __atomic_load_n(&ext.lock, __ATOMIC_RELAXED);
+	unsigned spins = 0;
+
+	for (;;) {
+		/* Acquire: the table as the last writer left it. */
+		if (!(s & (EXT_WRITER | EXT_WAITING)) &&
+		    __atomic_compare_exchange_n(&ext.lock, &s, s + EXT_READER, true,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return;
+		ext_relax(&spins);
+		s = __atomic_load_n(&ext.lock, __ATOMIC_RELAXED);
+	}
+}
+
+static void ext_read_unlock(void)
+{
+	/* Release: this reader's loads of the table before a writer's stores. */
+	__atomic_fetch_sub(&ext.lock, EXT_READER, __ATOMIC_RELEASE);
+}
+
+static void ext_write_lock(void)
+{
+	uint32_t s = __atomic_load_n(&ext.lock, __ATOMIC_RELAXED);
+	unsigned spins = 0;
+
+	for (;;) {
+		/* Acquire: the table as the last holder left it. */
+		if (!(s & ~EXT_WAITING) &&
+		    __atomic_compare_exchange_n(&ext.lock, &s, EXT_WRITER, true,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return;
+		if (!(s & EXT_WAITING))
+			__atomic_fetch_or(&ext.lock, EXT_WAITING, __ATOMIC_RELAXED);
+		ext_relax(&spins);
+		s = __atomic_load_n(&ext.lock, __ATOMIC_RELAXED);
+	}
+}
+
+static void ext_write_unlock(void)
+{
+	/* Release: the table's stores before the next holder's loads. (Another
+	 * waiting writer sets EXT_WAITING again on its next look.) */
+	__atomic_store_n(&ext.lock, 0, __ATOMIC_RELEASE);
+}
 
 static size_t page_size(void)
 {
@@ -116,21 +195,9 @@ int zdk_mem_stats_get(int socket, struct zdk_mem_stats *st)
 }
 
 /* The external mapping holding @p, under ext.lock; NULL if none. */
-static const struct ext_map *ext_find(uintptr_t p)
+static const struct extent *ext_find(uintptr_t p)
 {
-	unsigned lo = 0, hi = ext.n;
-
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-
-		if (p < ext.v[mid].va)
-			hi = mid;
-		else if (p >= ext.v[mid].va + ext.v[mid].len)
-			lo = mid + 1;
-		else
-			return &ext.v[mid];
-	}
-	return NULL;
+	return extents_overlap(&ext.maps, p, 1);
 }
 
 /*
@@ -139,21 +206,22 @@ static const struct ext_map *ext_find(uintptr_t p)
  * up to the first page whose physical address does not follow its
  * predecessor's.
  */
-static uint64_t ext_run(const struct ext_map *m, size_t off, size_t max, size_t *run)
+static uint64_t ext_run(const struct extent *m, size_t off, size_t max, size_t *run)
 {
 	size_t pgsz = page_size(), i = off / pgsz, n;
+	const uint64_t *pa = ext_pa(m);
 
-	if (!m->pa) {
+	if (!pa) {
 		*run = ZDK_MIN(m->len - off, max);
-		return m->iova + off;
+		return ext_iova(m) + off;
 	}
 	n = pgsz - off % pgsz;
-	while (n < max && (i + 1) * pgsz < m->len && m->pa[i + 1] == m->pa[i] + pgsz) {
+	while (n < max && (i + 1) * pgsz < m->len && pa[i + 1] == pa[i] + pgsz) {
 		n += pgsz;
 		i++;
 	}
 	*run = ZDK_MIN(n, max);
-	return m->pa[off / pgsz] + off % pgsz;
+	return pa[off / pgsz] + off % pgsz;
 }
 
 uint64_t zdk_virt2iova_slow(const void *va)
@@ -181,61 +249,28 @@ static uint64_t arena_run(size_t off, size_t max, size_t *run)
 uint64_t zdk_virt2iova_run(const void *va, size_t max, size_t *run)
 {
 	uintptr_t p = (uintptr_t)va, off = p - zdk_mem_xlate.va_base;
-	const struct ext_map *m;
+	const struct extent *m;
 	uint64_t iova = ZDK_BAD_IOVA;
 
 	*run = 0;
 	if (off < zdk_mem_xlate.len)
 		return arena_run(off, max, run);
-	pthread_rwlock_rdlock(&ext.lock);
+	ext_read_lock();
 	m = ext_find(p);
 	if (m)
-		iova = ext_run(m, p - m->va, max, run);
-	pthread_rwlock_unlock(&ext.lock);
+		iova = ext_run(m, p - m->start, max, run);
+	ext_read_unlock();
 	return iova;
 }
 
 static int ext_insert(uintptr_t va, size_t len, uint64_t iova, uint64_t *pa, uint64_t ioas_iova)
 {
-	unsigned i;
-
-	if (ext.n == ext.cap) {
-		unsigned cap = ext.cap ? ext.cap * 2 : 16;
-		struct ext_map *v = realloc(ext.v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ext.v = v;
-		ext.cap = cap;
-	}
-	for (i = ext.n; i > 0 && ext.v[i - 1].va > va; i--)
-		ext.v[i] = ext.v[i - 1];
-	ext.v[i] = (struct ext_map){ va, len, iova, pa, ioas_iova };
-	ext.n++;
-	return 0;
-}
-
-/* Index of the first mapping that ends after @va (the table is sorted by VA). */
-static unsigned ext_lower_bound(uintptr_t va)
-{
-	unsigned lo = 0, hi = ext.n;
-
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-
-		if (ext.v[mid].va + ext.v[mid].len <= va)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return extents_insert(&ext.maps, va, len, iova, (uintptr_t)pa, ioas_iova);
 }
 
 static bool ext_overlaps(uintptr_t va, size_t len)
 {
-	unsigned i = ext_lower_bound(va);
-
-	return i < ext.n && ext.v[i].va < va + len;
+	return extents_overlap(&ext.maps, va, len) != NULL;
 }
 
 /*
@@ -332,20 +367,20 @@ static int ext_iova_reserve(struct iommu *io, void *va, size_t len, uint64_t *io
 {
 	int rc;
 
-	pthread_mutex_lock(&io->lock);
-	rc = iova_pick(io->ranges, io->nranges, io->extents, (uintptr_t)va, len, page_size(),
+	pthread_spin_lock(&io->lock);
+	rc = iova_pick(io->ranges, io->nranges, &io->extents, (uintptr_t)va, len, page_size(),
 		       iova);
 	if (!rc)
 		rc = iommu_extent_add(io, *iova, len);
-	pthread_mutex_unlock(&io->lock);
+	pthread_spin_unlock(&io->lock);
 	return rc;
 }
 
 static void ext_iova_release(struct iommu *io, uint64_t iova, size_t len)
 {
-	pthread_mutex_lock(&io->lock);
+	pthread_spin_lock(&io->lock);
 	iommu_extent_del(io, iova, len);
-	pthread_mutex_unlock(&io->lock);
+	pthread_spin_unlock(&io->lock);
 }
 
 int zdk_dma_map(void *va, size_t len, uint64_t *iova)
@@ -368,9 +403,9 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 		ZDK_ERR("zdk_dma_map: no IOMMU backend is ready (open a device first)");
 		return -ENODEV;
 	}
-	pthread_rwlock_rdlock(&ext.lock);
+	ext_read_lock();
 	rc = ext_overlaps(p, len) ? -EEXIST : 0;
-	pthread_rwlock_unlock(&ext.lock);
+	ext_read_unlock();
 	if (rc) {
 		ZDK_ERR("zdk_dma_map(%p, %zu) overlaps an existing mapping", va, len);
 		return rc;
@@ -383,7 +418,7 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 		*iova = pa[0];
 	} else {
 		/* The IOVA is reserved under the lock; the ioctl runs without it. */
-		rc = mem_pin_check(io, len, "a zdk_dma_map() region");
+		rc = mem_pin_check_often(io, len, "a zdk_dma_map() region");
 		if (rc)
 			return rc;
 		rc = ext_iova_reserve(io, va, len, iova);
@@ -395,9 +430,9 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 			goto err_release;
 		}
 	}
-	pthread_rwlock_wrlock(&ext.lock);
+	ext_write_lock();
 	rc = ext_overlaps(p, len) ? -EEXIST : ext_insert(p, len, *iova, pa, ioas_iova);
-	pthread_rwlock_unlock(&ext.lock);
+	ext_write_unlock();
 	if (rc)
 		goto err_unmap;
 	return 0;
@@ -422,104 +457,107 @@ err_release:
 int zdk_dma_unmap(void *va, size_t len)
 {
 	struct iommu *io = iommu_g;
-	uintptr_t p = (uintptr_t)va;
-	struct ext_map m = { 0 };
-	unsigned i;
+	struct extent m;
 	int rc;
 
-	pthread_rwlock_wrlock(&ext.lock);
-	i = ext_lower_bound(p);
-	if (i < ext.n && ext.v[i].va == p && ext.v[i].len == len) {
-		m = ext.v[i];
-		memmove(&ext.v[i], &ext.v[i + 1], (ext.n - i - 1) * sizeof(ext.v[0]));
-		ext.n--;
-	}
-	pthread_rwlock_unlock(&ext.lock);
-	if (!m.len) {
+	ext_write_lock();
+	rc = len ? extents_remove(&ext.maps, (uintptr_t)va, len, &m) : -ENOENT;
+	ext_write_unlock();
+	if (rc) {
 		ZDK_ERR("zdk_dma_unmap(%p, %zu): no such mapping", va, len);
 		return -ENOENT;
 	}
-	if (m.pa) {
-		free(m.pa);
-		if (!m.ioas_iova) {
+	if (ext_pa(&m)) {
+		free(ext_pa(&m));
+		if (!ext_ioas_iova(&m)) {
 			munlock(va, len);
 			return 0;
 		}
-		rc = io ? io->ops->unmap(io, m.ioas_iova, len) : 0;
+		rc = io ? io->ops->unmap(io, ext_ioas_iova(&m), len) : 0;
 		if (io)
-			ext_iova_release(io, m.ioas_iova, len);
+			ext_iova_release(io, ext_ioas_iova(&m), len);
 		return rc;
 	}
 	if (!io || !io->ready || ext.lost) {
 		if (io)
-			ext_iova_release(io, m.iova, len);
+			ext_iova_release(io, ext_iova(&m), len);
 		return 0;
 	}
-	rc = io->ops->unmap(io, m.iova, len);
+	rc = io->ops->unmap(io, ext_iova(&m), len);
 	/* Only now may the IOVA be handed out again. */
-	ext_iova_release(io, m.iova, len);
+	ext_iova_release(io, ext_iova(&m), len);
 	return rc;
+}
+
+/* The mapping after @m in VA order (the first for NULL), or NULL. */
+static const struct extent *ext_next(const struct extent *m)
+{
+	return extents_ceil(&ext.maps, m ? m->start + 1 : 0);
 }
 
 unsigned mem_ext_count(uintptr_t *va, size_t *len)
 {
+	const struct extent *first;
 	unsigned n;
 
-	pthread_rwlock_rdlock(&ext.lock);
-	n = ext.n;
-	*va = n ? ext.v[0].va : 0;
-	*len = n ? ext.v[0].len : 0;
-	pthread_rwlock_unlock(&ext.lock);
+	ext_read_lock();
+	n = ext.maps.n;
+	first = ext_next(NULL);
+	*va = first ? first->start : 0;
+	*len = first ? first->len : 0;
+	ext_read_unlock();
 	return n;
 }
 
 void mem_ext_lost(struct iommu *io)
 {
-	pthread_rwlock_wrlock(&ext.lock);
+	ext_write_lock();
 	ext.lost = io->ops->mode != ZDK_IOMMU_NOIOMMU;
-	pthread_rwlock_unlock(&ext.lock);
+	ext_write_unlock();
 }
 
 int mem_ext_remap(struct iommu *io)
 {
+	const struct extent *m, *u;
 	int rc = 0;
 
-	pthread_rwlock_wrlock(&ext.lock);
-	for (unsigned i = 0; ext.lost && i < ext.n; i++) {
-		rc = io->ops->map(io, (void *)ext.v[i].va, ext.v[i].iova, ext.v[i].len);
+	ext_write_lock();
+	for (m = ext_next(NULL); ext.lost && m; m = ext_next(m)) {
+		rc = io->ops->map(io, (void *)(uintptr_t)m->start, ext_iova(m), m->len);
 		if (rc) {
-			ZDK_ERR("zdk_dma_map()ped region %p (%zu bytes) cannot be mapped again at "
-				"IOVA 0x%llx: %s", (void *)ext.v[i].va, ext.v[i].len,
-				(unsigned long long)ext.v[i].iova, strerror(-rc));
-			while (i--)
-				io->ops->unmap(io, ext.v[i].iova, ext.v[i].len);
+			ZDK_ERR("zdk_dma_map()ped region %p (%llu bytes) cannot be mapped again at "
+				"IOVA 0x%llx: %s", (void *)(uintptr_t)m->start,
+				(unsigned long long)m->len, (unsigned long long)ext_iova(m),
+				strerror(-rc));
+			for (u = ext_next(NULL); u != m; u = ext_next(u))
+				io->ops->unmap(io, ext_iova(u), u->len);
 			break;
 		}
 	}
 	if (!rc)
 		ext.lost = false;
-	pthread_rwlock_unlock(&ext.lock);
+	ext_write_unlock();
 	return rc;
 }
 
 /* At cleanup: unmap whatever the application left mapped. */
 void mem_ext_release(struct iommu *io)
 {
-	pthread_rwlock_wrlock(&ext.lock);
-	for (unsigned i = 0; i < ext.n; i++) {
-		if (ext.v[i].pa) {
-			free(ext.v[i].pa);
-			if (ext.v[i].ioas_iova && io)
-				io->ops->unmap(io, ext.v[i].ioas_iova, ext.v[i].len);
-			else if (!ext.v[i].ioas_iova)
-				munlock((void *)ext.v[i].va, ext.v[i].len);
+	const struct extent *m;
+
+	ext_write_lock();
+	for (m = ext_next(NULL); m; m = ext_next(m)) {
+		if (ext_pa(m)) {
+			free(ext_pa(m));
+			if (ext_ioas_iova(m) && io)
+				io->ops->unmap(io, ext_ioas_iova(m), m->len);
+			else if (!ext_ioas_iova(m))
+				munlock((void *)(uintptr_t)m->start, m->len);
 		} else if (io && io->ready && !ext.lost) {
-			io->ops->unmap(io, ext.v[i].iova, ext.v[i].len);
+			io->ops->unmap(io, ext_iova(m), m->len);
 		}
 	}
-	free(ext.v);
-	ext.v = NULL;
-	ext.n = ext.cap = 0;
+	extents_fini(&ext.maps);
 	ext.lost = false;
-	pthread_rwlock_unlock(&ext.lock);
+	ext_write_unlock();
 }

@@ -12,6 +12,7 @@
  * Feature negotiation, MAC address and link come from the device; counters
  * are software.
  */
+#include <emmintrin.h> /* SSE2, baseline x86-64 */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -96,6 +97,8 @@ struct vnet_txq {
 	struct virtq vq;
 	uint64_t packets, bytes;
 	uint16_t id;
+	uint16_t foreign;             /* in order: mbufs in flight not from pool */
+	struct zdk_mempool *pool;     /* of the first mbuf sent: reclaimed in bulk to it */
 	struct vnet_tx_chain *chains; /* per head descriptor id */
 	void *hdr;                    /* DMA: the zero header chains point to */
 	uint64_t hdr_iova;
@@ -126,25 +129,77 @@ struct vnet_dev {
  * Data path
  */
 
-/* pkt_len, data_len and vlan_tci (0) of a received packet in one store. */
+/* pkt_len and data_len of a received packet (vlan_tci is 0 from rx_mbuf_init()). */
 static inline void mbuf_set_len(struct zdk_mbuf *m, uint32_t len)
 {
-	uint64_t v = len | (uint64_t)len << 32; /* vlan_tci, the top 16 bits, is 0 */
+	m->pkt_len = len;
+	m->data_len = (uint16_t)len;
+}
 
-	_Static_assert(offsetof(struct zdk_mbuf, data_len) == offsetof(struct zdk_mbuf, pkt_len) + 4 &&
-		       offsetof(struct zdk_mbuf, vlan_tci) == offsetof(struct zdk_mbuf, pkt_len) + 6,
-		       "pkt_len, data_len, vlan_tci are one 64-bit word");
-	memcpy(&m->pkt_len, &v, sizeof(v));
+/*
+ * A fresh rx mbuf: this port's rearm data, and 0 in everything the rx path
+ * does not set (vlan_tci, ol_flags, rss_hash, packet_type): two 16-byte
+ * stores.
+ */
+static inline void rx_mbuf_init(struct zdk_mbuf *m, __m128i rearm)
+{
+	_Static_assert(offsetof(struct zdk_mbuf, pkt_len) == offsetof(struct zdk_mbuf, rearm_data) + 8 &&
+		       offsetof(struct zdk_mbuf, ol_flags) == offsetof(struct zdk_mbuf, rearm_data) + 16 &&
+		       offsetof(struct zdk_mbuf, packet_type) + 4 ==
+		       offsetof(struct zdk_mbuf, rearm_data) + 32,
+		       "rearm_data up to packet_type are 32 bytes");
+	_mm_storeu_si128((__m128i *)&m->rearm_data, rearm);
+	_mm_storeu_si128((__m128i *)&m->ol_flags, _mm_setzero_si128());
+}
+
+/* In order: fresh mbufs on the free slots, from avail_idx on, each run of
+ * slots straight into the cookies. */
+static bool rx_refill_in_order(struct vnet_rxq *rxq)
+{
+	struct virtq *vq = &rxq->vq;
+	struct virtq_desc *desc = vq->desc;
+	const __m128i rearm = _mm_set_epi64x(0, (long long)rxq->rearm);
+	uint16_t nfree = vq->nfree, pos = vq->avail_idx;
+	bool ok = true;
+
+	while (nfree > 0) {
+		uint16_t slot = pos & vq->mask, i;
+		uint16_t n = ZDK_MIN(ZDK_MIN(nfree, VNET_FREE_BATCH), vq->size - slot);
+		struct zdk_mbuf **m = (struct zdk_mbuf **)&vq->cookie[slot];
+
+		if (zdk_unlikely(zdk_mempool_get_bulk(rxq->mp, (void **)m, n))) {
+			memset(m, 0, n * sizeof(*m));
+			rxq->nombuf++;
+			ok = false;
+			break;
+		}
+#pragma GCC unroll 8
+		for (i = 0; i < n; i++) {
+			struct zdk_mbuf *mb = m[i];
+
+			/* The header in the headroom, then the frame (rx_take_run()). */
+			desc[slot + i].addr = mb->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN;
+			rx_mbuf_init(mb, rearm);
+		}
+		pos += n;
+		nfree -= n;
+	}
+	vq->avail_idx = pos;
+	vq->nfree = nfree;
+	return ok;
 }
 
 /* Post fresh mbufs on every free rx descriptor; false if the pool ran dry. */
 static bool rx_refill(struct vnet_rxq *rxq)
 {
-	struct virtq q = rxq->vq; /* see virtq_add() */
 	struct zdk_mbuf *m[VNET_FREE_BATCH];
+	struct virtq q;
 	bool ok = true;
 	uint16_t n, i;
 
+	if (zdk_likely(rxq->vq.in_order))
+		return rx_refill_in_order(rxq);
+	q = rxq->vq; /* see virtq_add() */
 	while ((n = ZDK_MIN(q.nfree, VNET_FREE_BATCH)) > 0) {
 		if (zdk_unlikely(zdk_mempool_get_bulk(rxq->mp, (void **)m, n))) {
 			rxq->nombuf++;
@@ -152,10 +207,7 @@ static bool rx_refill(struct vnet_rxq *rxq)
 			break;
 		}
 		for (i = 0; i < n; i++) {
-			m[i]->rearm_data = rxq->rearm;
-			m[i]->ol_flags = 0;
-			m[i]->packet_type = 0;
-			/* The header in the headroom, then the frame (rx_deliver()). */
+			rx_mbuf_init(m[i], _mm_set_epi64x(0, (long long)rxq->rearm));
 			virtq_add_fixed(&q, m[i]->buf_iova + ZDK_MBUF_HEADROOM - VNET_HDR_LEN, m[i]);
 		}
 	}
@@ -182,6 +234,96 @@ static inline void rx_deliver(struct vnet_rxq *rxq, struct zdk_mbuf *m, uint32_t
 }
 
 /*
+ * In order: take the used entries of slots @first..@end - 1 (no wrap) into
+ * @out as long as each names its own slot's descriptor (virtqueue.h) and
+ * its length is a frame that fits the buffer (one unsigned compare).
+ * Return: the slot it stopped at.
+ */
+static inline size_t rx_take_run(struct vnet_rxq *rxq, size_t first, size_t end,
+				 struct zdk_mbuf **out, uint64_t *bytesp)
+{
+	volatile struct virtq_used_elem *ring = rxq->vq.used->ring;
+	struct zdk_mbuf **cookie = (struct zdk_mbuf **)rxq->vq.cookie;
+	const uint32_t room = rxq->data_room;
+	uint64_t bytes = *bytesp;
+	size_t i;
+
+#pragma GCC unroll 8
+	for (i = first; i < end; i++) {
+		struct zdk_mbuf *m;
+		uint32_t len;
+
+		if (zdk_unlikely(ring[i].id != i))
+			break;
+		len = ring[i].len - VNET_HDR_LEN;
+		if (zdk_unlikely(len - 1 >= room))
+			break;
+		m = cookie[i]; /* left as it is: virtq_desc_inflight() */
+		mbuf_set_len(m, len);
+		bytes += len;
+		out[i - first] = m;
+	}
+	*bytesp = bytes;
+	return i;
+}
+
+/*
+ * In order: @ready used entries, slot by slot (two runs at most), into
+ * @pkts from @nb on. An entry with a bad length recycles its mbuf and
+ * counts an error. Return: how many entries it took (fewer on the first
+ * that is out of order).
+ */
+static uint16_t rx_take_in_order(struct vnet_rxq *rxq, uint16_t ready, struct zdk_mbuf **pkts,
+				 uint16_t *nb, uint64_t *bytes)
+{
+	struct virtq *vq = &rxq->vq;
+	size_t slot = vq->used_idx & vq->mask, end, stop;
+	uint16_t took = 0;
+
+	while (took < ready) {
+		end = ZDK_MIN(slot + (ready - took), (size_t)vq->size);
+		stop = rx_take_run(rxq, slot, end, pkts + *nb, bytes);
+		*nb += (uint16_t)(stop - slot);
+		took += (uint16_t)(stop - slot);
+		if (stop < end) {
+			if (vq->used->ring[stop].id != stop)
+				break; /* out of order */
+			/* No frame, or more than the buffer. */
+			rxq->errors++;
+			zdk_mbuf_free(vq->cookie[stop]);
+			vq->cookie[stop] = NULL;
+			took++;
+			stop++;
+		}
+		slot = stop & vq->mask;
+	}
+	vq->used_idx += took;
+	vq->nfree += took;
+	return took;
+}
+
+/* The general form: @ready used entries, each id checked (virtq_get()). */
+static uint16_t rx_take_checked(struct vnet_rxq *rxq, uint16_t ready, struct zdk_mbuf **pkts,
+				uint16_t *nb, uint64_t *bytes)
+{
+	struct virtq *vq = &rxq->vq, q = *vq; /* see virtq_add() */
+	uint32_t len, room = rxq->data_room;
+	uint16_t i;
+
+	for (i = 0; i < ready; i++) {
+		struct zdk_mbuf *m = virtq_get(&q, &len);
+
+		if (zdk_unlikely(m == NULL)) {
+			vq->errors++;
+			continue;
+		}
+		rx_deliver(rxq, m, len, room, pkts, nb, bytes);
+	}
+	virtq_sync(vq, &q);
+	return ready;
+}
+
+/*
  * Take what the device returned, then post fresh buffers on the descriptors
  * it freed. Refilling after the whole burst, not entry by entry, is what
  * lets virtq_get() see a duplicate id within a burst: a descriptor
@@ -191,25 +333,20 @@ static uint16_t vnet_rx_burst(void *rq, struct zdk_mbuf **pkts, uint16_t n)
 {
 	struct vnet_rxq *rxq = rq;
 	struct virtq *vq = &rxq->vq;
-	uint16_t i, nb = 0, ready = virtq_used_count(vq);
-	struct virtq q = *vq; /* see virtq_add() */
-	uint32_t len, room = rxq->data_room;
+	uint16_t nb = 0, took = 0, ready = virtq_used_count(vq);
 	uint64_t bytes = 0;
 
 	/* The device keeps adding entries: read the count once. */
 	ready = ZDK_MIN(ready, n);
-	for (i = 0; i < ready; i++) {
-		struct zdk_mbuf *m = virtq_get(&q, &len);
-
-		if (zdk_unlikely(m == NULL)) {
-			vq->errors++;
-			continue;
-		}
-		rx_deliver(rxq, m, len, room, pkts, &nb, &bytes);
+	if (zdk_likely(vq->in_order)) {
+		took = rx_take_in_order(rxq, ready, pkts, &nb, &bytes);
+		if (zdk_unlikely(took < ready))
+			virtq_generic(vq); /* an entry out of order: check each from here */
 	}
-	virtq_sync(vq, &q);
+	if (took < ready)
+		rx_take_checked(rxq, ready - took, pkts, &nb, &bytes);
 	/* An empty pool is retried once a batch of descriptors waits for it. */
-	if (zdk_likely(ready) || q.nfree >= VNET_RX_REFILL_THRESH)
+	if (zdk_likely(ready) || vq->nfree >= VNET_RX_REFILL_THRESH)
 		rx_refill(rxq);
 	rxq->packets += nb;
 	rxq->bytes += bytes;
@@ -262,15 +399,76 @@ static __attribute__((noinline)) struct vnet_tx_chain *tx_unchain(struct vnet_tx
 	return c;
 }
 
+/*
+ * In order: the used entries from slot @first on (no wrap, at most @n) that
+ * name their own slots (virtqueue.h); their mbufs go back straight from the
+ * cookies, in one put while none in flight is of another pool than
+ * txq->pool. Return: how many.
+ */
+static inline uint16_t tx_reclaim_run(struct vnet_txq *txq, uint16_t first, uint16_t n)
+{
+	volatile struct virtq_used_elem *ring = txq->vq.used->ring;
+	struct zdk_mbuf **cookie = (struct zdk_mbuf **)&txq->vq.cookie[first];
+	size_t i = first, end = (size_t)first + n;
+	/* Four entries a compare (SSE2): ids in the even dwords, one 16-byte
+	 * load per two entries, so each id is read once. */
+	__m128i want01 = _mm_set_epi32(0, (int)i + 1, 0, (int)i);
+	__m128i want23 = _mm_add_epi32(want01, _mm_set_epi32(0, 2, 0, 2));
+	const __m128i step = _mm_set_epi32(0, 4, 0, 4);
+
+	for (; i + 4 <= end; i += 4) {
+		__m128i e01 = _mm_loadu_si128((const __m128i *)(uintptr_t)&ring[i]);
+		__m128i e23 = _mm_loadu_si128((const __m128i *)(uintptr_t)&ring[i + 2]);
+		__m128i eq = _mm_and_si128(_mm_cmpeq_epi32(e01, want01), _mm_cmpeq_epi32(e23, want23));
+
+		if (zdk_unlikely((_mm_movemask_ps(_mm_castsi128_ps(eq)) & 5) != 5))
+			break;
+		want01 = _mm_add_epi32(want01, step);
+		want23 = _mm_add_epi32(want23, step);
+	}
+	for (; i < end; i++)
+		if (zdk_unlikely(ring[i].id != i))
+			break;
+	n = (uint16_t)(i - first);
+	if (zdk_likely(txq->foreign == 0)) {
+		zdk_mempool_put_bulk(txq->pool, (void *const *)cookie, n);
+	} else {
+		for (i = 0; i < n; i++)
+			txq->foreign -= cookie[i]->pool != txq->pool;
+		zdk_mbuf_free_bulk(cookie, n);
+	}
+	return n; /* the cookies left as they are: virtq_desc_inflight() */
+}
+
+/* In order: up to @n used entries, in at most two runs. Return: how many it took. */
+static uint16_t tx_reclaim_in_order(struct vnet_txq *txq, uint16_t n)
+{
+	struct virtq *vq = &txq->vq;
+	uint16_t first = vq->used_idx & vq->mask, run = ZDK_MIN(n, vq->size - first), took;
+
+	took = tx_reclaim_run(txq, first, run);
+	if (run < n && took == run)
+		took += tx_reclaim_run(txq, 0, n - run);
+	vq->used_idx += took;
+	vq->nfree += took;
+	return took;
+}
+
 /* Give back to their pools the mbufs of every transmitted descriptor. */
 static void tx_reclaim(struct vnet_txq *txq)
 {
-	struct virtq *vq = &txq->vq;
+	struct virtq *vq = &txq->vq, q;
 	struct zdk_mbuf *m[VNET_FREE_BATCH];
 	uint16_t n = virtq_used_count(vq), k, i, got;
-	struct virtq q = *vq; /* see virtq_add() */
 	uint32_t len;
 
+	if (zdk_likely(vq->in_order)) {
+		n -= tx_reclaim_in_order(txq, n);
+		if (zdk_likely(n == 0))
+			return;
+		virtq_generic(vq); /* an entry out of order: check each from here */
+	}
+	q = *vq; /* see virtq_add() */
 	while (n > 0) {
 		k = ZDK_MIN(n, VNET_FREE_BATCH);
 		for (i = got = 0; i < k; i++) {
@@ -294,16 +492,71 @@ static void tx_reclaim(struct vnet_txq *txq)
 	virtq_sync(vq, &q);
 }
 
-static uint16_t vnet_tx_burst(void *tq, struct zdk_mbuf **pkts, uint16_t n)
+/* No offloads: an all-zero header (flags 0, GSO_NONE) before the frame. */
+static inline void tx_hdr_zero(struct zdk_mbuf *m)
 {
-	struct vnet_txq *txq = tq;
-	struct virtq *vq = &txq->vq, q;
-	uint64_t bytes = 0;
+	memset(zdk_mbuf_mtod_offset(m, char *, -(int)VNET_HDR_LEN), 0, VNET_HDR_LEN);
+}
+
+/*
+ * In order: @n packets on the slots from @first on (no wrap, all free), as
+ * long as each has room for its header. Return: how many it posted.
+ */
+static inline uint16_t tx_post_run(struct vnet_txq *txq, uint16_t first, struct zdk_mbuf **pkts,
+				   uint16_t n, uint64_t *bytesp)
+{
+	struct virtq_desc *desc = &txq->vq.desc[first];
+	struct zdk_mbuf **cookie = (struct zdk_mbuf **)&txq->vq.cookie[first];
+	const struct zdk_mempool *pool = txq->pool;
+	uint64_t bytes = *bytesp;
+	uint16_t foreign = 0;
+	size_t i;
+
+#pragma GCC unroll 8
+	for (i = 0; i < n; i++) {
+		struct zdk_mbuf *m = pkts[i];
+		uint32_t off = m->data_off, len = m->data_len;
+
+		if (zdk_unlikely(off < VNET_HDR_LEN))
+			break; /* a chain: the general form */
+		/* No offloads: an all-zero header (flags 0, GSO_NONE). */
+		memset((char *)m->buf_addr + off - VNET_HDR_LEN, 0, VNET_HDR_LEN);
+		desc[i].addr = m->buf_iova + off - VNET_HDR_LEN;
+		desc[i].len = len + VNET_HDR_LEN;
+		cookie[i] = m;
+		bytes += len;
+		if (zdk_unlikely(m->pool != pool))
+			foreign++;
+	}
+	txq->foreign += foreign;
+	*bytesp = bytes;
+	return (uint16_t)i;
+}
+
+/* In order: @n packets (n <= nfree) on the next slots, in at most two runs. */
+static uint16_t tx_post_in_order(struct vnet_txq *txq, struct zdk_mbuf **pkts, uint16_t n,
+				 uint64_t *bytes)
+{
+	struct virtq *vq = &txq->vq;
+	uint16_t first = vq->avail_idx & vq->mask, run = ZDK_MIN(n, vq->size - first), sent;
+
+	if (zdk_unlikely(!txq->pool) && n)
+		txq->pool = pkts[0]->pool;
+	sent = tx_post_run(txq, first, pkts, run, bytes);
+	if (run < n && sent == run)
+		sent += tx_post_run(txq, 0, pkts + run, n - run, bytes);
+	vq->avail_idx += sent;
+	vq->nfree -= sent;
+	return sent;
+}
+
+/* The general form: free descriptors from the stack, chains where needed. */
+static uint16_t tx_post(struct vnet_txq *txq, struct zdk_mbuf **pkts, uint16_t n,
+			uint64_t *bytes)
+{
+	struct virtq *vq = &txq->vq, q = *vq; /* see virtq_add() */
 	uint16_t i;
 
-	if (vq->nfree < ZDK_MAX(n, VNET_TX_FREE_THRESH))
-		tx_reclaim(txq);
-	q = *vq; /* see virtq_add() */
 	n = ZDK_MIN(n, q.nfree);
 	for (i = 0; i < n; i++) {
 		struct zdk_mbuf *m = pkts[i];
@@ -320,20 +573,44 @@ static uint16_t vnet_tx_burst(void *tq, struct zdk_mbuf **pkts, uint16_t n)
 			/* Two descriptors gone: the packets after it get fewer. */
 			n = ZDK_MIN(n, i + 1 + q.nfree);
 		} else {
-			/* No offloads: an all-zero header (flags 0, GSO_NONE). */
-			memset(zdk_mbuf_mtod_offset(m, char *, -(int)VNET_HDR_LEN), 0, VNET_HDR_LEN);
+			tx_hdr_zero(m);
 			virtq_add(&q, zdk_mbuf_data_iova(m) - VNET_HDR_LEN,
 				  m->data_len + VNET_HDR_LEN, m);
 		}
-		bytes += m->data_len;
+		*bytes += m->data_len;
 	}
-	n = i;
 	virtq_sync(vq, &q);
-	if (n && virtq_publish(vq))
+	return i;
+}
+
+static uint16_t vnet_tx_burst(void *tq, struct zdk_mbuf **pkts, uint16_t n)
+{
+	struct vnet_txq *txq = tq;
+	struct virtq *vq = &txq->vq;
+	uint64_t bytes = 0;
+	uint16_t sent = 0;
+
+	if (vq->nfree < ZDK_MAX(n, VNET_TX_FREE_THRESH))
+		tx_reclaim(txq);
+	/* Everything back, and no used entry dropped (virtq_in_order()): in order again. */
+	if (zdk_unlikely(!vq->in_order) && vq->nfree == vq->size &&
+	    vq->used_idx == vq->avail_idx) {
+		virtq_in_order(vq);
+		txq->foreign = 0;
+	}
+	if (zdk_likely(vq->in_order)) {
+		n = ZDK_MIN(n, vq->nfree);
+		sent = tx_post_in_order(txq, pkts, n, &bytes);
+		if (zdk_unlikely(sent < n))
+			virtq_generic(vq); /* a chain: the general form from here */
+	}
+	if (sent < n)
+		sent += tx_post(txq, pkts + sent, n - sent, &bytes);
+	if (sent && virtq_publish(vq))
 		virtq_notify(vq);
-	txq->packets += n;
+	txq->packets += sent;
 	txq->bytes += bytes;
-	return n;
+	return sent;
 }
 
 /*
@@ -645,6 +922,7 @@ static int vnet_start(struct zdk_eth_dev *dev)
 	/* The tx mbufs the device had when it was last reset are done with. */
 	txq_drop_cookies(txq);
 	virtq_reset(&txq->vq, 0, 0);
+	txq->foreign = 0;
 	vq_drop_cookies(&rxq->vq);
 	rxq_reset(rxq);
 	ret = virtq_enable(&rxq->vq, &vd->vp);
@@ -652,6 +930,7 @@ static int vnet_start(struct zdk_eth_dev *dev)
 		ret = virtq_enable(&txq->vq, &vd->vp);
 	if (ret == 0 && vd->has_ctrl) {
 		virtq_reset(&vd->cvq, 0, 0);
+		vd->cvq.in_order = false; /* its own descriptors per slot (ctrl_post()) */
 		vd->ctrl_busy = 0; /* the reset took every command with it */
 		ret = virtq_enable(&vd->cvq, &vd->vp);
 	}

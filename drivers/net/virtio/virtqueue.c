@@ -91,8 +91,41 @@ void virtq_reset(struct virtq *vq, uint32_t len, uint16_t flags)
 	vq->broken = false;
 	memset(vq->cookie, 0, vq->size * sizeof(*vq->cookie));
 	vq->nfree = vq->size;
+	virtq_in_order(vq);
+}
+
+/*
+ * In order (virtqueue.h): avail slot k names descriptor k. Only when no
+ * descriptor is in flight (the device has then read every avail entry
+ * published, and reads none of the ones rewritten before they are again)
+ * and used_idx == avail_idx: used entry k must answer avail entry k, which
+ * a dropped entry (a lie) would have shifted.
+ */
+void virtq_in_order(struct virtq *vq)
+{
 	for (uint16_t i = 0; i < vq->size; i++)
-		vq->free[i] = vq->size - 1 - i; /* pop 0 first */
+		vq->avail->ring[i] = i;
+	vq->in_order = true;
+}
+
+/*
+ * Leave in order for the general form: cookies NULL where nothing is in
+ * flight, and the free stack of those. nfree is kept: a broken queue keeps
+ * none to post.
+ */
+void virtq_generic(struct virtq *vq)
+{
+	uint16_t n = 0;
+
+	for (uint16_t id = 0; id < vq->size; id++)
+		if (!virtq_desc_inflight(vq, id))
+			vq->cookie[id] = NULL;
+	for (uint16_t id = vq->size; id-- > 0;)
+		if (!vq->cookie[id])
+			vq->free[n++] = id; /* pop the lowest first */
+	if (vq->nfree > n)
+		vq->nfree = n; /* cannot happen: a cookie per descriptor in flight */
+	vq->in_order = false;
 }
 
 /* Give the ring to the device and enable it (§4.1.5.1.3). */
@@ -142,7 +175,7 @@ void virtq_inflight_foreach(struct virtq *vq, void (*fn)(void *cookie))
 	if (!vq->cookie)
 		return;
 	for (uint16_t id = 0; id < vq->size; id++) {
-		if (vq->cookie[id])
+		if (vq->cookie[id] && virtq_desc_inflight(vq, id))
 			fn(vq->cookie[id]);
 		vq->cookie[id] = NULL;
 	}

@@ -17,6 +17,23 @@
  * Notifications are suppressed without VIRTIO_F_EVENT_IDX: the device sets
  * VIRTQ_USED_F_NO_NOTIFY while it is processing, and we never ask for
  * interrupts (VIRTQ_AVAIL_F_NO_INTERRUPT) since we poll.
+ *
+ * In order (vq->in_order, the state after a reset): avail slot k always
+ * names descriptor k, buffers are posted in slot order, and the data path
+ * expects used entry k to name descriptor k too, as a device that uses
+ * buffers in order (QEMU's virtio-net, vhost) returns them. Then posting is
+ * a descriptor write and taking a buffer is one compare of the used id
+ * with the slot: the descriptors in flight are exactly the slots from
+ * used_idx to avail_idx, so that compare alone proves the id in range, in
+ * flight and not returned before. The first entry that names any other
+ * descriptor (legal: §2.6.8 lets a device return buffers in any order), and
+ * a chain, switch the queue to the general form (virtq_generic()): the free
+ * stack and per-descriptor checks above. A queue that has every
+ * descriptor back may return to in order (virtq_in_order()). In the general
+ * form a descriptor's cookie is non-NULL exactly while it is in flight; in
+ * order, cookies are left as they are when buffers come back (a store per
+ * packet saved), and the slots from used_idx to avail_idx say which are in
+ * flight (virtq_desc_inflight()).
  */
 #ifndef VIRTQUEUE_H
 #define VIRTQUEUE_H
@@ -73,6 +90,7 @@ struct virtq {
 	uint16_t index;         /* queue number, the value written to notify */
 	uint16_t size;
 	bool broken;            /* the device lied about used->idx: ignore it until reset */
+	bool in_order;          /* descriptor = avail slot = used slot (see above) */
 	uint64_t publishes;     /* avail->idx updates, about one per burst */
 	uint64_t kicks;         /* doorbells: publishes the device asked to hear of */
 	uint64_t errors;        /* used entries dropped, plus the lie that broke the queue */
@@ -89,12 +107,23 @@ void virtq_free(struct virtq *vq);
 void virtq_reset(struct virtq *vq, uint32_t len, uint16_t flags);
 int virtq_enable(struct virtq *vq, struct virtio_pci *vp);
 uint16_t virtq_used_bad(struct virtq *vq, uint16_t n);
+void virtq_generic(struct virtq *vq);
+void virtq_in_order(struct virtq *vq);
 
 /*
  * The cookie of a descriptor that is in flight as the second link of a chain
  * the driver built: never a buffer the device may return by itself.
  */
 #define VIRTQ_COOKIE_CHAINED ((void *)1)
+
+/* Whether descriptor @id is in flight: its cookie is then what it carries. */
+static inline bool virtq_desc_inflight(const struct virtq *vq, uint16_t id)
+{
+	if (vq->in_order)
+		return (uint16_t)((id - vq->used_idx) & vq->mask) <
+		       (uint16_t)(vq->avail_idx - vq->used_idx);
+	return vq->cookie[id] != NULL;
+}
 
 /* Descriptors in use (added and not yet returned by virtq_get()). */
 static inline uint16_t virtq_inflight(const struct virtq *vq)
@@ -103,8 +132,9 @@ static inline uint16_t virtq_inflight(const struct virtq *vq)
 }
 
 /*
- * Add one buffer; the caller checks nfree > 0 first. The device sees it at
- * the next virtq_publish(). §2.6.13.1-2.
+ * Add one buffer to a queue in its general form (not in order); the caller
+ * checks nfree > 0 first. The device sees it at the next virtq_publish().
+ * §2.6.13.1-2.
  *
  * On the data path, callers work on a local copy of the virtq and write
  * avail_idx, used_idx and nfree back after the burst: stores to the rings

@@ -27,6 +27,7 @@
 /* The files under test, each with its own log component. */
 #include "../../../lib/iommu/iommu.c"
 #include "../../../lib/iommu/iova.c"
+#include "../../../lib/iommu/extents.c"
 #undef ZDK_LOG_COMPONENT
 #include "../../../lib/iommu/nonroot.c"
 #undef ZDK_LOG_COMPONENT
@@ -158,7 +159,7 @@ static struct iommu *mock_create_ops(const struct iommu_ops *ops, bool ready)
 	io->ready = ready;
 	io->ranges[0] = (struct iova_range){ 0, (1ULL << 39) - 1 };
 	io->nranges = 1;
-	pthread_mutex_init(&io->lock, NULL);
+	pthread_spin_init(&io->lock, PTHREAD_PROCESS_PRIVATE);
 	ncalls = 0;
 	iommu_g = io;
 	return io;
@@ -174,9 +175,8 @@ static void mock_destroy(struct iommu *io)
 	mem_ext_release(io);
 	mem_dma_teardown(io);
 	iommu_g = NULL;
-	pthread_mutex_destroy(&io->lock);
-	while (io->extents)
-		iommu_extent_del(io, io->extents->iova, io->extents->len);
+	pthread_spin_destroy(&io->lock);
+	extents_fini(&io->extents);
 	free(io);
 	mem_fini();
 }
@@ -772,6 +772,77 @@ static void test_hugepage_dir_rights(void)
 	rmdir(dir);
 }
 
+/*
+ * Maps, unmaps and translations from three threads at once (the mapping
+ * table's spinning reader-writer lock, the IOVA extents' spinlock): each
+ * thread's own pages always translate to the IOVAs its maps returned, a
+ * page being remapped never to a stale one, and all is unmapped in the end.
+ */
+static int stub_map(struct iommu *io, void *va, uint64_t iova, uint64_t len)
+{
+	return 0;
+}
+
+static int stub_unmap(struct iommu *io, uint64_t iova, uint64_t len)
+{
+	return 0;
+}
+
+static const struct iommu_ops stub_ops = {
+	.name = "stub", .mode = ZDK_IOMMU_IOMMUFD, .map = stub_map, .unmap = stub_unmap,
+};
+
+#define TH_PAGES 64
+#define TH_ROUNDS 3000
+
+struct th_arg {
+	uintptr_t base;
+	unsigned bad;
+};
+
+static void *th_mapper(void *p)
+{
+	struct th_arg *a = p;
+	uint64_t iova[TH_PAGES];
+
+	for (unsigned r = 0; r < TH_ROUNDS; r++) {
+		unsigned i = r % TH_PAGES;
+		char *va = (char *)(a->base + (uintptr_t)i * 8192);
+
+		if (r >= TH_PAGES) {
+			a->bad += zdk_virt2iova(va + 100) != iova[i] + 100;
+			a->bad += zdk_dma_unmap(va, 4096) != 0;
+			a->bad += zdk_virt2iova(va) != ZDK_BAD_IOVA;
+		}
+		a->bad += zdk_dma_map(va, 4096, &iova[i]) != 0;
+		a->bad += zdk_virt2iova(va) != iova[i];
+	}
+	for (unsigned i = 0; i < TH_PAGES; i++)
+		a->bad += zdk_dma_unmap((char *)(a->base + (uintptr_t)i * 8192), 4096) != 0;
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	struct th_arg a[3] = { { 0x40000000, 0 }, { 0x48000000, 0 }, { 0x50000000, 0 } };
+	pthread_t t[3];
+	struct iommu *io;
+
+	CU_ASSERT_EQUAL_FATAL(arena_up(), 0);
+	io = mock_create_ops(&stub_ops, true);
+	io->ndevs = 1;
+	CU_ASSERT_EQUAL_FATAL(mem_dma_setup(io), 0);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, th_mapper, &a[i]), 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		CU_ASSERT_EQUAL(a[i].bad, 0);
+	}
+	CU_ASSERT_EQUAL(ext.maps.n, 0);
+	CU_ASSERT_EQUAL(io->extents.n, 1); /* the arena's */
+	mock_destroy(io);
+}
+
 static const struct zdk_test tests[] = {
 	{ "no-IOMMU through iommufd: the arena", test_noiommu_iommufd_arena },
 	{ "no-IOMMU through iommufd: external memory", test_noiommu_iommufd_external },
@@ -790,6 +861,7 @@ static const struct zdk_test tests[] = {
 	{ "no-IOMMU mode refuses 4 KiB pages and late addresses", test_noiommu_refuses },
 	{ "external memory", test_external },
 	{ "IOVA space outside the arena", test_iova_alloc },
+	{ "maps, unmaps and translations from three threads", test_threads },
 	{ NULL, NULL },
 };
 

@@ -122,13 +122,18 @@ static void test_refused_buffers(void)
 	struct zdk_nvme_qpair *qp;
 	struct done d = { 0 };
 	struct iovec iov = { NULL, 512 };
-	uint8_t *ext;
+	uint8_t *ext, *buf;
 
 	setup_with(NULL);
 	ns = zdk_nvme_ns_get(ctrlr, 1);
 	CU_ASSERT_FATAL(zdk_nvme_qpair_alloc(ctrlr, NULL, &qp) == 0);
 	test_ext_reset(1, true);
 	ext = test_ext_alloc(2 * PG); /* not mapped */
+	buf = zdk_dma_zalloc(PG, PG, -1, NULL);
+	/* No blocks: NLB would wrap to 65536 of them (NVM command set 3.3.4). */
+	CU_ASSERT(zdk_nvme_ns_read(ns, qp, buf, 0, 0, done_cb, &d) == -EINVAL);
+	CU_ASSERT(zdk_nvme_ns_write(ns, qp, buf + 512, 0, 0, done_cb, &d) == -EINVAL);
+	zdk_dma_free(buf);
 	CU_ASSERT(zdk_nvme_ns_read(ns, qp, NULL, 0, 1, done_cb, &d) == -EINVAL);
 	CU_ASSERT(zdk_nvme_ns_write(ns, qp, NULL, 0, 8, done_cb, &d) == -EINVAL);
 	CU_ASSERT(zdk_nvme_qpair_submit(qp, &read, NULL, 512, done_cb, &d) == -EINVAL);

@@ -159,7 +159,7 @@ static int check(struct model *m)
 	for (i = 0; i < m->napp; i++)
 		bad += mark(m, m->app[i]);
 	for (i = 0; i < rxq->vq.size; i++) {
-		if (rxq->vq.cookie[i]) {
+		if (virtq_desc_inflight(&rxq->vq, (uint16_t)i)) {
 			bad += mark(m, rxq->vq.cookie[i]);
 			held++;
 		}
@@ -167,7 +167,8 @@ static int check(struct model *m)
 	for (i = 0; i < txq->vq.size; i++) {
 		uintptr_t c = (uintptr_t)txq->vq.cookie[i];
 
-		if (!c || c == (uintptr_t)VIRTQ_COOKIE_CHAINED)
+		if (!virtq_desc_inflight(&txq->vq, (uint16_t)i) || !c ||
+		    c == (uintptr_t)VIRTQ_COOKIE_CHAINED)
 			continue;
 		if (c & VNET_TX_CHAIN_TAG)
 			c = (uintptr_t)((struct vnet_tx_chain *)(c - VNET_TX_CHAIN_TAG))->m;
