@@ -241,10 +241,34 @@ static void seg_release(struct mem_seg *s)
 	s->path[0] = '\0';
 }
 
+/* /proc/self/pagemap, opened once (no-IOMMU mode asks it page by page:
+ * an open per page cost ~60 us each under TCG); closed by mem_fini(). */
+static int pagemap_fd = -1;
+
+static int pagemap_get(void)
+{
+	int fd = __atomic_load_n(&pagemap_fd, __ATOMIC_ACQUIRE), exp = -1;
+
+	if (fd >= 0)
+		return fd;
+	fd = sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	if (!__atomic_compare_exchange_n(&pagemap_fd, &exp, fd, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		close(fd); /* another thread opened it first */
+		fd = exp;
+	}
+	return fd;
+}
+
 void mem_fini(void)
 {
 	struct mem_arena *a = mem_arena_g;
+	int fd = __atomic_exchange_n(&pagemap_fd, -1, __ATOMIC_ACQ_REL);
 
+	if (fd >= 0)
+		close(fd);
 	if (!a)
 		return;
 	if (a->resv)
@@ -400,11 +424,10 @@ int mem_virt2phys(const void *va, uint64_t *pa)
 	uint64_t ent;
 	int fd, rc;
 
-	fd = sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	fd = pagemap_get();
 	if (fd < 0)
 		return fd;
 	rc = sys_pread_all(fd, &ent, sizeof(ent), (off_t)((uintptr_t)va / pgsz * sizeof(ent)));
-	close(fd);
 	if (rc)
 		return rc;
 	/* bit 63: present; bits 0-54: PFN (0 without CAP_SYS_ADMIN) */
