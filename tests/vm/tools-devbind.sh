@@ -146,7 +146,7 @@ check_doctor_unprivileged() {
 	group=$(vfio_group "$NVME_BDF")
 	run_tool out 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$DOCTOR" -a "$NVME_BDF"
 	expect "$out" "[FAIL] $NVME_BDF: permission denied on $group"
-	expect "$out" "       fix: run as root, or chown the node to your user"
+	expect "$out" "       fix: uid 65534 (nobody) has no read-write access to $group (root:root, mode 0600): as root run zdk-devbind --grant=nobody $NVME_BDF"
 	expect "$out" "[WARN] memlock: RLIMIT_MEMLOCK is "
 	ok "doctor as nobody: permission denied on $group, with the fix"
 }
