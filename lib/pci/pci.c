@@ -522,6 +522,16 @@ int zdk_pci_reset(struct zdk_pci_device *dev)
 	return rc;
 }
 
+int zdk_pci_irq_count(struct zdk_pci_device *dev, enum zdk_pci_irq_type type)
+{
+	struct vfio_irq_info info = { .argsz = sizeof(info), .index = (uint32_t)type };
+	int rc = sys_ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &info);
+
+	if (rc)
+		return rc;
+	return (int)ZDK_MIN(info.count, (uint32_t)INT32_MAX);
+}
+
 int zdk_pci_irq_enable(struct zdk_pci_device *dev, enum zdk_pci_irq_type type, unsigned count,
 		       int *efds)
 {
