@@ -16,7 +16,7 @@
  * N rx queues spread by RSS (IP, UDP, TCP), handed to the lcores queue by
  * queue: with two lcores and -q 2, one polls queue 0 of every port, the
  * other queue 1. --interrupt: an lcore whose queues found nothing for
- * --idle-us (default 30) arms their interrupts and sleeps until a frame
+ * --idle-us (default 20) arms their interrupts and sleeps until a frame
  * comes (zdk_idle.h). The statistics and the end say how much CPU the
  * process used. Ctrl-C (or SIGTERM) prints the totals and cleans up.
  */
@@ -67,7 +67,7 @@ struct lcore_conf {
 static volatile bool force_quit;
 static bool mac_updating = true, interrupt_mode;
 static uint32_t portmask;
-static unsigned queues_per_lcore = 1, idle_us = 30;
+static unsigned queues_per_lcore = 1, idle_us = 20;
 static unsigned period_s = 10;
 static uint16_t nb_rxd = 4096, nb_txd = 1024; /* ring sizes: --rxd, --txd */
 static uint16_t nb_rxq = 1;                   /* per port: --rxq */
