@@ -529,6 +529,17 @@ int main(int argc, char **argv)
 	ret = zdk_lcore_wait_all();
 	secs = (double)(zdk_rdtsc() - start) / zdk_tsc_hz();
 	stats_print(secs, NULL, 0, 0);
+	ZDK_LCORE_FOREACH(lcore) {
+		struct port_stats sum = { 0 };
+
+		for (p = 0; p < ZDK_ETH_MAX_PORTS; p++) {
+			sum.rx += lcore_conf[lcore].stats[p].rx;
+			sum.tx += lcore_conf[lcore].stats[p].tx;
+		}
+		if (lcore_conf[lcore].nb_rx)
+			printf("l2fwd: lcore %u rx %" PRIu64 " tx %" PRIu64 " sleeps %" PRIu64 "\n",
+			       lcore, sum.rx, sum.tx, lcore_conf[lcore].sleeps);
+	}
 	dev_stats_print();
 	printf("l2fwd: cpu %.3f s in %.2f s: %.1f%% of a core (%u lcore%s, %s)\n",
 	       cpu_seconds() - cpu0, secs, 100.0 * (cpu_seconds() - cpu0) / secs, zdk_lcore_count(),
