@@ -279,12 +279,12 @@ static int worker_run(void *arg)
 				stop = 1;
 			}
 	do {
-		unsigned work = 0;
+		unsigned done = 0;
 
 		for (unsigned i = 0; i < w->nqp; i++)
-			work += zdk_nvme_qpair_poll(w->qp[i], 0);
+			done += zdk_nvme_qpair_poll(w->qp[i], 0);
 		now = zdk_rdtsc();
-		work += pace_submit(w, now);
+		pace_submit(w, now);
 		if (is_main && now >= next_line) {
 			live_line(now, &last_ios, &last_tsc);
 			next_line += tsc_hz;
@@ -295,7 +295,7 @@ static int worker_run(void *arg)
 			if (perf_ho_poll(w))
 				return 0;
 		}
-		pace_idle(w, work, now, is_main ? ZDK_MIN(next_line, t_end) : t_end);
+		pace_idle(w, done, now, is_main ? ZDK_MIN(next_line, t_end) : t_end);
 	} while (!stop && now < t_end);
 	/* Drain: no resubmission, wait for what is in flight (bounded). */
 	w->draining = true;

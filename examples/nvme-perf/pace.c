@@ -8,10 +8,11 @@
  * lcore that falls behind (descheduled) skips ahead rather than flooding.
  *
  * --interrupt: the qpairs raise MSI-X interrupts; an lcore whose polls
- * found nothing for --idle-us (zdk_idle.h) arms them
+ * completed nothing for --idle-us (zdk_idle.h) arms them
  * (zdk_nvme_qpair_intr_enable) and sleeps in epoll until a completion, its
  * next paced submission, or its next duty (the live line), whichever comes
- * first. Polling at 1k IOPS burns a whole core; this is what it saves.
+ * first; paced with nothing in flight, it sleeps at once. Polling at 1k IOPS
+ * burns a whole core; this is what it saves.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -159,17 +160,27 @@ static void intr_sleep(struct worker *w, uint64_t ns)
 		zdk_nvme_qpair_intr_disable(w->qp[i]);
 }
 
-void pace_idle(struct worker *w, unsigned work, uint64_t now, uint64_t wake_by)
+static bool in_flight(const struct worker *w)
+{
+	for (unsigned i = 0; i < w->nqp; i++)
+		if (zdk_nvme_qpair_outstanding(w->qp[i]))
+			return true;
+	return false;
+}
+
+void pace_idle(struct worker *w, unsigned done, uint64_t now, uint64_t wake_by)
 {
 	uint64_t ns;
 
 	if (!cfg.intr)
 		return;
-	if (work) {
+	if (done) {
 		zdk_idle_busy(&w->idle);
 		return;
 	}
-	if (!zdk_idle_quiet(&w->idle, now))
+	/* Paced with nothing in flight: no completion to poll for before the
+	 * next submission, so no quiet spell either. */
+	if (!(cfg.rate && !in_flight(w)) && !zdk_idle_quiet(&w->idle, now))
 		return;
 	if (cfg.rate && !w->draining && w->next_tsc < wake_by)
 		wake_by = w->next_tsc;

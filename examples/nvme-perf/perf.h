@@ -112,8 +112,8 @@ void pace_fini(struct worker *w);
 void pace_task_done(struct task *t);
 /* Submit what the rate allows by @now. Return: I/Os submitted. */
 unsigned pace_submit(struct worker *w, uint64_t now);
-/* After a poll round that found @work: perhaps sleep, until @wake_by at most. */
-void pace_idle(struct worker *w, unsigned work, uint64_t now, uint64_t wake_by);
+/* After a poll round that completed @done I/Os: perhaps sleep, until @wake_by at most. */
+void pace_idle(struct worker *w, unsigned done, uint64_t now, uint64_t wake_by);
 /* CPU seconds the process used so far (every thread, user + system). */
 double cpu_seconds(void);
 
