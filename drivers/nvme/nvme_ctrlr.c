@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define ZDK_LOG_COMPONENT "nvme"
+#include "sys.h"
 #include "zdk_log.h"
 #include "nvme_internal.h"
 
@@ -208,9 +209,15 @@ int nvme_ctrlr_reset_locked(struct zdk_nvme_ctrlr *c)
 		rc = set_num_queues(c);
 	nvme_ctrlr_set_failed(c, rc != 0);
 	c->in_reset = false;
-	/* Make every owner thread look at its qpair on its next poll. */
-	for (struct nvme_qpair *q = c->qpairs; q; q = q->next)
+	/* Make every owner thread look at its qpair on its next poll, and wake
+	 * those asleep on their interrupt (zdk_nvme_qpair_intr_enable()). */
+	for (struct nvme_qpair *q = c->qpairs; q; q = q->next) {
+		uint64_t one = 1;
+
 		__atomic_store_n(&q->qp.tick, 1, __ATOMIC_RELAXED);
+		if (q->intr)
+			sys_write(q->efd, &one, sizeof(one));
+	}
 	if (rc)
 		ZDK_ERR("%s: reset failed (%d): the controller is out of service", c->name, rc);
 	else

@@ -201,6 +201,13 @@ static int ctrlr_check_idle(struct zdk_nvme_ctrlr *c)
 				c->name, q->qid);
 			return -EBUSY;
 		}
+	for (struct nvme_qpair *q = c->qpairs; q; q = q->next)
+		if (q->intr) {
+			ZDK_ERR("%s: qpair %u uses interrupts (ZDK_NVME_QPAIR_F_INTR), whose "
+				"vectors stay with this process: hand over polled qpairs only",
+				c->name, q->qid);
+			return -EBUSY;
+		}
 	if (zdk_nvme_qpair_outstanding(&c->admin.qp)) {
 		ZDK_ERR("%s: an admin command is in flight: hand over between admin commands",
 			c->name);

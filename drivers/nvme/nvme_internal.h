@@ -24,6 +24,7 @@ struct zdk_pci_device;
 #define NVME_CSTS_CHECK_MS 10          /* fastest CSTS.CFS check when stuck */
 #define NVME_MAX_IOV 256               /* SGL descriptors in one list page */
 #define NVME_MAX_NS 1024               /* nsids in one active namespace list page */
+#define NVME_INTR_TICK_MS 100          /* a sleeping qpair's slow-path checks, at least */
 
 /* zdk_nvme_req.flags, set and cleared within the slow paths */
 #define NVME_REQ_FAIL (1u << 0)        /* to be completed by the driver with req->status */
@@ -58,6 +59,11 @@ struct nvme_qpair {
 	uint64_t list_pool_iova;
 	bool prefer_sgl;
 	bool dropped_logged;     /* qp.ndropped was logged */
+	/* interrupt mode (ZDK_NVME_QPAIR_F_INTR): the CQ's MSI-X vector and its eventfd */
+	bool intr;
+	uint16_t iv;
+	int efd;
+	uint64_t last_tick_tsc;  /* when zdk_nvme_qpair_tick() last ran */
 	bool live;               /* the controller may have its queues: never free them */
 	struct nvme_qpair *next; /* in ctrlr->qpairs or ctrlr->zombies */
 	/* live handover (nvme_handover.c) */
@@ -101,6 +107,11 @@ struct zdk_nvme_ctrlr {
 	uint32_t nr_ns;
 	uint32_t db_sink[2];     /* doorbells of qpairs whose queues a reset deleted */
 	struct zdk_pci_device *pci;
+	/* MSI-X for interrupt-mode qpairs (nvme_pci.c), set up with the first:
+	 * vector v signals irq_efds[v]; qpair qid uses vector qid (0 is the
+	 * admin queue's, which never interrupts). */
+	int *irq_efds;
+	uint16_t nr_vectors;
 	unsigned refs;           /* probe's and each attach's (nvme_pci.c) */
 	struct zdk_nvme_ctrlr *next;
 	uint64_t nr_enables;     /* CC.EN set: bring-up and each reset */
@@ -194,6 +205,9 @@ void nvme_ctrlr_list_del(struct zdk_nvme_ctrlr *c);
 /* Make @dev's driver the NVMe one with @c (a takeover), or undo it. */
 void nvme_pci_bind(struct zdk_pci_device *dev, struct zdk_nvme_ctrlr *c);
 void nvme_pci_unbind(struct zdk_nvme_ctrlr *c);
+/* MSI-X vector @qid for an interrupt-mode qpair (enabling MSI-X the first
+ * time), under c->lock: its eventfd, or -ENOTSUP / -ENOSPC / -errno. */
+int nvme_pci_irq_get_locked(struct zdk_nvme_ctrlr *c, uint16_t qid);
 
 /* Driver callbacks no tag can name: split I/O, synchronous commands. */
 bool nvme_ns_cb_internal(zdk_nvme_cb cb);

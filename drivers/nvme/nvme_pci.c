@@ -106,6 +106,59 @@ err_bus_master:
 	return rc;
 }
 
+/*
+ * MSI-X for interrupt-mode qpairs, enabled with the first of them: as many
+ * vectors as the table has, up to one per I/O queue plus the admin queue's
+ * vector 0 (which zdk never enables). Each qpair gets vector qid to itself:
+ * a vector shared by two owners would let one drain the other's wake-up.
+ */
+int nvme_pci_irq_get_locked(struct zdk_nvme_ctrlr *c, uint16_t qid)
+{
+	int n, rc;
+
+	if (!c->pci) {
+		ZDK_ERR("%s: interrupts need the controller's PCI function (this one has none)",
+			c->name);
+		return -ENOTSUP;
+	}
+	if (!c->nr_vectors) {
+		n = zdk_pci_irq_count(c->pci, ZDK_PCI_IRQ_MSIX);
+		if (n <= 1) {
+			ZDK_ERR("%s: no MSI-X vector for I/O queues (%d): it can only be polled; "
+				"allocate the qpair without ZDK_NVME_QPAIR_F_INTR", c->name, n);
+			return n < 0 ? n : -ENOTSUP;
+		}
+		n = ZDK_MIN(n, c->max_qid + 1);
+		c->irq_efds = calloc((size_t)n, sizeof(*c->irq_efds));
+		if (!c->irq_efds)
+			return -ENOMEM;
+		rc = zdk_pci_irq_enable(c->pci, ZDK_PCI_IRQ_MSIX, (unsigned)n, c->irq_efds);
+		if (rc) {
+			ZDK_ERR("%s: enabling %d MSI-X vectors failed (%d)", c->name, n, rc);
+			free(c->irq_efds);
+			c->irq_efds = NULL;
+			return rc;
+		}
+		c->nr_vectors = (uint16_t)n;
+		ZDK_INFO("%s: %d MSI-X vectors for interrupt-mode qpairs", c->name, n);
+	}
+	if (qid >= c->nr_vectors) {
+		ZDK_ERR("%s: I/O queue %u has no MSI-X vector of its own (the device has %u): "
+			"use fewer interrupt-mode qpairs", c->name, qid, c->nr_vectors);
+		return -ENOSPC;
+	}
+	return c->irq_efds[qid];
+}
+
+static void irq_release(struct zdk_nvme_ctrlr *c, struct zdk_pci_device *dev)
+{
+	if (c->nr_vectors)
+		zdk_pci_irq_disable(dev);
+	free(c->irq_efds);
+	c->irq_efds = NULL;
+	c->nr_vectors = 0;
+}
+
 static void nvme_pci_remove(struct zdk_pci_device *dev)
 {
 	struct zdk_nvme_ctrlr *c = dev->driver_data;
@@ -113,6 +166,8 @@ static void nvme_pci_remove(struct zdk_pci_device *dev)
 	if (!c)
 		return;
 	nvme_ctrlr_list_del(c);
+	/* The vectors go first: the controller's shutdown needs none. */
+	irq_release(c, dev);
 	nvme_ctrlr_destroy(c);
 	zdk_pci_bus_master(dev, false);
 	dev->driver_data = NULL;

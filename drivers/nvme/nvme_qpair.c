@@ -9,6 +9,7 @@
 #include <time.h>
 
 #define ZDK_LOG_COMPONENT "nvme"
+#include "sys.h"
 #include "zdk_log.h"
 #include "nvme_internal.h"
 #include "zdk_pci.h"
@@ -442,13 +443,18 @@ static void harvest_locked(struct nvme_qpair *q)
 	}
 }
 
-/* Create I/O CQ then SQ (base spec 5.4, 5.5), physically contiguous, no IRQ. */
+/*
+ * Create I/O CQ then SQ (base spec 5.4, 5.5), physically contiguous (PC).
+ * The CQ interrupts (IEN) on its own MSI-X vector (IV) in interrupt mode.
+ */
 static int create_queues_locked(struct nvme_qpair *q)
 {
 	struct zdk_nvme_ctrlr *c = q->qp.ctrlr;
 	uint32_t qsize = (q->entries - 1) << 16 | q->qid;
 	struct zdk_nvme_sqe cq = {
-		.opc = ZDK_NVME_ADM_CREATE_CQ, .prp1 = q->cq_iova, .cdw10 = qsize, .cdw11 = 1,
+		.opc = ZDK_NVME_ADM_CREATE_CQ, .prp1 = q->cq_iova, .cdw10 = qsize,
+		.cdw11 = q->intr ? (uint32_t)q->iv << 16 | ZDK_NVME_CQ_IEN | ZDK_NVME_CQ_PC
+				 : ZDK_NVME_CQ_PC,
 	};
 	struct zdk_nvme_sqe sq = {
 		.opc = ZDK_NVME_ADM_CREATE_SQ, .prp1 = q->sq_iova, .cdw10 = qsize,
@@ -622,6 +628,7 @@ void zdk_nvme_qpair_tick(struct zdk_nvme_qpair *qp)
 	__atomic_store_n(&qp->tick, NVME_TICK_POLLS, __ATOMIC_RELAXED);
 	if (q->qid == 0)
 		return;
+	q->last_tick_tsc = NVME_TSC();
 	nvme_qpair_note_dropped(q);
 	if (q->gen != atomic_load(&c->gen)) {
 		reconnect(q);
@@ -699,11 +706,18 @@ int zdk_nvme_qpair_alloc(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_qpair_o
 		ZDK_ERR("%s: qpair entries %u: must be a power of two >= 2", c->name, o.entries);
 		return -EINVAL;
 	}
+	if (o.flags & ~(uint64_t)ZDK_NVME_QPAIR_F_INTR) {
+		ZDK_ERR("%s: qpair opts.flags 0x%llx: unknown flags (this zdk knows "
+			"ZDK_NVME_QPAIR_F_INTR)", c->name, (unsigned long long)o.flags);
+		return -EINVAL;
+	}
 	if (o.timeout_ms == 0)
 		o.timeout_ms = NVME_IO_TIMEOUT_MS_DEFAULT;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
+	q->intr = o.flags & ZDK_NVME_QPAIR_F_INTR;
+	q->efd = -1;
 	q->prefer_sgl = o.prefer_sgl;
 	q->qp.batch = o.batch;
 	q->list_pages = nvme_list_pages(c->max_xfer);
@@ -720,10 +734,18 @@ int zdk_nvme_qpair_alloc(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_qpair_o
 		rc = -ENOSPC;
 		goto err_unlock;
 	}
+	if (q->intr) {
+		rc = nvme_pci_irq_get_locked(c, qid);
+		if (rc < 0)
+			goto err_unlock;
+		q->efd = rc;
+		q->iv = qid;
+	}
 	rc = nvme_qpair_init(q, c, qid, qpair_entries(c, o.entries));
 	if (rc)
 		goto err_unlock;
 	q->gen = atomic_load(&c->gen);
+	q->last_tick_tsc = NVME_TSC();
 	rc = create_queues_locked(q);
 	if (rc) {
 		ZDK_ERR("%s: creating I/O queue %u failed (%d)", c->name, qid, rc);
@@ -797,4 +819,56 @@ void nvme_qpair_inert_drop(struct nvme_qpair *q)
 	free(q);
 	if (!c->refs && !c->qpairs)
 		nvme_ctrlr_inert_put(c);
+}
+
+int zdk_nvme_qpair_intr_fd(const struct zdk_nvme_qpair *qp)
+{
+	const struct nvme_qpair *q = (const struct nvme_qpair *)qp;
+
+	return q->intr ? q->efd : -ENOTSUP;
+}
+
+int zdk_nvme_qpair_intr_enable(struct zdk_nvme_qpair *qp)
+{
+	struct nvme_qpair *q = nvme_qpair(qp);
+	uint64_t cnt;
+
+	if (!q->intr)
+		return -ENOTSUP;
+	/* Failed or removed: the next polls fail what is outstanding; with
+	 * nothing outstanding there is nothing to wait for but the timeout. */
+	if (nvme_ctrlr_failed(qp->ctrlr))
+		return zdk_nvme_qpair_outstanding(qp) ? -EAGAIN : 0;
+	/* A reset to reconnect from, or a long sleep that would starve the
+	 * slow-path checks (timeouts, CSTS.CFS): run them on the next poll. */
+	if (q->gen != atomic_load(&qp->ctrlr->gen) ||
+	    NVME_TSC() - q->last_tick_tsc >= nvme_ms_to_tsc(NVME_INTR_TICK_MS)) {
+		__atomic_store_n(&qp->tick, 1, __ATOMIC_RELAXED);
+		return -EAGAIN;
+	}
+	/* Signals of completions polled already: they must not wake us now. */
+	sys_read(q->efd, &cnt, sizeof(cnt)); /* an eventfd read resets it */
+	/*
+	 * A controller signals a vector while its CQ holds entries the host has
+	 * not acknowledged: report every consumed one, so that the next posted
+	 * entry raises the interrupt (base spec 3.3.1.2, 7.5.1.1).
+	 */
+	if (qp->cq_rung != qp->cq_head) {
+		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->cq_db), qp->cq_head);
+		qp->cq_rung = qp->cq_head;
+	}
+	/* The head doorbell before the look at the CQ: an entry posted in
+	 * between is then either seen here or signalled. */
+	zdk_mb();
+	if ((*(volatile uint16_t *)&qp->cq[qp->cq_head].status & 1) == qp->phase)
+		return -EAGAIN;
+	/* Commands queued in batch mode must reach the controller before we sleep. */
+	zdk_nvme_qpair_flush(qp);
+	return 0;
+}
+
+void zdk_nvme_qpair_intr_disable(struct zdk_nvme_qpair *qp)
+{
+	/* No per-CQ mask for MSI-X in NVMe: polling again is all there is. */
+	(void)qp;
 }

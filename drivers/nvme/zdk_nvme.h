@@ -564,8 +564,17 @@ struct zdk_nvme_qpair_opts {
 	uint32_t timeout_ms; /* per command; 0 = 30000, ZDK_NVME_TIMEOUT_NONE = never */
 	bool batch;          /* ring the SQ doorbell in poll/flush, not per submit */
 	bool prefer_sgl;     /* describe multi-page buffers with SGLs when supported */
+	/* Added in 0.4, past the 24 bytes of the first layout: an older caller's
+	 * size says it has none of these (they are 0 for it). */
+	uint64_t flags;      /* ZDK_NVME_QPAIR_F_* */
 };
 #define ZDK_NVME_TIMEOUT_NONE UINT32_MAX
+/*
+ * The completion queue raises an MSI-X interrupt (its own vector) that
+ * zdk_nvme_qpair_intr_fd() signals, so that an idle owner can sleep instead
+ * of polling: see zdk_nvme_qpair_intr_enable() and zdk_idle.h.
+ */
+#define ZDK_NVME_QPAIR_F_INTR (1u << 0)
 
 /**
  * zdk_nvme_qpair_alloc() - create an I/O queue pair for the calling thread.
@@ -573,9 +582,11 @@ struct zdk_nvme_qpair_opts {
  * @opts: options, or NULL for the defaults.
  * @qp: set to the queue pair.
  *
- * Return: 0, -ENOSPC (every I/O queue the controller granted is in use),
- * -EINVAL (entries not a power of two, or below 2), -ENOMEM, -EIO / -ETIMEDOUT
- * (the Create I/O CQ/SQ command failed).
+ * Return: 0, -ENOSPC (every I/O queue the controller granted is in use, or
+ * with ZDK_NVME_QPAIR_F_INTR no MSI-X vector is left for it), -EINVAL (entries
+ * not a power of two, or below 2; an unknown flag), -ENOTSUP (interrupts
+ * asked of a controller without MSI-X), -ENOMEM, -EIO / -ETIMEDOUT (the
+ * Create I/O CQ/SQ command failed).
  */
 ZDK_EXPORT int zdk_nvme_qpair_alloc(struct zdk_nvme_ctrlr *ctrlr,
 				    const struct zdk_nvme_qpair_opts *opts,
@@ -589,6 +600,49 @@ ZDK_EXPORT int zdk_nvme_qpair_alloc(struct zdk_nvme_ctrlr *ctrlr,
  * controller reset or detach frees it. NULL is ignored.
  */
 ZDK_EXPORT void zdk_nvme_qpair_free(struct zdk_nvme_qpair *qp);
+
+/*
+ * Interrupt mode (a qpair allocated with ZDK_NVME_QPAIR_F_INTR). The
+ * controller raises the CQ's MSI-X vector for its completions, polled or
+ * not, and zdk never reads the eventfd while the owner polls: no system call
+ * on the busy path. When the owner has found nothing for a while
+ * (zdk_idle.h), it calls zdk_nvme_qpair_intr_enable() and, if that returns
+ * 0, sleeps until the eventfd is readable; after waking (or a timeout) it
+ * calls zdk_nvme_qpair_intr_disable() and polls again. NVMe has no per-queue
+ * interrupt mask for MSI-X, so "enabled" is a state of the owner, not of the
+ * controller. Sleep with a timeout (100 ms is plenty): timeouts and the
+ * recovery after a controller reset run from zdk_nvme_qpair_poll().
+ */
+
+/**
+ * zdk_nvme_qpair_intr_fd() - the eventfd @qp's completion interrupt signals,
+ * to wait on with epoll or poll() (EPOLLIN). It belongs to zdk: do not read
+ * or close it; it stays valid until the qpair is freed.
+ * Return: the descriptor, or -ENOTSUP (@qp was allocated without
+ * ZDK_NVME_QPAIR_F_INTR).
+ */
+ZDK_EXPORT int zdk_nvme_qpair_intr_fd(const struct zdk_nvme_qpair *qp);
+
+/**
+ * zdk_nvme_qpair_intr_enable() - arm @qp before its owner sleeps: drain the
+ * eventfd, tell the controller every completion consumed so far (the CQ head
+ * doorbell: an MSI-X fires for entries the host has not acknowledged), then
+ * look at the CQ once more, so that a completion posted before the arming is
+ * never slept through.
+ * @qp: the queue pair (only from its owning thread).
+ *
+ * Return: 0: nothing is waiting: sleep until the eventfd is readable;
+ * -EAGAIN: a completion is there already, or the slow-path checks are due:
+ * poll instead; -ENOTSUP: @qp has no interrupt.
+ */
+ZDK_EXPORT int zdk_nvme_qpair_intr_enable(struct zdk_nvme_qpair *qp);
+
+/**
+ * zdk_nvme_qpair_intr_disable() - the owner polls @qp again (after a wake-up
+ * or a timeout). Completions keep signalling the eventfd, unread. A qpair
+ * without interrupts is ignored.
+ */
+ZDK_EXPORT void zdk_nvme_qpair_intr_disable(struct zdk_nvme_qpair *qp);
 
 /** zdk_nvme_qpair_outstanding() - commands submitted and not yet completed. */
 static inline uint32_t zdk_nvme_qpair_outstanding(const struct zdk_nvme_qpair *qp)

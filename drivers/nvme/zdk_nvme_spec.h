@@ -62,6 +62,10 @@ enum {
 	ZDK_NVME_ADM_GET_FEATURES = 0x0a,
 };
 
+/* Create I/O Completion Queue, command dword 11 (5.4): IV in bits 31:16. */
+#define ZDK_NVME_CQ_PC (1u << 0)  /* physically contiguous */
+#define ZDK_NVME_CQ_IEN (1u << 1) /* interrupts enabled */
+
 /* NVM command set opcodes (NVM command set spec 3, figure 17). */
 enum {
 	ZDK_NVME_OPC_FLUSH = 0x00,

@@ -12,7 +12,9 @@
  * taken away during the run (hot-unplug, unbind) has its I/O counted as
  * removed, not as errors, and the run finishes on the others. With
  * --handover-socket the run can be taken over live by a new nvme-perf
- * (--takeover), again and again (handover.c).
+ * (--takeover), again and again (handover.c). --rate paces the I/O and
+ * --interrupt sleeps an idle lcore on its qpairs' interrupts (pace.c); the
+ * summary says how much CPU the process used.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,7 +31,7 @@
 #include "perf.h"
 
 struct perf_cfg cfg = { .qd = 32, .io_size = 4096, .mix = 50, .seconds = 10, .reads = 1,
-			.rand = true };
+			.rand = true, .idle_us = 20 };
 struct worker workers[ZDK_MAX_LCORE];
 volatile sig_atomic_t stop;
 uint64_t tsc_hz, t_start, t_measure, t_end;
@@ -225,7 +227,9 @@ void io_done(void *arg, const struct zdk_nvme_cpl *cpl)
 		nc->st.bytes += cfg.io_size;
 		hist_add(&nc->st.lat, now - t->tsc);
 	}
-	if (!nc->w->draining && task_submit(t) != 0)
+	if (cfg.rate)
+		pace_task_done(t); /* resubmitted in its turn */
+	else if (!nc->w->draining && task_submit(t) != 0)
 		nc->st.errors++;
 }
 
@@ -251,6 +255,9 @@ static void live_line(uint64_t now, uint64_t *last_ios, uint64_t *last_tsc)
 	*last_tsc = now;
 }
 
+/* The lcores with work: each gets an equal share of --rate. */
+static unsigned nbusy;
+
 static int worker_run(void *arg)
 {
 	struct worker *w = arg;
@@ -259,8 +266,12 @@ static int worker_run(void *arg)
 	uint64_t now = zdk_rdtsc(), next_line = ZDK_MAX(t_start, now) + tsc_hz, last_ios = 0;
 	uint64_t last_tsc = ZDK_MAX(t_start, now), next_ho = 0;
 
+	if (pace_init(w, nbusy) != 0) {
+		w->rc = -EIO;
+		stop = 1;
+	}
 	/* Tasks a handover brought in flight complete through perf_ho's handler. */
-	for (unsigned i = 0; i < w->nnc; i++)
+	for (unsigned i = 0; i < w->nnc && !cfg.rate; i++)
 		for (unsigned q = 0; q < w->nc[i].qd; q++)
 			if (!w->nc[i].tasks[q].inflight && task_submit(&w->nc[i].tasks[q]) != 0) {
 				fprintf(stderr, "lcore %u: submit failed\n", w->lcore);
@@ -268,9 +279,12 @@ static int worker_run(void *arg)
 				stop = 1;
 			}
 	do {
+		unsigned done = 0;
+
 		for (unsigned i = 0; i < w->nqp; i++)
-			zdk_nvme_qpair_poll(w->qp[i], 0);
+			done += zdk_nvme_qpair_poll(w->qp[i], 0);
 		now = zdk_rdtsc();
+		pace_submit(w, now);
 		if (is_main && now >= next_line) {
 			live_line(now, &last_ios, &last_tsc);
 			next_line += tsc_hz;
@@ -281,6 +295,7 @@ static int worker_run(void *arg)
 			if (perf_ho_poll(w))
 				return 0;
 		}
+		pace_idle(w, done, now, is_main ? ZDK_MIN(next_line, t_end) : t_end);
 	} while (!stop && now < t_end);
 	/* Drain: no resubmission, wait for what is in flight (bounded). */
 	w->draining = true;
@@ -375,6 +390,7 @@ static void nsctx_fini(struct nsctx *nc)
 
 static void worker_fini(struct worker *w)
 {
+	pace_fini(w);
 	for (unsigned i = 0; i < w->nnc; i++)
 		nsctx_fini(&w->nc[i]);
 	for (unsigned i = 0; i < w->nqp; i++)
@@ -397,7 +413,8 @@ static bool ns_wanted(uint32_t nsid)
 static int ctrlr_setup(struct worker *w, struct zdk_nvme_ctrlr *c, unsigned idx, unsigned n,
 		       unsigned *found)
 {
-	struct zdk_nvme_qpair_opts opts = { .size = sizeof(opts), .batch = true };
+	struct zdk_nvme_qpair_opts opts = { .size = sizeof(opts), .batch = true,
+					    .flags = cfg.intr ? ZDK_NVME_QPAIR_F_INTR : 0 };
 	const struct zdk_nvme_ns *list[MAX_NS];
 	unsigned nns = 0, cmds = 0, need, cap, qd = cfg.qd;
 	struct zdk_nvme_qpair *qp;
@@ -457,6 +474,7 @@ int setup(void)
 		struct worker *w = &workers[l];
 
 		w->lcore = l;
+		w->epfd = -1;
 		w->rng = 0x9e3779b97f4a7c15ULL * (l + 1);
 		for (struct zdk_nvme_ctrlr *c = zdk_nvme_ctrlr_next(NULL); c; c = zdk_nvme_ctrlr_next(c)) {
 			rc = ctrlr_setup(w, c, idx, n, &found);
@@ -464,6 +482,7 @@ int setup(void)
 				return rc;
 		}
 		idx++;
+		nbusy += w->nnc > 0;
 	}
 	if (!found) {
 		fprintf(stderr, "no NVMe namespace to test: bind a controller to vfio-pci "
@@ -495,18 +514,24 @@ static void print_row(const char *who, const char *ns, const struct stats *s, do
 	       to_us(hist_pct(h, 99.9)));
 }
 
-static int report(uint64_t t_stop)
+static int report(uint64_t t_stop, double cpu, double cpu_secs)
 {
 	double secs = (double)(t_stop - ZDK_MIN(t_measure, t_stop)) / (double)tsc_hz;
+	double cpu_pct = cpu_secs > 0 ? 100.0 * cpu / cpu_secs : 0;
 	static struct stats total;
 	char ns[64], who[16];
+	uint64_t sleeps = 0;
 	unsigned l;
 
 	if (secs <= 0)
 		secs = 1e-9;
+	ZDK_LCORE_FOREACH(l)
+		sleeps += workers[l].sleeps;
 	if (cfg.json)
-		printf("{\n  \"qd\": %u, \"io_size\": %u, \"seconds\": %.3f, \"rows\": [\n", cfg.qd,
-		       cfg.io_size, secs);
+		printf("{\n  \"qd\": %u, \"io_size\": %u, \"seconds\": %.3f, \"rate\": %" PRIu64
+		       ", \"mode\": \"%s\", \"cpu_pct\": %.2f, \"sleeps\": %" PRIu64
+		       ", \"rows\": [\n", cfg.qd, cfg.io_size, secs, cfg.rate,
+		       cfg.intr ? "interrupt" : "polling", cpu_pct, sleeps);
 	else
 		printf("\n%-6s %-18s %10s %9s %9s %9s %9s %9s %9s %9s\n", "lcore", "namespace", "IOPS",
 		       "MiB/s", "avg(us)", "min(us)", "max(us)", "p50(us)", "p99(us)", "p99.9(us)");
@@ -534,6 +559,11 @@ static int report(uint64_t t_stop)
 		printf("errors %" PRIu64 ", verified reads %" PRIu64 ", mismatches %" PRIu64 "%s\n",
 		       total.errors, total.verified, total.mismatches,
 		       total.removed ? ", I/O failed as its controller was removed" : "");
+	if (!cfg.json) /* polling, each lcore is 100% of a core */
+		printf("cpu: %.3f s in %.2f s: %.1f%% of a core (%u lcore%s, %s, %" PRIu64
+		       " sleeps)\n", cpu, cpu_secs, cpu_pct, zdk_lcore_count(),
+		       zdk_lcore_count() > 1 ? "s" : "", cfg.intr ? "interrupt mode" : "polling",
+		       sleeps);
 	return total.errors || total.mismatches ? 1 : 0;
 }
 
@@ -550,6 +580,8 @@ static void usage(const char *prog)
 	       "  -n NSID[,NSID]  namespaces (default all active)\n"
 	       "      --warmup S  run S seconds before measuring\n"
 	       "      --verify    stamp writes with LBA and sequence, check them on reads\n"
+	       "      --rate IOPS submit at this rate in all (split between the lcores)\n"
+	       "      --interrupt sleep on the qpairs' interrupts when idle (--idle-us, 20)\n"
 	       "      --json      print the summary as JSON\n"
 	       "      --handover-socket PATH  hand the run over to a process that connects\n"
 	       "                  there (one lcore; doc/handover.md)\n"
@@ -599,6 +631,9 @@ static int parse_args(int argc, char **argv)
 		{ "takeover", required_argument, NULL, 'T' },
 		{ "handover-reset", no_argument, NULL, 'R' },
 		{ "takeover-die", no_argument, NULL, 'D' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "interrupt", no_argument, NULL, 'I' },
+		{ "idle-us", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc = 0;
@@ -617,6 +652,15 @@ static int parse_args(int argc, char **argv)
 		case 'T': cfg.ho_takeover = optarg; break;
 		case 'R': cfg.ho_reset = true; break;
 		case 'D': cfg.ho_die = true; break;
+		case 'I': cfg.intr = true; break;
+		case 'i': rc = parse_uint(optarg, &cfg.idle_us); break;
+		case 'r': {
+			unsigned v;
+
+			rc = parse_uint(optarg, &v);
+			cfg.rate = v;
+			break;
+		}
 		case 'n':
 			for (char *tok = strtok(optarg, ","); tok && rc == 0; tok = strtok(NULL, ","))
 				rc = cfg.nnsid < MAX_NS ? parse_uint(tok, &cfg.nsids[cfg.nnsid++]) : -EINVAL;
@@ -629,6 +673,11 @@ static int parse_args(int argc, char **argv)
 	if (rc == 0 && (optind != argc || cfg.qd == 0 || cfg.qd > 1024 || cfg.io_size == 0 ||
 			cfg.mix > 100 || cfg.seconds == 0))
 		rc = -EINVAL;
+	if (rc == 0 && cfg.intr && (cfg.ho_listen || cfg.ho_takeover)) {
+		fprintf(stderr, "--interrupt and a handover do not mix: interrupt vectors stay with "
+				"their process\n");
+		return -EINVAL;
+	}
 	if (rc)
 		fprintf(stderr, "bad arguments (-h for help): -q 1..1024, -o > 0, -M 0..100, -t > 0\n");
 	return rc;
@@ -638,6 +687,8 @@ int main(int argc, char **argv)
 {
 	bool took_over = false;
 	int rc, failed = 0;
+	double cpu0 = 0;
+	uint64_t t_cpu0 = 0;
 	unsigned l;
 
 	/* As every zdk program: zdk's options, "--", then nvme-perf's; with
@@ -666,6 +717,8 @@ int main(int argc, char **argv)
 	}
 	if (failed)
 		goto out_free;
+	cpu0 = cpu_seconds();
+	t_cpu0 = zdk_rdtsc();
 	ZDK_LCORE_FOREACH_WORKER(l)
 		if (zdk_lcore_launch(worker_run, &workers[l], l) != 0) {
 			fprintf(stderr, "cannot launch lcore %u\n", l);
@@ -678,7 +731,8 @@ int main(int argc, char **argv)
 		goto out_free; /* the new process reports */
 	if (stop)
 		fprintf(stderr, "interrupted: summary of what ran\n");
-	failed |= report(ZDK_MIN(zdk_rdtsc(), t_end));
+	failed |= report(ZDK_MIN(zdk_rdtsc(), t_end), cpu_seconds() - cpu0,
+			 (double)(zdk_rdtsc() - t_cpu0) / (double)tsc_hz);
 	if (cfg.ho_listen || took_over)
 		failed |= perf_ho_final() != 0;
 out_free:

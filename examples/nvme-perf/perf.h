@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "zdk_idle.h"
+#include "zdk_lcore.h"
 #include "zdk_nvme.h"
 
 #define MAX_NS 16
@@ -51,6 +53,8 @@ struct nsctx {
 	uint8_t *busy;              /* verify: unit has an I/O in flight */
 	uint64_t *stamp;            /* verify: sequence of the last write, 0 none */
 	struct task *tasks;
+	struct task **idle;         /* --rate: tasks waiting for their turn (pace.c) */
+	unsigned nidle;
 	struct stats st;
 };
 
@@ -67,6 +71,12 @@ struct worker {
 	bool draining;
 	bool handed_over; /* the workload went on in another process */
 	int rc;
+	/* pace.c: --rate (the next submission, the gap) and --interrupt */
+	uint64_t next_tsc, period;
+	unsigned next_nc;   /* the namespace the next paced I/O goes to */
+	int epfd;           /* its qpairs' interrupt eventfds */
+	struct zdk_idle idle;
+	uint64_t sleeps;
 };
 
 struct perf_cfg {
@@ -79,6 +89,9 @@ struct perf_cfg {
 	const char *ho_listen, *ho_takeover;
 	bool ho_reset, ho_die;
 	bool ho_arena; /* per-unit state in the arena (it travels by address) */
+	uint64_t rate; /* --rate: IOPS in all, 0 = as fast as -q allows */
+	bool intr;     /* --interrupt: sleep on the qpairs' interrupts when idle */
+	unsigned idle_us; /* --idle-us: the quiet spell before sleeping */
 };
 
 extern struct perf_cfg cfg;
@@ -91,6 +104,18 @@ int task_submit(struct task *t);
 void io_done(void *arg, const struct zdk_nvme_cpl *cpl);
 bool verify_check(struct task *t, uint64_t lba, uint64_t seq);
 int setup(void);
+
+/* pace.c: --rate and --interrupt */
+int pace_init(struct worker *w, unsigned nworkers);
+void pace_fini(struct worker *w);
+/* A completed task waits for its turn (--rate). */
+void pace_task_done(struct task *t);
+/* Submit what the rate allows by @now. Return: I/Os submitted. */
+unsigned pace_submit(struct worker *w, uint64_t now);
+/* After a poll round that completed @done I/Os: perhaps sleep, until @wake_by at most. */
+void pace_idle(struct worker *w, unsigned done, uint64_t now, uint64_t wake_by);
+/* CPU seconds the process used so far (every thread, user + system). */
+double cpu_seconds(void);
 
 /* handover.c */
 /* Before zdk_eal_init(): --takeover PATH after "--": connect and take over. */

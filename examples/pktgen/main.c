@@ -7,6 +7,7 @@
  *   zdk-pktgen [zdk options] -- [--tx-port P] [--rx-port P] [-s SIZE]
  *              [-r PPS] [-n COUNT] [-t SECONDS] [--dst MAC]
  *              [--expect-src MAC] [--expect-dst MAC] [--drain-ms MS] [--strict]
+ *              [--flows N]
  *
  * Each frame carries, after its IPv4/UDP headers, a magic, a sequence number,
  * the TSC at send time and a pattern derived from the sequence number, which
@@ -17,7 +18,8 @@
  * received. --strict exits 1 unless loss, duplicates, corruption and MAC
  * mismatches are all zero. --rx-only sends nothing and checks COUNT frames
  * of this format from another sender (seq 0..COUNT-1, TSC 0) within
- * SECONDS (default 10).
+ * SECONDS (default 10). --flows N (default 1) gives frame i the UDP source
+ * port 1234 + i % N, so that a receiver's RSS spreads them over its queues.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -53,6 +55,7 @@ struct opts {
 	uint64_t rate, count;
 	double seconds;
 	unsigned drain_ms;
+	unsigned flows;          /* UDP source ports to cycle through */
 	uint16_t nb_rxd, nb_txd; /* asked for; fitted to each port's limits */
 	bool strict, check_src, check_dst, rx_only;
 	struct zdk_ether_addr dst, expect_src, expect_dst;
@@ -89,7 +92,8 @@ static int parse_mac(const char *s, struct zdk_ether_addr *mac)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_TX = 256, O_RX, O_DST, O_ESRC, O_EDST, O_DRAIN, O_STRICT, O_RXONLY, O_RXD, O_TXD };
+	enum { O_TX = 256, O_RX, O_DST, O_ESRC, O_EDST, O_DRAIN, O_STRICT, O_RXONLY, O_RXD, O_TXD,
+	       O_FLOWS };
 	static const struct option lopts[] = {
 		{ "tx-port", required_argument, NULL, O_TX },
 		{ "rx-port", required_argument, NULL, O_RX },
@@ -101,12 +105,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "rx-only", no_argument, NULL, O_RXONLY },
 		{ "rxd", required_argument, NULL, O_RXD },
 		{ "txd", required_argument, NULL, O_TXD },
+		{ "flows", required_argument, NULL, O_FLOWS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
 	*o = (struct opts){ .tx_port = 0, .rx_port = 1, .size = 64, .drain_ms = 500,
-			    .nb_rxd = 4096, .nb_txd = 1024 };
+			    .nb_rxd = 4096, .nb_txd = 1024, .flows = 1 };
 	memset(o->dst.addr, 0xff, 6);
 	while ((opt = getopt_long(argc, argv, "s:r:n:t:", lopts, NULL)) != -1) {
 		switch (opt) {
@@ -121,6 +126,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_RXONLY: o->rx_only = true; break;
 		case O_RXD: o->nb_rxd = (uint16_t)strtoul(optarg, NULL, 0); break;
 		case O_TXD: o->nb_txd = (uint16_t)strtoul(optarg, NULL, 0); break;
+		case O_FLOWS: o->flows = (unsigned)strtoul(optarg, NULL, 0); break;
 		case O_DST:
 			if (parse_mac(optarg, &o->dst))
 				return -EINVAL;
@@ -138,7 +144,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		default: return -EINVAL;
 		}
 	}
-	if (o->size < 64 || o->size > 1518 || o->count > UINT32_MAX)
+	if (o->size < 64 || o->size > 1518 || o->count > UINT32_MAX || o->flows == 0 ||
+	    o->flows > 60000)
 		return -EINVAL;
 	if (o->rx_only && o->seconds <= 0)
 		o->seconds = 10;
@@ -192,13 +199,16 @@ static void template_build(uint8_t *t, const struct opts *o, const struct zdk_et
 	udp[6] = udp[7] = 0; /* no UDP checksum */
 }
 
-static void frame_fill(struct zdk_mbuf *m, const uint8_t *tmpl, unsigned len, uint64_t seq)
+static void frame_fill(struct zdk_mbuf *m, const uint8_t *tmpl, unsigned len, uint64_t seq,
+		       unsigned flows)
 {
 	uint8_t *f = zdk_mbuf_append(m, len);
 	struct probe p = { .magic = MAGIC, .seq = (uint32_t)seq, .tsc = 0 };
-	unsigned i;
+	unsigned i, sport = 1234 + (unsigned)(seq % flows);
 
 	memcpy(f, tmpl, HDR_LEN);
+	f[34] = (uint8_t)(sport >> 8); /* UDP source port (no UDP checksum to fix) */
+	f[35] = (uint8_t)sport;
 	for (i = HDR_LEN + sizeof(p); i < len; i++)
 		f[i] = pattern(seq, i);
 	p.tsc = zdk_rdtsc();
@@ -290,7 +300,7 @@ static uint16_t tx_step(struct results *r, const struct opts *o, struct zdk_memp
 	if (due == 0 || zdk_mbuf_alloc_bulk(mp, pkts, (unsigned)due))
 		return 0;
 	for (n = 0; n < due; n++)
-		frame_fill(pkts[n], tmpl, o->size - 4, r->tx + n);
+		frame_fill(pkts[n], tmpl, o->size - 4, r->tx + n, o->flows);
 	sent = zdk_eth_tx_burst(o->tx_port, 0, pkts, (uint16_t)due);
 	r->tx += sent;
 	if (sent < due)
@@ -427,7 +437,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [zdk options] -- [--tx-port P] [--rx-port P] [-s 64..1518]"
 			" [-r PPS] [-n COUNT] [-t SECONDS] [--dst MAC] [--expect-src MAC]"
 			" [--expect-dst MAC] [--drain-ms MS] [--strict] [--rx-only]"
-			" [--rxd N] [--txd N]\n"
+			" [--rxd N] [--txd N] [--flows N]\n"
 			"(%u ports probed)\n", argv[0], zdk_eth_port_count());
 		ret = 1;
 		goto out_cleanup;

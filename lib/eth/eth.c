@@ -22,6 +22,8 @@ static struct zdk_eth_dev *eth_devs[ZDK_ETH_MAX_PORTS];
 /* The kernel took the port's device back (atomic; kept beside, not in, the
  * driver-facing struct zdk_eth_dev, whose layout is ABI). */
 static bool eth_removed[ZDK_ETH_MAX_PORTS];
+/* Receive interrupt ops, beside struct zdk_eth_dev for the same reason. */
+static struct zdk_eth_intr_ops eth_intr[ZDK_ETH_MAX_PORTS];
 
 /* Microsoft's RSS verification key, as used by most drivers' defaults. */
 static const uint8_t rss_key_default[ZDK_ETH_RSS_KEY_LEN] = {
@@ -127,6 +129,7 @@ static uint16_t port_slot(struct zdk_pci_device *pci)
 		eth_devs[last] = eth_devs[last - 1];
 		eth_devs[last]->port_id = last;
 		eth_removed[last] = eth_removed[last - 1];
+		eth_intr[last] = eth_intr[last - 1];
 	}
 	eth_devs[port] = NULL;
 	return port;
@@ -157,6 +160,7 @@ ZDK_EXPORT int zdk_eth_dev_alloc(struct zdk_pci_device *pci, const char *driver_
 		 pci ? pci->name : "sw");
 	fp_clear(port);
 	eth_removed[port] = false;
+	eth_intr[port] = (struct zdk_eth_intr_ops){ 0 };
 	eth_devs[port] = dev;
 	if (pci)
 		zdk_pci_device_on_remove(pci, eth_pci_removed);
@@ -184,6 +188,7 @@ ZDK_EXPORT void zdk_eth_dev_release(struct zdk_eth_dev *dev)
 		return;
 	zdk_eth_dev_close(dev->port_id);
 	fp_clear(dev->port_id);
+	eth_intr[dev->port_id] = (struct zdk_eth_intr_ops){ 0 };
 	eth_devs[dev->port_id] = NULL;
 	free(dev);
 }
@@ -546,4 +551,76 @@ ZDK_EXPORT void zdk_eth_addr_format(const struct zdk_ether_addr *mac, char *buf,
 	const uint8_t *a = mac->addr;
 
 	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+ZDK_EXPORT int zdk_eth_dev_intr_ops_set(struct zdk_eth_dev *dev, const struct zdk_eth_intr_ops *ops)
+{
+	struct zdk_eth_intr_ops o = { .size = sizeof(o) };
+
+	if (ops && zdk_opts_copy(&o, sizeof(o), ops, ops->size)) {
+		ZDK_ERR("%s: intr ops size %zu, this zdk knows %zu bytes", dev->name, ops->size,
+			sizeof(o));
+		return -EINVAL;
+	}
+	eth_intr[dev->port_id] = ops ? o : (struct zdk_eth_intr_ops){ 0 };
+	return 0;
+}
+
+/* The port of a receive interrupt call, checked; NULL with *@rc set. */
+static struct zdk_eth_dev *intr_check(uint16_t port, uint16_t q, const char *what, int *rc)
+{
+	struct zdk_eth_dev *dev = dev_lookup(port, what);
+
+	*rc = -ENODEV;
+	if (!dev)
+		return NULL;
+	*rc = -ENOTSUP;
+	if (!eth_intr[port].rx_intr_fd) {
+		ZDK_ERR("%s: %s: the %s driver has no receive interrupts: poll this port",
+			dev->name, what, dev->info.driver_name);
+		return NULL;
+	}
+	*rc = -EINVAL;
+	if (!dev->started) {
+		ZDK_ERR("%s: %s: start the port first", dev->name, what);
+		return NULL;
+	}
+	if (q >= dev->nb_rxq) {
+		ZDK_ERR("%s: %s: rx queue %u: only %u configured", dev->name, what, q, dev->nb_rxq);
+		return NULL;
+	}
+	*rc = 0;
+	return dev;
+}
+
+ZDK_EXPORT int zdk_eth_rx_intr_fd(uint16_t port, uint16_t q)
+{
+	int rc;
+	struct zdk_eth_dev *dev = intr_check(port, q, "rx interrupt", &rc);
+
+	return dev ? eth_intr[port].rx_intr_fd(dev, q) : rc;
+}
+
+ZDK_EXPORT int zdk_eth_rx_intr_enable(uint16_t port, uint16_t q)
+{
+	int rc;
+	struct zdk_eth_dev *dev = intr_check(port, q, "rx interrupt enable", &rc);
+
+	if (!dev)
+		return rc;
+	if (zdk_eth_dev_removed(port))
+		return 0;
+	return eth_intr[port].rx_intr_enable(dev, q);
+}
+
+ZDK_EXPORT int zdk_eth_rx_intr_disable(uint16_t port, uint16_t q)
+{
+	int rc;
+	struct zdk_eth_dev *dev = intr_check(port, q, "rx interrupt disable", &rc);
+
+	if (!dev)
+		return rc;
+	if (zdk_eth_dev_removed(port))
+		return 0;
+	return eth_intr[port].rx_intr_disable(dev, q);
 }

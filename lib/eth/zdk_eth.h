@@ -311,6 +311,47 @@ ZDK_EXPORT int zdk_eth_stats_get(uint16_t port, struct zdk_eth_stats *stats);
 /** zdk_eth_stats_reset() - zero the counters. Return: 0 or -errno. */
 ZDK_EXPORT int zdk_eth_stats_reset(uint16_t port);
 
+/*
+ * Receive interrupts, for a poller that sleeps when idle (zdk_idle.h), in
+ * the shape of DPDK's rte_eth_dev_rx_intr_*: poll while busy; after a quiet
+ * spell, zdk_eth_rx_intr_enable() each queue and, if every one returned 0,
+ * sleep on their eventfds (epoll, with a timeout); once awake,
+ * zdk_eth_rx_intr_disable() them and poll again. Queues without an enabled
+ * interrupt never signal, so the busy path costs nothing. Not every driver
+ * has them (-ENOTSUP): igb has.
+ */
+
+/**
+ * zdk_eth_rx_intr_fd() - the eventfd rx queue @q's interrupt signals, to
+ * wait on with epoll or poll() (EPOLLIN). It belongs to the port: do not
+ * read or close it; it stays valid until the port is closed (or
+ * reconfigured). The first call sets up the port's interrupt vectors.
+ * @port: a started port; @q: an rx queue of it.
+ *
+ * Return: the descriptor, -ENODEV, -EINVAL (not started, or no such queue),
+ * -ENOTSUP (the driver or the device has no receive interrupts), -ENOSPC
+ * (fewer interrupt vectors than rx queues), or the driver's error.
+ */
+ZDK_EXPORT int zdk_eth_rx_intr_fd(uint16_t port, uint16_t q);
+
+/**
+ * zdk_eth_rx_intr_enable() - arm rx queue @q's interrupt before sleeping:
+ * unmask it, then look at the ring once more, so that a packet that came
+ * before the unmasking is never slept through. The eventfd is drained first.
+ *
+ * Return: 0: nothing is waiting: sleep; -EAGAIN: a packet is there already
+ * (the interrupt stays armed: disable it and poll); -ENODEV, -EINVAL,
+ * -ENOTSUP as zdk_eth_rx_intr_fd(). A removed port returns 0: its bursts
+ * receive nothing, and its eventfd was written once when it went.
+ */
+ZDK_EXPORT int zdk_eth_rx_intr_enable(uint16_t port, uint16_t q);
+
+/**
+ * zdk_eth_rx_intr_disable() - mask rx queue @q's interrupt: the owner polls.
+ * Return: 0, -ENODEV, -EINVAL, -ENOTSUP.
+ */
+ZDK_EXPORT int zdk_eth_rx_intr_disable(uint16_t port, uint16_t q);
+
 /** zdk_eth_addr_format() - "aa:bb:cc:dd:ee:ff" into @buf (18 bytes). */
 ZDK_EXPORT void zdk_eth_addr_format(const struct zdk_ether_addr *mac, char *buf, size_t len);
 

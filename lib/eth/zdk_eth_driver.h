@@ -89,6 +89,35 @@ struct zdk_eth_dev {
 };
 
 /**
+ * struct zdk_eth_intr_ops - a driver's receive interrupts, optional.
+ * struct zdk_eth_dev_ops is ABI and cannot grow: these are registered beside
+ * it with zdk_eth_dev_intr_ops_set(). lib/eth calls them on a started port,
+ * for a queue below nb_rxq, and not after the device was removed.
+ * @size: sizeof(struct zdk_eth_intr_ops), as the driver was built.
+ * @rx_intr_fd: the eventfd rx queue @q's interrupt signals; the driver sets
+ *              up its vectors on first use and tears them down at close.
+ *              Return: the descriptor or -errno.
+ * @rx_intr_enable: unmask queue @q's interrupt, then look at the ring once
+ *              more. Return: 0 (nothing waiting: the caller may sleep),
+ *              -EAGAIN (a packet is there already: poll), -errno.
+ * @rx_intr_disable: mask it. Return: 0 or -errno.
+ */
+struct zdk_eth_intr_ops {
+	size_t size;
+	int (*rx_intr_fd)(struct zdk_eth_dev *dev, uint16_t q);
+	int (*rx_intr_enable)(struct zdk_eth_dev *dev, uint16_t q);
+	int (*rx_intr_disable)(struct zdk_eth_dev *dev, uint16_t q);
+};
+
+/**
+ * zdk_eth_dev_intr_ops_set() - give @dev receive interrupts (at probe,
+ * after zdk_eth_dev_alloc()); NULL takes them away.
+ * Return: 0, -EINVAL (bad @ops->size).
+ */
+ZDK_EXPORT int zdk_eth_dev_intr_ops_set(struct zdk_eth_dev *dev,
+					const struct zdk_eth_intr_ops *ops);
+
+/**
  * zdk_eth_dev_alloc() - give a new port to a probed device.
  * @pci: the PCI function (may be NULL for a software device).
  * @driver_name: for dev->name and info.driver_name (a static string).

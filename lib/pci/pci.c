@@ -216,14 +216,27 @@ static void bar_unmap(struct zdk_pci_bar *bar)
 	bar->va = NULL;
 }
 
-void pci_dev_fd_close_locked(struct zdk_pci_device *dev)
+void pci_dev_fd_close_locked(struct zdk_pci_device *dev, bool keep_irqs)
 {
 	struct pci_priv *p = dev->priv;
 
-	zdk_pci_irq_disable(dev);
+	/* Closing the device fd frees the vectors; with @keep_irqs their
+	 * eventfds stay open (a poller may be asleep on one, or about to read
+	 * it) until zdk_pci_device_close(). */
+	if (!keep_irqs)
+		zdk_pci_irq_disable(dev);
 	if (dev->fd >= 0)
 		iommu_dev_detach(p->io, &p->info, dev->fd);
 	dev->fd = -1;
+}
+
+void pci_irq_wake_locked(struct zdk_pci_device *dev)
+{
+	struct pci_priv *p = dev->priv;
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < p->nirq; i++)
+		sys_write(p->irq_efds[i], &one, sizeof(one));
 }
 
 void zdk_pci_device_close(struct zdk_pci_device *dev)
@@ -249,7 +262,7 @@ void zdk_pci_device_close(struct zdk_pci_device *dev)
 			*pp = dev->next;
 			break;
 		}
-	pci_dev_fd_close_locked(dev);
+	pci_dev_fd_close_locked(dev, false);
 	pci_unlock();
 	free(dev);
 }
@@ -522,6 +535,16 @@ int zdk_pci_reset(struct zdk_pci_device *dev)
 	return rc;
 }
 
+int zdk_pci_irq_count(struct zdk_pci_device *dev, enum zdk_pci_irq_type type)
+{
+	struct vfio_irq_info info = { .argsz = sizeof(info), .index = (uint32_t)type };
+	int rc = sys_ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &info);
+
+	if (rc)
+		return rc;
+	return (int)ZDK_MIN(info.count, (uint32_t)INT32_MAX);
+}
+
 int zdk_pci_irq_enable(struct zdk_pci_device *dev, enum zdk_pci_irq_type type, unsigned count,
 		       int *efds)
 {
@@ -593,7 +616,8 @@ void zdk_pci_irq_disable(struct zdk_pci_device *dev)
 
 	if (!p->nirq)
 		return;
-	sys_ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &set);
+	if (dev->fd >= 0) /* a removed device's fd is gone, and its vectors with it */
+		sys_ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &set);
 	for (unsigned i = 0; i < p->nirq; i++)
 		close(p->irq_efds[i]);
 	free(p->irq_efds);

@@ -14,11 +14,14 @@
  *      never a vanished mapping (no SIGBUS), and nothing new reaches the
  *      device;
  *   2. the device fd is closed: vfio-pci stops the device (bus mastering
- *      off, reset) and the kernel's removal finishes;
+ *      off, reset) and the kernel's removal finishes; the eventfds of its
+ *      interrupt vectors stay open until the device is closed;
  *   3. only now, when the device can no longer execute a command or DMA,
  *      the driver's hook stops the queues: the pollers fail what is still
  *      outstanding. Failing it earlier would be a lie: a command the device
- *      still held could run after one submitted later in its place;
+ *      still held could run after one submitted later in its place. Each
+ *      interrupt eventfd is then written once: a poller asleep on one wakes
+ *      and finds its queues stopped;
  *   4. the application's callbacks hear ZDK_PCI_EVENT_REMOVE.
  * The struct zdk_pci_device stays until the application lets go of it.
  *
@@ -109,9 +112,11 @@ void pci_event_release_locked(struct zdk_pci_device *dev, const char *why)
 	__atomic_store_n(&p->removed, true, __ATOMIC_RELEASE);
 	bars_neuter(dev);
 	pci_event_unwatch_locked(dev);
-	pci_dev_fd_close_locked(dev);
+	pci_dev_fd_close_locked(dev, true);
 	if (p->on_remove)
 		p->on_remove(dev);
+	/* Pollers asleep on its interrupts wake, and find it failed. */
+	pci_irq_wake_locked(dev);
 	ZDK_NOTICE("%s: %s: its queues are stopped and the device is released", dev->name, why);
 }
 

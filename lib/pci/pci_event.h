@@ -31,8 +31,14 @@ void pci_unlock(void);
 
 /* pci.c: the open device with @token, or NULL (under the lock). */
 struct zdk_pci_device *pci_dev_by_token(uint64_t token);
-/* pci.c: close the VFIO device fd and leave the IOMMU (under the lock). */
-void pci_dev_fd_close_locked(struct zdk_pci_device *dev);
+/*
+ * pci.c: close the VFIO device fd and leave the IOMMU (under the lock). With
+ * @keep_irqs (a removal) the interrupt eventfds stay open until
+ * zdk_pci_device_close().
+ */
+void pci_dev_fd_close_locked(struct zdk_pci_device *dev, bool keep_irqs);
+/* pci.c: write each interrupt eventfd once, to wake whoever sleeps on it. */
+void pci_irq_wake_locked(struct zdk_pci_device *dev);
 
 /* Watch @dev's request and error interrupts; start the thread if needed. */
 int pci_event_watch_locked(struct zdk_pci_device *dev, uint64_t token);

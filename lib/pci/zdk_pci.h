@@ -170,6 +170,13 @@ enum zdk_pci_irq_type {
 ZDK_EXPORT int zdk_pci_irq_enable(struct zdk_pci_device *dev, enum zdk_pci_irq_type type,
 				  unsigned count, int *efds);
 
+/**
+ * zdk_pci_irq_count() - how many vectors of @type the device offers through
+ * VFIO (for MSI-X, its table size), so that a driver can ask for what exists.
+ * Return: the count (0: none of that type), or the kernel's -errno.
+ */
+ZDK_EXPORT int zdk_pci_irq_count(struct zdk_pci_device *dev, enum zdk_pci_irq_type type);
+
 /** zdk_pci_irq_disable() - tear down the vectors and close their eventfds. */
 ZDK_EXPORT void zdk_pci_irq_disable(struct zdk_pci_device *dev);
 

@@ -125,7 +125,9 @@ static void rss_setup(struct igb_dev *igb)
 
 static int igb_configure(struct zdk_eth_dev *dev)
 {
-	(void)dev; /* everything is programmed at start, from dev->conf */
+	/* Everything is programmed at start, from dev->conf; receive interrupts
+	 * are set up again for the new queue count when next asked for. */
+	igb_intr_teardown(igb_of(dev));
 	return 0;
 }
 
@@ -141,6 +143,7 @@ static void igb_stop(struct zdk_eth_dev *dev)
 	struct igb_dev *igb = igb_of(dev);
 	unsigned q;
 
+	igb_intr_mask_all(igb);
 	igb_write(igb, IGB_RCTL, 0);
 	igb_write(igb, IGB_TCTL, 0);
 	for (q = 0; q < dev->nb_rxq; q++)
@@ -190,6 +193,7 @@ static void igb_close(struct zdk_eth_dev *dev)
 {
 	struct igb_dev *igb = igb_of(dev);
 
+	igb_intr_teardown(igb);
 	igb_write(igb, IGB_MRQC, 0);
 }
 
@@ -447,6 +451,7 @@ static int igb_probe(struct zdk_pci_device *pci)
 		goto err_reset;
 	igb->eth->ops = &igb_ops;
 	igb->eth->priv = igb;
+	zdk_eth_dev_intr_ops_set(igb->eth, &igb_intr_ops);
 	info_fill(&igb->eth->info);
 	pci->driver_data = igb;
 	ZDK_INFO("%s: port %u", igb->eth->name, igb->eth->port_id);

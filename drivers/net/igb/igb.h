@@ -70,6 +70,9 @@ struct igb_dev {
 	uint8_t *bar;                /* BAR 0: the registers */
 	struct igb_hw_stats hw;
 	struct igb_hw_stats base;    /* at the last stats reset */
+	/* receive interrupts (igb_intr.c): MSI-X vector q for rx queue q */
+	int efd[IGB_NB_QUEUES];
+	uint16_t nr_vectors;         /* 0: not set up */
 };
 
 /*
@@ -106,5 +109,14 @@ void igb_rx_queue_stop(struct igb_dev *igb, struct igb_rx_queue *rxq);
 void igb_tx_queue_stop(struct igb_dev *igb, struct igb_tx_queue *txq);
 uint16_t igb_rx_burst(void *rxq, struct zdk_mbuf **pkts, uint16_t n);
 uint16_t igb_tx_burst(void *txq, struct zdk_mbuf **pkts, uint16_t n);
+/* Whether the device has written back the descriptor rx_burst looks at next. */
+bool igb_rx_queue_pending(const struct igb_rx_queue *rxq);
+
+/* igb_intr.c */
+extern const struct zdk_eth_intr_ops igb_intr_ops;
+/* Mask every queue interrupt (stop). */
+void igb_intr_mask_all(struct igb_dev *igb);
+/* Undo the vectors and their programming (configure, close, remove). */
+void igb_intr_teardown(struct igb_dev *igb);
 
 #endif /* IGB_H */

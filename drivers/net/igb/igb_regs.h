@@ -49,12 +49,25 @@
 #define IGB_PCS_LCTL_AN_ENABLE (1u << 16)
 #define IGB_PCS_LCTL_AN_RESTART (1u << 17)
 
-/* Interrupts (8.8): masked for a poll-mode driver. */
+/* Interrupts (8.8): masked, but for the rx queues of a port whose poller
+ * sleeps (MSI-X, one vector per rx queue: 7.3). */
 #define IGB_ICR 0x01500
 #define IGB_IMC 0x0150c
-#define IGB_EICR 0x01580
+#define IGB_GPIE 0x01514
+#define IGB_GPIE_NSICR (1u << 0)      /* non-selective interrupt clear on read */
+#define IGB_GPIE_MSIX_MODE (1u << 4)  /* EICR bits are MSI-X vectors */
+#define IGB_GPIE_PBA (1u << 31)       /* PBA support (MSI-X mode) */
+#define IGB_EICS 0x01520
+#define IGB_EIMS 0x01524
 #define IGB_EIMC 0x01528
-#define IGB_EIAC 0x0152c
+#define IGB_EIAC 0x0152c              /* EICR bits cleared once their MSI-X is sent */
+#define IGB_EICR 0x01580
+#define IGB_EITR(n) (0x01680 + 4 * (n)) /* interrupt throttling, 0: none */
+/* IVAR0[n] (8.8.15): byte 0 the vector of rx queue n, byte 1 of tx queue n
+ * (bytes 2 and 3: queues n + 8), each with its valid bit. */
+#define IGB_IVAR0(n) (0x01700 + 4 * (n))
+#define IGB_IVAR_VALID 0x80u
+#define IGB_IVAR_MISC 0x01740
 
 /* Receive (8.10) */
 #define IGB_RCTL 0x00100

@@ -215,6 +215,16 @@ uint16_t igb_rx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
 	return rx_burst(rxq, pkts, n, false);
 }
 
+bool igb_rx_queue_pending(const struct igb_rx_queue *rxq)
+{
+	const volatile union igb_rx_desc *d = &rxq->ring[rxq->next];
+
+	/* Only a descriptor the device was given (see igb_rx_burst). */
+	if (rxq->nb_hold >= rxq->nb_desc - 1)
+		return false;
+	return d->wb.status_error & IGB_RXD_STAT_DD;
+}
+
 /*
  * Free the oldest batch if the device has written its DD. Return: 1 if freed.
  *

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "fake_igb.h"
 #include "igb.h"
@@ -25,6 +27,7 @@ uint32_t fake_igb_reg(const struct fake_igb *f, uint32_t reg)
 static void fake_reset(struct fake_igb *f)
 {
 	memset(f->bar, 0, IGB_BAR_LEN);
+	f->eicr = f->eims = 0;
 	*reg32(f, IGB_STATUS) = IGB_STATUS_FD;
 	*reg32(f, IGB_RAL0) = f->mac[0] | f->mac[1] << 8 | f->mac[2] << 16 |
 			      (uint32_t)f->mac[3] << 24;
@@ -41,6 +44,7 @@ struct fake_igb *fake_igb_create(const char *bdf, unsigned id)
 		return NULL;
 	}
 	memcpy(f->mac, (uint8_t[]){ 0x02, 0xfa, 0x4e, 0, 0, (uint8_t)id }, 6);
+	f->msix_vectors = 10;
 	fake_reset(f);
 	zdk_pci_addr_parse(bdf, &f->pci.addr);
 	snprintf(f->pci.name, sizeof(f->pci.name), "%s", bdf);
@@ -118,8 +122,9 @@ uint32_t igb_fake_read(struct igb_dev *igb, uint32_t reg)
 	case IGB_GOTCL: return (uint32_t)f->gotc;
 	case IGB_GOTCH: v = (uint32_t)(f->gotc >> 32); f->gotc = 0; return v;
 	case IGB_ICR:
-	case IGB_EICR:
 		return 0;
+	case IGB_EICR: v = f->eicr; f->eicr = 0; return v; /* clear on read */
+	case IGB_EIMS: return f->eims;
 	}
 	for (unsigned q = 0; q < 16; q++) {
 		if (reg == IGB_RQDPC(q)) {
@@ -131,9 +136,43 @@ uint32_t igb_fake_read(struct igb_dev *igb, uint32_t reg)
 	return *(volatile uint32_t *)reg32(f, reg);
 }
 
+/* Send the message of every cause now set in EICR and EIMS (7.3.1.3). */
+static void msix_raise(struct fake_igb *f, uint32_t causes)
+{
+	uint32_t eiac = fake_igb_reg(f, IGB_EIAC);
+	uint64_t one = 1;
+
+	if (!(fake_igb_reg(f, IGB_GPIE) & IGB_GPIE_MSIX_MODE))
+		return;
+	for (unsigned v = 0; v < 16; v++) {
+		if (!(causes & f->eims & f->eicr & (1u << v)))
+			continue;
+		if (v < f->nr_vectors && write(f->irq_efd[v], &one, sizeof(one)) == sizeof(one))
+			f->nr_irqs++;
+		f->eicr &= ~(eiac & (1u << v));
+	}
+}
+
 void igb_fake_write(struct igb_dev *igb, uint32_t reg, uint32_t val)
 {
 	struct fake_igb *f = fake_of(igb);
+
+	switch (reg) {
+	case IGB_EIMS:
+		f->eims |= val;
+		msix_raise(f, val);
+		return;
+	case IGB_EIMC:
+		f->eims &= ~val;
+		return;
+	case IGB_EICR:
+		f->eicr &= ~val; /* write 1 to clear */
+		return;
+	case IGB_EICS:
+		f->eicr |= val;
+		msix_raise(f, val);
+		return;
+	}
 
 	if (reg == IGB_CTRL && (val & IGB_CTRL_RST)) {
 		fake_reset(f); /* completes at once: RST reads back clear */
@@ -375,6 +414,12 @@ int fake_igb_rx_inject_wb(struct fake_igb *f, const uint8_t *frame, unsigned len
 	*reg32(f, IGB_RDH(q)) = (head + 1) % n;
 	f->gprc++;
 	f->gorc += len + 4;
+	if (q < 8 && (fake_igb_reg(f, IGB_IVAR0(q)) & IGB_IVAR_VALID)) {
+		uint32_t cause = 1u << (fake_igb_reg(f, IGB_IVAR0(q)) & 0x1f);
+
+		f->eicr |= cause;
+		msix_raise(f, cause);
+	}
 	return (int)q;
 }
 
@@ -423,4 +468,40 @@ int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable)
 	(void)dev;
 	(void)enable;
 	return 0;
+}
+
+/* MSI-X through "VFIO": real eventfds the fake writes (msix_raise). */
+int zdk_pci_irq_count(struct zdk_pci_device *dev, enum zdk_pci_irq_type type)
+{
+	struct fake_igb *f = (struct fake_igb *)dev; /* pci is its first member */
+
+	return type == ZDK_PCI_IRQ_MSIX ? (int)f->msix_vectors : 0;
+}
+
+int zdk_pci_irq_enable(struct zdk_pci_device *dev, enum zdk_pci_irq_type type, unsigned count,
+		       int *efds)
+{
+	struct fake_igb *f = (struct fake_igb *)dev;
+
+	if (type != ZDK_PCI_IRQ_MSIX || !count || count > f->msix_vectors || count > 16)
+		return -EINVAL;
+	if (f->nr_vectors)
+		zdk_pci_irq_disable(dev);
+	for (unsigned i = 0; i < count; i++) {
+		efds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (efds[i] < 0)
+			abort();
+		f->irq_efd[i] = efds[i];
+	}
+	f->nr_vectors = count;
+	return 0;
+}
+
+void zdk_pci_irq_disable(struct zdk_pci_device *dev)
+{
+	struct fake_igb *f = (struct fake_igb *)dev;
+
+	for (unsigned i = 0; i < f->nr_vectors; i++)
+		close(f->irq_efd[i]);
+	f->nr_vectors = 0;
 }

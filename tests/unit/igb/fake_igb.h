@@ -51,6 +51,17 @@ struct fake_igb {
 	struct fake_igb_stream *hostile; /* NULL: an honest device */
 	unsigned lies;     /* write-backs the hostile device falsified */
 	bool all_ones;     /* every register read returns 0xffffffff (device gone) */
+	/*
+	 * MSI-X (7.3): msix_vectors in the table (10, as QEMU's); the stubs of
+	 * zdk_pci_irq_enable() give each a real eventfd. In MSI-X mode (GPIE) a
+	 * receive write-back sets EICR bit IVAR0[q], and a bit set in EICR and
+	 * EIMS sends its message (the eventfd written), then EIAC clears it.
+	 */
+	unsigned msix_vectors;
+	int irq_efd[16];
+	unsigned nr_vectors;      /* enabled through VFIO */
+	uint32_t eicr, eims;
+	unsigned nr_irqs;         /* messages sent */
 };
 
 /* A device at @bdf with MAC 02:fa:4e:00:00:@id. */

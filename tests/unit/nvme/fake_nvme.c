@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake_nvme.h"
 
@@ -354,7 +355,12 @@ static uint16_t admin(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint32_
 		if (qid == 0 || qid >= FAKE_MAXQ || f->cq[qid].valid || size > f->mqes + 1u ||
 		    !(s->cdw11 & 1))
 			return SC_INVALID_QID;
-		f->cq[qid] = (struct fake_queue){ .iova = s->prp1, .size = size, .phase = 1, .valid = true };
+		/* IEN with a vector beyond the MSI-X table: Invalid Interrupt Vector. */
+		if ((s->cdw11 & 2) && (s->cdw11 >> 16) >= f->nr_vectors)
+			return ZDK_NVME_STATUS(1, 0x08);
+		f->cq[qid] = (struct fake_queue){ .iova = s->prp1, .size = size, .phase = 1,
+						  .iv = (uint16_t)(s->cdw11 >> 16),
+						  .ien = s->cdw11 & 2, .valid = true };
 		db_clear(f, 2 * qid + 1);
 		return 0;
 	case ZDK_NVME_ADM_CREATE_SQ:
@@ -469,6 +475,18 @@ static void post_raw(struct fake_nvme *f, uint16_t sqid, uint16_t cid, uint16_t 
 	e->cid = cid;
 	/* The phase bit goes last: it publishes the entry. */
 	__atomic_store_n(&e->status, (uint16_t)((status & 0xfffe) | cq->phase), __ATOMIC_RELEASE);
+	cq->head = db(f, 2 * sq->cqid + 1);
+	/* An interrupt for the new entry: always (QEMU), or in edge mode only
+	 * when the host had acknowledged every entry before it (the strictest
+	 * reading of base spec 7.5.1.1: nothing new is signalled while entries
+	 * it was told of are unacknowledged). */
+	if (cq->ien && cq->iv < f->nr_vectors && (!f->irq_edge || cq->head == cq->tail)) {
+		uint64_t one = 1;
+
+		f->nr_irqs++;
+		if (write(f->irq_efd[cq->iv], &one, sizeof(one)) != sizeof(one))
+			abort();
+	}
 	if (++cq->tail == cq->size) {
 		cq->tail = 0;
 		cq->phase ^= 1;

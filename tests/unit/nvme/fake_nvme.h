@@ -22,13 +22,17 @@
 #define FAKE_NS_BLOCKS_512 (16384)  /* 8 MiB */
 #define FAKE_NS_BLOCKS_4K (2048)    /* 8 MiB */
 
+#define FAKE_MAX_VECTORS 32
+
 struct fake_queue {
 	uint64_t iova;
 	uint32_t size;
 	uint32_t head;   /* SQ: next entry to fetch; CQ: last head doorbell */
 	uint32_t tail;   /* CQ: next entry to post */
 	uint16_t cqid;   /* SQ: its CQ */
+	uint16_t iv;     /* CQ: its MSI-X vector, with ien */
 	uint8_t phase;   /* CQ */
+	bool ien;        /* CQ: interrupts enabled (Create I/O CQ, IEN) */
 	bool valid;
 };
 
@@ -84,6 +88,14 @@ struct fake_nvme {
 	bool late_pending;
 	uint16_t last_sqe_flags;
 	uint64_t last_prp2;
+	/* MSI-X (test_env.c's zdk_pci_irq_enable() sets them): an entry posted
+	 * to a CQ with IEN writes its vector's eventfd, as QEMU's controller
+	 * signals while the CQ holds entries the host has not acknowledged
+	 * (head doorbell != tail) */
+	int irq_efd[FAKE_MAX_VECTORS];
+	unsigned nr_vectors;
+	uint32_t nr_irqs;             /* interrupts signalled */
+	bool irq_edge;                /* signal only when the CQ was acknowledged empty */
 };
 
 void fake_nvme_init(struct fake_nvme *f);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "zdk_log.h"
 #include "zdk_mem.h"
@@ -385,4 +387,45 @@ int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable)
 	(void)dev;
 	test_bus_master = enable;
 	return 0;
+}
+
+/*
+ * MSI-X: test_msix_vectors vectors (0: none), each a real eventfd that the
+ * fake controller writes when it posts to a CQ created with IEN on it.
+ */
+int test_msix_vectors = 8;
+int test_irq_enables;
+
+int zdk_pci_irq_count(struct zdk_pci_device *dev, enum zdk_pci_irq_type type)
+{
+	(void)dev;
+	return type == ZDK_PCI_IRQ_MSIX ? test_msix_vectors : 0;
+}
+
+int zdk_pci_irq_enable(struct zdk_pci_device *dev, enum zdk_pci_irq_type type, unsigned count,
+		       int *efds)
+{
+	(void)dev;
+	if (type != ZDK_PCI_IRQ_MSIX || !test_fake || count > (unsigned)test_msix_vectors ||
+	    count > FAKE_MAX_VECTORS)
+		return -EINVAL;
+	for (unsigned i = 0; i < count; i++) {
+		efds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (efds[i] < 0)
+			abort();
+		test_fake->irq_efd[i] = efds[i];
+	}
+	test_fake->nr_vectors = count;
+	test_irq_enables++;
+	return 0;
+}
+
+void zdk_pci_irq_disable(struct zdk_pci_device *dev)
+{
+	(void)dev;
+	if (!test_fake)
+		return;
+	for (unsigned i = 0; i < test_fake->nr_vectors; i++)
+		close(test_fake->irq_efd[i]);
+	test_fake->nr_vectors = 0;
 }
