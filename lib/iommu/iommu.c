@@ -130,7 +130,8 @@ const struct iommu_ops *iommu_select(enum iommu_request req, const struct iommu_
 			return &iommu_type1_ops;
 		ZDK_ERR("--iommu=type1: %s", !has_iommu
 			? "no IOMMU is enabled (enable VT-d/AMD-Vi and boot with intel_iommu=on)"
-			: "/dev/vfio/vfio is missing (modprobe vfio-pci; CONFIG_VFIO_CONTAINER)");
+			: "/dev/vfio/vfio is missing (modprobe vfio-pci; a kernel with CONFIG_VFIO_CONTAINER "
+			  "or CONFIG_IOMMUFD_VFIO_CONTAINER)");
 		*err = -ENODEV;
 		return NULL;
 	case IOMMU_REQ_NOIOMMU:
