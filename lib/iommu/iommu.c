@@ -43,7 +43,8 @@ static bool path_exists(const char *root, const char *rel)
 	return access(path, F_OK) == 0;
 }
 
-static bool dir_has_entries(const char *root, const char *rel)
+/* Any entry of <root>/@rel whose name starts with @prefix (NULL: any but . and ..). */
+static bool dir_has_entry(const char *root, const char *rel, const char *prefix)
 {
 	char path[PATH_MAX];
 	struct dirent *d;
@@ -55,25 +56,7 @@ static bool dir_has_entries(const char *root, const char *rel)
 	if (!dir)
 		return false;
 	while (!any && (d = readdir(dir)))
-		any = d->d_name[0] != '.';
-	closedir(dir);
-	return any;
-}
-
-/* Any entry of <root>/@rel whose name starts with @prefix. */
-static bool dir_has_prefix(const char *root, const char *rel, const char *prefix)
-{
-	char path[PATH_MAX];
-	struct dirent *d;
-	bool any = false;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	dir = opendir(path);
-	if (!dir)
-		return false;
-	while (!any && (d = readdir(dir)))
-		any = !strncmp(d->d_name, prefix, strlen(prefix));
+		any = prefix ? !strncmp(d->d_name, prefix, strlen(prefix)) : d->d_name[0] != '.';
 	closedir(dir);
 	return any;
 }
@@ -97,14 +80,14 @@ static bool noiommu_enabled(void)
 const struct iommu_ops *iommu_select(enum iommu_request req, const struct iommu_dev_info *first,
 				     const char **why, int *err)
 {
-	bool has_iommu = dir_has_entries(iommu_env.sys_root, "class/iommu");
+	bool has_iommu = dir_has_entry(iommu_env.sys_root, "class/iommu", NULL);
 	bool has_iommufd = path_exists(iommu_env.dev_root, "iommu");
 	bool has_container = path_exists(iommu_env.dev_root, "vfio/vfio");
 	bool has_cdev = first ? first->cdev != NULL : path_exists(iommu_env.dev_root, "vfio/devices");
 	bool noiommu = noiommu_enabled();
 	/* Linux 7.3 names a no-IOMMU device's cdev noiommu-vfioN. */
 	bool noiommu_cdev = first ? first->cdev && !strncmp(first->cdev, "noiommu-", 8)
-				  : dir_has_prefix(iommu_env.dev_root, "vfio/devices", "noiommu-");
+				  : dir_has_entry(iommu_env.dev_root, "vfio/devices", "noiommu-");
 	bool noiommu_by_iommufd = noiommu && has_iommufd && noiommu_cdev;
 
 	*err = 0;
