@@ -4,7 +4,7 @@
  * pair: the least work that keeps @qd reads in flight, to measure how close
  * zdk's driver comes to what the controller and the machine allow.
  *
- *   zdk-nvme-sol [zdk options] -- [-q QD] [-t SECONDS] [-n NSID] [-e ENTRIES]
+ *   zdk-nvme-sol [zdk options] -- [-q QD] [-t SECONDS] [-n NSID] [-e ENTRIES] [-b BATCH]
  *
  * zdk brings the controller up and creates the queue pair (the same queues
  * and doorbells nvme-perf uses); from then on this program drives the rings
@@ -19,7 +19,9 @@
  *    while fewer than ENTRIES - 1 entries are posted and not acknowledged,
  *    and those are at most the consumed-unacknowledged ones plus the QD in
  *    flight, so the head is acknowledged once ENTRIES - 1 - 2 * QD are
- *    consumed (a batch consumes at most QD).
+ *    consumed (a batch consumes at most QD);
+ *  - a batch is at most BATCH completions (-b, default 32): the controller
+ *    gets the first resubmissions while the rest are still being reaped.
  * It is a benchmark program, not part of the library: it reads the qpair's
  * private fields, and leaves them as zdk expects before freeing it.
  */
@@ -46,8 +48,9 @@ static void on_signal(int sig)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [zdk options] -- [-q QD] [-t SECONDS] [-n NSID] [-e ENTRIES]\n"
+		"usage: %s [zdk options] -- [-q QD] [-t SECONDS] [-n NSID] [-e ENTRIES] [-b BATCH]\n"
 		"  -q  reads in flight (default 32)\n"
+		"  -b  most completions reaped per SQ doorbell (default 32, at most QD)\n"
 		"  -t  seconds to run (default 5)\n"
 		"  -n  namespace (default 1)\n"
 		"  -e  queue entries, a power of two > 2 * QD (default: the largest the\n"
@@ -78,19 +81,19 @@ struct sol {
 	const struct zdk_nvme_cpl *cq;
 	volatile uint32_t *sq_db, *cq_db;
 	struct zdk_nvme_sqe *tmpl; /* per command id */
-	uint32_t qd, mask, ack_every;
+	uint32_t qd, batch, mask, ack_every;
 	uint16_t sq_tail, cq_head, cq_acked, phase;
 	uint64_t units, lba_per_unit, rng;
 	uint64_t ios, errors, sq_rings, cq_rings;
 };
 
-/* Reap up to s->qd completions, resubmitting each unless @refill is false. */
+/* Reap up to s->batch completions, resubmitting each unless @refill is false. */
 static inline uint32_t sol_poll(struct sol *s, bool refill)
 {
 	uint16_t head = s->cq_head, tail = s->sq_tail;
 	uint32_t n = 0;
 
-	while (n < s->qd) {
+	while (n < s->batch) {
 		const struct zdk_nvme_cpl *cpl = &s->cq[head];
 		uint16_t status = *(const volatile uint16_t *)&cpl->status;
 		uint16_t cid;
@@ -143,7 +146,7 @@ next:
 int main(int argc, char **argv)
 {
 	struct zdk_nvme_qpair_opts qo = { .size = sizeof(qo), .timeout_ms = ZDK_NVME_TIMEOUT_NONE };
-	uint32_t qd = 32, entries = 0, nsid = 1, secs = 5;
+	uint32_t qd = 32, entries = 0, nsid = 1, secs = 5, batch = 32;
 	struct zdk_nvme_qpair *qp = NULL;
 	const struct zdk_nvme_ns *ns;
 	struct zdk_nvme_ctrlr *ctrlr;
@@ -157,12 +160,13 @@ int main(int argc, char **argv)
 		return rc == -ECANCELED ? 0 : 1;
 	argc -= rc;
 	argv += rc;
-	while ((opt = getopt(argc, argv, "q:t:n:e:h")) != -1) {
+	while ((opt = getopt(argc, argv, "q:t:n:e:b:h")) != -1) {
 		switch (opt) {
 		case 'q': qd = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 't': secs = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'n': nsid = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'e': entries = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'b': batch = (uint32_t)strtoul(optarg, NULL, 0); break;
 		default: usage(argv[0]); rc = opt == 'h' ? 0 : 2; goto out;
 		}
 	}
@@ -208,6 +212,7 @@ int main(int argc, char **argv)
 	s.cq_head = s.cq_acked = qp->cq_head;
 	s.phase = qp->phase;
 	s.qd = qd;
+	s.batch = batch && batch < qd ? batch : qd;
 	s.ack_every = s.mask + 1 - 1 - 2 * qd;
 	if (s.ack_every == 0)
 		s.ack_every = 1;
@@ -271,9 +276,9 @@ int main(int argc, char **argv)
 		double sec = (double)(t1 - t0) / (double)hz;
 		uint64_t ios = s.ios - qd; /* the drained ones are not in the time */
 
-		printf("nvme-sol: qd %u, %u entries: %.0f IOPS (%" PRIu64 " reads in %.2f s), "
+		printf("nvme-sol: qd %u, batch %u, %u entries: %.0f IOPS (%" PRIu64 " reads in %.2f s), "
 		       "%.1f reads per SQ doorbell, %.1f per CQ doorbell, %" PRIu64 " errors\n",
-		       qd, s.mask + 1, (double)ios / sec, ios, sec,
+		       qd, s.batch, s.mask + 1, (double)ios / sec, ios, sec,
 		       (double)s.ios / (double)s.sq_rings, (double)s.ios / (double)s.cq_rings,
 		       s.errors);
 		printf("RESULT iops=%.0f ios=%" PRIu64 " secs=%.3f errors=%" PRIu64 "\n",
