@@ -251,6 +251,29 @@ bool igb_rx_queue_pending(const struct igb_rx_queue *rxq)
 	return d->wb.status_error & IGB_RXD_STAT_DD;
 }
 
+__attribute__((noinline, cold)) static void tx_batch_free_mixed(struct zdk_mbuf **sw)
+{
+	zdk_mbuf_free_bulk(sw, IGB_TX_RS_THRESH);
+}
+
+/* Return a batch's mbufs to their pools: one bulk put when they share one
+ * (the common case: a compare per mbuf, unrolled over the batch), else per
+ * run of one pool, out of line. */
+static inline __attribute__((always_inline)) void tx_batch_free(struct zdk_mbuf **sw)
+{
+	struct zdk_mempool *mp = sw[0]->pool;
+	unsigned i;
+
+#pragma GCC unroll 32
+	for (i = 1; i < IGB_TX_RS_THRESH; i++)
+		if (zdk_unlikely(sw[i]->pool != mp))
+			goto mixed;
+	zdk_mempool_put_bulk(mp, (void *const *)sw, IGB_TX_RS_THRESH);
+	return;
+mixed:
+	tx_batch_free_mixed(sw);
+}
+
 /*
  * Free the oldest batch if the device has written its DD. Return: 1 if freed.
  *
@@ -271,7 +294,7 @@ static inline int tx_free_batch(struct igb_tx_queue *txq)
 	if (!(d->read.olinfo_status & IGB_TXD_STAT_DD))
 		return 0;
 	first = txq->next_dd - (IGB_TX_RS_THRESH - 1);
-	zdk_mbuf_free_bulk(&txq->sw_ring[first], IGB_TX_RS_THRESH);
+	tx_batch_free(&txq->sw_ring[first]);
 	txq->nb_free += IGB_TX_RS_THRESH;
 	txq->next_dd += IGB_TX_RS_THRESH;
 	if (txq->next_dd >= txq->nb_desc)
