@@ -89,6 +89,20 @@ static inline unsigned zdk_mbuf_pool_data_room(const struct zdk_mempool *mp)
 	return mp->mbuf_data_room;
 }
 
+/**
+ * zdk_mbuf_pool_iova_offset() - what turns an mbuf's address into its
+ * buffer's IOVA: every mbuf @m of an mbuf pool @mp has
+ * m->buf_iova == (uintptr_t)m + zdk_mbuf_pool_iova_offset(mp) (modulo 2^64).
+ * Rx refills write descriptors from the pointers alone, without touching
+ * the mbufs' cache lines.
+ */
+static inline uint64_t zdk_mbuf_pool_iova_offset(const struct zdk_mempool *mp)
+{
+	/* The pool is one IOVA-contiguous block, and the buffer follows the
+	 * one-line header (mbuf.c). */
+	return mp->base_iova - (uint64_t)(uintptr_t)mp->base + sizeof(struct zdk_mbuf);
+}
+
 /** zdk_mbuf_reset() - an empty packet at the default headroom. */
 static inline void zdk_mbuf_reset(struct zdk_mbuf *m)
 {

@@ -417,10 +417,12 @@ int zdk_dma_map(void *va, size_t len, uint64_t *iova)
 			return rc;
 		*iova = pa[0];
 	} else {
-		/* The IOVA is reserved under the lock; the ioctl runs without it. */
-		rc = mem_pin_check_often(io, len, "a zdk_dma_map() region");
-		if (rc)
-			return rc;
+		/* The IOVA is reserved under the lock; the ioctl runs without it.
+		 * RLIMIT_MEMLOCK is not checked first, as it is for the arena:
+		 * with a limit that costs about 18 system calls a map (two reads
+		 * of /proc/self/status, and IOMMU_OPTION under iommufd), and a
+		 * refused pin of one range leaves nothing half made to unwind;
+		 * mem_pin_refused() says why the kernel refused. */
 		rc = ext_iova_reserve(io, va, len, iova);
 		if (rc)
 			return rc;

@@ -119,15 +119,6 @@ struct mem_heap *heap_of(const void *va);
  *	created with @rc: which right is missing and how to grant it.
  */
 int mem_pin_check(const struct iommu *io, uint64_t bytes, const char *what);
-/*
- * mem_pin_check_often() - mem_pin_check() for a call made per mapping
- * (zdk_dma_map()): once the process was seen to have no limit with @io
- * (CAP_IPC_LOCK, RLIMIT_MEMLOCK unlimited, or a backend that pins nothing),
- * it is not read again (the full check reads /proc/self/status: four system
- * calls and about 80,000 instructions); a limit set later is then explained
- * when the kernel refuses the pin (mem_pin_refused()).
- */
-int mem_pin_check_often(const struct iommu *io, uint64_t bytes, const char *what);
 void mem_pin_refused(const struct iommu *io, uint64_t bytes, const char *what, int rc);
 int mem_seg_open_handed(struct mem_seg *s, int fd);
 void mem_seg_release_handed(struct mem_seg *s);

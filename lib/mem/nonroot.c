@@ -59,24 +59,6 @@ int mem_pin_check(const struct iommu *io, uint64_t bytes, const char *what)
 	return -ENOMEM;
 }
 
-int mem_pin_check_often(const struct iommu *io, uint64_t bytes, const char *what)
-{
-	static const struct iommu *no_limit; /* the backend last seen with no limit */
-	enum memlock_acct acct;
-	struct memlock_self st;
-
-	/* Relaxed: a stale NULL only costs one more full check. */
-	if (__atomic_load_n(&no_limit, __ATOMIC_RELAXED) == io)
-		return 0;
-	acct = iommu_pin_acct(io);
-	if (acct == MEMLOCK_NONE ||
-	    (!memlock_self_read(NULL, &st) && (st.cap_ipc_lock || st.cur_kib == MEMLOCK_UNLIMITED))) {
-		__atomic_store_n(&no_limit, io, __ATOMIC_RELAXED);
-		return 0;
-	}
-	return mem_pin_check(io, bytes, what);
-}
-
 void mem_pin_refused(const struct iommu *io, uint64_t bytes, const char *what, int rc)
 {
 	enum memlock_acct acct = iommu_pin_acct(io);

@@ -28,6 +28,7 @@ struct igb_rx_queue {
 	volatile uint32_t *rdt;      /* tail register */
 	struct zdk_mempool *mp;
 	uint64_t rearm;              /* mbuf rearm_data for this queue */
+	uint64_t iova_delta;         /* mbuf address -> its packet's IOVA (rx_refill) */
 	uint64_t ol_flags;           /* ZDK_MBUF_F_RX_RSS_HASH with RSS */
 	uint16_t nb_desc;
 	uint16_t next;               /* next descriptor to look at */

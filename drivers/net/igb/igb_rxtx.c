@@ -37,25 +37,27 @@
 
 /* ---- data path ---- */
 
-/* Give @n (a multiple of the batch, not crossing the ring end) descriptors
- * from @first fresh buffers. Return: 0 or -ENOBUFS. */
+/* Give the @n (IGB_RX_FREE_THRESH) descriptors from @first fresh buffers.
+ * Return: 0 or -ENOBUFS. */
 static inline int rx_refill(struct igb_rx_queue *rxq, uint16_t first, uint16_t n)
 {
 	struct zdk_mbuf **sw = &rxq->sw_ring[first];
 	union igb_rx_desc *d = &rxq->ring[first];
-	const __m128i headroom = _mm_set_epi64x(0, ZDK_MBUF_HEADROOM);
+	/* An mbuf of the pool at va m has its packet start at IOVA m + delta
+	 * (zdk_mbuf_pool_iova_offset() + the headroom every rx mbuf gets):
+	 * no load from the mbuf, whose line is cold here. */
+	const __m128i delta = _mm_set_epi64x(0, (long long)rxq->iova_delta);
 	uint16_t i;
 
 	if (zdk_unlikely(zdk_mempool_get_bulk(rxq->mp, (void **)sw, n)))
 		return -ENOBUFS;
 	/* Both quadwords in one store: hdr_addr 0 also clears the DD bit of
-	 * the last write-back. (SSE2: the IOVA loaded into the low half of a
-	 * zeroed register, the headroom added, one aligned store.) */
-#pragma GCC unroll 8
+	 * the last write-back. (SSE2: the pointer loaded into the low half of
+	 * a zeroed register, the delta added, one aligned store.) */
+#pragma GCC unroll 32
 	for (i = 0; i < n; i++)
 		_mm_store_si128((__m128i *)&d[i],
-				_mm_add_epi64(_mm_loadl_epi64((const __m128i *)&sw[i]->buf_iova),
-					      headroom));
+				_mm_add_epi64(_mm_loadl_epi64((const __m128i *)&sw[i]), delta));
 	return 0;
 }
 
@@ -104,7 +106,7 @@ rx_mbuf_fill(struct zdk_mbuf *m, volatile union igb_rx_desc *d, uint32_t len, ui
 }
 
 /* Every burst ends here: past @used descriptors, @got of them handed out. */
-static inline uint16_t rx_burst_end(struct igb_rx_queue *rxq, uint16_t used, uint16_t got,
+static inline __attribute__((always_inline)) uint16_t rx_burst_end(struct igb_rx_queue *rxq, uint16_t used, uint16_t got,
 				    uint64_t bytes)
 {
 	uint16_t idx = rxq->next + used;
@@ -159,51 +161,75 @@ rx_burst_checked(struct igb_rx_queue *rxq, struct zdk_mbuf **pkts, uint16_t i, u
 }
 
 /*
+ * Hand out descriptor @i if its write-back is good (IGB_RXD_GOOD, a length
+ * of 1..@max_len), adding its length to @bytes. Return: false, having
+ * changed nothing, if it is not.
+ */
+static inline __attribute__((always_inline)) bool
+rx_take(volatile union igb_rx_desc *d, struct zdk_mbuf **sw, struct zdk_mbuf **pkts, size_t i,
+	uint32_t max_len, uint64_t rearm, uint64_t ol_flags, bool rss, uint64_t *bytes)
+{
+	uint32_t status = d[i].wb.status_error, len;
+
+	if ((status & IGB_RXD_CHECK) != IGB_RXD_GOOD)
+		return false;
+	/* The rest of the write-back must be read after DD was seen set. */
+	zdk_io_rmb();
+	len = d[i].wb.length;
+	/* 1..max_len in one unsigned compare. */
+	if (zdk_unlikely(len - 1 >= max_len))
+		return false;
+	rx_mbuf_fill(sw[i], &d[i], len, rearm, ol_flags, rss);
+	pkts[i] = sw[i];
+	*bytes += len;
+	return true;
+}
+
+/*
  * The burst, for a queue with RSS (@rss: the hash goes into each mbuf) or
  * without; inlined twice so that neither pays for the other's test.
  */
 static inline __attribute__((always_inline)) uint16_t
 rx_burst(struct igb_rx_queue *rxq, struct zdk_mbuf **pkts, uint16_t n, bool rss)
 {
-	unsigned idx = rxq->next;
+	const unsigned idx = rxq->next, nb_desc = rxq->nb_desc;
 	volatile union igb_rx_desc *d = &rxq->ring[idx];
 	struct zdk_mbuf **sw = &rxq->sw_ring[idx];
 	const uint64_t rearm = rxq->rearm, ol_flags = rxq->ol_flags;
 	const uint32_t max_len = rxq->max_len;
 	uint64_t bytes = 0;
-	size_t i;
+	size_t i, k;
 
 	/* A burst stops at the ring end and the next one starts at 0: no
 	 * wrap-around arithmetic per packet. It looks only at descriptors the
 	 * device was given: not the nb_hold ones handed out and not yet
 	 * refilled (their DD is stale: a device writing it anyway must not
 	 * make us hand their mbufs out twice), nor the one at RDT. */
-	if (n > rxq->nb_desc - idx)
-		n = rxq->nb_desc - idx;
-	if (n > rxq->nb_desc - 1 - rxq->nb_hold)
-		n = rxq->nb_desc - 1 - rxq->nb_hold;
+	if (n > nb_desc - idx)
+		n = nb_desc - idx;
+	if (n > nb_desc - 1 - rxq->nb_hold)
+		n = nb_desc - 1 - rxq->nb_hold;
 	if (zdk_unlikely(rxq->discard))
 		return rx_burst_checked(rxq, pkts, 0, n, 0);
-#pragma GCC unroll 8
-	for (i = 0; i < n; i++) {
-		uint32_t status = d[i].wb.status_error, len;
-
-		if ((status & IGB_RXD_CHECK) != IGB_RXD_GOOD)
-			break;
-		/* The rest of the write-back must be read after DD was seen set. */
-		zdk_io_rmb();
-		len = d[i].wb.length;
-		/* 1..max_len in one unsigned compare. */
-		if (zdk_unlikely(len - 1 >= max_len))
-			break;
-		rx_mbuf_fill(sw[i], &d[i], len, rearm, ol_flags, rss);
-		pkts[i] = sw[i];
-		bytes += len;
+	/* Four at a time, each at a constant offset from i. */
+	for (i = 0; i + 4 <= n; i += 4) {
+#pragma GCC unroll 4
+		for (k = 0; k < 4; k++)
+			if (!rx_take(d, sw, pkts, i + k, max_len, rearm, ol_flags, rss, &bytes)) {
+				i += k;
+				goto stopped;
+			}
 	}
-	/* Stopped early by a write-back that is there (DD) but bad? */
-	if (zdk_unlikely(i < n) && (d[i].wb.status_error & IGB_RXD_STAT_DD))
-		return rx_burst_checked(rxq, pkts, (uint16_t)i, n, bytes);
+	for (; i < n; i++)
+		if (!rx_take(d, sw, pkts, i, max_len, rearm, ol_flags, rss, &bytes))
+			goto stopped;
+end:
 	return rx_burst_end(rxq, (uint16_t)i, (uint16_t)i, bytes);
+stopped:
+	/* Stopped by a write-back that is there (DD) but bad? */
+	if (zdk_unlikely(d[i].wb.status_error & IGB_RXD_STAT_DD))
+		return rx_burst_checked(rxq, pkts, (uint16_t)i, n, bytes);
+	goto end;
 }
 
 uint16_t igb_rx_burst(void *queue, struct zdk_mbuf **pkts, uint16_t n)
@@ -223,6 +249,29 @@ bool igb_rx_queue_pending(const struct igb_rx_queue *rxq)
 	if (rxq->nb_hold >= rxq->nb_desc - 1)
 		return false;
 	return d->wb.status_error & IGB_RXD_STAT_DD;
+}
+
+__attribute__((noinline, cold)) static void tx_batch_free_mixed(struct zdk_mbuf **sw)
+{
+	zdk_mbuf_free_bulk(sw, IGB_TX_RS_THRESH);
+}
+
+/* Return a batch's mbufs to their pools: one bulk put when they share one
+ * (the common case: a compare per mbuf, unrolled over the batch), else per
+ * run of one pool, out of line. */
+static inline __attribute__((always_inline)) void tx_batch_free(struct zdk_mbuf **sw)
+{
+	struct zdk_mempool *mp = sw[0]->pool;
+	unsigned i;
+
+#pragma GCC unroll 32
+	for (i = 1; i < IGB_TX_RS_THRESH; i++)
+		if (zdk_unlikely(sw[i]->pool != mp))
+			goto mixed;
+	zdk_mempool_put_bulk(mp, (void *const *)sw, IGB_TX_RS_THRESH);
+	return;
+mixed:
+	tx_batch_free_mixed(sw);
 }
 
 /*
@@ -245,7 +294,7 @@ static inline int tx_free_batch(struct igb_tx_queue *txq)
 	if (!(d->read.olinfo_status & IGB_TXD_STAT_DD))
 		return 0;
 	first = txq->next_dd - (IGB_TX_RS_THRESH - 1);
-	zdk_mbuf_free_bulk(&txq->sw_ring[first], IGB_TX_RS_THRESH);
+	tx_batch_free(&txq->sw_ring[first]);
 	txq->nb_free += IGB_TX_RS_THRESH;
 	txq->next_dd += IGB_TX_RS_THRESH;
 	if (txq->next_dd >= txq->nb_desc)
@@ -356,6 +405,8 @@ int igb_rx_queue_setup(struct zdk_eth_dev *dev, uint16_t q, uint16_t nb_desc, in
 	rxq->port = dev->port_id;
 	rxq->qid = q;
 	rxq->rearm = zdk_mbuf_rearm_value(zdk_mbuf_pool_data_room(mp), dev->port_id);
+	/* The data_off of rearm: mbuf pools have more data room than headroom. */
+	rxq->iova_delta = zdk_mbuf_pool_iova_offset(mp) + ZDK_MBUF_HEADROOM;
 	dev->rxq[q] = rxq;
 	return 0;
 

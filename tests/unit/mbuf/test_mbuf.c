@@ -65,6 +65,29 @@ static void test_mbuf_fields(void)
 	CU_ASSERT_EQUAL(test_dma_live(), 0);
 }
 
+/* Every mbuf of a pool, whatever its data room, has buf_iova == address +
+ * zdk_mbuf_pool_iova_offset(): rx refills rely on it. */
+static void test_iova_offset(void)
+{
+	static const unsigned rooms[] = { ZDK_MBUF_HEADROOM + 1, 1000, ZDK_MBUF_DEFAULT_BUF_SIZE,
+					  9000 + ZDK_MBUF_HEADROOM, UINT16_MAX };
+	struct zdk_mbuf *ms[64];
+
+	for (unsigned r = 0; r < ZDK_ARRAY_SIZE(rooms); r++) {
+		struct zdk_mempool *mp;
+		uint64_t off;
+
+		CU_ASSERT_FATAL(zdk_mbuf_pool_create("o", 64, 0, rooms[r], 0, &mp) == 0);
+		off = zdk_mbuf_pool_iova_offset(mp);
+		CU_ASSERT_FATAL(zdk_mbuf_alloc_bulk(mp, ms, 64) == 0);
+		for (unsigned i = 0; i < 64; i++)
+			CU_ASSERT_EQUAL(ms[i]->buf_iova, (uint64_t)(uintptr_t)ms[i] + off);
+		zdk_mbuf_free_bulk(ms, 64);
+		zdk_mbuf_pool_destroy(mp);
+	}
+	CU_ASSERT_EQUAL(test_dma_live(), 0);
+}
+
 /* Exhaust a pool through a cache and through the ring, then give it back. */
 static void test_exhaust(void)
 {
@@ -174,6 +197,7 @@ static void test_threads(void)
 static const struct zdk_test tests[] = {
 	{ "pool create arguments and failures", test_pool_create },
 	{ "mbuf fields, IOVA, append, bulk", test_mbuf_fields },
+	{ "buf_iova is the address plus the pool's offset", test_iova_offset },
 	{ "exhaust and refill", test_exhaust },
 	{ "3 threads (2 cached lcores, 1 uncached)", test_threads },
 	{ NULL, NULL },
