@@ -196,18 +196,25 @@ static inline volatile uint32_t *zdk_nvme_qpair_db(volatile uint32_t *const *db)
 	return __atomic_load_n(db, __ATOMIC_RELAXED);
 }
 
+/* Hand the SQ entries up to @tail to the controller: its tail doorbell. */
+static inline void zdk_nvme_qpair_ring_sq(struct zdk_nvme_qpair *qp, uint16_t tail)
+{
+	/* The SQE stores must be visible before the tail doorbell (base spec 3.7.1). */
+	zdk_io_wmb();
+	zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), tail);
+	qp->sq_rung = tail;
+}
+
 /* Keep the command for a resubmission and hand the slot to the controller. */
 static inline void zdk_nvme_qpair_push(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *sqe,
 				       struct zdk_nvme_req *req)
 {
+	uint16_t tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
+
 	req->sqe = *sqe;
-	qp->sq_tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
-	if (!qp->batch) {
-		/* The SQE stores must be visible before the tail doorbell (base spec 3.7.1). */
-		zdk_io_wmb();
-		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), qp->sq_tail);
-		qp->sq_rung = qp->sq_tail;
-	}
+	qp->sq_tail = tail;
+	if (!qp->batch)
+		zdk_nvme_qpair_ring_sq(qp, tail);
 }
 
 /**
@@ -240,6 +247,8 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 	uint64_t w0, iova, prp2 = 0;
 	struct zdk_nvme_req *req;
 	uint32_t cmask, cid, head;
+	uint16_t tail, next;
+	bool batch;
 
 	/*
 	 * Inline: one or two memory pages wholly inside the arena (a subtraction
@@ -271,10 +280,16 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 	req->cb_arg = arg;
 	req->epoch = qp->epoch;
 	req->cid = (uint16_t)cid;
+	/* Read before the SQE stores, which may alias @qp. */
+	tail = qp->sq_tail;
+	next = (uint16_t)((tail + 1) & qp->mask);
+	batch = qp->batch;
+	qp->sq_tail = next;
 	/*
 	 * The SQE (base spec 4.2; NVM command set 3.3.4: SLBA in CDW10-11, NLB
 	 * 0-based in CDW12, everything else 0), little endian, into the SQ slot
-	 * and the cid's copy for a resubmission after a reset.
+	 * and the cid's copy for a resubmission after a reset (the slot itself
+	 * is reused once the tail comes round, maybe before the command ends).
 	 */
 	w0 = opc | cid << 16 | (uint64_t)ns->nsid << 32;
 	{
@@ -283,20 +298,15 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 			q2 = { prp2, lba },                     /* PRP2, CDW10-11 */
 			q3 = { (uint32_t)(nlb - 1), 0 };        /* CDW12-15 */
 
-		sq = (zdk_nvme_sqe_part *)&qp->sq[qp->sq_tail];
+		sq = (zdk_nvme_sqe_part *)&qp->sq[tail];
 		copy = (zdk_nvme_sqe_part *)&req->sqe;
 		sq[0] = copy[0] = q0;
 		sq[1] = copy[1] = q1;
 		sq[2] = copy[2] = q2;
 		sq[3] = copy[3] = q3;
 	}
-	qp->sq_tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
-	if (!qp->batch) {
-		/* The SQE stores must be visible before the tail doorbell (base spec 3.7.1). */
-		zdk_io_wmb();
-		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), qp->sq_tail);
-		qp->sq_rung = qp->sq_tail;
-	}
+	if (!batch)
+		zdk_nvme_qpair_ring_sq(qp, next);
 	return 0;
 }
 
@@ -320,12 +330,10 @@ static inline int zdk_nvme_ns_write(const struct zdk_nvme_ns *ns, struct zdk_nvm
  */
 static inline void zdk_nvme_qpair_flush(struct zdk_nvme_qpair *qp)
 {
-	if (qp->sq_rung != qp->sq_tail) {
-		/* The SQE stores must be visible before the tail doorbell. */
-		zdk_io_wmb();
-		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), qp->sq_tail);
-		qp->sq_rung = qp->sq_tail;
-	}
+	uint16_t tail = qp->sq_tail;
+
+	if (tail != qp->sq_rung)
+		zdk_nvme_qpair_ring_sq(qp, tail);
 }
 
 /**
@@ -339,14 +347,12 @@ static inline void zdk_nvme_qpair_flush(struct zdk_nvme_qpair *qp)
  */
 static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t budget)
 {
-	uint16_t head = qp->cq_head;
-	uint32_t n = 0, tick;
+	uint32_t head = qp->cq_head, n = 0, tick;
 
 	for (;;) {
 		struct zdk_nvme_cpl *cpl = &qp->cq[head];
-		uint16_t status = *(volatile uint16_t *)&cpl->status;
+		uint32_t status = *(volatile uint16_t *)&cpl->status, cid, cmask;
 		struct zdk_nvme_req *req;
-		uint32_t cid, cmask;
 		zdk_nvme_cb cb;
 
 		if ((status & 1) != qp->phase)
@@ -357,8 +363,8 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 		cmask = qp->cid_mask;
 		req = &qp->reqs[cid & cmask];
 		cb = req->cb;
-		head = (uint16_t)((head + 1) & qp->mask);
-		qp->cq_head = head;
+		head = (head + 1) & qp->mask;
+		qp->cq_head = (uint16_t)head;
 		if (zdk_unlikely(head == 0))
 			qp->phase ^= 1;
 		n++;
@@ -391,10 +397,10 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 	 */
 	if (n) {
 		qp->ncpl += n;
-		if ((head ^ qp->cq_rung) & ~(uint32_t)(qp->mask >> 2)) {
+		if ((head ^ qp->cq_rung) & ~((uint32_t)qp->mask >> 2)) {
 			/* Entries are consumed before the controller may reuse them. */
 			zdk_mmio_write32(zdk_nvme_qpair_db(&qp->cq_db), head);
-			qp->cq_rung = head;
+			qp->cq_rung = (uint16_t)head;
 		}
 	}
 	zdk_nvme_qpair_flush(qp);
