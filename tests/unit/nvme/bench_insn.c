@@ -61,14 +61,15 @@ int main(int argc, char **argv)
 	unsigned long qd, ios, submitted = 0;
 	uint8_t *buf;
 
-	if (argc != 3 || (qd = strtoul(argv[1], NULL, 0)) == 0 || qd > 128 ||
+	if (argc < 3 || argc > 4 || (qd = strtoul(argv[1], NULL, 0)) == 0 || qd > 128 ||
 	    (ios = strtoul(argv[2], NULL, 0)) == 0) {
-		fprintf(stderr, "usage: %s QD IOS\n", argv[0]);
+		fprintf(stderr, "usage: %s QD IOS [shadow]\n", argv[0]);
 		return 2;
 	}
 	fake_nvme_init(&fake);
 	test_fake = &fake;
 	if (nvme_ctrlr_create(fake.bar, sizeof(fake.bar), "fake", &c) ||
+	    (argc == 4 && zdk_nvme_ctrlr_shadow_doorbell(c, true)) ||
 	    zdk_nvme_qpair_alloc(c, &opts, &qp))
 		return 1;
 	ns = zdk_nvme_ns_get(c, 1);
