@@ -94,6 +94,24 @@ static void sync_cb(void *arg, const struct zdk_nvme_cpl *cpl)
 	s->done = true;
 }
 
+/*
+ * The admin SQ doorbell (the admin qpair is in batch mode). With shadow
+ * doorbells its slot is kept current too, but the MMIO doorbell is always
+ * written: the admin queue keeps MMIO doorbells (as Linux does; QEMU
+ * copies those writes into the slot, and reads the slot once configured).
+ */
+static void admin_ring(struct zdk_nvme_ctrlr *c)
+{
+	struct zdk_nvme_qpair *qp = &c->admin.qp;
+
+	/* The SQE stores before the tail, in the slot and the doorbell. */
+	zdk_io_wmb();
+	if (c->dbbuf_on)
+		c->dbbuf[0] = qp->sq_tail;
+	zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), qp->sq_tail);
+	qp->sq_rung = qp->sq_tail;
+}
+
 int nvme_admin_locked(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cmd, void *buf,
 		      size_t len, struct zdk_nvme_cpl *cpl)
 {
@@ -106,6 +124,7 @@ int nvme_admin_locked(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cmd, 
 	rc = zdk_nvme_qpair_submit(&c->admin.qp, cmd, buf, len, sync_cb, &s);
 	if (rc)
 		return rc;
+	admin_ring(c);
 	deadline = NVME_TSC() + nvme_ms_to_tsc(c->admin_timeout_ms);
 	while (!s.done) {
 		if (zdk_nvme_qpair_poll(&c->admin.qp, 0))
@@ -123,6 +142,9 @@ int nvme_admin_locked(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cmd, 
 		NVME_IDLE(c, 0);
 	}
 	nvme_qpair_note_dropped(&c->admin);
+	/* The head the poll wrote to the MMIO doorbell, in the slot too. */
+	if (c->dbbuf_on)
+		c->dbbuf[nvme_dbbuf_slot(c, 1)] = c->admin.qp.cq_rung;
 	if (cpl)
 		*cpl = s.cpl;
 	if (ZDK_NVME_CPL_IS_ERROR(&s.cpl)) {
@@ -191,6 +213,80 @@ static void delete_io_queues_locked(struct zdk_nvme_ctrlr *c, uint32_t gen)
 	}
 }
 
+/*
+ * Doorbell Buffer Config (admin opcode 7Ch): PRP1 the Shadow Doorbell
+ * buffer, PRP2 the EventIdx buffer, each one memory page. Only the admin
+ * queue's slots are set here (to its doorbells' values); each I/O queue
+ * zeroes its own before it is created (nvme_qpair.c), so an owner still
+ * writing its slot during a reset cannot leave a stale value behind.
+ */
+static int dbbuf_config_locked(struct zdk_nvme_ctrlr *c)
+{
+	volatile uint32_t *ei = c->dbbuf + ZDK_NVME_PAGE_SIZE / 4;
+	struct zdk_nvme_sqe cmd = {
+		.opc = ZDK_NVME_ADM_DBBUF_CONFIG, .prp1 = c->dbbuf_iova,
+		.prp2 = zdk_virt2iova((const uint8_t *)c->dbbuf + ZDK_NVME_PAGE_SIZE),
+	};
+	int rc;
+
+	c->dbbuf[0] = c->admin.qp.sq_tail;
+	c->dbbuf[nvme_dbbuf_slot(c, 1)] = c->admin.qp.cq_rung;
+	ei[0] = ei[nvme_dbbuf_slot(c, 1)] = 0;
+	rc = nvme_admin_locked(c, &cmd, NULL, 0, NULL);
+	if (rc)
+		ZDK_ERR("%s: Doorbell Buffer Config failed (%d)", c->name, rc);
+	return rc;
+}
+
+int zdk_nvme_ctrlr_shadow_doorbell(struct zdk_nvme_ctrlr *c, bool on)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (on == c->dbbuf_on)
+		goto out_unlock;
+	if (c->qpairs || c->zombies) {
+		ZDK_ERR("%s: shadow doorbells can be turned %s only while the controller has no "
+			"I/O qpair: free them first", c->name, on ? "on" : "off");
+		rc = -EBUSY;
+		goto out_unlock;
+	}
+	if (!on) {
+		/* Only a controller reset takes the buffers back (base spec 3.7.2). */
+		c->dbbuf_on = false;
+		rc = nvme_ctrlr_reset_locked(c);
+		goto out_unlock;
+	}
+	if (!(c->id.oacs & ZDK_NVME_OACS_DBBUF)) {
+		ZDK_ERR("%s: no shadow doorbells: the controller lacks Doorbell Buffer Config "
+			"(OACS bit 8)", c->name);
+		rc = -ENOTSUP;
+		goto out_unlock;
+	}
+	if ((2u * c->max_qid + 2) * c->db_stride > ZDK_NVME_PAGE_SIZE) {
+		ZDK_ERR("%s: no shadow doorbells: a doorbell stride of %u bytes does not fit %u "
+			"queues' slots in one page", c->name, c->db_stride, c->max_qid + 1u);
+		rc = -ENOTSUP;
+		goto out_unlock;
+	}
+	if (!c->dbbuf) {
+		c->dbbuf = zdk_dma_zalloc(2 * ZDK_NVME_PAGE_SIZE, ZDK_NVME_PAGE_SIZE, ZDK_SOCKET_ANY,
+					  &c->dbbuf_iova);
+		if (!c->dbbuf) {
+			rc = -ENOMEM;
+			goto out_unlock;
+		}
+	}
+	rc = dbbuf_config_locked(c);
+	if (!rc) {
+		c->dbbuf_on = true;
+		ZDK_INFO("%s: shadow doorbells on", c->name);
+	}
+out_unlock:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
 int nvme_ctrlr_reset_locked(struct zdk_nvme_ctrlr *c)
 {
 	int rc;
@@ -207,6 +303,12 @@ int nvme_ctrlr_reset_locked(struct zdk_nvme_ctrlr *c)
 	rc = ctrlr_enable(c);
 	if (!rc)
 		rc = set_num_queues(c);
+	/* A reset took the buffers from the controller: give them again, or
+	 * every qpair goes back to MMIO doorbells when it reconnects. */
+	if (!rc && c->dbbuf_on && dbbuf_config_locked(c)) {
+		ZDK_WARN("%s: shadow doorbells off after the reset", c->name);
+		c->dbbuf_on = false;
+	}
 	nvme_ctrlr_set_failed(c, rc != 0);
 	c->in_reset = false;
 	/* Make every owner thread look at its qpair on its next poll, and wake
@@ -426,6 +528,7 @@ int nvme_ctrlr_create(void *bar, size_t bar_len, const char *name, struct zdk_nv
 	if (rc)
 		goto err_free_scratch;
 	c->admin.qp.tick = UINT32_MAX;
+	c->admin.qp.batch = true; /* rung by admin_ring() */
 	pthread_mutex_lock(&c->lock);
 	rc = ctrlr_disable(c);
 	if (!rc)
@@ -512,6 +615,7 @@ out_free:
 	free(c->ns);
 	nvme_qpair_fini(&c->admin);
 	zdk_dma_free(c->scratch);
+	zdk_dma_free((void *)c->dbbuf);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

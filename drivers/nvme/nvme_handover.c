@@ -291,6 +291,13 @@ int nvme_ho_export(struct hwriter *w, bool live)
 	for (c = zdk_nvme_ctrlr_next(NULL); c && !rc; c = zdk_nvme_ctrlr_next(c)) {
 		pthread_mutex_lock(&c->lock);
 		rc = ctrlr_check_idle(c);
+		if (!rc && c->dbbuf_on) {
+			/* The buffers, and the controller's use of them, would have to
+			 * cross too: not carried. */
+			ZDK_ERR("%s: shadow doorbells are on: a handover cannot carry them; turn "
+				"them off first (zdk_nvme_ctrlr_shadow_doorbell(ctrlr, false))", c->name);
+			rc = -ENOTSUP;
+		}
 		for (struct nvme_qpair *q = c->qpairs; !rc && !live && q; q = q->next)
 			if (zdk_nvme_qpair_outstanding(&q->qp)) {
 				ZDK_ERR("%s: qpair %u has commands in flight: a reset handover needs "
@@ -649,6 +656,7 @@ int nvme_ho_parse(struct hreader *r, struct zdk_nvme_ctrlr **out)
 	}
 	c->admin.qp.ctrlr = c;
 	c->admin.qp.tick = UINT32_MAX;
+	c->admin.qp.batch = true; /* rung by admin_ring() (nvme_ctrlr.c) */
 	*out = c;
 	return 0;
 }

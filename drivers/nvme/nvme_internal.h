@@ -106,6 +106,12 @@ struct zdk_nvme_ctrlr {
 	struct zdk_nvme_ns *ns;  /* nr_ns entries from the active list, by nsid */
 	uint32_t nr_ns;
 	uint32_t db_sink[2];     /* doorbells of qpairs whose queues a reset deleted */
+	/* Shadow doorbells (Doorbell Buffer Config): two pages, the Shadow
+	 * Doorbell buffer then the EventIdx buffer, slots as the MMIO doorbells
+	 * (queue y's SQ tail at 2y * stride, CQ head at (2y + 1) * stride). */
+	volatile uint32_t *dbbuf;
+	uint64_t dbbuf_iova;
+	bool dbbuf_on;           /* the controller has them (given again after each reset) */
 	struct zdk_pci_device *pci;
 	/* MSI-X for interrupt-mode qpairs (nvme_pci.c), set up with the first:
 	 * vector v signals irq_efds[v]; qpair qid uses vector qid (0 is the
@@ -184,6 +190,12 @@ int nvme_ctrlr_reset_locked(struct zdk_nvme_ctrlr *c);
 int nvme_ctrlr_reset_if(struct zdk_nvme_ctrlr *c, uint32_t seen_gen);
 int nvme_admin_locked(struct zdk_nvme_ctrlr *c, const struct zdk_nvme_sqe *cmd, void *buf,
 		      size_t len, struct zdk_nvme_cpl *cpl);
+
+/* The shadow slot (in 32-bit words) of doorbell @idx: 2 qid for the SQ, 2 qid + 1 the CQ. */
+static inline uint32_t nvme_dbbuf_slot(const struct zdk_nvme_ctrlr *c, uint32_t idx)
+{
+	return idx * (c->db_stride / 4);
+}
 
 /* nvme_qpair.c */
 int nvme_qpair_init(struct nvme_qpair *q, struct zdk_nvme_ctrlr *c, uint16_t qid, uint32_t entries);

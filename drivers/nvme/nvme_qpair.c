@@ -14,6 +14,13 @@
 #include "nvme_internal.h"
 #include "zdk_pci.h"
 
+/* The shadow slot pointers sit in what was padding: no older offset moved
+ * (buildtools/abi/libzdk.abignore relies on it). */
+_Static_assert(offsetof(struct zdk_nvme_qpair, sq_shadow) == 0x38 &&
+	       offsetof(struct zdk_nvme_qpair, cq) == 0x40 &&
+	       offsetof(struct zdk_nvme_qpair, cq_shadow) == 0x70 &&
+	       offsetof(struct zdk_nvme_qpair, ctrlr) == 0x80, "zdk_nvme_qpair layout moved");
+
 #define PAGE ZDK_NVME_PAGE_SIZE
 #define PAGE_LOW ((uint64_t)PAGE - 1)
 #define PRPS_PER_PAGE (PAGE / 8)
@@ -447,6 +454,26 @@ static void harvest_locked(struct nvme_qpair *q)
  * Create I/O CQ then SQ (base spec 5.4, 5.5), physically contiguous (PC).
  * The CQ interrupts (IEN) on its own MSI-X vector (IV) in interrupt mode.
  */
+/*
+ * The qpair's shadow slots, when the controller has shadow doorbells: all
+ * four (tail, head and their EventIdx) zeroed while its queues do not exist,
+ * as a new queue starts from 0 (a stale EventIdx would skip a doorbell).
+ */
+static void shadow_setup_locked(struct nvme_qpair *q)
+{
+	struct zdk_nvme_ctrlr *c = q->qp.ctrlr;
+	volatile uint32_t *sq = NULL, *cq = NULL;
+
+	if (c->dbbuf_on) {
+		sq = c->dbbuf + nvme_dbbuf_slot(c, 2u * q->qid);
+		cq = c->dbbuf + nvme_dbbuf_slot(c, 2u * q->qid + 1);
+		sq[0] = cq[0] = 0;
+		sq[ZDK_NVME_PAGE_SIZE / 4] = cq[ZDK_NVME_PAGE_SIZE / 4] = 0;
+	}
+	q->qp.sq_shadow = sq;
+	q->qp.cq_shadow = cq;
+}
+
 static int create_queues_locked(struct nvme_qpair *q)
 {
 	struct zdk_nvme_ctrlr *c = q->qp.ctrlr;
@@ -463,6 +490,7 @@ static int create_queues_locked(struct nvme_qpair *q)
 	struct zdk_nvme_sqe del = { .opc = ZDK_NVME_ADM_DELETE_CQ, .cdw10 = q->qid };
 	int rc;
 
+	shadow_setup_locked(q);
 	rc = nvme_admin_locked(c, &cq, NULL, 0, NULL);
 	if (rc)
 		return rc;
@@ -854,6 +882,10 @@ int zdk_nvme_qpair_intr_enable(struct zdk_nvme_qpair *qp)
 	 * entry raises the interrupt (base spec 3.3.1.2, 7.5.1.1).
 	 */
 	if (qp->cq_rung != qp->cq_head) {
+		/* With shadow doorbells, the slot and always the MMIO doorbell:
+		 * the controller must not miss this one. */
+		if (qp->cq_shadow)
+			*qp->cq_shadow = qp->cq_head;
 		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->cq_db), qp->cq_head);
 		qp->cq_rung = qp->cq_head;
 	}

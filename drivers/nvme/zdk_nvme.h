@@ -92,6 +92,10 @@ struct zdk_nvme_qpair {
 	uint16_t sq_rung; /* tail value last written to the doorbell */
 	uint16_t mask;    /* entries - 1 (entries is a power of two) */
 	bool batch;       /* ring the SQ doorbell in poll, not in submit */
+	/* Shadow doorbells (zdk_nvme_ctrlr_shadow_doorbell()): the SQ tail's
+	 * slot in the Shadow Doorbell buffer, NULL when off; its EventIdx is
+	 * one page further. In what was padding: no offset moves. */
+	volatile uint32_t *sq_shadow;
 	/* completion side */
 	struct zdk_nvme_cpl *cq __zdk_cache_aligned;
 	volatile uint32_t *cq_db;
@@ -101,6 +105,7 @@ struct zdk_nvme_qpair {
 	uint32_t tick;    /* polls left before the slow-path check; atomic (a reset sets 1) */
 	uint64_t ncpl;    /* completions seen */
 	uint64_t ndropped; /* entries whose cid was not outstanding (device bug) */
+	volatile uint32_t *cq_shadow; /* the CQ head's slot, as sq_shadow (padding too) */
 	/* control path, private */
 	struct zdk_nvme_ctrlr *ctrlr __zdk_cache_aligned;
 };
@@ -196,18 +201,58 @@ static inline volatile uint32_t *zdk_nvme_qpair_db(volatile uint32_t *const *db)
 	return __atomic_load_n(db, __ATOMIC_RELAXED);
 }
 
+/*
+ * Shadow doorbells (base spec, Doorbell Buffer Config): store @new in the
+ * shadow slot; whether the MMIO doorbell must be written too, which is
+ * when the controller's EventIdx (one page after the slot) lies in
+ * [@old, @new): it has then stopped reading the slot at or before @old.
+ * EventIdx is device-written: only compared, never used as an index.
+ */
+static inline bool zdk_nvme_shadow_update(volatile uint32_t *slot, uint16_t new_val, uint16_t old)
+{
+	uint16_t ei;
+
+	*slot = new_val;
+	/* The shadow store before the EventIdx load; the controller stores
+	 * EventIdx before it reads the slot again (as Linux's nvme_dbbuf_*). */
+	zdk_mb();
+	ei = (uint16_t)slot[ZDK_NVME_PAGE_SIZE / 4];
+	return (uint16_t)(new_val - ei - 1) < (uint16_t)(new_val - old);
+}
+
+/* Hand the SQ entries up to @tail to the controller: its tail doorbell. */
+static inline void zdk_nvme_qpair_ring_sq(struct zdk_nvme_qpair *qp, uint16_t tail)
+{
+	volatile uint32_t *shadow = qp->sq_shadow;
+
+	/* The SQE stores must be visible before the tail doorbell (base spec 3.7.1). */
+	zdk_io_wmb();
+	if (zdk_likely(shadow == NULL) || zdk_nvme_shadow_update(shadow, tail, qp->sq_rung))
+		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), tail);
+	qp->sq_rung = tail;
+}
+
+/* Report the CQ entries before @head consumed: its head doorbell. */
+static inline void zdk_nvme_qpair_ring_cq(struct zdk_nvme_qpair *qp, uint16_t head)
+{
+	volatile uint32_t *shadow = qp->cq_shadow;
+
+	/* Entries are consumed (loads done) before the controller may reuse them. */
+	if (zdk_likely(shadow == NULL) || zdk_nvme_shadow_update(shadow, head, qp->cq_rung))
+		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->cq_db), head);
+	qp->cq_rung = head;
+}
+
 /* Keep the command for a resubmission and hand the slot to the controller. */
 static inline void zdk_nvme_qpair_push(struct zdk_nvme_qpair *qp, const struct zdk_nvme_sqe *sqe,
 				       struct zdk_nvme_req *req)
 {
+	uint16_t tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
+
 	req->sqe = *sqe;
-	qp->sq_tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
-	if (!qp->batch) {
-		/* The SQE stores must be visible before the tail doorbell (base spec 3.7.1). */
-		zdk_io_wmb();
-		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), qp->sq_tail);
-		qp->sq_rung = qp->sq_tail;
-	}
+	qp->sq_tail = tail;
+	if (!qp->batch)
+		zdk_nvme_qpair_ring_sq(qp, tail);
 }
 
 /**
@@ -240,6 +285,8 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 	uint64_t w0, iova, prp2 = 0;
 	struct zdk_nvme_req *req;
 	uint32_t cmask, cid, head;
+	uint16_t tail, next;
+	bool batch;
 
 	/*
 	 * Inline: one or two memory pages wholly inside the arena (a subtraction
@@ -271,10 +318,16 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 	req->cb_arg = arg;
 	req->epoch = qp->epoch;
 	req->cid = (uint16_t)cid;
+	/* Read before the SQE stores, which may alias @qp. */
+	tail = qp->sq_tail;
+	next = (uint16_t)((tail + 1) & qp->mask);
+	batch = qp->batch;
+	qp->sq_tail = next;
 	/*
 	 * The SQE (base spec 4.2; NVM command set 3.3.4: SLBA in CDW10-11, NLB
 	 * 0-based in CDW12, everything else 0), little endian, into the SQ slot
-	 * and the cid's copy for a resubmission after a reset.
+	 * and the cid's copy for a resubmission after a reset (the slot itself
+	 * is reused once the tail comes round, maybe before the command ends).
 	 */
 	w0 = opc | cid << 16 | (uint64_t)ns->nsid << 32;
 	{
@@ -283,20 +336,15 @@ zdk_nvme_qpair_rw(struct zdk_nvme_qpair *qp, const struct zdk_nvme_ns *ns, uint8
 			q2 = { prp2, lba },                     /* PRP2, CDW10-11 */
 			q3 = { (uint32_t)(nlb - 1), 0 };        /* CDW12-15 */
 
-		sq = (zdk_nvme_sqe_part *)&qp->sq[qp->sq_tail];
+		sq = (zdk_nvme_sqe_part *)&qp->sq[tail];
 		copy = (zdk_nvme_sqe_part *)&req->sqe;
 		sq[0] = copy[0] = q0;
 		sq[1] = copy[1] = q1;
 		sq[2] = copy[2] = q2;
 		sq[3] = copy[3] = q3;
 	}
-	qp->sq_tail = (uint16_t)((qp->sq_tail + 1) & qp->mask);
-	if (!qp->batch) {
-		/* The SQE stores must be visible before the tail doorbell (base spec 3.7.1). */
-		zdk_io_wmb();
-		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), qp->sq_tail);
-		qp->sq_rung = qp->sq_tail;
-	}
+	if (!batch)
+		zdk_nvme_qpair_ring_sq(qp, next);
 	return 0;
 }
 
@@ -320,12 +368,10 @@ static inline int zdk_nvme_ns_write(const struct zdk_nvme_ns *ns, struct zdk_nvm
  */
 static inline void zdk_nvme_qpair_flush(struct zdk_nvme_qpair *qp)
 {
-	if (qp->sq_rung != qp->sq_tail) {
-		/* The SQE stores must be visible before the tail doorbell. */
-		zdk_io_wmb();
-		zdk_mmio_write32(zdk_nvme_qpair_db(&qp->sq_db), qp->sq_tail);
-		qp->sq_rung = qp->sq_tail;
-	}
+	uint16_t tail = qp->sq_tail;
+
+	if (tail != qp->sq_rung)
+		zdk_nvme_qpair_ring_sq(qp, tail);
 }
 
 /**
@@ -339,14 +385,12 @@ static inline void zdk_nvme_qpair_flush(struct zdk_nvme_qpair *qp)
  */
 static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t budget)
 {
-	uint16_t head = qp->cq_head;
-	uint32_t n = 0, tick;
+	uint32_t head = qp->cq_head, n = 0, tick;
 
 	for (;;) {
 		struct zdk_nvme_cpl *cpl = &qp->cq[head];
-		uint16_t status = *(volatile uint16_t *)&cpl->status;
+		uint32_t status = *(volatile uint16_t *)&cpl->status, cid, cmask;
 		struct zdk_nvme_req *req;
-		uint32_t cid, cmask;
 		zdk_nvme_cb cb;
 
 		if ((status & 1) != qp->phase)
@@ -357,8 +401,8 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 		cmask = qp->cid_mask;
 		req = &qp->reqs[cid & cmask];
 		cb = req->cb;
-		head = (uint16_t)((head + 1) & qp->mask);
-		qp->cq_head = head;
+		head = (head + 1) & qp->mask;
+		qp->cq_head = (uint16_t)head;
 		if (zdk_unlikely(head == 0))
 			qp->phase ^= 1;
 		n++;
@@ -391,11 +435,8 @@ static inline uint32_t zdk_nvme_qpair_poll(struct zdk_nvme_qpair *qp, uint32_t b
 	 */
 	if (n) {
 		qp->ncpl += n;
-		if ((head ^ qp->cq_rung) & ~(uint32_t)(qp->mask >> 2)) {
-			/* Entries are consumed before the controller may reuse them. */
-			zdk_mmio_write32(zdk_nvme_qpair_db(&qp->cq_db), head);
-			qp->cq_rung = head;
-		}
+		if ((head ^ qp->cq_rung) & ~((uint32_t)qp->mask >> 2))
+			zdk_nvme_qpair_ring_cq(qp, (uint16_t)head);
 	}
 	zdk_nvme_qpair_flush(qp);
 	/*
@@ -501,6 +542,27 @@ ZDK_EXPORT int zdk_nvme_ctrlr_reset(struct zdk_nvme_ctrlr *ctrlr);
  */
 ZDK_EXPORT int zdk_nvme_ctrlr_admin(struct zdk_nvme_ctrlr *ctrlr, const struct zdk_nvme_sqe *cmd,
 				    void *buf, size_t len, struct zdk_nvme_cpl *cpl);
+
+/**
+ * zdk_nvme_ctrlr_shadow_doorbell() - turn shadow doorbells on or off.
+ * @ctrlr: the controller.
+ * @on: true: give the controller a Shadow Doorbell and an EventIdx buffer
+ *      (Doorbell Buffer Config, admin opcode 7Ch): queue pairs then store
+ *      each new SQ tail and CQ head in host memory and write the MMIO
+ *      doorbell only when the controller's EventIdx says it is not
+ *      looking (an emulated controller saves a VM exit per doorbell).
+ *      false: back to MMIO doorbells only, through a controller reset.
+ *
+ * Off by default. The buffers are per controller: call it before the
+ * first zdk_nvme_qpair_alloc() (or after the last free). A controller
+ * reset gives the buffers again; a live handover is refused while they are
+ * on (zdk_handover_send() fails with -ENOTSUP: turn them off first).
+ * Return: 0 (also when already in that state), -EBUSY (the controller has
+ * an I/O qpair), -ENOTSUP (OACS bit 8 clear: no Doorbell Buffer Config;
+ * or a doorbell stride the one-page buffer cannot hold), -ENOMEM, -EIO /
+ * -ETIMEDOUT (the command or the reset failed).
+ */
+ZDK_EXPORT int zdk_nvme_ctrlr_shadow_doorbell(struct zdk_nvme_ctrlr *ctrlr, bool on);
 
 /* Namespaces */
 

@@ -60,6 +60,7 @@ enum {
 	ZDK_NVME_ADM_ABORT = 0x08,
 	ZDK_NVME_ADM_SET_FEATURES = 0x09,
 	ZDK_NVME_ADM_GET_FEATURES = 0x0a,
+	ZDK_NVME_ADM_DBBUF_CONFIG = 0x7c, /* Doorbell Buffer Config */
 };
 
 /* Create I/O Completion Queue, command dword 11 (5.4): IV in bits 31:16. */
@@ -192,6 +193,7 @@ ZDK_STATIC_ASSERT(__builtin_offsetof(struct zdk_nvme_id_ctrlr, sgls) == 536, "SG
 ZDK_STATIC_ASSERT(__builtin_offsetof(struct zdk_nvme_id_ctrlr, rtd3e) == 88, "RTD3E at 88");
 
 #define ZDK_NVME_ONCS_DSM (1u << 2)
+#define ZDK_NVME_OACS_DBBUF (1u << 8) /* Doorbell Buffer Config supported */
 #define ZDK_NVME_ONCS_WRITE_ZEROES (1u << 3)
 
 /* Identify Namespace data (NVM command set 4.1.5.1, figure 97), the fields zdk uses. */

@@ -470,6 +470,16 @@ int setup(void)
 	unsigned l, idx = 0, n = zdk_lcore_count(), found = 0;
 	int rc;
 
+	/* Per controller, before its first qpair. */
+	for (struct zdk_nvme_ctrlr *c = zdk_nvme_ctrlr_next(NULL); c && cfg.shadow_db;
+	     c = zdk_nvme_ctrlr_next(c)) {
+		rc = zdk_nvme_ctrlr_shadow_doorbell(c, true);
+		if (rc) {
+			fprintf(stderr, "%s: shadow doorbells: %s\n", zdk_nvme_ctrlr_name(c),
+				strerror(-rc));
+			return rc;
+		}
+	}
 	ZDK_LCORE_FOREACH(l) {
 		struct worker *w = &workers[l];
 
@@ -582,6 +592,7 @@ static void usage(const char *prog)
 	       "      --verify    stamp writes with LBA and sequence, check them on reads\n"
 	       "      --rate IOPS submit at this rate in all (split between the lcores)\n"
 	       "      --interrupt sleep on the qpairs' interrupts when idle (--idle-us, 20)\n"
+	       "      --shadow-doorbell  doorbells through the shadow buffer (Doorbell Buffer Config)\n"
 	       "      --json      print the summary as JSON\n"
 	       "      --handover-socket PATH  hand the run over to a process that connects\n"
 	       "                  there (one lcore; doc/handover.md)\n"
@@ -634,6 +645,7 @@ static int parse_args(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "interrupt", no_argument, NULL, 'I' },
 		{ "idle-us", required_argument, NULL, 'i' },
+		{ "shadow-doorbell", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc = 0;
@@ -653,6 +665,7 @@ static int parse_args(int argc, char **argv)
 		case 'R': cfg.ho_reset = true; break;
 		case 'D': cfg.ho_die = true; break;
 		case 'I': cfg.intr = true; break;
+		case 'S': cfg.shadow_db = true; break;
 		case 'i': rc = parse_uint(optarg, &cfg.idle_us); break;
 		case 'r': {
 			unsigned v;

@@ -91,6 +91,7 @@ struct perf_cfg {
 	bool ho_arena; /* per-unit state in the arena (it travels by address) */
 	uint64_t rate; /* --rate: IOPS in all, 0 = as fast as -q allows */
 	bool intr;     /* --interrupt: sleep on the qpairs' interrupts when idle */
+	bool shadow_db; /* --shadow-doorbell: Doorbell Buffer Config on every controller */
 	unsigned idle_us; /* --idle-us: the quiet spell before sleeping */
 };
 

@@ -7,9 +7,11 @@
  *            --toggle-collect=bench_poll zdk-nvme-bench-insn QD IOS
  *
  * bench_submit() submits one 4 KiB read through the inline path,
- * bench_poll() reaps completions (the callback counts them); only those
- * two are collected, so the total Ir divided by IOS is submit + complete.
- * The fake controller runs between them and is not counted.
+ * bench_flush() rings the SQ doorbell for the batch (the driver's work
+ * too: poll would ring it, one poll later), bench_poll() reaps completions
+ * (the callback counts them); only those three are collected, so the total
+ * Ir divided by IOS is submit + doorbell + complete. The fake controller
+ * runs between them and is not counted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,12 @@ __attribute__((noinline)) int bench_submit(const struct zdk_nvme_ns *ns,
 	return zdk_nvme_ns_read(ns, qp, buf, lba, 8, count_cb, NULL);
 }
 
+__attribute__((noinline)) void bench_flush(struct zdk_nvme_qpair *qp);
+__attribute__((noinline)) void bench_flush(struct zdk_nvme_qpair *qp)
+{
+	zdk_nvme_qpair_flush(qp);
+}
+
 __attribute__((noinline)) uint32_t bench_poll(struct zdk_nvme_qpair *qp);
 __attribute__((noinline)) uint32_t bench_poll(struct zdk_nvme_qpair *qp)
 {
@@ -53,14 +61,15 @@ int main(int argc, char **argv)
 	unsigned long qd, ios, submitted = 0;
 	uint8_t *buf;
 
-	if (argc != 3 || (qd = strtoul(argv[1], NULL, 0)) == 0 || qd > 128 ||
+	if (argc < 3 || argc > 4 || (qd = strtoul(argv[1], NULL, 0)) == 0 || qd > 128 ||
 	    (ios = strtoul(argv[2], NULL, 0)) == 0) {
-		fprintf(stderr, "usage: %s QD IOS\n", argv[0]);
+		fprintf(stderr, "usage: %s QD IOS [shadow]\n", argv[0]);
 		return 2;
 	}
 	fake_nvme_init(&fake);
 	test_fake = &fake;
 	if (nvme_ctrlr_create(fake.bar, sizeof(fake.bar), "fake", &c) ||
+	    (argc == 4 && zdk_nvme_ctrlr_shadow_doorbell(c, true)) ||
 	    zdk_nvme_qpair_alloc(c, &opts, &qp))
 		return 1;
 	ns = zdk_nvme_ns_get(c, 1);
@@ -71,7 +80,7 @@ int main(int argc, char **argv)
 				return 1; /* cannot happen: 128 command ids, QD <= 128 */
 			submitted++;
 		}
-		zdk_nvme_qpair_flush(qp); /* rings the doorbell bench_poll would ring */
+		bench_flush(qp); /* rings the doorbell bench_poll would ring */
 		fake_nvme_run(&fake);
 		bench_poll(qp);
 	}

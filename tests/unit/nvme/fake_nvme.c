@@ -94,6 +94,29 @@ static void db_clear(struct fake_nvme *f, unsigned idx)
 	set32(f, 0x1000 + idx * (4u << f->dstrd), 0);
 }
 
+/* What the fake leaves in an I/O queue's MMIO doorbell with shadow doorbells. */
+#define DB_IDLE UINT32_MAX
+
+/* Slot @idx of the Shadow Doorbell (@ei false) or EventIdx buffer. */
+static volatile uint32_t *dbbuf_slot(struct fake_nvme *f, unsigned idx, bool ei)
+{
+	volatile uint32_t *p = fake_dma_va((ei ? f->eis_iova : f->dbs_iova) + idx * (4u << f->dstrd), 4);
+
+	if (!p)
+		abort(); /* the driver gave a buffer it does not own */
+	return p;
+}
+
+/* An MMIO doorbell write to I/O doorbell @idx since the last look: counted, consumed. */
+static bool db_kick(struct fake_nvme *f, unsigned idx)
+{
+	if (*(volatile uint32_t *)(f->bar + 0x1000 + idx * (4u << f->dstrd)) == DB_IDLE)
+		return false;
+	f->nr_db_mmio++;
+	*(volatile uint32_t *)(f->bar + 0x1000 + idx * (4u << f->dstrd)) = DB_IDLE;
+	return true;
+}
+
 /* A doorbell written for a queue that does not exist is a driver bug. */
 static void check_dead_doorbells(struct fake_nvme *f)
 {
@@ -309,6 +332,7 @@ static uint16_t identify(struct fake_nvme *f, const struct zdk_nvme_sqe *s)
 		id->cqes = 0x44;
 		id->oncs = ZDK_NVME_ONCS_DSM | ZDK_NVME_ONCS_WRITE_ZEROES;
 		id->sgls = f->sgls;
+		id->oacs = f->no_dbbc ? 0 : 1u << 8;
 	} else if ((s->cdw10 & 0xff) == ZDK_NVME_CNS_ACTIVE_NS) {
 		uint32_t *ids = (void *)buf;
 
@@ -362,6 +386,8 @@ static uint16_t admin(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint32_
 						  .iv = (uint16_t)(s->cdw11 >> 16),
 						  .ien = s->cdw11 & 2, .valid = true };
 		db_clear(f, 2 * qid + 1);
+		if (f->dbbuf)
+			set32(f, 0x1000 + (2 * qid + 1) * (4u << f->dstrd), DB_IDLE);
 		return 0;
 	case ZDK_NVME_ADM_CREATE_SQ:
 		if (qid == 0 || qid >= FAKE_MAXQ || f->sq[qid].valid || !f->cq[s->cdw11 >> 16].valid)
@@ -369,6 +395,9 @@ static uint16_t admin(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint32_
 		f->sq[qid] = (struct fake_queue){ .iova = s->prp1, .size = size,
 						  .cqid = (uint16_t)(s->cdw11 >> 16), .valid = true };
 		db_clear(f, 2 * qid);
+		f->kicked[qid] = false;
+		if (f->dbbuf)
+			set32(f, 0x1000 + 2 * qid * (4u << f->dstrd), DB_IDLE);
 		return 0;
 	case ZDK_NVME_ADM_DELETE_SQ:
 	case ZDK_NVME_ADM_DELETE_CQ: {
@@ -390,6 +419,30 @@ static uint16_t admin(struct fake_nvme *f, const struct zdk_nvme_sqe *s, uint32_
 		db_clear(f, 2 * qid + (s->opc == ZDK_NVME_ADM_DELETE_CQ));
 		return 0;
 	}
+	case ZDK_NVME_ADM_DBBUF_CONFIG:
+		if (f->no_dbbc)
+			return SC_INVALID_OPCODE;
+		if ((s->prp1 | s->prp2) & (PAGE - 1) || !fake_dma_va(s->prp1, PAGE) ||
+		    !fake_dma_va(s->prp2, PAGE))
+			return SC_INVALID_FIELD;
+		f->nr_dbbc++;
+		f->dbbuf = true;
+		f->dbs_iova = s->prp1;
+		f->eis_iova = s->prp2;
+		/* QEMU stores every existing queue's doorbell values in the slots. */
+		for (unsigned q = 0; q < FAKE_MAXQ; q++) {
+			if (f->sq[q].valid) {
+				*dbbuf_slot(f, 2 * q, false) = q ? f->sq[q].head : db(f, 0);
+				if (q)
+					set32(f, 0x1000 + 2 * q * (4u << f->dstrd), DB_IDLE);
+			}
+			if (f->cq[q].valid) {
+				*dbbuf_slot(f, 2 * q + 1, false) = db(f, 2 * q + 1);
+				if (q)
+					set32(f, 0x1000 + (2 * q + 1) * (4u << f->dstrd), DB_IDLE);
+			}
+		}
+		return 0;
 	case ZDK_NVME_ADM_ABORT:
 		f->nr_abort++;
 		*dw0 = 1; /* not aborted */
@@ -450,12 +503,25 @@ static uint16_t io(struct fake_nvme *f, const struct zdk_nvme_sqe *s)
 	}
 }
 
+/* A CQ's head: its doorbell, or with shadow doorbells its slot (EventIdx follows it). */
+static uint32_t cq_head(struct fake_nvme *f, uint16_t cqid)
+{
+	uint32_t head;
+
+	if (!f->dbbuf || cqid == 0)
+		return db(f, 2 * cqid + 1);
+	db_kick(f, 2 * cqid + 1);
+	head = *dbbuf_slot(f, 2 * cqid + 1, false);
+	*dbbuf_slot(f, 2 * cqid + 1, true) = head;
+	return head;
+}
+
 /* Full counting the completions this run holds back for it too (base spec 3.3.1.2). */
 static bool cq_full(struct fake_nvme *f, uint16_t cqid, uint32_t pending)
 {
 	struct fake_queue *cq = &f->cq[cqid];
 
-	cq->head = db(f, 2 * cqid + 1);
+	cq->head = cq_head(f, cqid);
 	return (cq->head + cq->size - cq->tail - 1) % cq->size <= pending;
 }
 
@@ -475,7 +541,7 @@ static void post_raw(struct fake_nvme *f, uint16_t sqid, uint16_t cid, uint16_t 
 	e->cid = cid;
 	/* The phase bit goes last: it publishes the entry. */
 	__atomic_store_n(&e->status, (uint16_t)((status & 0xfffe) | cq->phase), __ATOMIC_RELEASE);
-	cq->head = db(f, 2 * sq->cqid + 1);
+	cq->head = cq_head(f, sq->cqid);
 	/* An interrupt for the new entry: always (QEMU), or in edge mode only
 	 * when the host had acknowledged every entry before it (the strictest
 	 * reading of base spec 7.5.1.1: nothing new is signalled while entries
@@ -560,6 +626,7 @@ static void handle_cc(struct fake_nvme *f)
 			f->nr_unsafe_shutdown++; /* shutdown cut short */
 		f->late_pending = false;
 		f->enabled = false;
+		f->dbbuf = false; /* a reset forgets the buffers (QEMU too) */
 		f->nheld = 0;
 		memset(f->bar + 0x1000, 0, sizeof(f->bar) - 0x1000);
 		memset(f->sq, 0, sizeof(f->sq));
@@ -577,6 +644,16 @@ static void run_sq(struct fake_nvme *f, uint16_t qid, struct pending *pend, int 
 {
 	struct fake_queue *sq = &f->sq[qid];
 	uint32_t tail = db(f, 2 * qid);
+
+	if (f->dbbuf && qid == 0 && *dbbuf_slot(f, 0, false) != tail)
+		f->nr_shadow_stale++; /* the host let the admin slot fall behind */
+	if (f->dbbuf && qid && sq->valid) {
+		if (db_kick(f, 2 * qid))
+			f->kicked[qid] = true;
+		if (!f->kicked[qid])
+			return; /* no doorbell write: the controller does not look */
+		tail = *dbbuf_slot(f, 2 * qid, false);
+	}
 
 	while (sq->valid && sq->head != tail && tail < sq->size) {
 		struct zdk_nvme_sqe s = ((struct zdk_nvme_sqe *)va(sq->iova))[sq->head];
@@ -614,6 +691,12 @@ static void run_sq(struct fake_nvme *f, uint16_t qid, struct pending *pend, int 
 			f->dup_next--;
 			pend[(*npend)++] = (struct pending){ qid, s.cid, st };
 		}
+	}
+	/* Caught up: say how far (EventIdx), then look once more; idle until kicked. */
+	if (f->dbbuf && qid && sq->valid && sq->head == tail) {
+		*dbbuf_slot(f, 2 * qid, true) = tail;
+		if (*dbbuf_slot(f, 2 * qid, false) == tail)
+			f->kicked[qid] = false;
 	}
 }
 

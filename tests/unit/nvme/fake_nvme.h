@@ -69,6 +69,20 @@ struct fake_nvme {
 	uint64_t shutdown_ns;  /* a shutdown takes this long (CSTS.SHST 01 meanwhile) */
 	uint32_t nn;           /* Identify NN */
 	/*
+	 * Doorbell Buffer Config as QEMU's controller does it: once configured
+	 * an I/O queue's tail and head are read from the shadow slots and
+	 * EventIdx is written back; an I/O SQ is fetched from only after an
+	 * MMIO doorbell write (a kick) and until it has caught up with the
+	 * slot. The admin queue keeps MMIO doorbells (copied into its slots).
+	 * MMIO doorbell writes of I/O queues are seen by a sentinel the fake
+	 * leaves in the register, and counted.
+	 */
+	bool no_dbbc;          /* OACS bit 8 clear */
+	bool dbbuf;            /* configured (a reset clears it) */
+	uint64_t dbs_iova, eis_iova;
+	bool kicked[FAKE_MAXQ];
+	uint32_t nr_dbbc, nr_db_mmio, nr_shadow_stale;
+	/*
 	 * Hostile mode: a byte stream decides how the controller misbehaves
 	 * (see fake_nvme.c, evil_*): mangled completion entries, Identify
 	 * fields, register values. Exhausted: it behaves.
