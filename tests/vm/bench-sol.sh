@@ -26,7 +26,7 @@ vfio_bind "$NVME_BDF"
 sol() { # NAME SOL-ARGS...
 	local name=$1
 	shift
-	"$ZDK_BUILD/bench/zdk-nvme-sol" -l 0 --iommu "$IOMMU" -a "$NVME_BDF" -- "$@" >"$LOG/$name" 2>&1 ||
+	timeout -s INT 60 "$ZDK_BUILD/bench/zdk-nvme-sol" -l 0 --iommu "$IOMMU" -a "$NVME_BDF" -- "$@" >"$LOG/$name" 2>&1 ||
 		{ cat "$LOG/$name"; fail "nvme-sol $*: exit $?"; }
 	grep -q "^RESULT .* errors=0" "$LOG/$name" || { cat "$LOG/$name"; fail "nvme-sol $*: errors"; }
 	ios=$(sed -n 's/^RESULT .* ios=\([0-9]*\).*/\1/p' "$LOG/$name")
