@@ -8,7 +8,7 @@
  * lcore that falls behind (descheduled) skips ahead rather than flooding.
  *
  * --interrupt: the qpairs raise MSI-X interrupts; an lcore whose polls
- * completed nothing for --idle-us (zdk_idle.h) arms them
+ * completed nothing for --idle-us per command in flight (zdk_idle.h) arms them
  * (zdk_nvme_qpair_intr_enable) and sleeps in epoll until a completion, its
  * next paced submission, or its next duty (the live line), whichever comes
  * first; paced with nothing in flight, it sleeps at once, on a timer alone.
@@ -61,7 +61,8 @@ static int rate_init(struct worker *w, unsigned nworkers)
 
 static int intr_init(struct worker *w)
 {
-	zdk_idle_init(&w->idle, tsc_hz * cfg.idle_us / 1000000, 8);
+	w->quiet = tsc_hz * cfg.idle_us / 1000000;
+	zdk_idle_init(&w->idle, w->quiet, 8);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (w->epfd < 0)
 		return -errno;
@@ -163,17 +164,19 @@ static void intr_sleep(struct worker *w, uint64_t ns)
 		zdk_nvme_qpair_intr_disable(w->qp[i]);
 }
 
-static bool in_flight(const struct worker *w)
+static uint32_t in_flight(const struct worker *w)
 {
+	uint32_t n = 0;
+
 	for (unsigned i = 0; i < w->nqp; i++)
-		if (zdk_nvme_qpair_outstanding(w->qp[i]))
-			return true;
-	return false;
+		n += zdk_nvme_qpair_outstanding(w->qp[i]);
+	return n;
 }
 
 void pace_idle(struct worker *w, unsigned done, uint64_t now, uint64_t wake_by)
 {
 	uint64_t ns;
+	uint32_t waiting;
 	bool idle;
 
 	if (!cfg.intr)
@@ -185,7 +188,15 @@ void pace_idle(struct worker *w, unsigned done, uint64_t now, uint64_t wake_by)
 	/* Paced with nothing in flight: no completion to poll for before the
 	 * next submission, so no quiet spell either, and nothing to arm: a
 	 * plain timed sleep (arming costs an eventfd read and a doorbell). */
-	idle = cfg.rate && !in_flight(w);
+	waiting = in_flight(w);
+	idle = cfg.rate && !waiting;
+	/*
+	 * The more commands in flight, the sooner one completes: the quiet
+	 * spell is --idle-us per command waiting, so that a loaded queue keeps
+	 * polling through the controller's pauses (a wake-up costs more than
+	 * it saves there) and a lone command sleeps after --idle-us.
+	 */
+	w->idle.quiet = w->quiet * ZDK_MAX(waiting, 1u);
 	if (!idle && !zdk_idle_quiet(&w->idle, now))
 		return;
 	if (cfg.rate && !w->draining && w->next_tsc < wake_by)

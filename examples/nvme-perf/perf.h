@@ -76,6 +76,7 @@ struct worker {
 	unsigned next_nc;   /* the namespace the next paced I/O goes to */
 	int epfd;           /* its qpairs' interrupt eventfds */
 	struct zdk_idle idle;
+	uint64_t quiet;      /* --idle-us in TSC ticks: the spell per command in flight */
 	uint64_t sleeps;
 };
 
