@@ -4,7 +4,7 @@
  * other, every frame checked.
  *
  *   zdk-virtio-pair [zdk options] -- [-n COUNT] [-s SIZE] [-u] [-R RXRING] [-T TXRING]
- *   zdk-virtio-pair [zdk options] -- -x DSTMAC | -r [-n COUNT] [-s SIZE]
+ *   zdk-virtio-pair [zdk options] -- -x DSTMAC [-p PPS] | -r [-i|-P] [-n COUNT] [-s SIZE]
  *
  * First the rx filter: frames to a foreign unicast MAC must not arrive while
  * the receiver is not promiscuous, and must once it is (the virtio control
@@ -25,16 +25,23 @@
  * -x sends COUNT frames to DSTMAC; -r prints "ready: mac ..." and checks
  * COUNT frames from the peer (other traffic is ignored; frames out of order
  * are counted, not failed: that sender keeps going while we are descheduled,
- * so our ring can fill).
+ * so our ring can fill). -p paces the sender at PPS frames a second. -i
+ * makes the receiver sleep on its rx interrupt (zdk_eth_rx_intr_*) once no
+ * frame came for QUIET_NS, as examples/l2fwd --interrupt does; it prints how
+ * often it slept (virtio-intr.sh, with a sender in another process). -P
+ * sets the interrupts up (MSI-X on) but keeps polling: none may fire.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "zdk_eal.h"
 #include "zdk_eth.h"
+#include "zdk_idle.h"
 #include "zdk_iommu.h"
 #include "zdk_mbuf.h"
 
@@ -47,6 +54,8 @@
 #define MBUF_CACHE 64
 #define IDLE_NS 3000000000ULL
 #define MARKER_SEQ 0xfffff000u
+#define QUIET_NS 50000ULL /* -i: sleep after this long without a frame */
+#define SLEEP_MS 100
 
 struct side {
 	uint16_t port;
@@ -261,14 +270,61 @@ static int report(const char *dir, struct side *tx, struct side *rx, double secs
 	return bad;
 }
 
+static bool intr_mode, intr_setup_only;
+static uint64_t pace_pps;
+
+/* -p: one frame each 1/PPS s, from @t0 on. */
+static void send_paced(struct side *s, const struct zdk_ether_addr *dst, uint64_t count,
+		       unsigned size)
+{
+	uint64_t t0 = zdk_time_ns();
+
+	while (s->sent < count) {
+		uint64_t due = t0 + s->sent * 1000000000ULL / pace_pps, now = zdk_time_ns();
+
+		if (now < due) {
+			struct timespec ts = { .tv_nsec = (long)(due - now) };
+
+			nanosleep(&ts, NULL);
+		}
+		send_burst(s, dst, 1, size);
+	}
+}
+
+/*
+ * -i: a quiet spell is over: arm the queue and sleep until it signals (or
+ * SLEEP_MS), unless a frame is already waiting. Return whether it slept.
+ */
+static bool intr_sleep(struct side *s, int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int rc = zdk_eth_rx_intr_enable(s->port, 0);
+
+	if (rc == 0)
+		poll(&pfd, 1, SLEEP_MS);
+	zdk_eth_rx_intr_disable(s->port, 0);
+	return rc == 0;
+}
+
 /* One port, the peer being another driver: send to @dst, or receive. */
 static int run_single(const struct zdk_ether_addr *dst, uint64_t count, unsigned size)
 {
 	struct side s = { 0 };
-	uint64_t idle, wait = 30 * IDLE_NS;
-	int bad = port_setup(&s, 0);
+	uint64_t idle, wait = 30 * IDLE_NS, sleeps = 0;
+	struct zdk_idle quiet;
+	int fd = -1, bad = port_setup(&s, 0);
 
+	zdk_idle_init(&quiet, QUIET_NS, 8);
+	if (!bad && (intr_mode || intr_setup_only)) {
+		fd = zdk_eth_rx_intr_fd(s.port, 0);
+		if (fd < 0) {
+			fprintf(stderr, "port %u: no receive interrupts: %s\n", s.port, strerror(-fd));
+			bad = 1;
+		}
+	}
 	if (!bad && dst) {
+		if (pace_pps)
+			send_paced(&s, dst, count, size);
 		while (s.sent < count)
 			send_burst(&s, dst, (unsigned)(count - s.sent), size);
 		/* Closing resets the device: give it time to send the ring out. */
@@ -285,10 +341,16 @@ static int run_single(const struct zdk_ether_addr *dst, uint64_t count, unsigned
 			if (recv_burst(&s, size)) {
 				idle = zdk_time_ns();
 				wait = IDLE_NS;
+				zdk_idle_busy(&quiet);
 			} else if (zdk_time_ns() - idle > wait) {
 				break;
+			} else if (intr_mode && zdk_idle_quiet(&quiet, zdk_time_ns())) {
+				sleeps += intr_sleep(&s, fd);
+				zdk_idle_woken(&quiet);
 			}
 		}
+		if (intr_mode)
+			printf("receiver slept %llu times\n", (unsigned long long)sleeps);
 		printf("received %llu of %llu, duplicates %llu, out of order %llu, bad length %llu, "
 		       "corrupt %llu, other %llu\n", (unsigned long long)s.rcvd,
 		       (unsigned long long)count, (unsigned long long)s.dup,
@@ -307,7 +369,8 @@ static int run_single(const struct zdk_ether_addr *dst, uint64_t count, unsigned
 static void usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [zdk options] -- [-n COUNT] [-s SIZE (60..1514, 0 = mixed)] "
-		"[-u (one way)] [-R RXRING] [-T TXRING] [-x DSTMAC (send only) | -r (receive only)]\n",
+		"[-u (one way)] [-R RXRING] [-T TXRING] [-x DSTMAC (send only) [-p PPS] | "
+		"-r (receive only) [-i (sleep on interrupts) | -P (set them up, poll)]]\n",
 		prog);
 }
 
@@ -326,7 +389,7 @@ int main(int argc, char **argv)
 		return ret == -ECANCELED ? 0 : 1;
 	argc -= ret;
 	argv += ret;
-	while ((opt = getopt(argc, argv, "n:s:uR:T:x:r")) != -1) {
+	while ((opt = getopt(argc, argv, "n:s:uR:T:x:riPp:")) != -1) {
 		switch (opt) {
 		case 'x':
 			tx_only = &dst;
@@ -338,6 +401,9 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'r': rx_only = true; break;
+		case 'i': intr_mode = true; break;
+		case 'P': intr_setup_only = true; break;
+		case 'p': pace_pps = strtoull(optarg, NULL, 0); break;
 		case 'R': rx_ring = (uint16_t)strtoul(optarg, NULL, 0); break;
 		case 'T': tx_ring = (uint16_t)strtoul(optarg, NULL, 0); break;
 		case 'n': count = strtoull(optarg, NULL, 0); break;
@@ -347,9 +413,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if ((size && (size < 60 || size > 1514)) ||
-	    zdk_eth_port_count() != (tx_only || rx_only ? 1 : 2)) {
-		fprintf(stderr, "need %d port(s) (have %u) and SIZE 0 or 60..1514\n",
-			tx_only || rx_only ? 1 : 2, zdk_eth_port_count());
+	    zdk_eth_port_count() != (tx_only || rx_only ? 1 : 2) || ((intr_mode || intr_setup_only) && !rx_only) ||
+	    (pace_pps && !tx_only)) {
+		fprintf(stderr, "need %d port(s) (have %u) and SIZE 0 or 60..1514; -i goes with -r, "
+			"-p with -x\n", tx_only || rx_only ? 1 : 2, zdk_eth_port_count());
 		zdk_eal_cleanup();
 		return 2;
 	}

@@ -25,8 +25,7 @@
 #include "zdk_iommu.h"
 #include "zdk_mbuf.h"
 #include "zdk_mem.h"
-#include "virtio_pci.h"
-#include "virtqueue.h"
+#include "virtio_net.h"
 
 #define VIRTIO_ID_NET 1
 
@@ -75,55 +74,6 @@ _Static_assert(ZDK_MBUF_HEADROOM >= VNET_HDR_LEN, "the rx header lives in the he
 #define VNET_TX_FREE_THRESH 32
 #define VNET_RX_REFILL_THRESH 32
 #define VNET_FREE_BATCH 64
-
-struct vnet_rxq {
-	struct virtq vq;
-	struct zdk_mempool *mp;
-	uint64_t rearm;     /* rearm_data of a fresh mbuf of this port */
-	uint16_t buf_len;   /* of the pool's mbufs, headroom included */
-	uint32_t data_room; /* buf_len - headroom: the longest frame */
-	uint64_t packets, bytes, errors, nombuf;
-	uint16_t id;
-} __zdk_cache_aligned;
-
-/* A tx packet sent as a chain: what its head descriptor's cookie points to. */
-struct vnet_tx_chain {
-	struct zdk_mbuf *m;
-	uint16_t tail; /* the data descriptor */
-};
-#define VNET_TX_CHAIN_TAG 2 /* in a head's cookie: a struct vnet_tx_chain, not an mbuf */
-
-struct vnet_txq {
-	struct virtq vq;
-	uint64_t packets, bytes;
-	uint16_t id;
-	uint16_t foreign;             /* in order: mbufs in flight not from pool */
-	struct zdk_mempool *pool;     /* of the first mbuf sent: reclaimed in bulk to it */
-	struct vnet_tx_chain *chains; /* per head descriptor id */
-	void *hdr;                    /* DMA: the zero header chains point to */
-	uint64_t hdr_iova;
-} __zdk_cache_aligned;
-
-struct vnet_ctrl {
-	uint8_t class;
-	uint8_t cmd;
-	uint8_t data;
-	uint8_t ack;
-};
-
-struct vnet_dev {
-	struct virtio_pci vp;
-	struct zdk_eth_dev *eth;
-	struct zdk_ether_addr mac;
-	uint16_t rxq_max, txq_max;
-	bool has_ctrl;            /* CTRL_VQ and CTRL_RX negotiated */
-	struct virtq cvq;
-	struct vnet_ctrl *ctrl;   /* DMA memory: one command per slot */
-	uint64_t ctrl_iova;
-	unsigned ctrl_slots;      /* at most VNET_CTRL_SLOTS, 3 descriptors each */
-	unsigned ctrl_busy;       /* slots the device has not returned, one bit each */
-	uint64_t ctrl_timeout_ns; /* how long a command waits for its ack */
-};
 
 /*
  * Data path
@@ -729,6 +679,8 @@ static int vnet_promisc_set(struct zdk_eth_dev *dev, bool on)
 
 static int vnet_configure(struct zdk_eth_dev *dev)
 {
+	/* Receive interrupts are set up again for the new queues when next asked for. */
+	vnet_intr_teardown(dev->priv);
 	if (dev->conf.rss_hf) {
 		ZDK_ERR("%s: virtio-net has no RSS in this driver: configure rss_hf = 0",
 			dev->name);
@@ -925,6 +877,10 @@ static int vnet_start(struct zdk_eth_dev *dev)
 	txq->foreign = 0;
 	vq_drop_cookies(&rxq->vq);
 	rxq_reset(rxq);
+	/* MSI-X vectors before DRIVER_OK (virtio_intr.c); they signal nothing
+	 * while a queue keeps VIRTQ_AVAIL_F_NO_INTERRUPT, as virtq_reset() set. */
+	virtio_pci_msix_config_set(&vd->vp, VIRTIO_MSI_NO_VECTOR);
+	rxq->vq.msix_vector = vnet_intr_rx_vector(vd, 0);
 	ret = virtq_enable(&rxq->vq, &vd->vp);
 	if (ret == 0)
 		ret = virtq_enable(&txq->vq, &vd->vp);
@@ -973,6 +929,7 @@ static void vnet_stop(struct zdk_eth_dev *dev)
 
 static void vnet_close(struct zdk_eth_dev *dev)
 {
+	vnet_intr_teardown(dev->priv);
 }
 
 static int vnet_link_get(struct zdk_eth_dev *dev, struct zdk_eth_link *link)
@@ -1110,7 +1067,7 @@ static int queues_probe(struct vnet_dev *vd)
 
 static void info_fill(struct vnet_dev *vd, struct zdk_eth_dev_info *info)
 {
-	info->max_rx_queues = 1;
+	info->max_rx_queues = VNET_MAX_RXQ;
 	info->max_tx_queues = 1;
 	info->min_desc = VNET_MIN_DESC;
 	info->max_desc = ZDK_MIN(vd->rxq_max, vd->txq_max);
@@ -1150,6 +1107,8 @@ static int vnet_probe(struct zdk_pci_device *pdev)
 	if (ret < 0)
 		goto err_free;
 	info_fill(vd, &vd->eth->info);
+	vnet_intr_probe(vd);
+	zdk_eth_dev_intr_ops_set(vd->eth, &vnet_intr_ops);
 	vd->eth->ops = &vnet_ops;
 	vd->eth->priv = vd;
 	vd->eth->rx_burst = vnet_rx_burst;

@@ -252,8 +252,40 @@ static void write64(volatile uint32_t *lo, volatile uint32_t *hi, uint64_t v)
 }
 
 /**
+ * virtio_pci_queue_vector_set() - map queue @index's used buffer
+ * notifications to MSI-X vector @vector (§4.1.5.1.2; VIRTIO_MSI_NO_VECTOR:
+ * none). The vector number is only a name in the device's table: the
+ * function's MSI-X may be enabled now or later, and a queue whose driver
+ * keeps VIRTQ_AVAIL_F_NO_INTERRUPT set signals nothing either way.
+ *
+ * Return: the vector the device reads back, VIRTIO_MSI_NO_VECTOR if it
+ * could not map @vector (a table too small, or out of resources).
+ */
+uint16_t virtio_pci_queue_vector_set(struct virtio_pci *vp, uint16_t index, uint16_t vector)
+{
+	volatile struct virtio_pci_common_cfg *c = vp->common;
+
+	virtio_mmio_write16(&c->queue_select, index);
+	virtio_mmio_write16(&c->queue_msix_vector, vector);
+	return virtio_mmio_read16(&c->queue_msix_vector);
+}
+
+/**
+ * virtio_pci_msix_config_set() - map configuration change notifications to
+ * MSI-X vector @vector (§4.1.5.1.2), as virtio_pci_queue_vector_set().
+ * Return: the vector the device reads back.
+ */
+uint16_t virtio_pci_msix_config_set(struct virtio_pci *vp, uint16_t vector)
+{
+	virtio_mmio_write16(&vp->common->msix_config, vector);
+	return virtio_mmio_read16(&vp->common->msix_config);
+}
+
+/**
  * virtio_pci_queue_enable() - program queue @q->index and enable it
- * (§4.1.5.1.3); sets @q->notify to its doorbell.
+ * (§4.1.5.1.3); sets @q->notify to its doorbell and @q->msix_vector to the
+ * vector the device accepted (VIRTIO_MSI_NO_VECTOR if it refused it: the
+ * queue still works, polled).
  *
  * Return: 0, or -EINVAL if the device's notify offset lies outside the
  * notify structure.
@@ -268,8 +300,8 @@ int virtio_pci_queue_enable(struct virtio_pci *vp, struct virtio_pci_queue_info 
 	write64(&c->queue_desc_lo, &c->queue_desc_hi, q->desc_iova);
 	write64(&c->queue_driver_lo, &c->queue_driver_hi, q->driver_iova);
 	write64(&c->queue_device_lo, &c->queue_device_hi, q->device_iova);
-	/* We poll: no MSI-X vector for the queue. */
-	virtio_mmio_write16(&c->queue_msix_vector, VIRTIO_MSI_NO_VECTOR);
+	/* Before queue_enable, and so before DRIVER_OK (§4.1.5.1.3 step 3). */
+	q->msix_vector = virtio_pci_queue_vector_set(vp, q->index, q->msix_vector);
 	/* §4.1.4.4: doorbell = notify base + queue_notify_off * multiplier. */
 	off = (uint64_t)virtio_mmio_read16(&c->queue_notify_off) * vp->notify_off_multiplier;
 	if (off + sizeof(uint16_t) > vp->notify_len) {

@@ -93,6 +93,11 @@ struct virtio_pci_common_cfg {
 	uint32_t queue_device_lo, queue_device_hi;
 };
 
+/*
+ * §4.1.5.1.2: msix_config and queue_msix_vector name the MSI-X table entry
+ * an event is signalled on; the device reads back VIRTIO_MSI_NO_VECTOR when
+ * it cannot map the one written (or there is none).
+ */
 #define VIRTIO_MSI_NO_VECTOR 0xffff
 
 /* One opened modern virtio PCI function. */
@@ -113,6 +118,7 @@ struct virtio_pci_queue_info {
 	uint16_t index;
 	uint16_t size;                /* entries, a power of two */
 	uint64_t desc_iova, driver_iova, device_iova;
+	uint16_t msix_vector;         /* in: asked for; out: what the device took */
 	volatile uint16_t *notify;    /* set by virtio_pci_queue_enable() */
 };
 
@@ -126,6 +132,8 @@ int virtio_pci_features_negotiate(struct virtio_pci *vp, uint64_t wanted, uint64
 int virtio_pci_num_queues(struct virtio_pci *vp);
 int virtio_pci_queue_size(struct virtio_pci *vp, uint16_t index);
 int virtio_pci_queue_enable(struct virtio_pci *vp, struct virtio_pci_queue_info *q);
+uint16_t virtio_pci_queue_vector_set(struct virtio_pci *vp, uint16_t index, uint16_t vector);
+uint16_t virtio_pci_msix_config_set(struct virtio_pci *vp, uint16_t vector);
 int virtio_pci_device_cfg_read(struct virtio_pci *vp, size_t off, void *buf, size_t len);
 void virtio_pci_close(struct virtio_pci *vp);
 

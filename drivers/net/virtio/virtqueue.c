@@ -55,6 +55,7 @@ int virtq_alloc(struct virtq *vq, uint16_t index, uint16_t size, int socket)
 	vq->desc = vq->mem;
 	vq->avail = (struct virtq_avail *)((char *)vq->mem + avail_off);
 	vq->used = (volatile struct virtq_used *)((char *)vq->mem + used_off);
+	vq->msix_vector = VIRTIO_MSI_NO_VECTOR;
 	virtq_reset(vq, 0, 0);
 	return 0;
 }
@@ -82,7 +83,7 @@ void virtq_reset(struct virtq *vq, uint32_t len, uint16_t flags)
 	memset(vq->mem, 0, vq->used_off + used_len(vq->size));
 	for (uint16_t i = 0; i < vq->size; i++)
 		vq->desc[i] = (struct virtq_desc){ .len = len, .flags = flags };
-	/* We poll: ask for no used buffer notifications (§2.6.7). */
+	/* Polled: ask for no used buffer notifications (§2.6.7). */
 	vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
 	vq->avail_idx = 0;
 	vq->used_idx = 0;
@@ -128,7 +129,10 @@ void virtq_generic(struct virtq *vq)
 	vq->in_order = false;
 }
 
-/* Give the ring to the device and enable it (§4.1.5.1.3). */
+/*
+ * Give the ring to the device and enable it (§4.1.5.1.3), with MSI-X vector
+ * vq->msix_vector; vq->msix_vector is then what the device took.
+ */
 int virtq_enable(struct virtq *vq, struct virtio_pci *vp)
 {
 	struct virtio_pci_queue_info q = {
@@ -137,6 +141,7 @@ int virtq_enable(struct virtq *vq, struct virtio_pci *vp)
 		.desc_iova = vq->iova,
 		.driver_iova = vq->iova + vq->avail_off,
 		.device_iova = vq->iova + vq->used_off,
+		.msix_vector = vq->msix_vector,
 	};
 	int ret;
 
@@ -144,6 +149,7 @@ int virtq_enable(struct virtq *vq, struct virtio_pci *vp)
 	if (ret < 0)
 		return ret;
 	vq->notify = q.notify;
+	vq->msix_vector = q.msix_vector;
 	return 0;
 }
 

@@ -15,8 +15,9 @@
  * entry whose id is out of range or not in flight (a duplicate), so a buffer
  * is never freed or handed out twice and no array is indexed out of range.
  * Notifications are suppressed without VIRTIO_F_EVENT_IDX: the device sets
- * VIRTQ_USED_F_NO_NOTIFY while it is processing, and we never ask for
- * interrupts (VIRTQ_AVAIL_F_NO_INTERRUPT) since we poll.
+ * VIRTQ_USED_F_NO_NOTIFY while it is processing, and a queue keeps
+ * VIRTQ_AVAIL_F_NO_INTERRUPT set (§2.6.7) while it is polled: only an rx
+ * queue whose owner is about to sleep clears it (virtq_intr_arm()).
  *
  * In order (vq->in_order, the state after a reset): avail slot k always
  * names descriptor k, buffers are posted in slot order, and the data path
@@ -100,6 +101,7 @@ struct virtq {
 	void *mem;              /* descriptor table, then avail, then used */
 	uint64_t iova;
 	size_t avail_off, used_off;
+	uint16_t msix_vector;   /* asked for at virtq_enable(), then what the device took */
 };
 
 int virtq_alloc(struct virtq *vq, uint16_t index, uint16_t size, int socket);
@@ -233,6 +235,30 @@ static inline void virtq_sync(struct virtq *vq, const struct virtq *q)
 	vq->used_idx = q->used_idx;
 	vq->avail_idx = q->avail_idx;
 	vq->nfree = q->nfree;
+}
+
+/*
+ * Ask for used buffer notifications (§2.6.7.1, without VIRTIO_F_EVENT_IDX):
+ * clear VIRTQ_AVAIL_F_NO_INTERRUPT, then look at the used ring once more.
+ * Return whether an entry is already there: it may have come before the
+ * device saw the flag clear, and then no interrupt tells of it. A broken
+ * queue answers false: it receives nothing until it is reset.
+ */
+static inline bool virtq_intr_arm(struct virtq *vq)
+{
+	*(volatile uint16_t *)&vq->avail->flags = 0;
+	/*
+	 * The flags store before the used->idx load: the device stores
+	 * used->idx and then loads the flags, so one of us sees the other.
+	 */
+	zdk_mb();
+	return !vq->broken && vq->used->idx != vq->used_idx;
+}
+
+/* Suppress them again (VIRTQ_AVAIL_F_NO_INTERRUPT): the owner polls. */
+static inline void virtq_intr_disarm(struct virtq *vq)
+{
+	*(volatile uint16_t *)&vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
 }
 
 /*

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "zdk_common.h"
 #include "fake_virtio.h"
@@ -70,7 +71,9 @@ static void cfg_build(struct fake_virtio *f)
 	c[0x00] = 0xf4, c[0x01] = 0x1a, c[0x02] = 0x41, c[0x03] = 0x10;
 	c[0x06] = 0x10; /* status: capabilities list */
 	c[0x34] = 0x40;
-	c[0x40] = 0x11, c[0x41] = 0x50; /* MSI-X */
+	c[0x40] = 0x11, c[0x41] = 0x50; /* MSI-X, table size - 1 in bits 10:0 */
+	c[0x42] = (uint8_t)((f->msix_table ? f->msix_table - 1 : 0) & 0xff);
+	c[0x43] = (uint8_t)((f->msix_table ? f->msix_table - 1 : 0) >> 8 & 0x7);
 	cap_put(c, 0x50, 0x64, 5, 0, 0, 0, 20);
 	if (!f->modern) {
 		c[0x51] = 0;
@@ -97,6 +100,7 @@ static void device_reset(struct fake_virtio *f)
 	f->dfselect = f->gfselect = 0;
 	f->qselect = 0;
 	f->promisc = true; /* QEMU's default rx mode */
+	f->msix_config = FAKE_NO_VECTOR; /* as QEMU's reset leaves them */
 	for (unsigned q = 0; q < FAKE_NQ; q++) {
 		uint16_t max = f->vq[q].max_size, *held = f->vq[q].held;
 
@@ -104,7 +108,7 @@ static void device_reset(struct fake_virtio *f)
 		f->vq[q].max_size = max;
 		f->vq[q].held = held;
 		f->vq[q].size = max;
-		f->vq[q].msix = 0;
+		f->vq[q].msix = FAKE_NO_VECTOR;
 	}
 }
 
@@ -119,6 +123,7 @@ struct fake_virtio *fake_virtio_create(uint64_t features, uint16_t qsize)
 	memset(f->bar, 0, BAR_LEN);
 	f->modern = true;
 	f->offered = features;
+	f->msix_table = 3; /* QEMU's virtio-net-pci for one queue pair has 3 or more */
 	for (i = 0; i < FAKE_NQ; i++) {
 		f->vq[i].max_size = i == FAKE_CTRLQ ? 64 : qsize;
 		f->vq[i].held = calloc(f->vq[i].max_size, sizeof(uint16_t));
@@ -146,6 +151,8 @@ void fake_virtio_destroy(struct fake_virtio *f)
 		if (fakes[i] == f)
 			fakes[i] = NULL;
 	if (f) {
+		for (unsigned v = 0; v < f->nr_vectors; v++)
+			close(f->irq_efd[v]); /* the driver left MSI-X on: tests check it did not */
 		free(f->bar);
 		for (unsigned q = 0; q < FAKE_NQ; q++)
 			free(f->vq[q].held);
@@ -193,7 +200,7 @@ static uint32_t common_read(struct fake_virtio *f, unsigned off)
 	case 4: return f->dfselect < 2 ? (uint32_t)(f->offered >> (32 * f->dfselect)) : 0;
 	case 8: return f->gfselect;
 	case 12: return f->gfselect < 2 ? (uint32_t)(f->accepted >> (32 * f->gfselect)) : 0;
-	case 16: return 0xffff;
+	case 16: return f->msix_config;
 	case 18: return FAKE_NQ;
 	case 20: return f->status;
 	case 21: return f->generation;
@@ -240,6 +247,12 @@ static void queue_enable(struct fake_virtio *f, struct fake_vq *vq)
 	vq->enable = 1;
 }
 
+/* §4.1.5.1.2: a vector beyond the table cannot be mapped: NO_VECTOR. */
+static uint16_t vector_map(const struct fake_virtio *f, uint32_t v)
+{
+	return v < f->msix_table ? (uint16_t)v : FAKE_NO_VECTOR;
+}
+
 static void common_write(struct fake_virtio *f, unsigned off, uint32_t v)
 {
 	struct fake_vq *vq = f->qselect < FAKE_NQ ? &f->vq[f->qselect] : NULL;
@@ -255,7 +268,7 @@ static void common_write(struct fake_virtio *f, unsigned off, uint32_t v)
 		else
 			f->accepted = (f->accepted & 0xffffffffULL) | (uint64_t)v << 32;
 		return;
-	case 16: return;
+	case 16: f->msix_config = vector_map(f, v); return;
 	case 20: status_write(f, (uint8_t)v); return;
 	case 22: f->qselect = (uint16_t)v; return;
 	}
@@ -269,7 +282,7 @@ static void common_write(struct fake_virtio *f, unsigned off, uint32_t v)
 			f->proto_errors++;
 		vq->size = (uint16_t)v;
 		return;
-	case 26: vq->msix = (uint16_t)v; return;
+	case 26: vq->msix = vector_map(f, v); return;
 	case 28:
 		if (v != 1) /* §4.1.4.3.2: the driver MUST NOT write 0 */
 			f->proto_errors++;
@@ -326,6 +339,37 @@ static uint16_t avail_pop(struct fake_virtio *f, unsigned q, struct fdesc *d)
 	return head;
 }
 
+bool fake_virtio_no_interrupt(struct fake_virtio *f, unsigned q)
+{
+	volatile uint16_t *flags = f->vq[q].enable ? avail_field(f, q, 0) : NULL;
+
+	return !flags || (*flags & 1);
+}
+
+/*
+ * A used buffer notification after a used->idx store (§2.6.7.2 without
+ * VIRTIO_F_EVENT_IDX): unless the driver set VIRTQ_AVAIL_F_NO_INTERRUPT,
+ * on the queue's MSI-X vector (§4.1.5.1.2: none without one).
+ */
+static void used_notify(struct fake_virtio *f, unsigned q)
+{
+	struct fake_vq *vq = &f->vq[q];
+	uint64_t one = 1;
+
+	/* The used->idx store before the flags load: the driver does the reverse. */
+	zdk_mb();
+	if (!(f->status & ST_DRIVER_OK) || fake_virtio_no_interrupt(f, q) ||
+	    vq->msix == FAKE_NO_VECTOR)
+		return;
+	if (vq->msix >= f->nr_vectors) {
+		f->irq_unrouted++;
+		return;
+	}
+	vq->interrupts++;
+	if (write(f->irq_efd[vq->msix], &one, sizeof(one)) != sizeof(one))
+		f->proto_errors++;
+}
+
 static void used_push(struct fake_virtio *f, unsigned q, uint16_t id, uint32_t len)
 {
 	struct fake_vq *vq = &f->vq[q];
@@ -342,6 +386,7 @@ static void used_push(struct fake_virtio *f, unsigned q, uint16_t id, uint32_t l
 	/* The entry before the idx that publishes it (§2.6.8). */
 	zdk_wmb();
 	*(volatile uint16_t *)(used + 2) = ++vq->used_idx;
+	used_notify(f, q);
 }
 
 void fake_virtio_set_no_notify(struct fake_virtio *f, unsigned q, bool on)
@@ -491,6 +536,7 @@ void fake_virtio_used_put(struct fake_virtio *f, unsigned q, uint32_t id, uint32
 	e[1] = len;
 	zdk_wmb();
 	*(volatile uint16_t *)(used + 2) = ++vq->used_idx;
+	used_notify(f, q);
 }
 
 void fake_virtio_used_idx_set(struct fake_virtio *f, unsigned q, uint16_t idx)

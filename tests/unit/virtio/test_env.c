@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "zdk_eal.h"
 #include "zdk_log.h"
@@ -157,6 +159,41 @@ int zdk_pci_bus_master(struct zdk_pci_device *dev, bool enable)
 {
 	fake_virtio_of(dev)->bus_master = enable;
 	return 0;
+}
+
+/* MSI-X through "VFIO": real eventfds, which the fake writes (used_notify()). */
+int zdk_pci_irq_count(struct zdk_pci_device *dev, enum zdk_pci_irq_type type)
+{
+	return type == ZDK_PCI_IRQ_MSIX ? fake_virtio_of(dev)->msix_table : 0;
+}
+
+int zdk_pci_irq_enable(struct zdk_pci_device *dev, enum zdk_pci_irq_type type, unsigned count,
+		       int *efds)
+{
+	struct fake_virtio *f = fake_virtio_of(dev);
+
+	if (type != ZDK_PCI_IRQ_MSIX || !count || count > f->msix_table ||
+	    count > FAKE_MAX_VECTORS)
+		return -EINVAL;
+	zdk_pci_irq_disable(dev);
+	for (unsigned i = 0; i < count; i++) {
+		efds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (efds[i] < 0)
+			abort();
+		f->irq_efd[i] = efds[i];
+	}
+	f->nr_vectors = count;
+	f->irq_enables++;
+	return 0;
+}
+
+void zdk_pci_irq_disable(struct zdk_pci_device *dev)
+{
+	struct fake_virtio *f = fake_virtio_of(dev);
+
+	for (unsigned i = 0; i < f->nr_vectors; i++)
+		close(f->irq_efd[i]);
+	f->nr_vectors = 0;
 }
 
 int zdk_pci_addr_parse(const char *s, struct zdk_pci_addr *addr)

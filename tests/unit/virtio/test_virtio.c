@@ -69,6 +69,9 @@ static void port_down(struct port *p)
 	CU_ASSERT(p->f->proto_errors == 0);
 	CU_ASSERT(p->f->dma_faults == 0);
 	CU_ASSERT(p->f->early_notifies == 0);
+	CU_ASSERT(p->f->irq_unrouted == 0);
+	for (unsigned q = 0; q < FAKE_NQ; q++)
+		CU_ASSERT(p->f->vq[q].interrupts == 0); /* polled: none */
 	CU_ASSERT(zdk_eth_dev_close(p->id) == 0);
 	CU_ASSERT(zdk_mempool_avail_count(p->mp) == NB_MBUFS);
 	test_pci_driver->remove(&p->f->pdev);
@@ -383,7 +386,13 @@ static void test_queue_setup(void)
 	CU_ASSERT(p.f->status & VIRTIO_STATUS_DRIVER_OK);
 	CU_ASSERT(rx->enable && tx->enable && p.f->vq[FAKE_CTRLQ].enable);
 	CU_ASSERT(rx->size == 64 && tx->size == 64);
-	CU_ASSERT(rx->msix == VIRTIO_MSI_NO_VECTOR);
+	/* rx queue 0 names MSI-X vector 1 (virtio_intr.c), the others none; MSI-X
+	 * stays off and every queue asks for no interrupt until one is wanted. */
+	CU_ASSERT(rx->msix == 1 && tx->msix == VIRTIO_MSI_NO_VECTOR &&
+		  p.f->vq[FAKE_CTRLQ].msix == VIRTIO_MSI_NO_VECTOR);
+	CU_ASSERT(p.f->msix_config == VIRTIO_MSI_NO_VECTOR && p.f->nr_vectors == 0);
+	CU_ASSERT(fake_virtio_no_interrupt(p.f, FAKE_RXQ) && fake_virtio_no_interrupt(p.f, FAKE_TXQ) &&
+		  fake_virtio_no_interrupt(p.f, FAKE_CTRLQ));
 	/* The whole rx ring is posted at start, then the device is told once. */
 	CU_ASSERT(fake_virtio_avail(p.f, FAKE_RXQ) == 64);
 	CU_ASSERT(rx->notifies == 1);

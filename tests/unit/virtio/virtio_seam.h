@@ -18,5 +18,6 @@
 #include "virtio_pci.c"
 #include "virtqueue.c"
 #include "virtio_net.c"
+#include "virtio_intr.c"
 
 #endif /* VIRTIO_SEAM_H */
