@@ -5,6 +5,7 @@
  * comes to what the device model and the machine allow.
  *
  *   zdk-igb-sol [zdk options] -- [-r RX_PORT] [-x TX_PORT] [--rxd N] [--txd N]
+ *               [--backoff N]
  *
  * zdk brings both ports up (rings, registers, link; rxd 4096 and txd 1024
  * as l2fwd's defaults); then this program drives the two rings itself until
@@ -15,7 +16,10 @@
  *    a plain stack of IOVAs;
  *  - TX asks for a status write-back on every 32nd descriptor, and a batch
  *    of 32 buffers returns to the stack once its last descriptor is done;
- *  - one TDT and one RDT write per burst of up to 32.
+ *  - one TDT and one RDT write per burst of up to 32;
+ *  - an empty look at the RX ring is followed by BACKOFF empty loop turns
+ *    (--backoff, default 80): in the TCG sandbox the tightest loop slows
+ *    the emulated devices down (as bench/nvme-sol.c found).
  * The checks that keep memory safe stay (DD of the current lap only, the
  * length against the buffer size, EOP); a bad write-back is re-armed with
  * its own buffer and counted. It is a benchmark program, not part of the
@@ -60,6 +64,7 @@ struct sol {
 	uint16_t tx_tail;  /* next TX descriptor to fill */
 	uint16_t tx_done;  /* first descriptor of the oldest TX batch */
 	uint16_t tx_inflight;
+	uint32_t backoff;  /* loop turns after an empty look */
 	uint64_t fwd, bad, full;
 };
 
@@ -92,8 +97,13 @@ static inline uint32_t sol_burst(struct sol *s)
 		volatile union igb_rx_desc *d = &s->rx[i];
 		uint32_t status = d->wb.status_error, len;
 
-		if (!(status & IGB_RXD_STAT_DD))
+		if (!(status & IGB_RXD_STAT_DD)) {
+			/* Nothing (more) yet: after an empty look, back off a little. */
+			if (!n)
+				for (volatile uint32_t k = 0; k < s->backoff; k++)
+					;
 			break;
+		}
 		if (zdk_unlikely(!room || !s->nfree)) {
 			s->full++;
 			break;
@@ -160,6 +170,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "rxd", required_argument, NULL, 'R' },
 		{ "txd", required_argument, NULL, 'T' },
+		{ "backoff", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -169,7 +180,7 @@ int main(int argc, char **argv)
 	struct zdk_mempool *mp = NULL;
 	struct zdk_eth_dev *rdev = NULL, *tdev = NULL;
 	struct zdk_eth_link link;
-	struct sol s = { 0 };
+	struct sol s = { .backoff = 80 };
 	uint8_t *extra = NULL;
 	uint64_t hz, t0, t1;
 	int rc, opt;
@@ -185,9 +196,10 @@ int main(int argc, char **argv)
 		case 'x': txp = (uint16_t)strtoul(optarg, NULL, 0); break;
 		case 'R': nrxd = (uint16_t)strtoul(optarg, NULL, 0); break;
 		case 'T': ntxd = (uint16_t)strtoul(optarg, NULL, 0); break;
+		case 'B': s.backoff = (uint32_t)strtoul(optarg, NULL, 0); break;
 		default:
 			fprintf(stderr, "usage: %s [zdk options] -- [-r RX_PORT] [-x TX_PORT] "
-				"[--rxd N] [--txd N]\n", argv[0]);
+				"[--rxd N] [--txd N] [--backoff N]\n", argv[0]);
 			rc = opt == 'h' ? 0 : 2;
 			goto out;
 		}
