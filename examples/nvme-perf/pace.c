@@ -14,7 +14,7 @@
  * first; paced with nothing in flight, it sleeps at once, on a timer alone.
  * Polling at 1k IOPS burns a whole core; this is what it saves. (A paced
  * I/O costs two wake-ups, its completion and the next submission: in the
- * TCG sandbox guest two thousand wake-ups a second cost 10-16% of a core
+ * TCG sandbox guest two thousand wake-ups a second cost 11-26% of a core
  * however little is done after each; bench/wake-floor measures it.)
  */
 #include <errno.h>
