@@ -16,10 +16,10 @@
 
 /* The shadow slot pointers sit in what was padding: no older offset moved
  * (buildtools/abi/libzdk.abignore relies on it). */
-_Static_assert(offsetof(struct zdk_nvme_qpair, sq_shadow) == 0x38 &&
-	       offsetof(struct zdk_nvme_qpair, cq) == 0x40 &&
-	       offsetof(struct zdk_nvme_qpair, cq_shadow) == 0x70 &&
-	       offsetof(struct zdk_nvme_qpair, ctrlr) == 0x80, "zdk_nvme_qpair layout moved");
+ZDK_STATIC_ASSERT(offsetof(struct zdk_nvme_qpair, sq_shadow) == 0x38 &&
+		  offsetof(struct zdk_nvme_qpair, cq) == 0x40 &&
+		  offsetof(struct zdk_nvme_qpair, cq_shadow) == 0x70 &&
+		  offsetof(struct zdk_nvme_qpair, ctrlr) == 0x80, "zdk_nvme_qpair layout moved");
 
 #define PAGE ZDK_NVME_PAGE_SIZE
 #define PAGE_LOW ((uint64_t)PAGE - 1)
@@ -451,10 +451,6 @@ static void harvest_locked(struct nvme_qpair *q)
 }
 
 /*
- * Create I/O CQ then SQ (base spec 5.4, 5.5), physically contiguous (PC).
- * The CQ interrupts (IEN) on its own MSI-X vector (IV) in interrupt mode.
- */
-/*
  * The qpair's shadow slots, when the controller has shadow doorbells: all
  * four (tail, head and their EventIdx) zeroed while its queues do not exist,
  * as a new queue starts from 0 (a stale EventIdx would skip a doorbell).
@@ -474,6 +470,10 @@ static void shadow_setup_locked(struct nvme_qpair *q)
 	q->qp.cq_shadow = cq;
 }
 
+/*
+ * Create I/O CQ then SQ (base spec 5.4, 5.5), physically contiguous (PC).
+ * The CQ interrupts (IEN) on its own MSI-X vector (IV) in interrupt mode.
+ */
 static int create_queues_locked(struct nvme_qpair *q)
 {
 	struct zdk_nvme_ctrlr *c = q->qp.ctrlr;

@@ -193,8 +193,8 @@ ZDK_STATIC_ASSERT(__builtin_offsetof(struct zdk_nvme_id_ctrlr, sgls) == 536, "SG
 ZDK_STATIC_ASSERT(__builtin_offsetof(struct zdk_nvme_id_ctrlr, rtd3e) == 88, "RTD3E at 88");
 
 #define ZDK_NVME_ONCS_DSM (1u << 2)
-#define ZDK_NVME_OACS_DBBUF (1u << 8) /* Doorbell Buffer Config supported */
 #define ZDK_NVME_ONCS_WRITE_ZEROES (1u << 3)
+#define ZDK_NVME_OACS_DBBUF (1u << 8) /* Doorbell Buffer Config supported */
 
 /* Identify Namespace data (NVM command set 4.1.5.1, figure 97), the fields zdk uses. */
 struct zdk_nvme_id_ns {

@@ -106,8 +106,8 @@ rx_mbuf_fill(struct zdk_mbuf *m, volatile union igb_rx_desc *d, uint32_t len, ui
 }
 
 /* Every burst ends here: past @used descriptors, @got of them handed out. */
-static inline __attribute__((always_inline)) uint16_t rx_burst_end(struct igb_rx_queue *rxq, uint16_t used, uint16_t got,
-				    uint64_t bytes)
+static inline __attribute__((always_inline)) uint16_t
+rx_burst_end(struct igb_rx_queue *rxq, uint16_t used, uint16_t got, uint64_t bytes)
 {
 	uint16_t idx = rxq->next + used;
 
